@@ -1,0 +1,178 @@
+"""Finishline settings: one file, read from the environment.
+
+The defaults are the embedded demo (SQLite, the django-q2 ORM broker, a local-memory cache),
+so `./run` works on a fresh machine with nothing set. DATABASE_URL and REDIS_URL switch to
+PostgreSQL and Redis. FINISHLINE_ENV=production refuses to start on a default secret or DEBUG.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ENVIRONMENT = os.environ.get("FINISHLINE_ENV", "development")
+DEMO_SECRET_KEY = "finishline-demo-secret-key-not-for-production"  # noqa: S105
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY)
+DEBUG = env_bool("DEBUG", ENVIRONMENT != "production")
+
+if ENVIRONMENT == "production":
+    if SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("Set SECRET_KEY (32+ characters) in production.")
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off in production.")
+
+# The public origin of the tool, as platforms reach it (used in registration and JWKS URLs).
+TOOL_BASE_URL = os.environ.get("FINISHLINE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [TOOL_BASE_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "lti_tool",
+    "completion",
+    "interventions",
+    "certificates",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "lti_tool.middleware.LaunchContextMiddleware",
+    "lti_tool.middleware.FrameAncestorsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Connections stay open between requests and tasks: django-q2 otherwise opens one per call.
+CONN_MAX_AGE = int(os.environ.get("CONN_MAX_AGE", "600"))
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'finishline.sqlite3'}"),
+        conn_max_age=CONN_MAX_AGE,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and a busy timeout let the web server and the worker share the demo database.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+Q_CLUSTER: dict[str, object] = {
+    "name": "finishline",
+    "workers": int(os.environ.get("Q_WORKERS", "2")),
+    "timeout": 300,
+    "retry": 360,
+    "max_attempts": 5,
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Jobs",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Inside an LMS iframe every cookie we set is cross-site: SameSite=None requires Secure.
+# Over plain http (the local demo) browsers drop Secure cookies, so fall back to Lax there.
+COOKIES_CROSS_SITE = TOOL_BASE_URL.startswith("https://")
+SESSION_COOKIE_SAMESITE = "None" if COOKIES_CROSS_SITE else "Lax"
+SESSION_COOKIE_SECURE = COOKIES_CROSS_SITE
+CSRF_COOKIE_SAMESITE = "None" if COOKIES_CROSS_SITE else "Lax"
+CSRF_COOKIE_SECURE = COOKIES_CROSS_SITE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "SAMEORIGIN"  # replaced by CSP frame-ancestors on LTI pages
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "UNAUTHENTICATED_USER": None,
+}
+
+FINISHLINE = {
+    # How long a launch token (the per-launch context carried in pages) stays valid.
+    "LAUNCH_TOKEN_MAX_AGE": int(os.environ.get("FINISHLINE_LAUNCH_TOKEN_MAX_AGE", str(8 * 3600))),
+    # Clock skew tolerated on id_token iat/exp/nbf, in seconds.
+    "JWT_LEEWAY": int(os.environ.get("FINISHLINE_JWT_LEEWAY", "5")),
+    # Platform JWKS are cached this long; an unknown kid triggers one refetch regardless.
+    "PLATFORM_JWKS_TTL": int(os.environ.get("FINISHLINE_PLATFORM_JWKS_TTL", "3600")),
+    # Outbound HTTP timeouts (connect, read), seconds.
+    "HTTP_TIMEOUT": (3.05, 15.0),
+    # Dynamic registrations wait for an admin's approval when this is on.
+    "REGISTRATION_REQUIRES_APPROVAL": env_bool("FINISHLINE_REGISTRATION_REQUIRES_APPROVAL", False),
+    "TOOL_TITLE": os.environ.get("FINISHLINE_TOOL_TITLE", "Finishline"),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("lti_tool.demo.urls")),
+    path("", include("lti_tool.urls")),
+    path("", include("lti_tool.registration_urls")),
+    path("", include("completion.urls")),
+    path("django-admin/", admin.site.urls),
+]

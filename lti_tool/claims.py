@@ -1,0 +1,213 @@
+"""LTI claim URIs, role mapping, and a typed view of a validated id_token. Pure.
+
+Everything that reads an LTI claim reads it here, once. This module checks the shape of the
+claims (required ones present, right message type and version); signatures, nonces and
+audiences are checked in `launch.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lti_tool.models import Role
+
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+MESSAGE_TYPE = LTI + "message_type"
+VERSION = LTI + "version"
+DEPLOYMENT_ID = LTI + "deployment_id"
+TARGET_LINK_URI = LTI + "target_link_uri"
+RESOURCE_LINK = LTI + "resource_link"
+ROLES = LTI + "roles"
+CONTEXT = LTI + "context"
+CUSTOM = LTI + "custom"
+LIS = LTI + "lis"
+FOR_USER = LTI + "for_user"
+TOOL_PLATFORM = LTI + "tool_platform"
+LAUNCH_PRESENTATION = LTI + "launch_presentation"
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+DEEP_LINKING_DATA = "https://purl.imsglobal.org/spec/lti-dl/claim/data"
+DEEP_LINKING_CONTENT_ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
+DEEP_LINKING_MSG = "https://purl.imsglobal.org/spec/lti-dl/claim/msg"
+
+RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
+DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
+DATA_PRIVACY_REQUEST = "DataPrivacyLaunchRequest"
+MESSAGE_TYPES = frozenset({RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST, DATA_PRIVACY_REQUEST})
+LTI_VERSION = "1.3.0"
+
+_MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+_INSTITUTION = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#"
+_SYSTEM = "http://purl.imsglobal.org/vocab/lis/v2/system/person#"
+
+# Highest privilege first: a person with several roles acts with the first that matches.
+_ROLE_ORDER: tuple[tuple[Role, frozenset[str]], ...] = (
+    (
+        Role.ADMIN,
+        frozenset(
+            {
+                _INSTITUTION + "Administrator",
+                _SYSTEM + "Administrator",
+                _SYSTEM + "SysAdmin",
+                _MEMBERSHIP + "Administrator",
+            }
+        ),
+    ),
+    (
+        Role.INSTRUCTOR,
+        frozenset(
+            {
+                _MEMBERSHIP + "Instructor",
+                _MEMBERSHIP + "ContentDeveloper",
+                _INSTITUTION + "Instructor",
+                _INSTITUTION + "Faculty",
+            }
+        ),
+    ),
+    (
+        Role.TEACHING_ASSISTANT,
+        frozenset({_MEMBERSHIP + "Instructor#TeachingAssistant", _MEMBERSHIP + "TeachingAssistant"}),
+    ),
+    (Role.ADVISOR, frozenset({_MEMBERSHIP + "Mentor", _INSTITUTION + "Mentor"})),
+    (
+        Role.LEARNER,
+        frozenset({_MEMBERSHIP + "Learner", _INSTITUTION + "Student", _INSTITUTION + "Learner"}),
+    ),
+)
+# Short role names (LTI 1.3 allows "Instructor" for the context membership vocabulary).
+_SHORT = {"Instructor": Role.INSTRUCTOR, "Learner": Role.LEARNER, "Mentor": Role.ADVISOR,
+          "Administrator": Role.ADMIN, "TeachingAssistant": Role.TEACHING_ASSISTANT}
+
+
+class InvalidClaims(ValueError):
+    """The id_token is signed and fresh but its claims do not make an LTI 1.3 message."""
+
+
+def map_role(lti_roles: Iterable[str]) -> Role | None:
+    """The Finishline role of a set of LTI role URIs, or None when none applies."""
+    roles = set(lti_roles)
+    for role, uris in _ROLE_ORDER:
+        if roles & uris:
+            return role
+    for name, role in _SHORT.items():
+        if name in roles:
+            return role
+    return None
+
+
+@dataclass(frozen=True)
+class ServiceEndpoints:
+    nrps_url: str = ""
+    ags_lineitems_url: str = ""
+    ags_lineitem_url: str = ""
+    ags_scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LaunchClaims:
+    """What a validated id_token says, as typed attributes."""
+
+    issuer: str
+    client_id: str
+    deployment_id: str
+    sub: str
+    message_type: str
+    role: Role
+    lti_roles: tuple[str, ...]
+    context_id: str
+    context_title: str = ""
+    context_label: str = ""
+    resource_link_id: str = ""
+    resource_link_title: str = ""
+    target_link_uri: str = ""
+    name: str = ""
+    given_name: str = ""
+    family_name: str = ""
+    email: str = ""
+    sourced_id: str = ""
+    locale: str = ""
+    custom: Mapping[str, str] = field(default_factory=dict)
+    services: ServiceEndpoints = ServiceEndpoints()
+    deep_linking_settings: Mapping[str, Any] = field(default_factory=dict)
+    for_user_sub: str = ""
+    return_url: str = ""
+
+    @classmethod
+    def from_id_token(cls, data: Mapping[str, Any], *, client_id: str) -> LaunchClaims:
+        """Parse a decoded id_token; raise InvalidClaims when a required claim is missing."""
+        message_type = _text(data, MESSAGE_TYPE)
+        if message_type not in MESSAGE_TYPES:
+            raise InvalidClaims(f"unsupported message type {message_type!r}")
+        if _text(data, VERSION) != LTI_VERSION:
+            raise InvalidClaims(f"unsupported LTI version {data.get(VERSION)!r}")
+        for claim in ("iss", "sub", DEPLOYMENT_ID):
+            if not _text(data, claim):
+                raise InvalidClaims(f"missing required claim {claim}")
+        if ROLES not in data or not isinstance(data[ROLES], list):
+            raise InvalidClaims(f"missing required claim {ROLES}")
+        lti_roles = tuple(str(r) for r in data[ROLES])
+        role = map_role(lti_roles)
+        if role is None:
+            raise InvalidClaims("no role Finishline recognises (instructor, learner, admin, …)")
+        context = _mapping(data, CONTEXT)
+        resource_link = _mapping(data, RESOURCE_LINK)
+        if message_type == RESOURCE_LINK_REQUEST and not resource_link.get("id"):
+            raise InvalidClaims(f"missing required claim {RESOURCE_LINK}.id")
+        if message_type == DEEP_LINKING_REQUEST and not _mapping(data, DEEP_LINKING_SETTINGS).get(
+            "deep_link_return_url"
+        ):
+            raise InvalidClaims(f"missing required claim {DEEP_LINKING_SETTINGS}")
+        if not context.get("id") and role != Role.ADMIN:
+            raise InvalidClaims(f"missing claim {CONTEXT}: Finishline is launched from a course")
+        lis = _mapping(data, LIS)
+        return cls(
+            issuer=str(data["iss"]),
+            client_id=client_id,
+            deployment_id=str(data[DEPLOYMENT_ID]),
+            sub=str(data["sub"]),
+            message_type=message_type,
+            role=role,
+            lti_roles=lti_roles,
+            context_id=str(context.get("id", "")),
+            context_title=str(context.get("title", "")),
+            context_label=str(context.get("label", "")),
+            resource_link_id=str(resource_link.get("id", "")),
+            resource_link_title=str(resource_link.get("title", "")),
+            target_link_uri=_text(data, TARGET_LINK_URI),
+            name=_text(data, "name"),
+            given_name=_text(data, "given_name"),
+            family_name=_text(data, "family_name"),
+            email=_text(data, "email"),
+            sourced_id=str(lis.get("person_sourcedid", "")),
+            locale=_text(data, "locale"),
+            custom={str(k): str(v) for k, v in _mapping(data, CUSTOM).items()},
+            services=_services(data),
+            deep_linking_settings=_mapping(data, DEEP_LINKING_SETTINGS),
+            for_user_sub=str(_mapping(data, FOR_USER).get("user_id", "")),
+            return_url=str(_mapping(data, LAUNCH_PRESENTATION).get("return_url", "")),
+        )
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _services(data: Mapping[str, Any]) -> ServiceEndpoints:
+    nrps = _mapping(data, NRPS)
+    ags = _mapping(data, AGS)
+    scopes = ags.get("scope", [])
+    return ServiceEndpoints(
+        nrps_url=str(nrps.get("context_memberships_url", "")),
+        ags_lineitems_url=str(ags.get("lineitems", "")),
+        ags_lineitem_url=str(ags.get("lineitem", "")),
+        ags_scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list) else (),
+    )

@@ -1,0 +1,45 @@
+"""View guards: a page inside the LMS needs a valid launch token, and some need a staff role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+
+from lti_tool.context import LaunchContext
+
+View = Callable[..., HttpResponse]
+
+
+def launch_required(roles: Iterable[str] | None = None) -> Callable[[View], View]:
+    """Require a launch token (optionally one of `roles`).
+
+    The token travels in the form body or a header, never in a cookie alone, so it also
+    serves as the CSRF token for posts made from inside the LMS frame.
+    """
+    allowed = frozenset(roles) if roles is not None else None
+
+    def decorator(view: View) -> View:
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            launch: LaunchContext | None = getattr(request, "launch", None)
+            if launch is None:
+                return render(request, "lti_tool/error.html", {
+                    "title": "Please open Finishline from your course",
+                    "reason": "This page needs a launch from your LMS, or the launch has expired.",
+                }, status=401)
+            if allowed is not None and launch.role not in allowed:
+                return render(request, "lti_tool/error.html", {
+                    "title": "Not available for your role",
+                    "reason": "Your role in this course does not give access to this page.",
+                }, status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

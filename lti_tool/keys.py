@@ -1,0 +1,79 @@
+"""The tool's RSA signing keys: creation, rotation and the published JWKS.
+
+There is always one `current` key (signs everything) and one `next` key (published, not yet
+used). Rotation promotes next to current and creates a new next, so a platform that cached
+the JWKS before the rotation already knows the key that signs after it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import transaction
+from django.utils import timezone
+from jwt.algorithms import RSAAlgorithm
+
+from lti_tool.audit import append_audit
+from lti_tool.models import ToolKey
+
+
+def _new_key(state: str) -> ToolKey:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    kid = secrets.token_urlsafe(16)
+    jwk: dict[str, Any] = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
+    now = timezone.now()
+    return ToolKey.objects.create(
+        kid=kid,
+        private_key_pem=pem,
+        public_jwk=jwk,
+        state=state,
+        activated_at=now if state == ToolKey.State.CURRENT else None,
+    )
+
+
+@transaction.atomic
+def ensure_keys() -> ToolKey:
+    """Return the current key, creating the current and next keys on first use."""
+    keys = {k.state: k for k in ToolKey.objects.select_for_update().exclude(state="retired")}
+    current = keys.get(ToolKey.State.CURRENT) or _new_key(ToolKey.State.CURRENT)
+    if ToolKey.State.NEXT not in keys:
+        _new_key(ToolKey.State.NEXT)
+    return current
+
+
+def current_key() -> ToolKey:
+    key = ToolKey.objects.filter(state=ToolKey.State.CURRENT).first()
+    return key or ensure_keys()
+
+
+@transaction.atomic
+def rotate_keys(*, actor: str) -> ToolKey:
+    """Retire the current key, promote the next one and create a new next. Audited."""
+
+    ensure_keys()
+    now = timezone.now()
+    old = ToolKey.objects.select_for_update().get(state=ToolKey.State.CURRENT)
+    new = ToolKey.objects.select_for_update().get(state=ToolKey.State.NEXT)
+    old.state, old.retired_at = ToolKey.State.RETIRED, now
+    old.save(update_fields=["state", "retired_at"])
+    new.state, new.activated_at = ToolKey.State.CURRENT, now
+    new.save(update_fields=["state", "activated_at"])
+    _new_key(ToolKey.State.NEXT)
+    append_audit(actor=actor, action="tool_key.rotated", obj=new, data={"retired": old.kid})
+    return new
+
+
+def public_jwks() -> dict[str, list[dict[str, Any]]]:
+    """The JWKS document: the current and the next key (retired keys are withdrawn)."""
+    ensure_keys()
+    keys = ToolKey.objects.exclude(state=ToolKey.State.RETIRED).order_by("-state")
+    return {"keys": [dict(k.public_jwk) for k in keys]}
