@@ -6,5 +6,5 @@ from django.dispatch import Signal
 
 # Sent after a launch is recorded. kwargs: membership_id, resource_link_id, occurred_at, nonce.
 launch_recorded = Signal()
-# Sent after a roster sync or launch changes who is enrolled. kwargs: course_id.
+# Sent after a roster sync changes who is enrolled. kwargs: deployment_id, course_id.
 roster_changed = Signal()

@@ -97,7 +97,7 @@ def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
         })
     log.warning("lti_rejected step=launch code=%s reason=%r", exc.code, exc.reason)
     return render(request, "lti_tool/new_window.html", {
-        "target": login_state.target_link_uri if login_state else "",
+        "target": login_state.target_link_uri if login_state else "", "code": exc.code,
     }, status=400)
 
 
