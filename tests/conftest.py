@@ -23,3 +23,13 @@ def platform(db, test_platform):
         actor="test", name="Test LMS",
     )
     return test_platform
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit counters, credential and key caches never leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
