@@ -9,10 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-VERBS = frozenset({
-    "launched", "viewed", "progressed", "completed", "attempted", "passed", "failed",
-    "submitted", "posted", "errored", "logged_in", "logged_out", "other",
-})
+VERBS = frozenset(
+    {
+        "launched",
+        "viewed",
+        "progressed",
+        "completed",
+        "attempted",
+        "passed",
+        "failed",
+        "submitted",
+        "posted",
+        "errored",
+        "logged_in",
+        "logged_out",
+        "other",
+    }
+)
 ITEM_KINDS = frozenset({"module", "page", "assessment", "forum", "video", "link", "other"})
 
 
@@ -29,15 +42,24 @@ class ActorRef:
     sourced_id: str = ""
 
     def keys(self) -> list[str]:
-        return [f"{kind}:{value}" for kind, value in
-                (("sub", self.sub), ("email", self.email.lower()), ("sourced", self.sourced_id))
-                if value]
+        return [
+            f"{kind}:{value}"
+            for kind, value in (
+                ("sub", self.sub),
+                ("email", self.email.lower()),
+                ("sourced", self.sourced_id),
+            )
+            if value
+        ]
 
     @classmethod
     def from_keys(cls, keys: list[str]) -> ActorRef:
         found = dict(k.split(":", 1) for k in keys if ":" in k)
-        return cls(sub=found.get("sub", ""), email=found.get("email", ""),
-                   sourced_id=found.get("sourced", ""))
+        return cls(
+            sub=found.get("sub", ""),
+            email=found.get("email", ""),
+            sourced_id=found.get("sourced", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -65,5 +87,8 @@ class StoreResult:
     pending: int = 0
 
     def __add__(self, other: StoreResult) -> StoreResult:
-        return StoreResult(self.stored + other.stored, self.duplicate + other.duplicate,
-                           self.pending + other.pending)
+        return StoreResult(
+            self.stored + other.stored,
+            self.duplicate + other.duplicate,
+            self.pending + other.pending,
+        )

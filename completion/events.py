@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from completion.data import ActorRef, EngagementEvent, StoreResult
 from completion.models import Activity, Item, PendingActivity
-from lti_tool.models import Course, Deployment, Membership, Person
+from lti_tool.models import Course, Deployment, Person
 
 KIND_BY_SOURCE_DEFAULT = "other"
 
@@ -27,8 +27,12 @@ def store_events(*, deployment: Deployment, events: Sequence[EngagementEvent]) -
     if not events:
         return StoreResult()
     now = timezone.now()
-    courses = {c.context_id: c for c in Course.objects.filter(
-        deployment=deployment, context_id__in={e.course_key for e in events})}
+    courses = {
+        c.context_id: c
+        for c in Course.objects.filter(
+            deployment=deployment, context_id__in={e.course_key for e in events}
+        )
+    }
     people = resolve_people(deployment, [e.actor for e in events])
     items = resolve_items(courses, events)
     rows: list[Activity] = []
@@ -39,12 +43,21 @@ def store_events(*, deployment: Deployment, events: Sequence[EngagementEvent]) -
         if course is None or person is None:
             pending.append(_pending(deployment, course, event, now))
             continue
-        rows.append(Activity(
-            course=course, person=person, item=items.get((course.pk, event.item_id)),
-            verb=event.verb, occurred_at=event.occurred_at, received_at=now,
-            duration_seconds=event.duration_seconds, score=event.score, success=event.success,
-            source=event.source, source_id=event.source_id,
-        ))
+        rows.append(
+            Activity(
+                course=course,
+                person=person,
+                item=items.get((course.pk, event.item_id)),
+                verb=event.verb,
+                occurred_at=event.occurred_at,
+                received_at=now,
+                duration_seconds=event.duration_seconds,
+                score=event.score,
+                success=event.success,
+                source=event.source,
+                source_id=event.source_id,
+            )
+        )
     fresh = _without_existing(rows)
     Activity.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=1000)
     PendingActivity.objects.bulk_create(pending, ignore_conflicts=True, batch_size=1000)
@@ -69,14 +82,20 @@ def resolve_people(deployment: Deployment, actors: Iterable[ActorRef]) -> dict[A
             by_email[person.email.lower()] = person
     found: dict[ActorRef, Person] = {}
     for actor in actors:
-        person = (by_sub.get(actor.sub) or by_sourced.get(actor.sourced_id)
-                  or by_sourced.get(actor.sub) or by_email.get(actor.email.lower()))
+        person = (
+            by_sub.get(actor.sub)
+            or by_sourced.get(actor.sourced_id)
+            or by_sourced.get(actor.sub)
+            or by_email.get(actor.email.lower())
+        )
         if person is not None:
             found[actor] = person
     return found
 
 
-def resolve_items(courses: dict[str, Course], events: Sequence[EngagementEvent]) -> dict[tuple[int, str], Item]:
+def resolve_items(
+    courses: dict[str, Course], events: Sequence[EngagementEvent]
+) -> dict[tuple[int, str], Item]:
     """Get or create the items the events name, in two queries per batch."""
     wanted: dict[tuple[int, str], EngagementEvent] = {}
     for event in events:
@@ -85,18 +104,34 @@ def resolve_items(courses: dict[str, Course], events: Sequence[EngagementEvent])
             wanted.setdefault((course.pk, event.item_id), event)
     if not wanted:
         return {}
-    existing = {(i.course_id, i.external_id): i for i in Item.objects.filter(
-        course_id__in={k[0] for k in wanted}, external_id__in={k[1] for k in wanted})}
+    existing = {
+        (i.course_id, i.external_id): i
+        for i in Item.objects.filter(
+            course_id__in={k[0] for k in wanted}, external_id__in={k[1] for k in wanted}
+        )
+    }
     missing = [
-        Item(course_id=course_id, external_id=item_id, kind=e.item_kind or KIND_BY_SOURCE_DEFAULT,
-             title=e.item_title[:500], source=e.source)
-        for (course_id, item_id), e in wanted.items() if (course_id, item_id) not in existing
+        Item(
+            course_id=course_id,
+            external_id=item_id,
+            kind=e.item_kind or KIND_BY_SOURCE_DEFAULT,
+            title=e.item_title[:500],
+            source=e.source,
+        )
+        for (course_id, item_id), e in wanted.items()
+        if (course_id, item_id) not in existing
     ]
     if missing:
         Item.objects.bulk_create(missing, ignore_conflicts=True)
-        existing.update({(i.course_id, i.external_id): i for i in Item.objects.filter(
-            course_id__in={i.course_id for i in missing},
-            external_id__in={i.external_id for i in missing})})
+        existing.update(
+            {
+                (i.course_id, i.external_id): i
+                for i in Item.objects.filter(
+                    course_id__in={i.course_id for i in missing},
+                    external_id__in={i.external_id for i in missing},
+                )
+            }
+        )
     return existing
 
 
@@ -104,11 +139,13 @@ def _without_existing(rows: list[Activity]) -> list[Activity]:
     """Drop rows already stored (and repeats within the batch) so counts are exact."""
     if not rows:
         return rows
-    stored = set(Activity.objects.filter(
-        course_id__in={r.course_id for r in rows},
-        source__in={r.source for r in rows},
-        source_id__in={r.source_id for r in rows},
-    ).values_list("course_id", "source", "source_id", "occurred_at"))
+    stored = set(
+        Activity.objects.filter(
+            course_id__in={r.course_id for r in rows},
+            source__in={r.source for r in rows},
+            source_id__in={r.source_id for r in rows},
+        ).values_list("course_id", "source", "source_id", "occurred_at")
+    )
     fresh = []
     for row in rows:
         key = (row.course_id, row.source, row.source_id, row.occurred_at)
@@ -118,13 +155,25 @@ def _without_existing(rows: list[Activity]) -> list[Activity]:
     return fresh
 
 
-def _pending(deployment: Deployment, course: Course | None, event: EngagementEvent, now) -> PendingActivity:  # type: ignore[no-untyped-def]
+def _pending(
+    deployment: Deployment, course: Course | None, event: EngagementEvent, now
+) -> PendingActivity:  # type: ignore[no-untyped-def]
     return PendingActivity(
-        deployment=deployment, course=course, course_key=event.course_key,
-        actor_keys=event.actor.keys(), item_external_id=event.item_id, item_kind=event.item_kind,
-        item_title=event.item_title[:500], verb=event.verb, occurred_at=event.occurred_at,
-        received_at=now, duration_seconds=event.duration_seconds, score=event.score,
-        success=event.success, source=event.source, source_id=event.source_id,
+        deployment=deployment,
+        course=course,
+        course_key=event.course_key,
+        actor_keys=event.actor.keys(),
+        item_external_id=event.item_id,
+        item_kind=event.item_kind,
+        item_title=event.item_title[:500],
+        verb=event.verb,
+        occurred_at=event.occurred_at,
+        received_at=now,
+        duration_seconds=event.duration_seconds,
+        score=event.score,
+        success=event.success,
+        source=event.source,
+        source_id=event.source_id,
     )
 
 
@@ -133,29 +182,46 @@ def match_pending(*, deployment: Deployment, batch_size: int = 5000) -> StoreRes
     total = StoreResult()
     last_id = 0
     while True:
-        batch = list(PendingActivity.objects.filter(deployment=deployment, id__gt=last_id)
-                     .order_by("id")[:batch_size])
+        batch = list(
+            PendingActivity.objects.filter(deployment=deployment, id__gt=last_id).order_by("id")[
+                :batch_size
+            ]
+        )
         if not batch:
             return total
         last_id = batch[-1].pk
         events = [_event_of(p) for p in batch]
-        courses = set(Course.objects.filter(
-            deployment=deployment, context_id__in={e.course_key for e in events}
-        ).values_list("context_id", flat=True))
+        courses = set(
+            Course.objects.filter(
+                deployment=deployment, context_id__in={e.course_key for e in events}
+            ).values_list("context_id", flat=True)
+        )
         people = resolve_people(deployment, [e.actor for e in events])
-        ready = [(p, e) for p, e in zip(batch, events, strict=True)
-                 if e.course_key in courses and e.actor in people]
+        ready = [
+            (p, e)
+            for p, e in zip(batch, events, strict=True)
+            if e.course_key in courses and e.actor in people
+        ]
         with transaction.atomic():
             result = store_events(deployment=deployment, events=[e for _, e in ready])
             PendingActivity.objects.filter(pk__in=[p.pk for p, _ in ready]).delete()
-        total = total + StoreResult(stored=result.stored, duplicate=result.duplicate,
-                                    pending=len(batch) - len(ready))
+        total = total + StoreResult(
+            stored=result.stored, duplicate=result.duplicate, pending=len(batch) - len(ready)
+        )
 
 
 def _event_of(p: PendingActivity) -> EngagementEvent:
     return EngagementEvent(
-        actor=ActorRef.from_keys(p.actor_keys), course_key=p.course_key, verb=p.verb,
-        occurred_at=p.occurred_at, source=p.source, source_id=p.source_id,
-        item_id=p.item_external_id, item_kind=p.item_kind, item_title=p.item_title,
-        duration_seconds=p.duration_seconds, score=p.score, success=p.success,
+        actor=ActorRef.from_keys(p.actor_keys),
+        course_key=p.course_key,
+        verb=p.verb,
+        occurred_at=p.occurred_at,
+        source=p.source,
+        source_id=p.source_id,
+        item_id=p.item_external_id,
+        item_kind=p.item_kind,
+        item_title=p.item_title,
+        duration_seconds=p.duration_seconds,
+        score=p.score,
+        success=p.success,
     )

@@ -82,7 +82,9 @@ class Activity(models.Model):
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey(Item, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    item = models.ForeignKey(
+        Item, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     verb = models.CharField(max_length=12, choices=Verb.choices)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
@@ -103,6 +105,9 @@ class Activity(models.Model):
             models.Index(fields=["course", "occurred_at"], name="activity_course_time"),
             models.Index(fields=["person", "course", "occurred_at"], name="activity_person_time"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.verb} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
 class PendingActivity(models.Model):
@@ -134,6 +139,9 @@ class PendingActivity(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"pending {self.source}:{self.source_id}"
+
 
 class XapiStatement(models.Model):
     """A statement exactly as received, for audit, conflict checks and voiding."""
@@ -151,6 +159,9 @@ class XapiStatement(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return str(self.statement_id)
+
 
 class CaliperEvent(models.Model):
     """A Caliper event exactly as received, for audit and de-duplication."""
@@ -164,6 +175,9 @@ class CaliperEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["deployment", "event_id"], name="caliper_event_id"),
         ]
+
+    def __str__(self) -> str:
+        return self.event_id
 
 
 class ImportBatch(models.Model):
@@ -190,6 +204,9 @@ class ImportBatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
 
 class CourseSync(models.Model):
     """Health of one course's background sync (roster over NRPS, grades over AGS)."""
@@ -212,3 +229,6 @@ class CourseSync(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["course", "kind"], name="course_sync_kind"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync of course {self.course_id}"

@@ -46,15 +46,25 @@ def _digest(secret: str) -> str:
 
 
 @transaction.atomic
-def issue_credential(*, deployment: Deployment, kind: str, name: str, actor: str,
-                     rate_limit_per_minute: int = 0) -> IssuedCredential:
+def issue_credential(
+    *, deployment: Deployment, kind: str, name: str, actor: str, rate_limit_per_minute: int = 0
+) -> IssuedCredential:
     key, secret = secrets.token_urlsafe(18), secrets.token_urlsafe(32)
     credential = ServiceCredential.objects.create(
-        deployment=deployment, kind=kind, name=name, key=key, secret_hash=_digest(secret),
+        deployment=deployment,
+        kind=kind,
+        name=name,
+        key=key,
+        secret_hash=_digest(secret),
         rate_limit_per_minute=rate_limit_per_minute,
     )
-    append_audit(actor=actor, action="credential.issued", obj=credential, deployment=deployment,
-                 data={"kind": kind, "name": name, "key": key})
+    append_audit(
+        actor=actor,
+        action="credential.issued",
+        obj=credential,
+        deployment=deployment,
+        data={"kind": kind, "name": name, "key": key},
+    )
     return IssuedCredential(credential=credential, key=key, secret=secret)
 
 
@@ -63,8 +73,9 @@ def revoke_credential(*, credential: ServiceCredential, actor: str) -> None:
     credential.revoked_at = timezone.now()
     credential.save(update_fields=["revoked_at"])
     cache.delete(_cache_key(credential.key))
-    append_audit(actor=actor, action="credential.revoked", obj=credential,
-                 deployment=credential.deployment)
+    append_audit(
+        actor=actor, action="credential.revoked", obj=credential, deployment=credential.deployment
+    )
 
 
 def _cache_key(key: str) -> str:
@@ -78,8 +89,11 @@ def authenticate(*, kind: str, key: str, secret: str) -> Principal | None:
     cached = cache.get(_cache_key(key))
     if cached is None:
         row = ServiceCredential.objects.filter(key=key, revoked_at__isnull=True).first()
-        cached = (row.pk, row.deployment_id, row.kind, row.rate_limit_per_minute,
-                  row.secret_hash) if row else ()
+        cached = (
+            (row.pk, row.deployment_id, row.kind, row.rate_limit_per_minute, row.secret_hash)
+            if row
+            else ()
+        )
         cache.set(_cache_key(key), cached, CACHE_SECONDS)
     if not cached:
         return None

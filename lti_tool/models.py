@@ -52,6 +52,9 @@ class PlatformKeySet(models.Model):
     keys = models.JSONField(default=dict)
     fetched_at = models.DateTimeField()
 
+    def __str__(self) -> str:
+        return f"Key set of {self.platform_id} fetched {self.fetched_at:%Y-%m-%d %H:%M}"
+
 
 class Deployment(models.Model):
     """The tenant: one placement of the tool on a platform (an account, a site)."""
@@ -114,6 +117,9 @@ class ResourceLink(models.Model):
                 fields=["course", "resource_link_id"], name="resource_link_course"
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.title or self.resource_link_id
 
 
 class Person(models.Model):
@@ -180,6 +186,9 @@ class Membership(models.Model):
         ]
         indexes = [models.Index(fields=["course", "role", "status"], name="membership_roster")]
 
+    def __str__(self) -> str:
+        return f"{self.person_id} in {self.course_id} as {self.role}"
+
 
 class MembershipChange(models.Model):
     """Each role or status change of a membership, dated, for pacing and compliance history."""
@@ -199,6 +208,9 @@ class MembershipChange(models.Model):
     class Meta:
         indexes = [models.Index(fields=["membership", "changed_at"], name="membership_change_at")]
 
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value} -> {self.new_value}"
+
 
 class ToolKey(models.Model):
     """An RSA key pair of the tool. The JWKS publishes the current and the next key."""
@@ -216,6 +228,9 @@ class ToolKey(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.state})"
+
 
 class LoginState(models.Model):
     """An OIDC login in flight: the state we issued, the nonce we expect back."""
@@ -227,6 +242,9 @@ class LoginState(models.Model):
     # Set when the platform offered LTI client-side postMessage storage at login.
     storage_target = models.CharField(max_length=100, blank=True)
     expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"login {self.state[:8]}…"
 
 
 class UsedNonce(models.Model):
@@ -241,6 +259,9 @@ class UsedNonce(models.Model):
             models.UniqueConstraint(fields=["platform", "nonce"], name="used_nonce_platform"),
         ]
 
+    def __str__(self) -> str:
+        return f"nonce {self.nonce[:8]}…"
+
 
 class ServiceCredential(models.Model):
     """A credential issued to a deployment for inbound data (xAPI, Caliper) or the REST API."""
@@ -250,9 +271,7 @@ class ServiceCredential(models.Model):
         CALIPER = "caliper", "Caliper (bearer token)"
         API = "api", "REST API (token)"
 
-    deployment = models.ForeignKey(
-        Deployment, on_delete=models.CASCADE, related_name="credentials"
-    )
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="credentials")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     name = models.CharField(max_length=200, blank=True)
     key = models.CharField(max_length=64, unique=True)
@@ -261,6 +280,9 @@ class ServiceCredential(models.Model):
     rate_limit_per_minute = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} credential {self.key}"
 
 
 class AuditEntry(models.Model):
@@ -285,9 +307,15 @@ class AuditEntry(models.Model):
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
         ]
 
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} by {self.actor}"
+
 
 class AuditHead(models.Model):
     """A single row locked while appending, so concurrent writers cannot fork the chain."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.last_hash

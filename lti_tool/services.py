@@ -29,7 +29,14 @@ from lti_tool.models import (
 from lti_tool.signals import launch_recorded
 
 # Custom-claim keys copied into Person.attributes for reporting.
-REPORTING_ATTRIBUTES = ("department", "job_role", "location", "hire_cohort", "manager_email", "phone")
+REPORTING_ATTRIBUTES = (
+    "department",
+    "job_role",
+    "location",
+    "hire_cohort",
+    "manager_email",
+    "phone",
+)
 
 
 @dataclass(frozen=True)
@@ -46,41 +53,63 @@ def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> Re
     now = now or timezone.now()
     claims = launch.claims
     person = upsert_person(
-        deployment=launch.deployment, sub=claims.sub, name=claims.name,
-        given_name=claims.given_name, family_name=claims.family_name, email=claims.email,
-        sourced_id=claims.sourced_id, locale=claims.locale,
+        deployment=launch.deployment,
+        sub=claims.sub,
+        name=claims.name,
+        given_name=claims.given_name,
+        family_name=claims.family_name,
+        email=claims.email,
+        sourced_id=claims.sourced_id,
+        locale=claims.locale,
         attributes={k: claims.custom[k] for k in REPORTING_ATTRIBUTES if claims.custom.get(k)},
     )
     course = membership = None
     if claims.context_id:
         course = upsert_course(deployment=launch.deployment, claims=claims)
         membership = upsert_membership(
-            course=course, person=person, role=claims.role, lti_roles=claims.lti_roles,
-            status=Membership.Status.ACTIVE, at=now, source=MembershipChange.Source.LAUNCH,
+            course=course,
+            person=person,
+            role=claims.role,
+            lti_roles=claims.lti_roles,
+            status=Membership.Status.ACTIVE,
+            at=now,
+            source=MembershipChange.Source.LAUNCH,
         )
         Membership.objects.filter(pk=membership.pk).update(last_launch_at=now)
         if claims.resource_link_id:
             ResourceLink.objects.update_or_create(
-                course=course, resource_link_id=claims.resource_link_id,
-                defaults={"title": claims.resource_link_title,
-                          "ags_lineitem_url": claims.services.ags_lineitem_url},
+                course=course,
+                resource_link_id=claims.resource_link_id,
+                defaults={
+                    "title": claims.resource_link_title,
+                    "ags_lineitem_url": claims.services.ags_lineitem_url,
+                },
             )
-        transaction.on_commit(lambda: launch_recorded.send(
-            sender=RecordedLaunch, membership_id=membership.pk,
-            resource_link_id=claims.resource_link_id, resource_link_title=claims.resource_link_title,
-            occurred_at=now, nonce=str(launch.id_token.get("nonce", "")),
-        ))
+        transaction.on_commit(
+            lambda: launch_recorded.send(
+                sender=RecordedLaunch,
+                membership_id=membership.pk,
+                resource_link_id=claims.resource_link_id,
+                resource_link_title=claims.resource_link_title,
+                occurred_at=now,
+                nonce=str(launch.id_token.get("nonce", "")),
+            )
+        )
     context = LaunchContext(
-        deployment_id=launch.deployment.pk, platform_id=launch.platform.pk, person_id=person.pk,
+        deployment_id=launch.deployment.pk,
+        platform_id=launch.platform.pk,
+        person_id=person.pk,
         course_id=course.pk if course else None,
         membership_id=membership.pk if membership else None,
-        role=claims.role, message_type=claims.message_type,
+        role=claims.role,
+        message_type=claims.message_type,
     )
     return RecordedLaunch(context=context, course=course, person=person, membership=membership)
 
 
-def upsert_person(*, deployment: Deployment, sub: str, attributes: dict[str, str] | None = None,
-                  **fields: str) -> Person:
+def upsert_person(
+    *, deployment: Deployment, sub: str, attributes: dict[str, str] | None = None, **fields: str
+) -> Person:
     person, created = Person.objects.get_or_create(
         deployment=deployment, sub=sub, defaults={k: v for k, v in fields.items() if v}
     )
@@ -99,9 +128,13 @@ def upsert_person(*, deployment: Deployment, sub: str, attributes: dict[str, str
 
 def upsert_course(*, deployment: Deployment, claims: lti_claims.LaunchClaims) -> Course:
     services = claims.services
-    values = {"title": claims.context_title, "label": claims.context_label,
-              "nrps_url": services.nrps_url, "ags_lineitems_url": services.ags_lineitems_url,
-              "ags_scopes": list(services.ags_scopes)}
+    values = {
+        "title": claims.context_title,
+        "label": claims.context_label,
+        "nrps_url": services.nrps_url,
+        "ags_lineitems_url": services.ags_lineitems_url,
+        "ags_scopes": list(services.ags_scopes),
+    }
     course, created = Course.objects.get_or_create(
         deployment=deployment, context_id=claims.context_id, defaults=values
     )
@@ -115,14 +148,26 @@ def upsert_course(*, deployment: Deployment, claims: lti_claims.LaunchClaims) ->
 
 
 def upsert_membership(
-    *, course: Course, person: Person, role: str, lti_roles: tuple[str, ...] | list[str],
-    status: str, at: datetime, source: str,
+    *,
+    course: Course,
+    person: Person,
+    role: str,
+    lti_roles: tuple[str, ...] | list[str],
+    status: str,
+    at: datetime,
+    source: str,
 ) -> Membership:
     """Create or update a membership, recording each role or status change with its date."""
     membership, created = Membership.objects.get_or_create(
-        course=course, person=person,
-        defaults={"role": role, "lti_roles": list(lti_roles), "status": status,
-                  "enrolled_at": at, "status_changed_at": at},
+        course=course,
+        person=person,
+        defaults={
+            "role": role,
+            "lti_roles": list(lti_roles),
+            "status": status,
+            "enrolled_at": at,
+            "status_changed_at": at,
+        },
     )
     if created:
         MembershipChange.objects.create(
@@ -134,8 +179,16 @@ def upsert_membership(
         new = role if field == "role" else status
         old = getattr(membership, field)
         if old != new:
-            changes.append(MembershipChange(membership=membership, field=field, old_value=old,
-                                            new_value=new, changed_at=at, source=source))
+            changes.append(
+                MembershipChange(
+                    membership=membership,
+                    field=field,
+                    old_value=old,
+                    new_value=new,
+                    changed_at=at,
+                    source=source,
+                )
+            )
             setattr(membership, field, new)
     if changes:
         MembershipChange.objects.bulk_create(changes)
@@ -144,37 +197,64 @@ def upsert_membership(
         membership.lti_roles = list(lti_roles)
         membership.save(update_fields=["role", "status", "status_changed_at", "lti_roles"])
         if any(c.field == "role" for c in changes):
-            append_audit(actor=f"{source}:{person.sub}", action="membership.role_changed",
-                         obj=membership, deployment=course.deployment,
-                         data={c.field: [c.old_value, c.new_value] for c in changes})
+            append_audit(
+                actor=f"{source}:{person.sub}",
+                action="membership.role_changed",
+                obj=membership,
+                deployment=course.deployment,
+                data={c.field: [c.old_value, c.new_value] for c in changes},
+            )
     return membership
 
 
 @transaction.atomic
 def register_platform(
-    *, issuer: str, client_id: str, auth_login_url: str, auth_token_url: str, jwks_url: str,
-    deployment_ids: list[str], actor: str, name: str = "", product: str = Platform.Product.OTHER,
-    auth_token_audience: str = "", openid_configuration: dict[str, object] | None = None,
+    *,
+    issuer: str,
+    client_id: str,
+    auth_login_url: str,
+    auth_token_url: str,
+    jwks_url: str,
+    deployment_ids: list[str],
+    actor: str,
+    name: str = "",
+    product: str = Platform.Product.OTHER,
+    auth_token_audience: str = "",
+    openid_configuration: dict[str, object] | None = None,
     requires_approval: bool = False,
 ) -> Platform:
     """Register (or update) a platform and its deployments. Audited."""
     status = Platform.Status.PENDING if requires_approval else Platform.Status.ACTIVE
     platform, created = Platform.objects.update_or_create(
-        issuer=issuer, client_id=client_id,
-        defaults={"name": name, "auth_login_url": auth_login_url, "auth_token_url": auth_token_url,
-                  "jwks_url": jwks_url, "product": product, "status": status,
-                  "auth_token_audience": auth_token_audience,
-                  "openid_configuration": openid_configuration or {}},
+        issuer=issuer,
+        client_id=client_id,
+        defaults={
+            "name": name,
+            "auth_login_url": auth_login_url,
+            "auth_token_url": auth_token_url,
+            "jwks_url": jwks_url,
+            "product": product,
+            "status": status,
+            "auth_token_audience": auth_token_audience,
+            "openid_configuration": openid_configuration or {},
+        },
     )
     for deployment_id in deployment_ids:
         Deployment.objects.update_or_create(
-            platform=platform, deployment_id=deployment_id,
+            platform=platform,
+            deployment_id=deployment_id,
             defaults={"status": Deployment.Status(status)},
         )
     append_audit(
-        actor=actor, action="platform.registered" if created else "platform.updated", obj=platform,
-        data={"issuer": issuer, "client_id": client_id, "deployments": deployment_ids,
-              "status": status},
+        actor=actor,
+        action="platform.registered" if created else "platform.updated",
+        obj=platform,
+        data={
+            "issuer": issuer,
+            "client_id": client_id,
+            "deployments": deployment_ids,
+            "status": status,
+        },
     )
     return platform
 

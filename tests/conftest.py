@@ -17,10 +17,14 @@ def test_platform():
 def platform(db, test_platform):
     """The live local platform, registered with one deployment."""
     test_platform.record = register_platform(
-        issuer=test_platform.issuer, client_id=test_platform.client_id,
-        auth_login_url=test_platform.auth_login_url, auth_token_url=test_platform.token_url,
-        jwks_url=test_platform.jwks_url, deployment_ids=[test_platform.deployment_id],
-        actor="test", name="Test LMS",
+        issuer=test_platform.issuer,
+        client_id=test_platform.client_id,
+        auth_login_url=test_platform.auth_login_url,
+        auth_token_url=test_platform.token_url,
+        jwks_url=test_platform.jwks_url,
+        deployment_ids=[test_platform.deployment_id],
+        actor="test",
+        name="Test LMS",
     )
     return test_platform
 

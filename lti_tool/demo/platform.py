@@ -52,10 +52,13 @@ def private_key() -> rsa.RSAPrivateKey:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        path.write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ))
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     assert isinstance(loaded, rsa.RSAPrivateKey)
     return loaded
@@ -67,13 +70,24 @@ def jwks() -> dict[str, list[dict[str, Any]]]:
     return {"keys": [jwk]}
 
 
-def id_token(*, sub: str, role: str, nonce: str, message_type: str = c.RESOURCE_LINK_REQUEST) -> str:
+def id_token(
+    *, sub: str, role: str, nonce: str, message_type: str = c.RESOURCE_LINK_REQUEST
+) -> str:
     name, email = PEOPLE.get(sub, (sub, ""))
     now = int(time.time())
     body: dict[str, Any] = {
-        "iss": issuer(), "aud": CLIENT_ID, "azp": CLIENT_ID, "sub": sub,
-        "iat": now, "exp": now + 300, "nonce": nonce, "name": name, "email": email,
-        c.MESSAGE_TYPE: message_type, c.VERSION: c.LTI_VERSION, c.DEPLOYMENT_ID: DEPLOYMENT_ID,
+        "iss": issuer(),
+        "aud": CLIENT_ID,
+        "azp": CLIENT_ID,
+        "sub": sub,
+        "iat": now,
+        "exp": now + 300,
+        "nonce": nonce,
+        "name": name,
+        "email": email,
+        c.MESSAGE_TYPE: message_type,
+        c.VERSION: c.LTI_VERSION,
+        c.DEPLOYMENT_ID: DEPLOYMENT_ID,
         c.TARGET_LINK_URI: settings.TOOL_BASE_URL + "/lti/launch/",
         c.ROLES: ROLE_URIS[role],
         c.RESOURCE_LINK: {"id": "demo-nav-link", "title": "Finishline"},
@@ -81,8 +95,12 @@ def id_token(*, sub: str, role: str, nonce: str, message_type: str = c.RESOURCE_
         c.CUSTOM: {"department": "Operations", "location": "Leeds"} if role == "learner" else {},
     }
     if role != "admin":
-        body[c.CONTEXT] = {"id": CONTEXT_ID, "title": "Workplace Safety 101", "label": "SAFE101",
-                           "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"]}
+        body[c.CONTEXT] = {
+            "id": CONTEXT_ID,
+            "title": "Workplace Safety 101",
+            "label": "SAFE101",
+            "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
+        }
     return jwt.encode(body, private_key(), algorithm="RS256", headers={"kid": KID})
 
 

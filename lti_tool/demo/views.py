@@ -12,14 +12,18 @@ from django.views.decorators.http import require_GET
 from lti_tool.demo import platform
 from lti_tool.models import Platform
 
-ROLES = {"instructor": platform.INSTRUCTOR_SUB, "learner": platform.LEARNER_SUBS[0],
-         "admin": platform.ADMIN_SUB}
+ROLES = {
+    "instructor": platform.INSTRUCTOR_SUB,
+    "learner": platform.LEARNER_SUBS[0],
+    "admin": platform.ADMIN_SUB,
+}
 
 
 def _demo_enabled() -> bool:
-    return settings.ENVIRONMENT != "production" and Platform.objects.filter(
-        issuer=platform.issuer(), client_id=platform.CLIENT_ID
-    ).exists()
+    return (
+        settings.ENVIRONMENT != "production"
+        and Platform.objects.filter(issuer=platform.issuer(), client_id=platform.CLIENT_ID).exists()
+    )
 
 
 @require_GET
@@ -33,11 +37,16 @@ def lms_course(request: HttpRequest) -> HttpResponse:
     role = request.GET.get("as", "learner")
     if not _demo_enabled() or role not in ROLES:
         raise Http404("The demo is not set up.")
-    login_url = "/lti/login/?" + urlencode({
-        "iss": platform.issuer(), "client_id": platform.CLIENT_ID, "login_hint": ROLES[role],
-        "lti_message_hint": role, "lti_deployment_id": platform.DEPLOYMENT_ID,
-        "target_link_uri": settings.TOOL_BASE_URL + "/lti/launch/",
-    })
+    login_url = "/lti/login/?" + urlencode(
+        {
+            "iss": platform.issuer(),
+            "client_id": platform.CLIENT_ID,
+            "login_hint": ROLES[role],
+            "lti_message_hint": role,
+            "lti_deployment_id": platform.DEPLOYMENT_ID,
+            "target_link_uri": settings.TOOL_BASE_URL + "/lti/launch/",
+        }
+    )
     return render(request, "demo/lms_course.html", {"role": role, "login_url": login_url})
 
 
@@ -47,16 +56,25 @@ def auth(request: HttpRequest) -> HttpResponse:
     if not _demo_enabled():
         raise Http404("The demo is not set up.")
     expected = settings.TOOL_BASE_URL + "/lti/launch/"
-    if request.GET.get("client_id") != platform.CLIENT_ID or request.GET.get("redirect_uri") != expected:
+    if (
+        request.GET.get("client_id") != platform.CLIENT_ID
+        or request.GET.get("redirect_uri") != expected
+    ):
         return HttpResponse("Unknown client or redirect_uri.", status=400)
     role = request.GET.get("lti_message_hint", "learner")
     sub = request.GET.get("login_hint", "")
     if role not in ROLES or sub not in platform.PEOPLE:
         return HttpResponse("Unknown user.", status=400)
     token = platform.id_token(sub=sub, role=role, nonce=request.GET.get("nonce", ""))
-    return render(request, "demo/auth_post.html", {
-        "action": expected, "id_token": token, "state": request.GET.get("state", ""),
-    })
+    return render(
+        request,
+        "demo/auth_post.html",
+        {
+            "action": expected,
+            "id_token": token,
+            "state": request.GET.get("state", ""),
+        },
+    )
 
 
 @require_GET

@@ -17,8 +17,9 @@ def test_issued_credential_authenticates_and_revocation_takes_effect(platform):
 
 def test_rate_limit_allows_up_to_the_limit_per_minute(platform):
     deployment = Deployment.objects.get()
-    issued = credentials.issue_credential(deployment=deployment, kind="xapi", name="LRS", actor="t",
-                                          rate_limit_per_minute=3)
+    issued = credentials.issue_credential(
+        deployment=deployment, kind="xapi", name="LRS", actor="t", rate_limit_per_minute=3
+    )
     principal = credentials.authenticate(kind="xapi", key=issued.key, secret=issued.secret)
     results = [credentials.allow_request(principal, now=120.0) for _ in range(4)]
     assert results == [True, True, True, False]

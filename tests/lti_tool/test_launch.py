@@ -44,8 +44,12 @@ def test_login_over_post_is_accepted(client, platform):
 
 
 def test_rejected_launch_writes_nothing(client, platform):
-    response = launch(client, platform, body_overrides={"aud": "someone-else", "azp": "someone-else"},
-                      follow=False)
+    response = launch(
+        client,
+        platform,
+        body_overrides={"aud": "someone-else", "azp": "someone-else"},
+        follow=False,
+    )
     assert response.status_code == 400
     assert not Course.objects.exists()
     assert not Person.objects.exists()

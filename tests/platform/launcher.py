@@ -18,11 +18,22 @@ class LoginResult:
     auth_query: dict[str, str]
 
 
-def login(client: Client, platform: TestPlatform, *, sub: str = "learner-1", method: str = "get",
-          **params: str) -> LoginResult:
-    query = {"iss": platform.issuer, "client_id": platform.client_id, "login_hint": sub,
-             "target_link_uri": "http://127.0.0.1:8000/lti/launch/",
-             "lti_deployment_id": platform.deployment_id, **params}
+def login(
+    client: Client,
+    platform: TestPlatform,
+    *,
+    sub: str = "learner-1",
+    method: str = "get",
+    **params: str,
+) -> LoginResult:
+    query = {
+        "iss": platform.issuer,
+        "client_id": platform.client_id,
+        "login_hint": sub,
+        "target_link_uri": "http://127.0.0.1:8000/lti/launch/",
+        "lti_deployment_id": platform.deployment_id,
+        **params,
+    }
     response = getattr(client, method)("/lti/login/", query)
     assert response.status_code == 302, response.content[:500]
     location = urlsplit(response["Location"])
@@ -31,9 +42,18 @@ def login(client: Client, platform: TestPlatform, *, sub: str = "learner-1", met
     return LoginResult(state=auth_query["state"], nonce=auth_query["nonce"], auth_query=auth_query)
 
 
-def launch(client: Client, platform: TestPlatform, *, sub: str = "learner-1", role: str = "Learner",
-           context_id: str = "course-1", body_overrides: dict[str, Any] | None = None,
-           drop_claims: tuple[str, ...] = (), follow: bool = True, **sign_kwargs: Any):
+def launch(
+    client: Client,
+    platform: TestPlatform,
+    *,
+    sub: str = "learner-1",
+    role: str = "Learner",
+    context_id: str = "course-1",
+    body_overrides: dict[str, Any] | None = None,
+    drop_claims: tuple[str, ...] = (),
+    follow: bool = True,
+    **sign_kwargs: Any,
+):
     """A full launch; returns the final response (the landing page when follow=True)."""
     result = login(client, platform, sub=sub)
     body = platform.id_token_body(sub=sub, nonce=result.nonce, role=role, context_id=context_id)
@@ -46,5 +66,9 @@ def launch(client: Client, platform: TestPlatform, *, sub: str = "learner-1", ro
 
 def launch_token(response) -> str:
     """The signed launch token (`lt`) from a landing page's URL."""
-    url = response.redirect_chain[-1][0] if response.redirect_chain else response.request["QUERY_STRING"]
+    url = (
+        response.redirect_chain[-1][0]
+        if response.redirect_chain
+        else response.request["QUERY_STRING"]
+    )
     return parse_qs(urlsplit(url).query)["lt"][0]

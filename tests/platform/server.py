@@ -54,14 +54,16 @@ Handler = Callable[[Request], Response]
 class _HTTPHandler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         request = Request(
-            method=self.command, path=parts.path, query=parse_qs(parts.query),
+            method=self.command,
+            path=parts.path,
+            query=parse_qs(parts.query),
             headers={k.lower(): v for k, v in self.headers.items()},
             body=self.rfile.read(length) if length else b"",
         )
@@ -94,7 +96,9 @@ class TestPlatform:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, client_id: str = "tool-client-1", deployment_id: str = "deployment-1") -> None:
+    def __init__(
+        self, client_id: str = "tool-client-1", deployment_id: str = "deployment-1"
+    ) -> None:
         self.client_id = client_id
         self.deployment_id = deployment_id
         self.routes: dict[tuple[str, str], Handler] = {}
@@ -106,7 +110,11 @@ class TestPlatform:
         self._server.platform = self
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.route("GET", "/jwks", lambda r: Response(body=self.jwks()))
-        self.route("GET", "/.well-known/openid-configuration", lambda r: Response(body=self.openid_configuration()))
+        self.route(
+            "GET",
+            "/.well-known/openid-configuration",
+            lambda r: Response(body=self.openid_configuration()),
+        )
         self.route("POST", "/token", self._token)
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -179,21 +187,42 @@ class TestPlatform:
         }
 
     # --- signing -----------------------------------------------------------------------
-    def sign(self, body: dict[str, Any], *, kid: str | None = None, key: rsa.RSAPrivateKey | None = None,
-             alg: str = "RS256") -> str:
+    def sign(
+        self,
+        body: dict[str, Any],
+        *,
+        kid: str | None = None,
+        key: rsa.RSAPrivateKey | None = None,
+        alg: str = "RS256",
+    ) -> str:
         if key is None:
             kid = kid or self.keys[-1][0]
             key = dict(self.keys)[kid]
         return jwt.encode(body, key, algorithm=alg, headers={"kid": kid} if kid else {})
 
-    def id_token_body(self, *, sub: str, nonce: str, role: str = "Learner", context_id: str = "course-1",
-                      message_type: str = "LtiResourceLinkRequest", **extra: Any) -> dict[str, Any]:
+    def id_token_body(
+        self,
+        *,
+        sub: str,
+        nonce: str,
+        role: str = "Learner",
+        context_id: str = "course-1",
+        message_type: str = "LtiResourceLinkRequest",
+        **extra: Any,
+    ) -> dict[str, Any]:
         now = int(time.time())
         body: dict[str, Any] = {
-            "iss": self.issuer, "aud": self.client_id, "azp": self.client_id, "sub": sub,
-            "iat": now, "exp": now + 300, "nonce": nonce,
-            "name": f"Person {sub}", "email": f"{sub}@example.edu",
-            LTI + "message_type": message_type, LTI + "version": "1.3.0",
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "azp": self.client_id,
+            "sub": sub,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": nonce,
+            "name": f"Person {sub}",
+            "email": f"{sub}@example.edu",
+            LTI + "message_type": message_type,
+            LTI + "version": "1.3.0",
             LTI + "deployment_id": self.deployment_id,
             LTI + "target_link_uri": "http://127.0.0.1:8000/lti/launch/",
             LTI + "roles": [role if role.startswith("http") else MEMBERSHIP + role],
@@ -212,5 +241,11 @@ class TestPlatform:
         if form.get("grant_type") != "client_credentials" or not assertion:
             return Response(400, {"error": "invalid_request"})
         token = "at-" + secrets.token_hex(8)
-        return Response(body={"access_token": token, "token_type": "Bearer", "expires_in": 3600,
-                              "scope": form.get("scope", "")})
+        return Response(
+            body={
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": form.get("scope", ""),
+            }
+        )

@@ -23,24 +23,38 @@ class Command(BaseCommand):
         demo.private_key()
         base = demo.issuer()
         platform = register_platform(
-            issuer=base, client_id=demo.CLIENT_ID, name="Demo LMS",
-            auth_login_url=base + "/auth/", auth_token_url=base + "/token/",
-            jwks_url=base + "/jwks/", deployment_ids=[demo.DEPLOYMENT_ID], actor="seed_demo",
+            issuer=base,
+            client_id=demo.CLIENT_ID,
+            name="Demo LMS",
+            auth_login_url=base + "/auth/",
+            auth_token_url=base + "/token/",
+            jwks_url=base + "/jwks/",
+            deployment_ids=[demo.DEPLOYMENT_ID],
+            actor="seed_demo",
         )
         deployment = Deployment.objects.get(platform=platform, deployment_id=demo.DEPLOYMENT_ID)
         course, _ = Course.objects.get_or_create(
-            deployment=deployment, context_id=demo.CONTEXT_ID,
+            deployment=deployment,
+            context_id=demo.CONTEXT_ID,
             defaults={"title": "Workplace Safety 101", "label": "SAFE101"},
         )
         now = timezone.now()
-        roles = {demo.INSTRUCTOR_SUB: Role.INSTRUCTOR, **{s: Role.LEARNER for s in demo.LEARNER_SUBS}}
+        roles = {
+            demo.INSTRUCTOR_SUB: Role.INSTRUCTOR,
+            **dict.fromkeys(demo.LEARNER_SUBS, Role.LEARNER),
+        }
         for sub, role in roles.items():
             name, email = demo.PEOPLE[sub]
             person = upsert_person(deployment=deployment, sub=sub, name=name, email=email)
-            upsert_membership(course=course, person=person, role=role,
-                              lti_roles=demo.ROLE_URIS[role if role != Role.ADMIN else "admin"],
-                              status=Membership.Status.ACTIVE, at=now,
-                              source=MembershipChange.Source.ADMIN)
+            upsert_membership(
+                course=course,
+                person=person,
+                role=role,
+                lti_roles=demo.ROLE_URIS[role if role != Role.ADMIN else "admin"],
+                status=Membership.Status.ACTIVE,
+                at=now,
+                source=MembershipChange.Source.ADMIN,
+            )
         name, email = demo.PEOPLE[demo.ADMIN_SUB]
         upsert_person(deployment=deployment, sub=demo.ADMIN_SUB, name=name, email=email)
         self.stdout.write(f"Demo ready: course {course.title!r}, {len(roles)} members.")
