@@ -9,6 +9,7 @@ dropped. Duplicates (same course, source, source id and time) are stored once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
@@ -82,14 +83,14 @@ def resolve_people(deployment: Deployment, actors: Iterable[ActorRef]) -> dict[A
             by_email[person.email.lower()] = person
     found: dict[ActorRef, Person] = {}
     for actor in actors:
-        person = (
+        match = (
             by_sub.get(actor.sub)
             or by_sourced.get(actor.sourced_id)
             or by_sourced.get(actor.sub)
             or by_email.get(actor.email.lower())
         )
-        if person is not None:
-            found[actor] = person
+        if match is not None:
+            found[actor] = match
     return found
 
 
@@ -156,8 +157,8 @@ def _without_existing(rows: list[Activity]) -> list[Activity]:
 
 
 def _pending(
-    deployment: Deployment, course: Course | None, event: EngagementEvent, now
-) -> PendingActivity:  # type: ignore[no-untyped-def]
+    deployment: Deployment, course: Course | None, event: EngagementEvent, now: datetime
+) -> PendingActivity:
     return PendingActivity(
         deployment=deployment,
         course=course,

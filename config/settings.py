@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypedDict
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -156,7 +157,22 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
-FINISHLINE = {
+class FinishlineSettings(TypedDict, total=False):
+    """Finishline's own settings; typed so every reader gets the right type."""
+
+    LAUNCH_TOKEN_MAX_AGE: int
+    JWT_LEEWAY: int
+    PLATFORM_JWKS_TTL: int
+    HTTP_TIMEOUT: tuple[float, float]
+    REGISTRATION_REQUIRES_APPROVAL: bool
+    TOOL_TITLE: str
+    XAPI_MAX_BODY: int
+    CALIPER_MAX_BODY: int
+    API_MAX_BODY: int
+    CANVAS_LIVE_EVENTS_JWKS_URL: str
+
+
+FINISHLINE: FinishlineSettings = {
     # How long a launch token (the per-launch context carried in pages) stays valid.
     "LAUNCH_TOKEN_MAX_AGE": int(os.environ.get("FINISHLINE_LAUNCH_TOKEN_MAX_AGE", str(8 * 3600))),
     # Clock skew tolerated on id_token iat/exp/nbf, in seconds.
