@@ -157,6 +157,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+
 class FinishlineSettings(TypedDict, total=False):
     """Finishline's own settings; typed so every reader gets the right type."""
 
@@ -170,6 +171,7 @@ class FinishlineSettings(TypedDict, total=False):
     CALIPER_MAX_BODY: int
     API_MAX_BODY: int
     CANVAS_LIVE_EVENTS_JWKS_URL: str
+    EMAIL_DOMAIN: str
 
 
 FINISHLINE: FinishlineSettings = {
@@ -184,6 +186,24 @@ FINISHLINE: FinishlineSettings = {
     # Dynamic registrations wait for an admin's approval when this is on.
     "REGISTRATION_REQUIRES_APPROVAL": env_bool("FINISHLINE_REGISTRATION_REQUIRES_APPROVAL", False),
     "TOOL_TITLE": os.environ.get("FINISHLINE_TOOL_TITLE", "Finishline"),
+}
+
+# Email goes through Django's SMTP backend; the tests point it at a local aiosmtpd server.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Finishline <finishline@localhost>")
+
+# SMS through a Twilio-compatible REST API.
+FINISHLINE_SMS = {
+    "API_BASE": os.environ.get("FINISHLINE_SMS_API_BASE", "https://api.twilio.com"),
+    "ACCOUNT_SID": os.environ.get("FINISHLINE_SMS_ACCOUNT_SID", ""),
+    "AUTH_TOKEN": os.environ.get("FINISHLINE_SMS_AUTH_TOKEN", ""),
+    "FROM_NUMBER": os.environ.get("FINISHLINE_SMS_FROM", ""),
 }
 
 LOGGING = {

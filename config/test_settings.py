@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 from config.settings import *  # noqa: F403
 from config.settings import Q_CLUSTER
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 Q_CLUSTER["sync"] = True
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
+
+# A file (not in-memory) SQLite test database, so tests can hand it to a subprocess (a worker
+# killed mid-batch, an import interrupted) and see what that process committed.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")  # noqa: F405
+    }
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405

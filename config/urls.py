@@ -8,5 +8,6 @@ urlpatterns = [
     path("", include("lti_tool.urls")),
     path("", include("lti_tool.registration_urls")),
     path("", include("completion.urls")),
+    path("messages/", include("interventions.urls")),
     path("django-admin/", admin.site.urls),
 ]

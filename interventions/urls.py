@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from interventions import views
+
+app_name = "interventions"
+
+urlpatterns = [
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+]
