@@ -1,0 +1,99 @@
+"""Guardrails on learner-facing messages. Pure.
+
+Given what a learner was sent recently and their situation, decide whether a message may go
+now, later (the earliest allowed time), or not at all. Owns: the per-learner throttle
+(one nudge per 48 h by default), quiet hours in the learner's own time zone, pauses and
+opt-outs. It does not choose *which* message: that is the planner's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_MIN_GAP = timedelta(hours=48)
+DEFAULT_QUIET = (time(21, 0), time(8, 0))
+
+
+@dataclass(frozen=True)
+class Recipient:
+    timezone: str = "UTC"
+    email_opt_out: bool = False
+    sms_opt_in: bool = False
+    sms_opt_out: bool = False
+    has_phone: bool = False
+    paused_until: date | None = None  # paused through this day (inclusive)
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    send_at: datetime | None
+    reason: str
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def channel_open(recipient: Recipient, channel: str) -> str:
+    """Empty when the channel may be used, else why not."""
+    if channel == "email" and recipient.email_opt_out:
+        return "opted out of email"
+    if channel == "sms":
+        if recipient.sms_opt_out or not recipient.sms_opt_in:
+            return "has not opted in to SMS"
+        if not recipient.has_phone:
+            return "has no phone number"
+    return ""
+
+
+def after_quiet_hours(moment: datetime, recipient: Recipient) -> datetime:
+    """The same moment, or the end of the learner's quiet hours if it falls inside them."""
+    start, end = (
+        recipient.quiet_start or DEFAULT_QUIET[0],
+        recipient.quiet_end or DEFAULT_QUIET[1],
+    )
+    local = moment.astimezone(zone(recipient.timezone))
+    clock = local.time()
+    inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
+    if not inside:
+        return moment
+    wake_day = local.date() if clock < end else local.date() + timedelta(days=1)
+    wake = datetime.combine(wake_day, end, tzinfo=local.tzinfo)
+    return wake.astimezone(moment.tzinfo)
+
+
+def decide(
+    *,
+    now: datetime,
+    channel: str,
+    recipient: Recipient,
+    recent_nudges: Sequence[datetime],
+    min_gap: timedelta = DEFAULT_MIN_GAP,
+    learner_facing: bool = True,
+) -> Decision:
+    """May this message be sent, and when? `recent_nudges` are learner-facing send times."""
+    closed = channel_open(recipient, channel)
+    if closed:
+        return Decision(False, None, closed)
+    if recipient.paused_until is not None and now.date() <= recipient.paused_until:
+        return Decision(False, None, f"paused until {recipient.paused_until.isoformat()}")
+    if not learner_facing:
+        return Decision(True, now, "staff message")
+    last = max(recent_nudges, default=None)
+    earliest = now if last is None else max(now, last + min_gap)
+    send_at = after_quiet_hours(earliest, recipient)
+    reason = (
+        "now"
+        if send_at == now
+        else ("throttled" if last is not None and last + min_gap > now else "quiet hours")
+    )
+    return Decision(True, send_at, reason)
