@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from lti_tool import registration_views
+
+app_name = "registration"
+
+urlpatterns = [
+    path("lti/register/", registration_views.register_tool, name="register"),
+]
