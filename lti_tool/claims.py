@@ -69,7 +69,12 @@ _ROLE_ORDER: tuple[tuple[Role, frozenset[str]], ...] = (
     ),
     (
         Role.TEACHING_ASSISTANT,
-        frozenset({_MEMBERSHIP + "Instructor#TeachingAssistant", _MEMBERSHIP + "TeachingAssistant"}),
+        frozenset(
+            {
+                "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant",
+                _MEMBERSHIP + "TeachingAssistant",
+            }
+        ),
     ),
     (Role.ADVISOR, frozenset({_MEMBERSHIP + "Mentor", _INSTITUTION + "Mentor"})),
     (
@@ -78,8 +83,13 @@ _ROLE_ORDER: tuple[tuple[Role, frozenset[str]], ...] = (
     ),
 )
 # Short role names (LTI 1.3 allows "Instructor" for the context membership vocabulary).
-_SHORT = {"Instructor": Role.INSTRUCTOR, "Learner": Role.LEARNER, "Mentor": Role.ADVISOR,
-          "Administrator": Role.ADMIN, "TeachingAssistant": Role.TEACHING_ASSISTANT}
+_SHORT = {
+    "Instructor": Role.INSTRUCTOR,
+    "Learner": Role.LEARNER,
+    "Mentor": Role.ADVISOR,
+    "Administrator": Role.ADMIN,
+    "TeachingAssistant": Role.TEACHING_ASSISTANT,
+}
 
 
 class InvalidClaims(ValueError):
