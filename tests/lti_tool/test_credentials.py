@@ -8,7 +8,8 @@ def test_issued_credential_authenticates_and_revocation_takes_effect(platform):
     deployment = Deployment.objects.get()
     issued = credentials.issue_credential(deployment=deployment, kind="xapi", name="LRS", actor="t")
     principal = credentials.authenticate(kind="xapi", key=issued.key, secret=issued.secret)
-    assert principal is not None and principal.deployment_id == deployment.pk
+    assert principal is not None
+    assert principal.deployment_id == deployment.pk
     assert credentials.authenticate(kind="xapi", key=issued.key, secret="wrong") is None
     assert credentials.authenticate(kind="caliper", key=issued.key, secret=issued.secret) is None
     credentials.revoke_credential(credential=issued.credential, actor="t")
