@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -15,7 +17,7 @@ def chain(db):
 
 def test_entries_link_each_to_the_previous_hash(chain):
     assert chain[0].prev_hash == GENESIS
-    for previous, entry in zip(chain, chain[1:], strict=False):
+    for previous, entry in pairwise(chain):
         assert entry.prev_hash == previous.hash
     assert verify_chain() == (5, None)
 
