@@ -7,8 +7,8 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from completion.data import ActorRef, EngagementEvent
-from completion.events import match_pending, store_events
+from completion.events import match_pending, record_launch_event
+from completion.models import PendingActivity
 from lti_tool.models import Deployment, Membership
 from lti_tool.signals import launch_recorded, roster_changed
 
@@ -26,24 +26,17 @@ def record_launch_activity(
     membership = Membership.objects.select_related("course__deployment", "person").get(
         pk=membership_id
     )
-    store_events(
-        deployment=membership.course.deployment,
-        events=[
-            EngagementEvent(
-                actor=ActorRef(sub=membership.person.sub),
-                course_key=membership.course.context_id,
-                verb="launched",
-                occurred_at=occurred_at,
-                source="lti",
-                source_id=nonce or str(occurred_at),
-                item_id=resource_link_id,
-                item_kind="link" if resource_link_id else "",
-                item_title=resource_link_title,
-            )
-        ],
+    record_launch_event(
+        membership=membership,
+        resource_link_id=resource_link_id,
+        resource_link_title=resource_link_title,
+        occurred_at=occurred_at,
+        nonce=nonce,
     )
     # A launch may be the first sign of this person: events waiting for them can now land.
-    match_pending(deployment=membership.course.deployment)
+    deployment = membership.course.deployment
+    if PendingActivity.objects.filter(deployment=deployment).exists():
+        match_pending(deployment=deployment)
 
 
 @receiver(roster_changed)

@@ -2,17 +2,21 @@
 
 There is always one `current` key (signs everything) and one `next` key (published, not yet
 used). Rotation promotes next to current and creates a new next, so a platform that cached
-the JWKS before the rotation already knows the key that signs after it.
+the JWKS before the rotation already knows the key that signs after it; the retired key stays
+published for an hour, for processes that have not noticed the rotation yet.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
@@ -50,9 +54,26 @@ def ensure_keys() -> ToolKey:
     return current
 
 
+# The current key is read on every launch and service call; keep it in memory briefly. Other
+# processes see a rotation within this many seconds, and the key they still sign with stays
+# published for RETIRED_GRACE, so nothing they sign in the meantime fails to verify.
+_CURRENT_TTL = 30.0
+RETIRED_GRACE = timedelta(hours=1)
+_current: tuple[float, ToolKey] | None = None
+
+
 def current_key() -> ToolKey:
-    key = ToolKey.objects.filter(state=ToolKey.State.CURRENT).first()
-    return key or ensure_keys()
+    global _current
+    if _current is not None and time.monotonic() - _current[0] < _CURRENT_TTL:
+        return _current[1]
+    key = ToolKey.objects.filter(state=ToolKey.State.CURRENT).first() or ensure_keys()
+    _current = (time.monotonic(), key)
+    return key
+
+
+def forget_current_key() -> None:
+    global _current
+    _current = None
 
 
 @transaction.atomic
@@ -69,11 +90,15 @@ def rotate_keys(*, actor: str) -> ToolKey:
     new.save(update_fields=["state", "activated_at"])
     _new_key(ToolKey.State.NEXT)
     append_audit(actor=actor, action="tool_key.rotated", obj=new, data={"retired": old.kid})
+    transaction.on_commit(forget_current_key)
     return new
 
 
 def public_jwks() -> dict[str, list[dict[str, Any]]]:
-    """The JWKS document: the current and the next key (retired keys are withdrawn)."""
+    """The JWKS document: current and next keys, and keys retired less than an hour ago."""
     ensure_keys()
-    keys = ToolKey.objects.exclude(state=ToolKey.State.RETIRED).order_by("-state")
+    recent = timezone.now() - RETIRED_GRACE
+    keys = ToolKey.objects.filter(
+        Q(state__in=[ToolKey.State.CURRENT, ToolKey.State.NEXT]) | Q(retired_at__gte=recent)
+    ).order_by("created_at")
     return {"keys": [dict(k.public_jwk) for k in keys]}

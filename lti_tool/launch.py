@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,7 +131,12 @@ class LoginRedirect:
 
 
 LOGIN_PARAMS = (
-    "iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id",
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "lti_deployment_id",
+    "client_id",
 )
 
 
@@ -141,11 +147,14 @@ def begin_login(params: dict[str, str]) -> LoginRedirect:
         raise LaunchRejected("The login request lacks iss or login_hint.", code="login_params")
     platform = find_platform(issuer, params.get("client_id") or None)
     if platform is None:
-        raise LaunchRejected("This platform is not registered with Finishline.", code="unknown_issuer")
+        raise LaunchRejected(
+            "This platform is not registered with Finishline.", code="unknown_issuer"
+        )
     if platform.status != Platform.Status.ACTIVE:
         raise LaunchRejected(
             "This installation is waiting for an administrator's approval.",
-            code="platform_pending", status=403,
+            code="platform_pending",
+            status=403,
         )
     target = params.get("target_link_uri", "")
     if target and not target.startswith(settings.TOOL_BASE_URL + "/"):
@@ -153,21 +162,32 @@ def begin_login(params: dict[str, str]) -> LoginRedirect:
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     storage_target = params.get("lti_storage_target", "")[:100]
     LoginState.objects.create(
-        state=state, nonce=nonce, platform=platform, target_link_uri=target,
-        storage_target=storage_target, expires_at=timezone.now() + LOGIN_STATE_TTL,
+        state=state,
+        nonce=nonce,
+        platform=platform,
+        target_link_uri=target,
+        storage_target=storage_target,
+        expires_at=timezone.now() + LOGIN_STATE_TTL,
     )
     auth_params = {
-        "scope": "openid", "response_type": "id_token", "response_mode": "form_post",
-        "prompt": "none", "client_id": platform.client_id,
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+        "client_id": platform.client_id,
         "redirect_uri": settings.TOOL_BASE_URL + "/lti/launch/",
-        "state": state, "nonce": nonce, "login_hint": login_hint,
+        "state": state,
+        "nonce": nonce,
+        "login_hint": login_hint,
     }
     if params.get("lti_message_hint"):
         auth_params["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
     return LoginRedirect(
         auth_url=platform.auth_login_url + separator + urlencode(auth_params),
-        state=state, nonce=nonce, storage_target=storage_target,
+        state=state,
+        nonce=nonce,
+        storage_target=storage_target,
         platform_origin=origin_of(platform.auth_login_url),
     )
 
@@ -241,7 +261,9 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):  # type: ignore[misc]
         assert self._login_state is not None
         platform = self._login_state.platform
         if issuer != platform.issuer:
-            raise LaunchRejected("The token's issuer is not the platform that logged in.", code="iss")
+            raise LaunchRejected(
+                "The token's issuer is not the platform that logged in.", code="iss"
+            )
         if platform.client_id not in audiences or client_id != platform.client_id:
             raise LaunchRejected("The token was not issued to Finishline (aud/azp).", code="aud")
         if "azp" in body and body["azp"] != platform.client_id:
@@ -258,8 +280,11 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):  # type: ignore[misc]
         key = platform_public_key(self._platform, str(header.get("kid", "")))
         try:
             jwt.decode(
-                self._get_id_token(), key=key, algorithms=["RS256"],
-                audience=self._platform.client_id, issuer=self._platform.issuer,
+                self._get_id_token(),
+                key=key,
+                algorithms=["RS256"],
+                audience=self._platform.client_id,
+                issuer=self._platform.issuer,
                 leeway=settings.FINISHLINE["JWT_LEEWAY"],
                 options={"require": ["exp", "iat", "iss", "aud", "sub", "nonce"]},
             )
@@ -268,7 +293,9 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):  # type: ignore[misc]
         except jwt.ImmatureSignatureError as exc:
             raise LaunchRejected("The launch token is not valid yet.", code="future") from exc
         except jwt.InvalidSignatureError as exc:
-            raise LaunchRejected("The launch token's signature is wrong.", code="signature") from exc
+            raise LaunchRejected(
+                "The launch token's signature is wrong.", code="signature"
+            ) from exc
         except jwt.InvalidTokenError as exc:
             raise LaunchRejected(f"The launch token is invalid: {exc}.", code="jwt") from exc
         iat = self._jwt["body"].get("iat")
@@ -288,7 +315,8 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):  # type: ignore[misc]
         if deployment.status != Deployment.Status.ACTIVE:
             raise LaunchRejected(
                 "This deployment is waiting for an administrator's approval.",
-                code="deployment_pending", status=403,
+                code="deployment_pending",
+                status=403,
             )
         self._deployment = deployment
         return self
@@ -300,11 +328,14 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):  # type: ignore[misc]
                 self._jwt["body"], client_id=self._platform.client_id
             )
         except lti_claims.InvalidClaims as exc:
-            raise LaunchRejected(f"The launch is not a valid LTI 1.3 message: {exc}.", code="claims") from exc
+            raise LaunchRejected(
+                f"The launch is not a valid LTI 1.3 message: {exc}.", code="claims"
+            ) from exc
         return self
 
     def validate_nonce(self) -> FinishlineMessageLaunch:
-        assert self._login_state is not None and self._platform is not None
+        assert self._login_state is not None
+        assert self._platform is not None
         nonce = self._jwt["body"].get("nonce")
         if nonce != self._login_state.nonce:
             raise LaunchRejected("The launch's nonce does not match its login.", code="nonce")
@@ -314,13 +345,17 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):  # type: ignore[misc]
             with transaction.atomic():
                 UsedNonce.objects.create(platform=self._platform, nonce=nonce, expires_at=expires)
         except IntegrityError as exc:
-            raise LaunchRejected("This launch was already used (replayed nonce).", code="replay") from exc
+            raise LaunchRejected(
+                "This launch was already used (replayed nonce).", code="replay"
+            ) from exc
         return self
 
     def result(self) -> ValidatedLaunch:
         assert self._platform is not None
         return ValidatedLaunch(
-            claims=self._claims, platform=self._platform, deployment=self._deployment,
+            claims=self._claims,
+            platform=self._platform,
+            deployment=self._deployment,
             id_token=dict(self._jwt["body"]),
         )
 
@@ -331,9 +366,10 @@ def validate_launch(request: HttpRequest) -> ValidatedLaunch:
         raise LaunchRejected("The launch has no id_token.", code="no_id_token")
     state = request.POST.get("state", "")
     cookie_ok = bool(state) and request.COOKIES.get(STATE_COOKIE_PREFIX + state) == state
-    storage_ok = request.POST.get("lti_storage_checked") == "1" and LoginState.objects.filter(
-        state=state
-    ).exclude(storage_target="").exists()
+    storage_ok = (
+        request.POST.get("lti_storage_checked") == "1"
+        and LoginState.objects.filter(state=state).exclude(storage_target="").exists()
+    )
     message_launch = FinishlineMessageLaunch(request, state_cookie_checked=cookie_ok or storage_ok)
     message_launch.validate()
     return message_launch.result()
@@ -358,28 +394,42 @@ def platform_public_key(platform: Platform, kid: str) -> Any:
     """The platform's public key for `kid`: cached JWKS, refetched once if the kid is unknown."""
     if not kid:
         raise LaunchRejected("The launch token names no key (kid).", code="kid")
+    memo = _KEY_MEMO.get((platform.pk, kid))
+    if memo is not None and memo[0] > time.monotonic():
+        return memo[1]
     cached = PlatformKeySet.objects.filter(platform=platform).first()
     ttl = timedelta(seconds=settings.FINISHLINE["PLATFORM_JWKS_TTL"])
     fresh = cached is not None and cached.fetched_at + ttl > timezone.now()
-    if fresh and cached is not None:
-        key = _find_key(cached.keys, kid)
-        if key is not None:
-            return key
-    keys = fetch_platform_jwks(platform)
-    key = _find_key(keys, kid)
+    key = _find_key(cached.keys, kid) if fresh and cached is not None else None
     if key is None:
-        raise LaunchRejected("The launch is signed with a key the platform does not publish.", code="kid")
+        key = _find_key(fetch_platform_jwks(platform), kid)
+    if key is not None:
+        _KEY_MEMO[(platform.pk, kid)] = (time.monotonic() + _KEY_MEMO_SECONDS, key)
+    if key is None:
+        raise LaunchRejected(
+            "The launch is signed with a key the platform does not publish.", code="kid"
+        )
     return key
+
+
+# Parsed platform keys, per process, briefly: parsing a JWK and reading the cached key set on
+# every launch would cost more than verifying the signature itself.
+_KEY_MEMO: dict[tuple[int, str], tuple[float, Any]] = {}
+_KEY_MEMO_SECONDS = 300.0
 
 
 def fetch_platform_jwks(platform: Platform) -> dict[str, Any]:
     try:
-        response = http_session().get(platform.jwks_url, timeout=settings.FINISHLINE["HTTP_TIMEOUT"])
+        response = http_session().get(
+            platform.jwks_url, timeout=settings.FINISHLINE["HTTP_TIMEOUT"]
+        )
         response.raise_for_status()
         keys = response.json()
     except (requests.RequestException, ValueError) as exc:
         log.warning("platform_jwks_fetch_failed platform=%s error=%s", platform.pk, exc)
-        raise LaunchRejected("The platform's key set could not be fetched.", code="jwks", status=502) from exc
+        raise LaunchRejected(
+            "The platform's key set could not be fetched.", code="jwks", status=502
+        ) from exc
     if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
         raise LaunchRejected("The platform's key set is malformed.", code="jwks", status=502)
     PlatformKeySet.objects.update_or_create(

@@ -77,14 +77,15 @@ def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> Re
         )
         Membership.objects.filter(pk=membership.pk).update(last_launch_at=now)
         if claims.resource_link_id:
-            ResourceLink.objects.update_or_create(
-                course=course,
-                resource_link_id=claims.resource_link_id,
-                defaults={
-                    "title": claims.resource_link_title,
-                    "ags_lineitem_url": claims.services.ags_lineitem_url,
-                },
+            link_values = {
+                "title": claims.resource_link_title,
+                "ags_lineitem_url": claims.services.ags_lineitem_url,
+            }
+            link, created = ResourceLink.objects.get_or_create(
+                course=course, resource_link_id=claims.resource_link_id, defaults=link_values
             )
+            if not created and any(getattr(link, k) != v for k, v in link_values.items()):
+                ResourceLink.objects.filter(pk=link.pk).update(**link_values)
         transaction.on_commit(
             lambda: launch_recorded.send(
                 sender=RecordedLaunch,

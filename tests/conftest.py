@@ -34,9 +34,15 @@ def _clear_cache():
     """Rate-limit counters, credential and key caches never leak between tests."""
     from django.core.cache import cache
 
+    from lti_tool import keys, launch
+
     cache.clear()
+    keys.forget_current_key()
+    launch._KEY_MEMO.clear()
     yield
     cache.clear()
+    keys.forget_current_key()
+    launch._KEY_MEMO.clear()
 
 
 @pytest.fixture
