@@ -23,20 +23,33 @@ GENESIS = "0" * 64
 
 
 def entry_hash(
-    *, prev_hash: str, at: str, actor: str, action: str, object_type: str, object_id: str,
-    deployment_id: int | None, data: dict[str, Any],
+    *,
+    prev_hash: str,
+    at: str,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    deployment_id: int | None,
+    data: dict[str, Any],
 ) -> str:
     body = json.dumps(
         [prev_hash, at, actor, action, object_type, object_id, deployment_id, data],
-        sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder,
+        sort_keys=True,
+        separators=(",", ":"),
+        cls=DjangoJSONEncoder,
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 @transaction.atomic
 def append_audit(
-    *, actor: str, action: str, obj: models.Model | None = None,
-    deployment: Deployment | None = None, data: dict[str, Any] | None = None,
+    *,
+    actor: str,
+    action: str,
+    obj: models.Model | None = None,
+    deployment: Deployment | None = None,
+    data: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry to the chain. `data` must be JSON-serialisable."""
     head, _ = AuditHead.objects.select_for_update().get_or_create(
@@ -45,17 +58,29 @@ def append_audit(
     # Round-trip through JSON so the hash is computed over exactly what the database stores.
     payload = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
     at = timezone.now().replace(microsecond=0)
-    fields = {
-        "at": at.isoformat(), "actor": actor[:255], "action": action,
-        "object_type": obj._meta.label if obj is not None else "",
-        "object_id": str(obj.pk) if obj is not None else "",
-        "deployment_id": deployment.pk if deployment is not None else None,
-    }
-    digest = entry_hash(prev_hash=head.last_hash, data=payload, **fields)  # type: ignore[arg-type]
+    actor = actor[:255]
+    object_type = obj._meta.label if obj is not None else ""
+    object_id = str(obj.pk) if obj is not None else ""
+    digest = entry_hash(
+        prev_hash=head.last_hash,
+        at=at.isoformat(),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        deployment_id=deployment.pk if deployment is not None else None,
+        data=payload,
+    )
     entry = AuditEntry.objects.create(
-        deployment=deployment, at=at, actor=fields["actor"], action=action,
-        object_type=fields["object_type"], object_id=fields["object_id"], data=payload,
-        prev_hash=head.last_hash, hash=digest,
+        deployment=deployment,
+        at=at,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        data=payload,
+        prev_hash=head.last_hash,
+        hash=digest,
     )
     head.last_hash = digest
     head.save(update_fields=["last_hash"])
@@ -74,11 +99,18 @@ def verify_chain(batch_size: int = 5000) -> tuple[int, ChainBreak | None]:
     checked = 0
     for entry in _entries(batch_size):
         if entry.prev_hash != prev:
-            return checked, ChainBreak(entry.pk, "previous hash does not match (entry removed or reordered)")
+            return checked, ChainBreak(
+                entry.pk, "previous hash does not match (entry removed or reordered)"
+            )
         expected = entry_hash(
-            prev_hash=entry.prev_hash, at=entry.at.isoformat(), actor=entry.actor,
-            action=entry.action, object_type=entry.object_type, object_id=entry.object_id,
-            deployment_id=entry.deployment_id, data=entry.data,
+            prev_hash=entry.prev_hash,
+            at=entry.at.isoformat(),
+            actor=entry.actor,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            deployment_id=entry.deployment_id,
+            data=entry.data,
         )
         if expected != entry.hash:
             return checked, ChainBreak(entry.pk, "content does not match its hash (entry altered)")

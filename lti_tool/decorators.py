@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -13,6 +14,14 @@ from django.views.decorators.csrf import csrf_exempt
 from lti_tool.context import LaunchContext
 
 View = Callable[..., HttpResponse]
+
+
+def launch_of(request: HttpRequest) -> LaunchContext:
+    """The launch of a request that passed `launch_required` (the middleware set it)."""
+    launch: LaunchContext | None = getattr(request, "launch", None)
+    if launch is None:
+        raise PermissionDenied("This page needs a launch from your LMS.")
+    return launch
 
 
 def launch_required(roles: Iterable[str] | None = None) -> Callable[[View], View]:
@@ -29,15 +38,25 @@ def launch_required(roles: Iterable[str] | None = None) -> Callable[[View], View
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             launch: LaunchContext | None = getattr(request, "launch", None)
             if launch is None:
-                return render(request, "lti_tool/error.html", {
-                    "title": "Please open Finishline from your course",
-                    "reason": "This page needs a launch from your LMS, or the launch has expired.",
-                }, status=401)
+                return render(
+                    request,
+                    "lti_tool/error.html",
+                    {
+                        "title": "Please open Finishline from your course",
+                        "reason": "This page needs a launch from your LMS, or the launch expired.",
+                    },
+                    status=401,
+                )
             if allowed is not None and launch.role not in allowed:
-                return render(request, "lti_tool/error.html", {
-                    "title": "Not available for your role",
-                    "reason": "Your role in this course does not give access to this page.",
-                }, status=403)
+                return render(
+                    request,
+                    "lti_tool/error.html",
+                    {
+                        "title": "Not available for your role",
+                        "reason": "Your role in this course does not give access to this page.",
+                    },
+                    status=403,
+                )
             return view(request, *args, **kwargs)
 
         return wrapped

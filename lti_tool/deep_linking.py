@@ -32,19 +32,28 @@ class Placement:
 
 
 PLACEMENTS = (
-    Placement("dashboard", "Finishline: course progress",
-              "Instructors see the risk dashboard; learners see their own progress."),
-    Placement("progress", "My progress (Finishline)",
-              "A link for learners to their progress, milestones and certificates."),
+    Placement(
+        "dashboard",
+        "Finishline: course progress",
+        "Instructors see the risk dashboard; learners see their own progress.",
+    ),
+    Placement(
+        "progress",
+        "My progress (Finishline)",
+        "A link for learners to their progress, milestones and certificates.",
+    ),
 )
 
 
 def remember_request(validated: ValidatedLaunch) -> str:
     """Sign what the response will need: the settings and the deployment."""
     return signing.dumps(
-        {"settings": dict(validated.claims.deep_linking_settings),
-         "deployment": validated.deployment.pk},
-        salt=SALT, compress=True,
+        {
+            "settings": dict(validated.claims.deep_linking_settings),
+            "deployment": validated.deployment.pk,
+        },
+        salt=SALT,
+        compress=True,
     )
 
 
@@ -61,7 +70,9 @@ def content_items(keys: list[str], accept_multiple: bool) -> list[DeepLinkResour
         chosen = chosen[:1]
     launch_url = settings.TOOL_BASE_URL + reverse("lti_tool:launch")
     return [
-        DeepLinkResource().set_url(launch_url).set_title(p.title)
+        DeepLinkResource()
+        .set_url(launch_url)
+        .set_title(p.title)
         .set_custom_params({"finishline_placement": p.key})
         for p in chosen
     ]

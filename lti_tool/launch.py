@@ -16,7 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import jwt
@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from pylti1p3.contrib.django import DjangoMessageLaunch
+from pylti1p3.contrib.django.message_launch import DjangoMessageLaunch
 from pylti1p3.deployment import Deployment as LtiDeployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
@@ -51,7 +51,7 @@ class LaunchRejected(Exception):
         self.status = status
 
 
-class FinishlineRegistration(Registration):  # type: ignore[misc]
+class FinishlineRegistration(Registration):
     """A pylti1p3 registration that signs with the tool's current database key."""
 
     def __init__(self, platform: Platform) -> None:
@@ -68,7 +68,7 @@ class FinishlineRegistration(Registration):  # type: ignore[misc]
         return self._kid
 
 
-class DatabaseToolConf(ToolConfAbstract):  # type: ignore[misc]
+class DatabaseToolConf(ToolConfAbstract[Any]):
     """pylti1p3's registration lookup, answered from Platform and Deployment rows."""
 
     def check_iss_has_one_client(self, iss: str) -> bool:
@@ -77,15 +77,16 @@ class DatabaseToolConf(ToolConfAbstract):  # type: ignore[misc]
     def check_iss_has_many_clients(self, iss: str) -> bool:
         return True
 
+    # pylti1p3 declares these as returning a Registration but treats a falsy one as "none".
     def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Registration:
         platform = find_platform(iss, None)
-        return FinishlineRegistration(platform) if platform else None
+        return FinishlineRegistration(platform) if platform else None  # type: ignore[return-value]
 
     def find_registration_by_params(
         self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
-    ) -> Registration | None:
+    ) -> Registration:
         platform = find_platform(iss, client_id)
-        return FinishlineRegistration(platform) if platform else None
+        return FinishlineRegistration(platform) if platform else None  # type: ignore[return-value]
 
     def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
         return self.find_deployment_by_params(iss, deployment_id, None)
@@ -208,11 +209,13 @@ class ValidatedLaunch:
     id_token: dict[str, Any]
 
 
-class FinishlineMessageLaunch(DjangoMessageLaunch):  # type: ignore[misc]
+class FinishlineMessageLaunch(DjangoMessageLaunch):
     """pylti1p3's Django launch with its validation steps replaced where they fall short."""
 
     def __init__(self, request: HttpRequest, *, state_cookie_checked: bool) -> None:
-        super().__init__(request, DatabaseToolConf(), requests_session=http_session())
+        super().__init__(  # type: ignore[no-untyped-call]
+            request, DatabaseToolConf(), requests_session=http_session()
+        )
         self._state_cookie_checked = state_cookie_checked
         self._login_state: LoginState | None = None
         self._platform: Platform | None = None
@@ -241,7 +244,7 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):  # type: ignore[misc]
         return self
 
     def validate_state(self) -> FinishlineMessageLaunch:
-        state = self._get_request_param("state") or ""
+        state = str(self._request.get_param("state") or "")
         login = LoginState.objects.filter(state=state).select_related("platform").first()
         if not state or login is None:
             raise LaunchRejected("The launch has no matching login (state).", code="state_unknown")
@@ -252,8 +255,12 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):  # type: ignore[misc]
         self._login_state = login
         return self
 
+    def _body(self) -> dict[str, Any]:
+        """The decoded id_token (pylti1p3 types it as a TypedDict without the JWT claims)."""
+        return cast(dict[str, Any], self._jwt["body"])
+
     def validate_registration(self) -> FinishlineMessageLaunch:
-        body = self._jwt["body"]
+        body = self._body()
         issuer = body.get("iss")
         audience = body.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
@@ -336,10 +343,10 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):  # type: ignore[misc]
     def validate_nonce(self) -> FinishlineMessageLaunch:
         assert self._login_state is not None
         assert self._platform is not None
-        nonce = self._jwt["body"].get("nonce")
+        nonce = self._body().get("nonce")
         if nonce != self._login_state.nonce:
             raise LaunchRejected("The launch's nonce does not match its login.", code="nonce")
-        exp = self._jwt["body"]["exp"]
+        exp = self._body()["exp"]
         expires = datetime.fromtimestamp(exp, tz=UTC) + timedelta(minutes=5)
         try:
             with transaction.atomic():

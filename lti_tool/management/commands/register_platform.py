@@ -26,9 +26,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **o: Any) -> None:
         platform = register_platform(
-            issuer=o["issuer"], client_id=o["client_id"], auth_login_url=o["auth_login_url"],
-            auth_token_url=o["auth_token_url"], jwks_url=o["jwks_url"],
-            deployment_ids=o["deployments"], auth_token_audience=o["auth_token_audience"],
-            name=o["name"], product=o["product"], actor="manage.py register_platform",
+            issuer=o["issuer"],
+            client_id=o["client_id"],
+            auth_login_url=o["auth_login_url"],
+            auth_token_url=o["auth_token_url"],
+            jwks_url=o["jwks_url"],
+            deployment_ids=o["deployments"],
+            auth_token_audience=o["auth_token_audience"],
+            name=o["name"],
+            product=o["product"],
+            actor="manage.py register_platform",
         )
         self.stdout.write(f"Registered {platform} with deployments {', '.join(o['deployments'])}.")
