@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from lti_tool.models import Course, Deployment, Person
+from lti_tool.models import Course, Deployment, Membership, Person
 
 
 class Verb(models.TextChoices):
@@ -104,6 +104,12 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["course", "occurred_at"], name="activity_course_time"),
             models.Index(fields=["person", "course", "occurred_at"], name="activity_person_time"),
+            # Risk scoring reads a course's events per learner with an index-only scan.
+            models.Index(
+                fields=["course", "person", "occurred_at"],
+                name="activity_facts",
+                include=["item", "verb", "duration_seconds", "score"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -232,3 +238,236 @@ class CourseSync(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} sync of course {self.course_id}"
+
+
+# --- Completion criteria, progress and risk (the risk engine) --------------------------------
+
+
+class CompletionCriteria(models.Model):
+    """What completing a course means, its timeline, and how risk is scored for it.
+
+    Item references are `Item` primary keys kept in JSON lists/maps so instructors can change
+    them in one form; `completion.risk_selectors.criteria_of` turns this row into the pure
+    `completion.criteria.Criteria` and `completion.pace.Timeline`.
+    """
+
+    class Timeline(models.TextChoices):
+        ABSOLUTE = "absolute", "Fixed dates"
+        RELATIVE = "relative", "Relative to each learner's enrolment"
+        SELF_PACED = "self_paced", "Self-paced (pace of earlier completers)"
+
+    class RiskModel(models.TextChoices):
+        RULES = "rules", "Transparent rules"
+        TRAINED = "trained", "Model trained on finished cohorts"
+
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="criteria")
+    required_item_ids = models.JSONField(default=list, blank=True)
+    min_content_share = models.FloatField(default=0.8)
+    min_overall_score = models.FloatField(null=True, blank=True)
+    min_item_scores = models.JSONField(default=dict, blank=True)  # {"<item id>": 0.7}
+    required_submission_ids = models.JSONField(default=list, blank=True)
+    min_time_minutes = models.PositiveIntegerField(default=0)
+    due_on = models.DateField(null=True, blank=True)
+    due_days_after_enrolment = models.PositiveIntegerField(null=True, blank=True)
+    item_prerequisites = models.JSONField(default=dict, blank=True)  # {"<item id>": [ids]}
+    prerequisite_course_ids = models.JSONField(default=list, blank=True)
+    status_labels = models.JSONField(default=dict, blank=True)  # {"completed": "Compliant"}
+    timeline = models.CharField(max_length=12, choices=Timeline.choices, default=Timeline.RELATIVE)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    duration_days = models.PositiveIntegerField(default=20)  # working days, relative timeline
+    skip_weekends = models.BooleanField(default=True)
+    blackout_dates = models.JSONField(default=list, blank=True)  # ["2026-12-25"]
+    anchors = models.JSONField(default=list, blank=True)  # [{"on": "…", "share": .5, "label": …}]
+    rule_settings = models.JSONField(default=dict, blank=True)  # completion.risk.RulesConfig
+    risk_model = models.CharField(max_length=10, choices=RiskModel.choices, default=RiskModel.RULES)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Criteria of course {self.course_id}"
+
+
+class Pause(models.Model):
+    """A learner-declared pause: no absence or pacing expectations between the two dates."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="pauses")
+    starts_on = models.DateField()
+    until = models.DateField()  # inclusive
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["membership", "starts_on"], name="pause_membership")]
+
+    def __str__(self) -> str:
+        return f"Pause {self.starts_on}..{self.until}"
+
+
+class Accommodation(models.Model):
+    """An accommodation profile: the learner's timeline is stretched by `time_multiplier`."""
+
+    membership = models.OneToOneField(
+        Membership, on_delete=models.CASCADE, related_name="accommodation"
+    )
+    time_multiplier = models.FloatField(default=1.0)
+    note = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"x{self.time_multiplier}"
+
+
+class StatusOverride(models.Model):
+    """An instructor's override of a learner's status; the newest row is in force.
+
+    An empty `status` clears earlier overrides. Every row is also written to the audit trail.
+    """
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="status_overrides"
+    )
+    status = models.CharField(max_length=20, blank=True)
+    reason = models.TextField()
+    by = models.CharField(max_length=255)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["membership", "at"], name="status_override_at")]
+
+    def __str__(self) -> str:
+        return self.status or "(cleared)"
+
+
+class Progress(models.Model):
+    """A learner's progress in a course as it stood at the end of `as_of` (UTC)."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    status = models.CharField(max_length=20)
+    status_label = models.CharField(max_length=100)
+    criteria_met = models.BooleanField(default=False)
+    percent_complete = models.FloatField()
+    items_done = models.PositiveIntegerField()
+    items_total = models.PositiveIntegerField()
+    time_on_task_seconds = models.FloatField()
+    score = models.FloatField(null=True, blank=True)
+    expected_percent = models.FloatField()
+    gap = models.FloatField()  # expected - actual, in percentage points
+    due_on = models.DateField(null=True, blank=True)
+    unmet = models.JSONField(default=list, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "as_of"], name="progress_membership_day"),
+        ]
+        indexes = [models.Index(fields=["course", "as_of"], name="progress_course_day")]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} {self.as_of} {self.percent_complete:.0f}%"
+
+
+class SignalValue(models.Model):
+    """A signal that fired for a learner on a day, with its value and threshold.
+
+    Every evaluated signal (fired or not) is kept in `RiskScore.signals`; this table holds the
+    fired ones so "who failed a quiz twice today" is one indexed query.
+    """
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    code = models.CharField(max_length=40)
+    value = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField()
+    fired = models.BooleanField(default=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership", "as_of", "code"], name="signal_membership_day_code"
+            ),
+        ]
+        indexes = [models.Index(fields=["course", "as_of", "code"], name="signal_course_day")]
+
+    def __str__(self) -> str:
+        return f"{self.code}={self.value}"
+
+
+class RiskScore(models.Model):
+    """A learner's drop-out risk on a day: tier, completion probability, change and reasons."""
+
+    class Tier(models.TextChoices):
+        GREEN = "green", "Green"
+        YELLOW = "yellow", "Yellow"
+        RED = "red", "Red"
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    tier = models.CharField(max_length=10, choices=Tier.choices)
+    probability = models.FloatField()  # of completing
+    change = models.FloatField(null=True, blank=True)  # since the day before
+    reasons = models.JSONField(default=list, blank=True)
+    signals = models.JSONField(default=dict, blank=True)  # {code: [value, threshold, fired]}
+    model_used = models.CharField(max_length=20)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "as_of"], name="risk_membership_day"),
+        ]
+        indexes = [models.Index(fields=["course", "as_of", "tier"], name="risk_course_day")]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} {self.as_of} {self.tier}"
+
+
+class ScoringRun(models.Model):
+    """The last scoring of a course for a day: cohort statistics and the event watermark.
+
+    Incremental re-scoring reuses the cohort statistics of the day's full pass, and picks up
+    learners with events newer than `last_activity_id`.
+    """
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    cohort_stats = models.JSONField(default=dict)
+    learners = models.PositiveIntegerField(default=0)
+    last_activity_id = models.BigIntegerField(default=0)
+    full_at = models.DateTimeField(null=True, blank=True)
+    incremental_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "as_of"], name="scoring_run_course_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course_id} {self.as_of}"
+
+
+class TrainedRiskModel(models.Model):
+    """A calibrated model trained on a course's (or a deployment's) finished cohorts."""
+
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    trained_at = models.DateTimeField()
+    algorithm = models.CharField(max_length=40)
+    artefact = models.BinaryField()  # joblib dump of the fitted sklearn estimator
+    feature_names = models.JSONField(default=list)
+    samples = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    importances = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["course", "trained_at"], name="trained_model_course")]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.trained_at:%Y-%m-%d}"

@@ -30,6 +30,8 @@ class ContactPreference(models.Model):
     sms_opt_out = models.BooleanField(default=False)
     # Staff may take one digest a day instead of a message per event.
     daily_digest = models.BooleanField(default=False)
+    # Staff: a Slack or Teams incoming-webhook URL for alerts about their learners.
+    chat_webhook_url = models.URLField(max_length=500, blank=True)
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -116,3 +118,131 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return f"note on case {self.case_id}"
+
+
+class PlaybookSetting(models.Model):
+    """A course's choices for one default playbook: on or off, and per-step overrides."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="playbook_settings")
+    playbook = models.CharField(max_length=40)
+    enabled = models.BooleanField(default=True)
+    # {"<step key>": {"enabled": false, "channels": ["email"], "delay": 3}}
+    step_overrides = models.JSONField(default=dict, blank=True)
+    dry_run = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "playbook"], name="playbook_setting_course"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.playbook} in course {self.course_id}"
+
+
+class MessageTemplate(models.Model):
+    """A course's wording of one template (the defaults live in `messages.py`)."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="message_templates")
+    key = models.CharField(max_length=60)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "key"], name="message_template_course_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Experiment(models.Model):
+    """An A/B test of one playbook step: message, timing or channel variants."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="experiments")
+    step = models.CharField(max_length=60)
+    name = models.CharField(max_length=200)
+    # [{"key": "a", "weight": 1, "template": "…", "channels": ["sms"], "delay_hours": 0}]
+    arms = models.JSONField()
+    holdout_share = models.FloatField(default=0.0)
+    requires_consent = models.BooleanField(default=False)
+    metric = models.CharField(max_length=20, default="reengaged_48h")
+    active = models.BooleanField(default=True)
+    started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExperimentConsent(models.Model):
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="consents")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    consented = models.BooleanField()
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "membership"], name="consent_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"consent {self.consented} to {self.experiment_id}"
+
+
+class Intervention(models.Model):
+    """One step of a playbook for one learner in one episode: planned, sent, or held back."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        SCHEDULED = "scheduled", "Scheduled"
+        SUPPRESSED = "suppressed", "Suppressed"
+        SUPERSEDED = "superseded", "Superseded"
+        HOLDOUT = "holdout", "Hold-out"
+        DRY_RUN = "dry_run", "Dry run"
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="interventions"
+    )
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    playbook = models.CharField(max_length=40)
+    step = models.CharField(max_length=60)
+    episode = models.CharField(max_length=120)
+    tier = models.PositiveSmallIntegerField(default=1)
+    channels = models.JSONField(default=list)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    experiment = models.ForeignKey(Experiment, on_delete=models.SET_NULL, null=True, blank=True)
+    arm = models.CharField(max_length=40, blank=True)
+    planned_at = models.DateTimeField()
+    send_at = models.DateTimeField(null=True, blank=True)
+    case = models.ForeignKey(AdvisorCase, on_delete=models.SET_NULL, null=True, blank=True)
+    # Outcome: did the learner come back within 48 h / 7 days of the send?
+    reengaged_48h = models.BooleanField(null=True, blank=True)
+    reengaged_7d = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership", "step", "episode"], name="intervention_once_per_episode"
+            ),
+        ]
+        indexes = [models.Index(fields=["course", "planned_at"], name="intervention_course_time")]
+
+    def __str__(self) -> str:
+        return f"{self.step} for {self.membership_id} ({self.status})"
+
+
+class Snooze(models.Model):
+    """Staff asked Finishline to leave a learner alone until a date."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="snoozes")
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=300, blank=True)
+    by = models.CharField(max_length=255)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["membership", "until"], name="snooze_membership")]
+
+    def __str__(self) -> str:
+        return f"snoozed {self.membership_id} until {self.until:%Y-%m-%d}"

@@ -1,10 +1,35 @@
-"""django-q2 entry points of the interventions app."""
+"""django-q2 entry points of the interventions app: plan, dispatch, measure."""
 
 from __future__ import annotations
 
+from django_q.tasks import async_task
+
 from interventions.outbox import dispatch_due
+from interventions.outcomes import measure_outcomes
+from interventions.planner import plan_course
+from lti_tool.models import Course
+
+
+def plan_all_courses() -> int:
+    """Enqueue one planning task per course (never one per learner)."""
+    ids = list(Course.objects.filter(retired_at__isnull=True).values_list("pk", flat=True))
+    for course_id in ids:
+        async_task("interventions.tasks.plan_course_task", course_id)
+    return len(ids)
+
+
+def plan_course_task(course_id: int) -> dict[str, int]:
+    summary = plan_course(course_id=course_id)
+    return {
+        status: summary.count(status)
+        for status in ("sent", "scheduled", "suppressed", "superseded", "holdout")
+    }
 
 
 def dispatch_outbox(limit: int = 200) -> dict[str, int]:
     result = dispatch_due(limit=limit)
     return {"sent": result.sent, "retried": result.retried, "failed": result.failed}
+
+
+def measure_intervention_outcomes() -> int:
+    return measure_outcomes()

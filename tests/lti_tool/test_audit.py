@@ -11,8 +11,10 @@ from lti_tool.models import AuditEntry
 
 @pytest.fixture
 def chain(db):
-    return [append_audit(actor="tester", action=f"thing.{n}", data={"n": n, "when": "2026-01-01"})
-            for n in range(5)]
+    return [
+        append_audit(actor="tester", action=f"thing.{n}", data={"n": n, "when": "2026-01-01"})
+        for n in range(5)
+    ]
 
 
 def test_entries_link_each_to_the_previous_hash(chain):

@@ -1,0 +1,188 @@
+"""Completion criteria and a learner's status against them. Pure.
+
+Owns what "complete" means for a course (required items, share of content consumed, minimum
+scores, submissions, time on task, prerequisites, due dates) and the course's own words for
+each status. It does not read events (see `facts`) nor judge risk (see `signals`, `risk`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+NOT_STARTED = "not_started"
+IN_PROGRESS = "in_progress"
+COMPLETED = "completed"
+OVERDUE = "overdue"
+LOCKED = "locked"
+STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE, LOCKED)
+DEFAULT_LABELS: Mapping[str, str] = {
+    NOT_STARTED: "Not started",
+    IN_PROGRESS: "In progress",
+    COMPLETED: "Completed",
+    OVERDUE: "Overdue",
+    LOCKED: "Locked",
+}
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """A course's completion criteria. Item ids are `Item` primary keys.
+
+    `tracked_items` are the items whose completion makes up "percent complete": the required
+    items when there are any, else every item of the course. `content_items` are the items
+    that count as content for `min_content_share` (pages, videos, modules).
+    """
+
+    tracked_items: frozenset[int] = frozenset()
+    required_items: frozenset[int] = frozenset()
+    content_items: frozenset[int] = frozenset()
+    min_content_share: float = 0.8
+    min_overall_score: float | None = None
+    min_item_scores: Mapping[int, float] = field(default_factory=dict)
+    required_submissions: frozenset[int] = frozenset()
+    min_time_seconds: float = 0.0
+    item_prerequisites: Mapping[int, frozenset[int]] = field(default_factory=dict)
+    prerequisite_courses: frozenset[int] = frozenset()
+    labels: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+
+    def label(self, status: str) -> str:
+        return self.labels.get(status) or DEFAULT_LABELS.get(status, status)
+
+
+@dataclass(frozen=True)
+class Achievement:
+    """What a learner has done in the course, as far as criteria care."""
+
+    done_items: frozenset[int] = frozenset()
+    consumed_items: frozenset[int] = frozenset()
+    submitted_items: frozenset[int] = frozenset()
+    best_scores: Mapping[int, float] = field(default_factory=dict)
+    time_seconds: float = 0.0
+    started: bool = False
+    completed_courses: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    status: str
+    label: str
+    met: bool
+    percent_complete: float  # 0..100
+    items_done: int
+    items_total: int
+    score: float | None  # mean best score over scored items, 0..1
+    unmet: tuple[str, ...]
+    locked_items: frozenset[int]
+    due_on: date | None
+    overridden: bool = False
+
+
+def overall_score(criteria: Criteria, achievement: Achievement) -> float | None:
+    """The mean of best scores over the items with a minimum, else over every scored item."""
+    keys = [k for k in criteria.min_item_scores if k in achievement.best_scores]
+    if not keys:
+        keys = list(achievement.best_scores)
+    if not keys:
+        return None
+    return sum(achievement.best_scores[k] for k in keys) / len(keys)
+
+
+def locked_items(criteria: Criteria, done: frozenset[int]) -> frozenset[int]:
+    """Items whose prerequisite items are not all done yet."""
+    return frozenset(
+        item for item, needs in criteria.item_prerequisites.items() if not needs <= done
+    )
+
+
+def unmet_requirements(
+    criteria: Criteria, achievement: Achievement, titles: Mapping[int, str]
+) -> tuple[str, ...]:
+    """Each requirement still open, in plain words; empty when the criteria are met."""
+
+    def name(item: int) -> str:
+        return titles.get(item) or f"item {item}"
+
+    unmet: list[str] = []
+    # With no required items set, every tracked item is required.
+    needed = criteria.required_items or criteria.tracked_items
+    missing = sorted(needed - achievement.done_items)
+    if missing:
+        unmet.append(
+            "not yet done: "
+            + ", ".join(name(i) for i in missing[:5])
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        )
+    if criteria.content_items and criteria.min_content_share > 0:
+        share = len(criteria.content_items & achievement.consumed_items) / len(
+            criteria.content_items
+        )
+        if share + 1e-9 < criteria.min_content_share:
+            unmet.append(
+                f"{share:.0%} of content consumed; {criteria.min_content_share:.0%} required"
+            )
+    for item, minimum in sorted(criteria.min_item_scores.items()):
+        best = achievement.best_scores.get(item)
+        if best is None or best + 1e-9 < minimum:
+            got = "no score" if best is None else f"best {best:.0%}"
+            unmet.append(f"{name(item)}: {got}; {minimum:.0%} required")
+    score = overall_score(criteria, achievement)
+    if criteria.min_overall_score is not None and (
+        score is None or score + 1e-9 < criteria.min_overall_score
+    ):
+        got = "no score yet" if score is None else f"overall score {score:.0%}"
+        unmet.append(f"{got}; {criteria.min_overall_score:.0%} required")
+    for item in sorted(criteria.required_submissions - achievement.submitted_items):
+        unmet.append(f"{name(item)}: not submitted")
+    if achievement.time_seconds + 1e-9 < criteria.min_time_seconds:
+        unmet.append(
+            f"{achievement.time_seconds / 60:.0f} of "
+            f"{criteria.min_time_seconds / 60:.0f} minutes on task"
+        )
+    return tuple(unmet)
+
+
+def evaluate(
+    criteria: Criteria,
+    achievement: Achievement,
+    *,
+    as_of: date,
+    due_on: date | None,
+    override: str | None = None,
+    titles: Mapping[int, str] | None = None,
+) -> Evaluation:
+    """The learner's status at the end of `as_of`. An instructor's override wins."""
+    tracked = criteria.tracked_items
+    done = len(tracked & achievement.done_items)
+    percent = 100.0 * done / len(tracked) if tracked else 0.0
+    unmet = unmet_requirements(criteria, achievement, titles or {})
+    prerequisites_open = not criteria.prerequisite_courses <= achievement.completed_courses
+    met = not unmet and not prerequisites_open and (bool(tracked) or achievement.started)
+    if override:
+        status = override
+    elif prerequisites_open:
+        status = LOCKED
+    elif met:
+        status = COMPLETED
+    elif due_on is not None and as_of > due_on:
+        status = OVERDUE
+    elif not achievement.started:
+        status = NOT_STARTED
+    else:
+        status = IN_PROGRESS
+    if met and not tracked:
+        percent = 100.0
+    return Evaluation(
+        status=status,
+        label=criteria.label(status),
+        met=met,
+        percent_complete=percent,
+        items_done=done,
+        items_total=len(tracked),
+        score=overall_score(criteria, achievement),
+        unmet=unmet,
+        locked_items=locked_items(criteria, achievement.done_items),
+        due_on=due_on,
+        overridden=bool(override),
+    )

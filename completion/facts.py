@@ -1,0 +1,159 @@
+"""Frozen per-learner facts as of a day, the only input signals and criteria read. Pure.
+
+`scoring` builds these in bulk from a few SQL aggregates per course; `facts_from_events` builds
+the same thing from plain event rows, which is what the tests (and property tests) use to check
+the SQL against a reference. This module reads nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from typing import NamedTuple
+
+CONSUME_VERBS = frozenset({"launched", "viewed", "progressed", "completed", "passed"})
+DONE_VERBS = frozenset({"completed", "passed"})
+
+
+class Day(NamedTuple):
+    """Activity on one UTC day."""
+
+    day: date
+    events: int
+    seconds: float
+    posts: int
+    errors: int
+
+
+class ItemFacts(NamedTuple):
+    """What a learner did on one item."""
+
+    item_id: int
+    first_at: datetime
+    done_at: datetime | None
+    consumed: bool
+    submitted: bool
+    attempts: int
+    failures: int
+    best_score: float | None
+    seconds: float
+
+
+class EventRow(NamedTuple):
+    """One stored event, as plain values (person, not membership: events name people)."""
+
+    person_id: int
+    item_id: int | None
+    verb: str
+    occurred_at: datetime
+    duration_seconds: float | None = None
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class LearnerFacts:
+    membership_id: int
+    person_id: int
+    enrolled_at: datetime
+    days: tuple[Day, ...] = ()  # sorted by day, only days with activity
+    items: Mapping[int, ItemFacts] = field(default_factory=dict)
+
+    @property
+    def enrolled_on(self) -> date:
+        return self.enrolled_at.date()
+
+    @cached_property
+    def last_active_on(self) -> date | None:
+        return self.days[-1].day if self.days else None
+
+    @cached_property
+    def time_seconds(self) -> float:
+        return sum(d.seconds for d in self.days)
+
+    @cached_property
+    def posts(self) -> int:
+        return sum(d.posts for d in self.days)
+
+
+def cutoff_of(as_of: date) -> datetime:
+    """Events strictly before this instant count for `as_of` (the end of that UTC day)."""
+    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def facts_from_events(
+    *,
+    membership_id: int,
+    person_id: int,
+    enrolled_at: datetime,
+    events: Iterable[EventRow],
+    as_of: date,
+) -> LearnerFacts:
+    """The reference builder: the facts of one learner from their raw events up to `as_of`."""
+    cutoff = cutoff_of(as_of)
+    by_day: dict[date, Day] = {}
+    by_item: dict[int, _ItemAcc] = {}
+    for e in events:
+        if e.person_id != person_id or e.occurred_at >= cutoff:
+            continue
+        key = e.occurred_at.astimezone(UTC).date()
+        d = by_day.get(key, Day(key, 0, 0.0, 0, 0))
+        by_day[key] = Day(
+            key,
+            d.events + 1,
+            d.seconds + (e.duration_seconds or 0.0),
+            d.posts + (e.verb == "posted"),
+            d.errors + (e.verb == "errored"),
+        )
+        if e.item_id is not None:
+            by_item.setdefault(e.item_id, _ItemAcc(e.occurred_at)).add(e)
+    items = {k: v.facts(k) for k, v in by_item.items()}
+    return LearnerFacts(
+        membership_id=membership_id,
+        person_id=person_id,
+        enrolled_at=enrolled_at,
+        days=tuple(v for _, v in sorted(by_day.items())),
+        items=items,
+    )
+
+
+class _ItemAcc:
+    def __init__(self, first: datetime) -> None:
+        self.first = first
+        self.done: datetime | None = None
+        self.consumed = self.submitted = False
+        self.attempted = self.passed = self.failed = 0
+        self.best: float | None = None
+        self.seconds = 0.0
+
+    def add(self, e: EventRow) -> None:
+        self.first = min(self.first, e.occurred_at)
+        if e.verb in DONE_VERBS:
+            self.done = e.occurred_at if self.done is None else min(self.done, e.occurred_at)
+        self.consumed = self.consumed or e.verb in CONSUME_VERBS
+        self.submitted = self.submitted or e.verb == "submitted"
+        self.attempted += e.verb == "attempted"
+        self.passed += e.verb == "passed"
+        self.failed += e.verb == "failed"
+        if e.score is not None:
+            self.best = e.score if self.best is None else max(self.best, e.score)
+        self.seconds += e.duration_seconds or 0.0
+
+    def facts(self, item_id: int) -> ItemFacts:
+        return ItemFacts(
+            item_id=item_id,
+            first_at=self.first,
+            done_at=self.done,
+            consumed=self.consumed,
+            submitted=self.submitted,
+            attempts=attempts_of(self.attempted, self.passed, self.failed),
+            failures=self.failed,
+            best_score=self.best,
+            seconds=self.seconds,
+        )
+
+
+def attempts_of(attempted: int, passed: int, failed: int) -> int:
+    """An attempt may be sent as `attempted` then `passed`/`failed`, or as the outcome alone."""
+    return max(attempted, passed + failed)

@@ -1,0 +1,20 @@
+"""URLs of the risk engine: instructor pages and the API (included once from completion.urls)."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+
+from completion import risk_views
+
+app_name = "completion_risk"
+
+urlpatterns = [
+    path("course/risk/", risk_views.risk_dashboard, name="dashboard"),
+    path("course/criteria/", risk_views.criteria_settings, name="criteria"),
+    path(
+        "course/learners/<int:membership_id>/status/",
+        risk_views.override_learner_status,
+        name="override",
+    ),
+    path("", include("completion.api.risk_urls")),
+]

@@ -1,0 +1,234 @@
+"""One course's learners on one day: criteria, pace, signals, cohort and risk together. Pure.
+
+`scoring` loads facts and settings from the database and writes what this returns; the
+backtest (`evaluate_risk`) and the model trainer call it directly with no writes. It owns the
+order of the steps (the cohort's statistics need every learner's progress first), not the
+rules of any single step.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from completion import criteria as crit
+from completion import pace
+from completion.facts import LearnerFacts
+from completion.risk import RiskResult, RulesConfig, reasons_of, score_rules, tier_of
+from completion.signals import (
+    CohortStats,
+    CourseContext,
+    LearnerContext,
+    SignalResult,
+    cohort_stats,
+    compute_signals,
+)
+
+MIN_COMPLETERS_FOR_PACE = 5
+
+
+@dataclass(frozen=True)
+class CourseSetup:
+    course_id: int
+    criteria: crit.Criteria
+    timeline: pace.Timeline
+    rules: RulesConfig
+    context: CourseContext
+    due_on: date | None = None
+    due_days_after_enrolment: int | None = None
+
+
+@dataclass(frozen=True)
+class LearnerExtras:
+    pauses: tuple[pace.Pause, ...] = ()
+    multiplier: float = 1.0
+    override: str | None = None
+    completed_courses: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class LearnerScore:
+    membership_id: int
+    evaluation: crit.Evaluation
+    context: LearnerContext
+    signals: tuple[SignalResult, ...]
+    risk: RiskResult
+    time_seconds: float
+
+    @property
+    def expected_percent(self) -> float:
+        return round(100.0 * self.context.expected, 2)
+
+    @property
+    def gap(self) -> float:
+        """Percentage points behind the expected progress (negative when ahead)."""
+        return round(self.expected_percent - self.evaluation.percent_complete, 2)
+
+
+class Predictor(Protocol):
+    """A trained model: completion probabilities for learners, and how to rank reasons."""
+
+    name: str
+    order: Mapping[str, float]
+
+    def predict(
+        self, rows: Sequence[tuple[tuple[SignalResult, ...], LearnerContext]]
+    ) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    scores: tuple[LearnerScore, ...]
+    stats: CohortStats
+    reference_days: float | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+def achievement_of(
+    facts: LearnerFacts, setup: CourseSetup, extras: LearnerExtras
+) -> crit.Achievement:
+    items = facts.items
+    return crit.Achievement(
+        done_items=frozenset(k for k, i in items.items() if i.done_at is not None),
+        consumed_items=frozenset(k for k, i in items.items() if i.consumed),
+        submitted_items=frozenset(k for k, i in items.items() if i.submitted),
+        best_scores={k: i.best_score for k, i in items.items() if i.best_score is not None},
+        time_seconds=facts.time_seconds,
+        started=bool(items),
+        completed_courses=extras.completed_courses,
+    )
+
+
+def reference_days(
+    learners: Sequence[tuple[LearnerFacts, LearnerExtras]], setup: CourseSetup
+) -> float | None:
+    """Self-paced courses: the median working days earlier completers took, if 5+ finished."""
+    tracked = setup.criteria.tracked_items
+    if not tracked:
+        return None
+    took: list[int] = []
+    for facts, _ in learners:
+        done = [facts.items[k].done_at for k in tracked if k in facts.items]
+        if len(done) == len(tracked) and all(d is not None for d in done):
+            finished = max(d for d in done if d is not None).date()
+            took.append(
+                pace.working_days(
+                    facts.enrolled_on,
+                    finished,
+                    setup.timeline.skip_weekends,
+                    setup.timeline.blackout,
+                )
+            )
+    if len(took) < MIN_COMPLETERS_FOR_PACE:
+        return None
+    return float(statistics.median(took))
+
+
+def evaluate_learner(
+    facts: LearnerFacts,
+    extras: LearnerExtras,
+    setup: CourseSetup,
+    as_of: date,
+    ref_days: float | None,
+) -> tuple[crit.Evaluation, LearnerContext]:
+    achievement = achievement_of(facts, setup, extras)
+    due = pace.due_date(
+        due_on=setup.due_on,
+        due_days_after_enrolment=setup.due_days_after_enrolment,
+        enrolled_on=facts.enrolled_on,
+        pauses=extras.pauses,
+        multiplier=extras.multiplier,
+    )
+    evaluation = crit.evaluate(
+        setup.criteria,
+        achievement,
+        as_of=as_of,
+        due_on=due,
+        override=extras.override,
+        titles=setup.context.titles,
+    )
+    expected = pace.expected_share(
+        setup.timeline,
+        enrolled_on=facts.enrolled_on,
+        as_of=as_of,
+        pauses=extras.pauses,
+        multiplier=extras.multiplier,
+        reference_days=ref_days,
+    )
+    paused = (
+        pace.paused_calendar_days(extras.pauses, facts.enrolled_on, as_of)
+        if extras.pauses
+        else frozenset()
+    )
+    completed = evaluation.met or evaluation.status == crit.COMPLETED
+    context = LearnerContext(
+        as_of=as_of,
+        expected=expected,
+        progress=evaluation.percent_complete / 100.0,
+        score=evaluation.score,
+        paused_days=paused,
+        completed=completed,
+        days_enrolled=(as_of - facts.enrolled_on).days,
+    )
+    return evaluation, context
+
+
+def score_cohort(
+    learners: Sequence[tuple[LearnerFacts, LearnerExtras]],
+    setup: CourseSetup,
+    as_of: date,
+    *,
+    stats: CohortStats | None = None,
+    ref_days: float | None = None,
+    predictor: Predictor | None = None,
+) -> CohortResult:
+    """Score every learner given. Without `stats`, the given learners are the whole cohort."""
+    if stats is None:
+        ref_days = reference_days(learners, setup)
+    evaluated = [(f, *evaluate_learner(f, x, setup, as_of, ref_days)) for f, x in learners]
+    if stats is None:
+        stats = cohort_stats([(f, lc) for f, _, lc in evaluated], setup.context)
+    thresholds = setup.rules.thresholds
+    rows = [
+        (f, ev, lc, compute_signals(f, lc, setup.context, stats, thresholds))
+        for f, ev, lc in evaluated
+    ]
+    rules = [
+        score_rules(sig, progress=lc.progress, completed=lc.completed, config=setup.rules)
+        for _, _, lc, sig in rows
+    ]
+    if predictor is not None:
+        rules = _predicted(rows, rules, predictor, setup.rules)
+    scores = tuple(
+        LearnerScore(f.membership_id, ev, lc, sig, risk, f.time_seconds)
+        for (f, ev, lc, sig), risk in zip(rows, rules, strict=True)
+    )
+    return CohortResult(scores, stats, ref_days)
+
+
+def _predicted(
+    rows: Sequence[tuple[LearnerFacts, crit.Evaluation, LearnerContext, tuple[SignalResult, ...]]],
+    rules: Sequence[RiskResult],
+    predictor: Predictor,
+    config: RulesConfig,
+) -> list[RiskResult]:
+    probabilities = predictor.predict([(sig, lc) for _, _, lc, sig in rows])
+    out = []
+    for (_, _, lc, sig), rule, p in zip(rows, rules, probabilities, strict=True):
+        if lc.completed:
+            out.append(rule)
+            continue
+        fired = [r for r in sig if r.fired]
+        p = round(float(p), 4)
+        out.append(
+            RiskResult(
+                tier_of(p, config),
+                p,
+                reasons_of(fired, predictor.order, config.max_reasons),
+                model=predictor.name,
+            )
+        )
+    return out

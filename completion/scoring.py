@@ -1,0 +1,468 @@
+"""Scoring a course on a day: load facts in bulk, run the pure scorer, upsert the results.
+
+Facts come from two aggregates over the course's events (per learner and day, per learner and
+item), never a query per learner. Results are upserted on (membership, day) under a per-course
+advisory lock on PostgreSQL, so running twice, or in two workers at once, leaves one copy.
+Only events strictly before the end of `as_of` (UTC) are read: a past day is scored as it
+would have looked then. Thresholds, criteria and models are read as they are now.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from completion import risk_selectors as sel
+from completion.facts import (
+    CONSUME_VERBS,
+    DONE_VERBS,
+    Day,
+    ItemFacts,
+    LearnerFacts,
+    attempts_of,
+    cutoff_of,
+)
+from completion.models import (
+    Activity,
+    CompletionCriteria,
+    Progress,
+    RiskScore,
+    ScoringRun,
+    SignalValue,
+)
+from completion.scorecard import (
+    CohortResult,
+    CourseSetup,
+    LearnerExtras,
+    LearnerScore,
+    Predictor,
+    score_cohort,
+)
+from completion.scoring_pg import load_facts_pg, upsert_pg
+from completion.signals import stats_from_json, stats_to_json
+from lti_tool.models import Course
+
+PG_FAST_PATH = True  # the ORM path stays the reference (see tests)
+LOCK_NAMESPACE = 7321  # pg_advisory_xact_lock(namespace, course id)
+
+
+@dataclass(frozen=True)
+class ScoringSummary:
+    course_id: int
+    as_of: date
+    learners: int
+    red: int
+    yellow: int
+    green: int
+    incremental: bool
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    membership_id: int
+    person_id: int
+    enrolled_at: datetime
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def enrolments(
+    course: Course, as_of: date, membership_ids: Collection[int] | None = None
+) -> list[Enrolment]:
+    """Learners enrolled by the end of `as_of`."""
+    qs = sel.learners_of(course).filter(enrolled_at__lt=cutoff_of(as_of))
+    if membership_ids is not None:
+        qs = qs.filter(pk__in=membership_ids)
+    return [
+        Enrolment(*row) for row in qs.order_by("pk").values_list("pk", "person_id", "enrolled_at")
+    ]
+
+
+def _events(course: Course, as_of: date, person_ids: Collection[int] | None) -> QuerySet[Activity]:
+    qs = Activity.objects.filter(course=course, occurred_at__lt=cutoff_of(as_of))
+    if person_ids is not None:
+        qs = qs.filter(person_id__in=person_ids)
+    return qs
+
+
+def load_facts(
+    course: Course, as_of: date, people: Sequence[Enrolment], *, subset: bool = False
+) -> list[LearnerFacts]:
+    """Every learner's facts from two grouped aggregates over the course's events."""
+    if connection.vendor == "postgresql" and PG_FAST_PATH:
+        return load_facts_pg(course.pk, as_of, people, subset=subset)
+    return load_facts_orm(course, as_of, people, subset=subset)
+
+
+def load_facts_orm(
+    course: Course, as_of: date, people: Sequence[Enrolment], *, subset: bool = False
+) -> list[LearnerFacts]:
+    """The portable path (SQLite, and the reference for the PostgreSQL one)."""
+    person_ids = [p.person_id for p in people] if subset else None
+    events = _events(course, as_of, person_ids)
+    days: dict[int, list[Day]] = defaultdict(list)
+    for row in (
+        events.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
+        .values("person_id", "day")
+        .annotate(
+            n=Count("id"),
+            secs=Sum("duration_seconds"),
+            posts=Count("id", filter=Q(verb="posted")),
+            errors=Count("id", filter=Q(verb="errored")),
+        )
+        .order_by("person_id", "day")
+    ):
+        days[row["person_id"]].append(
+            Day(row["day"], row["n"], float(row["secs"] or 0.0), row["posts"], row["errors"])
+        )
+    items: dict[int, dict[int, ItemFacts]] = defaultdict(dict)
+    for row in (
+        events.filter(item__isnull=False)
+        .values("person_id", "item_id")
+        .annotate(
+            first=Min("occurred_at"),
+            done=Min("occurred_at", filter=Q(verb__in=DONE_VERBS)),
+            consumed=Count("id", filter=Q(verb__in=CONSUME_VERBS)),
+            submitted=Count("id", filter=Q(verb="submitted")),
+            attempted=Count("id", filter=Q(verb="attempted")),
+            passed=Count("id", filter=Q(verb="passed")),
+            failed=Count("id", filter=Q(verb="failed")),
+            best=Max("score"),
+            secs=Sum("duration_seconds"),
+        )
+        .order_by()
+    ):
+        items[row["person_id"]][row["item_id"]] = ItemFacts(
+            row["item_id"],
+            row["first"],
+            row["done"],
+            row["consumed"] > 0,
+            row["submitted"] > 0,
+            attempts_of(row["attempted"], row["passed"], row["failed"]),
+            row["failed"],
+            row["best"],
+            float(row["secs"] or 0.0),
+        )
+    return [
+        LearnerFacts(
+            p.membership_id,
+            p.person_id,
+            p.enrolled_at,
+            tuple(days.get(p.person_id, ())),
+            items.get(p.person_id, {}),
+        )
+        for p in people
+    ]
+
+
+NO_EXTRAS = LearnerExtras()
+
+
+def load_extras(
+    course: Course,
+    setup: CourseSetup,
+    as_of: date,
+    people: Sequence[Enrolment],
+    *,
+    subset: bool = False,
+) -> dict[int, LearnerExtras]:
+    ids = [p.membership_id for p in people] if subset else None
+    pauses = sel.pauses_by_membership(course, ids)
+    multipliers = sel.multipliers_by_membership(course, ids)
+    overrides = sel.overrides_by_membership(course, cutoff_of(as_of), ids)
+    completed = completed_courses(setup, as_of, [p.person_id for p in people])
+    extras = {}
+    for p in people:
+        m, person = p.membership_id, p.person_id
+        if m in pauses or m in multipliers or m in overrides or person in completed:
+            extras[m] = LearnerExtras(
+                pauses=pauses.get(m, ()),
+                multiplier=multipliers.get(m, 1.0),
+                override=overrides.get(m),
+                completed_courses=completed.get(person, frozenset()),
+            )
+        else:
+            extras[m] = NO_EXTRAS
+    return extras
+
+
+def completed_courses(
+    setup: CourseSetup, as_of: date, person_ids: Iterable[int]
+) -> dict[int, frozenset[int]]:
+    """Prerequisite courses each person had completed by `as_of` (learning paths)."""
+    wanted = setup.criteria.prerequisite_courses
+    if not wanted:
+        return {}
+    found: dict[int, set[int]] = defaultdict(set)
+    for person_id, course_id in (
+        Progress.objects.filter(
+            course_id__in=wanted,
+            membership__person_id__in=list(person_ids),
+            as_of__lte=as_of,
+            criteria_met=True,
+        )
+        .values_list("membership__person_id", "course_id")
+        .distinct()
+    ):
+        found[person_id].add(course_id)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def predictor_for(course: Course, row: CompletionCriteria | None = None) -> Predictor | None:
+    """The course's trained model when it chose one and one exists; else None (rules)."""
+    row = row if row is not None else sel.criteria_row(course)
+    if row.risk_model != row.RiskModel.TRAINED:
+        return None
+    return sel.predictor_of(course)
+
+
+# --- the service -------------------------------------------------------------------------------
+
+
+def compute_course(
+    course: Course,
+    *,
+    as_of: date,
+    membership_ids: Collection[int] | None = None,
+    predictor: Predictor | None = None,
+    use_model: bool = True,
+) -> tuple[CohortResult, int]:
+    """Score without writing. A subset reuses the day's stored cohort statistics if any."""
+    row = sel.criteria_row(course)
+    setup = sel.setup_of(course, row)
+    # Read before the facts: events stored while scoring are picked up by the next increment.
+    watermark = Activity.objects.aggregate(m=Max("id"))["m"] or 0
+    run = None
+    if membership_ids is not None:
+        run = ScoringRun.objects.filter(course=course, as_of=as_of).first()
+    subset = run is not None and bool(run.cohort_stats)
+    people = enrolments(course, as_of, membership_ids if subset else None)
+    facts = load_facts(course, as_of, people, subset=subset)
+    extras = load_extras(course, setup, as_of, people, subset=subset)
+    learners = [(f, extras[f.membership_id]) for f in facts]
+    if predictor is None and use_model:
+        predictor = predictor_for(course, row)
+    if subset and run is not None:
+        stats = stats_from_json(run.cohort_stats)
+        ref = run.cohort_stats.get("reference_days")
+        result = score_cohort(
+            learners,
+            setup,
+            as_of,
+            stats=stats,
+            ref_days=float(ref) if ref is not None else None,
+            predictor=predictor,
+        )
+    else:
+        result = score_cohort(learners, setup, as_of, predictor=predictor)
+    if membership_ids is not None and not subset:
+        wanted = set(membership_ids)
+        result = CohortResult(
+            tuple(s for s in result.scores if s.membership_id in wanted),
+            result.stats,
+            result.reference_days,
+            {"full": True},
+        )
+    else:
+        result = CohortResult(
+            result.scores, result.stats, result.reference_days, {"full": not subset}
+        )
+    return result, watermark
+
+
+def score_course(
+    course_id: int,
+    *,
+    as_of: date,
+    membership_ids: Collection[int] | None = None,
+    now: datetime | None = None,
+) -> ScoringSummary:
+    """Score a course's learners (all, or some) for `as_of` and store the results. Idempotent."""
+    course = Course.objects.get(pk=course_id)
+    result, watermark = compute_course(course, as_of=as_of, membership_ids=membership_ids)
+    write_scores(course, as_of, result, watermark=watermark, now=now or timezone.now())
+    tiers = [s.risk.tier for s in result.scores]
+    return ScoringSummary(
+        course_id,
+        as_of,
+        len(tiers),
+        tiers.count("red"),
+        tiers.count("yellow"),
+        tiers.count("green"),
+        incremental=not result.extra.get("full", True),
+    )
+
+
+@transaction.atomic
+def write_scores(
+    course: Course, as_of: date, result: CohortResult, *, watermark: int, now: datetime
+) -> None:
+    """Upsert Progress, RiskScore and fired SignalValues for the scored learners."""
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, course.pk])
+    scores = sorted(result.scores, key=lambda s: s.membership_id)
+    ids = [s.membership_id for s in scores]
+    previous = dict(
+        RiskScore.objects.filter(
+            membership_id__in=ids, as_of=as_of - timedelta(days=1)
+        ).values_list("membership_id", "probability")
+    )
+    progress = [_progress_row(course.pk, as_of, s, now) for s in scores]
+    risks = [_risk_row(course.pk, as_of, s, previous.get(s.membership_id), now) for s in scores]
+    fired = [
+        (s.membership_id, course.pk, as_of, r.code, r.value, r.threshold, True, r.reason[:300])
+        for s in scores
+        for r in s.signals
+        if r.fired
+    ]
+    stale = SignalValue.objects.filter(course=course, as_of=as_of)
+    if not result.extra.get("full", True):
+        stale = stale.filter(membership_id__in=ids)
+    stale.delete()
+    if postgres:
+        upsert_pg(Progress, PROGRESS_COLUMNS, progress, ("membership_id", "as_of"))
+        upsert_pg(RiskScore, RISK_COLUMNS, risks, ("membership_id", "as_of"))
+        upsert_pg(SignalValue, SIGNAL_COLUMNS, fired, ("membership_id", "as_of", "code"))
+    else:
+        _bulk_upsert(Progress, PROGRESS_COLUMNS, progress, ["membership", "as_of"])
+        _bulk_upsert(RiskScore, RISK_COLUMNS, risks, ["membership", "as_of"])
+        _bulk_upsert(SignalValue, SIGNAL_COLUMNS, fired, ["membership", "as_of", "code"])
+    _record_run(course, as_of, result, watermark, now)
+
+
+PROGRESS_COLUMNS = (
+    "membership_id",
+    "course_id",
+    "as_of",
+    "status",
+    "status_label",
+    "criteria_met",
+    "percent_complete",
+    "items_done",
+    "items_total",
+    "time_on_task_seconds",
+    "score",
+    "expected_percent",
+    "gap",
+    "due_on",
+    "unmet",
+    "computed_at",
+)
+RISK_COLUMNS = (
+    "membership_id",
+    "course_id",
+    "as_of",
+    "tier",
+    "probability",
+    "change",
+    "reasons",
+    "signals",
+    "model_used",
+    "computed_at",
+)
+SIGNAL_COLUMNS = (
+    "membership_id",
+    "course_id",
+    "as_of",
+    "code",
+    "value",
+    "threshold",
+    "fired",
+    "reason",
+)
+
+
+def _bulk_upsert(
+    model: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], unique: list[str]
+) -> None:
+    keys = {f.removesuffix("_id") for f in unique} | set(unique)
+    model.objects.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows],
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=unique,
+        update_fields=[c for c in columns if c not in keys and c.removesuffix("_id") not in keys],
+    )
+
+
+def _progress_row(course_id: int, as_of: date, s: LearnerScore, now: datetime) -> tuple[Any, ...]:
+    ev = s.evaluation
+    return (
+        s.membership_id,
+        course_id,
+        as_of,
+        ev.status,
+        ev.label,
+        ev.met,
+        round(ev.percent_complete, 2),
+        ev.items_done,
+        ev.items_total,
+        round(s.time_seconds, 1),
+        ev.score,
+        s.expected_percent,
+        s.gap,
+        ev.due_on,
+        list(ev.unmet),
+        now,
+    )
+
+
+def _risk_row(
+    course_id: int, as_of: date, s: LearnerScore, previous: float | None, now: datetime
+) -> tuple[Any, ...]:
+    risk = s.risk.with_previous(previous)
+    return (
+        s.membership_id,
+        course_id,
+        as_of,
+        risk.tier,
+        risk.probability,
+        risk.change,
+        list(risk.reasons),
+        {r.code: [r.value, r.threshold, r.fired] for r in s.signals},
+        risk.model,
+        now,
+    )
+
+
+def _record_run(
+    course: Course, as_of: date, result: CohortResult, watermark: int, now: datetime
+) -> None:
+    full = bool(result.extra.get("full", True))
+    run, _ = ScoringRun.objects.select_for_update().get_or_create(course=course, as_of=as_of)
+    if full:
+        run.cohort_stats = {**stats_to_json(result.stats), "reference_days": result.reference_days}
+        run.learners = len(result.scores)
+        run.full_at = now
+    else:
+        run.incremental_at = now
+    run.last_activity_id = max(run.last_activity_id, watermark)
+    run.save()
+
+
+def changed_memberships(course: Course, as_of: date) -> list[int] | None:
+    """Learners with events newer than the day's last scoring; None when there was none."""
+    run = ScoringRun.objects.filter(course=course, as_of=as_of).first()
+    if run is None or not run.cohort_stats:
+        return None
+    people = (
+        Activity.objects.filter(course=course, id__gt=run.last_activity_id)
+        .values_list("person_id", flat=True)
+        .distinct()
+    )
+    return list(sel.learners_of(course).filter(person_id__in=people).values_list("pk", flat=True))
+
+
+def today() -> date:
+    return timezone.now().astimezone(UTC).date()

@@ -1,0 +1,147 @@
+"""What staff do about a learner: message now, snooze, assign an advisor, close the loop.
+
+Every action is audited and scoped by the caller (views pass a membership they fetched through
+`lti_tool.selectors.access_membership`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from interventions import messages
+from interventions.models import AdvisorCase, CaseNote, Channel, OutboundMessage, Snooze
+from interventions.outbox import enqueue_message
+from lti_tool.audit import append_audit
+from lti_tool.models import Membership, Person
+
+
+class ActionRefused(ValueError):
+    """The action cannot be taken (an opted-out learner, an empty message)."""
+
+
+@transaction.atomic
+def send_message_now(
+    *, membership: Membership, subject: str, text: str, by: Person, now: datetime | None = None
+) -> OutboundMessage:
+    """An instructor's own email to a learner: bypasses the nudge throttle, not opt-outs."""
+    now = now or timezone.now()
+    if not text.strip():
+        raise ActionRefused("The message is empty.")
+    contact = getattr(membership.person, "contact", None)
+    if contact is not None and contact.email_opt_out:
+        raise ActionRefused("This learner has opted out of email.")
+    if not membership.person.email:
+        raise ActionRefused("This learner has no email address on record.")
+    body = messages.render("instructor_message", {"subject": subject, "text": text})
+    message = enqueue_message(
+        idempotency_key=f"staff:{membership.pk}:{by.pk}:{now.timestamp()}",
+        deployment=membership.course.deployment,
+        channel=Channel.EMAIL,
+        to_address=membership.person.email,
+        subject=body.subject or "A message from your instructor",
+        body_text=body.body,
+        body_html=messages.as_html(body.body),
+        course=membership.course,
+        membership=membership,
+        reason="instructor:message",
+    )
+    append_audit(
+        actor=f"person:{by.pk}",
+        action="interventions.message_sent",
+        obj=message,
+        deployment=membership.course.deployment,
+        data={"membership_id": membership.pk},
+    )
+    return message
+
+
+@transaction.atomic
+def snooze_learner(
+    *, membership: Membership, days: int, reason: str, by: Person, now: datetime | None = None
+) -> Snooze:
+    now = now or timezone.now()
+    if not 1 <= days <= 90:
+        raise ActionRefused("Snooze for 1 to 90 days.")
+    row = Snooze.objects.create(
+        membership=membership,
+        until=now + timedelta(days=days),
+        reason=reason,
+        by=f"person:{by.pk}",
+        at=now,
+    )
+    OutboundMessage.objects.filter(
+        membership=membership, status=OutboundMessage.Status.PENDING, reason__startswith="playbook:"
+    ).update(status=OutboundMessage.Status.SUPPRESSED, last_error="learner snoozed by staff")
+    append_audit(
+        actor=f"person:{by.pk}",
+        action="interventions.snoozed",
+        obj=row,
+        deployment=membership.course.deployment,
+        data={"days": days, "reason": reason},
+    )
+    return row
+
+
+@transaction.atomic
+def assign_advisor(
+    *, membership: Membership, advisor: Person, reason: str, by: Person, now: datetime | None = None
+) -> AdvisorCase:
+    now = now or timezone.now()
+    if advisor.deployment_id != membership.course.deployment_id:
+        raise ActionRefused("The advisor belongs to another institution.")
+    case = AdvisorCase.objects.create(
+        membership=membership,
+        owner=advisor,
+        reason=reason or "Assigned by instructor",
+        due_at=now + timedelta(days=2),
+        opened_at=now,
+    )
+    append_audit(
+        actor=f"person:{by.pk}",
+        action="interventions.advisor_assigned",
+        obj=case,
+        deployment=membership.course.deployment,
+        data={"advisor": advisor.pk},
+    )
+    return case
+
+
+@transaction.atomic
+def mark_contacted(
+    *, case: AdvisorCase, note: str, by: Person, now: datetime | None = None
+) -> AdvisorCase:
+    now = now or timezone.now()
+    case.status = AdvisorCase.Status.CONTACTED
+    case.save(update_fields=["status"])
+    if note.strip():
+        CaseNote.objects.create(case=case, author=by, text=note, at=now)
+    append_audit(
+        actor=f"person:{by.pk}",
+        action="interventions.contacted",
+        obj=case,
+        deployment=case.membership.course.deployment,
+        data={"note": note[:500]},
+    )
+    return case
+
+
+@transaction.atomic
+def resolve_case(
+    *, case: AdvisorCase, resolution: str, by: Person, now: datetime | None = None
+) -> AdvisorCase:
+    if not resolution.strip():
+        raise ActionRefused("Say how the case was resolved.")
+    case.status, case.resolution = AdvisorCase.Status.RESOLVED, resolution
+    case.resolved_at = now or timezone.now()
+    case.save(update_fields=["status", "resolution", "resolved_at"])
+    append_audit(
+        actor=f"person:{by.pk}",
+        action="interventions.case_resolved",
+        obj=case,
+        deployment=case.membership.course.deployment,
+        data={"resolution": resolution[:500]},
+    )
+    return case

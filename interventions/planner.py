@@ -1,0 +1,543 @@
+"""Plan today's interventions for a course: who gets which step, on which channel, when.
+
+Reads the day's facts in a few course-wide queries (activity aggregates, fired signals,
+progress, pauses, accommodations, contact preferences, what was already sent), decides with the
+pure modules (`playbooks`, `throttle`, `experiments`), and writes `Intervention` rows plus
+outbox messages or advisor cases in one transaction. A learner gets at most one learner-facing
+step per run (the most urgent playbook wins; within a playbook the most advanced due step wins
+and the earlier ones are recorded as superseded). `dry_run` writes nothing and returns the plan,
+which is also the preview of who would receive what today.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from completion.models import (
+    Accommodation,
+    Activity,
+    Item,
+    Pause,
+    Progress,
+    RiskScore,
+    SignalValue,
+)
+from interventions import experiments, messages, playbooks, throttle
+from interventions.models import (
+    AdvisorCase,
+    Channel,
+    ContactPreference,
+    Experiment,
+    ExperimentConsent,
+    Intervention,
+    MessageTemplate,
+    PlaybookSetting,
+    Snooze,
+)
+from interventions.outbox import enqueue_message
+from lti_tool.models import Course, Membership, Role
+
+LEARNER_FACING_LOOKBACK = timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    membership_id: int
+    learner: str
+    playbook: str
+    step: str
+    episode: str
+    channels: tuple[str, ...]
+    audience: str
+    status: str
+    send_at: datetime | None
+    subject: str = ""
+    detail: str = ""
+    arm: str = ""
+
+
+@dataclass
+class PlanSummary:
+    actions: list[PlannedAction] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for a in self.actions if a.status == status)
+
+
+def effective_playbooks(course: Course) -> tuple[playbooks.Playbook, ...]:
+    """The defaults, with the course's disabled playbooks and step overrides applied."""
+    settings = {s.playbook: s for s in PlaybookSetting.objects.filter(course=course)}
+    result = []
+    for playbook in playbooks.DEFAULT_PLAYBOOKS:
+        setting = settings.get(playbook.key)
+        if setting is not None and not setting.enabled:
+            continue
+        overrides = setting.step_overrides if setting else {}
+        steps = []
+        for step in playbook.steps:
+            o = overrides.get(step.key, {})
+            if o.get("enabled") is False:
+                continue
+            if "channels" in o:
+                step = replace(step, channels=tuple(o["channels"]))
+            if "delay" in o:
+                step = replace(step, trigger=replace(step.trigger, value=float(o["delay"])))
+            steps.append(step)
+        result.append(replace(playbook, steps=tuple(steps)))
+    return tuple(result)
+
+
+def plan_course(
+    *, course_id: int, now: datetime | None = None, dry_run: bool = False
+) -> PlanSummary:
+    """Plan (and unless `dry_run`, record and enqueue) today's interventions for a course."""
+    now = now or timezone.now()
+    course = Course.objects.select_related("deployment").get(pk=course_id)
+    books = effective_playbooks(course)
+    if PlaybookSetting.objects.filter(course=course, dry_run=True).exists():
+        dry_run = True
+    facts = _load(course, now)
+    summary = PlanSummary()
+    with transaction.atomic():
+        for membership in facts.learners:
+            for action in _plan_learner(course, books, membership, facts, now):
+                summary.actions.append(action)
+                if not dry_run:
+                    _record(course, membership, action, facts, now)
+        if dry_run:
+            transaction.set_rollback(True)
+    return summary
+
+
+@dataclass
+class _Facts:
+    learners: list[Membership]
+    last_active: dict[int, datetime]
+    started: set[int]
+    failures: dict[int, dict[int, int]]
+    last_failure: dict[int, dict[int, datetime]]
+    last_attempt: dict[int, dict[int, datetime]]
+    titles: dict[int, str]
+    fired: dict[int, dict[str, datetime]]
+    reasons: dict[int, list[str]]
+    progress: dict[int, Progress]
+    paused: set[int]
+    multiplier: dict[int, float]
+    contacts: dict[int, ContactPreference]
+    done: set[tuple[int, str, str]]
+    recent_nudges: dict[int, list[datetime]]
+    staff: list[Membership]
+    experiments: dict[str, Experiment]
+    consents: dict[tuple[int, int], bool]
+    templates: dict[str, messages.MessageText]
+
+
+def _load(course: Course, now: datetime) -> _Facts:
+    learners = list(
+        Membership.objects.filter(
+            course=course, role=Role.LEARNER, status=Membership.Status.ACTIVE
+        ).select_related("person")
+    )
+    person_to_membership = {m.person_id: m.pk for m in learners}
+    activity = Activity.objects.filter(course=course, occurred_at__lte=now)
+    last_active: dict[int, datetime] = {}
+    started: set[int] = set()
+    for row in activity.values("person_id").annotate(last=Max("occurred_at")):
+        membership_id = person_to_membership.get(row["person_id"])
+        if membership_id is not None:
+            last_active[membership_id] = row["last"]
+            started.add(membership_id)
+    failures: dict[int, dict[int, int]] = defaultdict(dict)
+    last_failure: dict[int, dict[int, datetime]] = defaultdict(dict)
+    last_attempt: dict[int, dict[int, datetime]] = defaultdict(dict)
+    graded = activity.filter(
+        verb__in=["failed", "passed", "attempted", "submitted"], item__isnull=False
+    ).order_by("occurred_at")
+    for person_id, item_id, verb, at in graded.values_list(
+        "person_id", "item_id", "verb", "occurred_at"
+    ):
+        membership_id = person_to_membership.get(person_id)
+        if membership_id is None or item_id is None:
+            continue
+        last_attempt[membership_id][item_id] = at
+        if verb == "failed":
+            failures[membership_id][item_id] = failures[membership_id].get(item_id, 0) + 1
+            last_failure[membership_id][item_id] = at
+        elif verb == "passed":  # passing ends the struggle with that item
+            failures[membership_id].pop(item_id, None)
+            last_failure[membership_id].pop(item_id, None)
+    item_ids = {i for per in failures.values() for i in per}
+    titles = dict(Item.objects.filter(pk__in=item_ids).values_list("id", "title"))
+    today = now.date()
+    latest_signal_day = SignalValue.objects.filter(course=course, as_of__lte=today).aggregate(
+        day=Max("as_of")
+    )["day"]
+    fired: dict[int, dict[str, datetime]] = defaultdict(dict)
+    if latest_signal_day is not None:
+        current = set(
+            SignalValue.objects.filter(
+                course=course, as_of=latest_signal_day, fired=True
+            ).values_list("membership_id", "code")
+        )
+        for row in (
+            SignalValue.objects.filter(
+                course=course,
+                fired=True,
+                as_of__gte=latest_signal_day - timedelta(days=14),
+                as_of__lte=latest_signal_day,
+            )
+            .values("membership_id", "code")
+            .annotate(first=Min("as_of"))
+        ):
+            if (row["membership_id"], row["code"]) in current:
+                first = datetime.combine(row["first"], datetime.min.time(), tzinfo=now.tzinfo)
+                fired[row["membership_id"]][row["code"]] = first
+    reasons = (
+        {
+            r.membership_id: list(r.reasons)
+            for r in RiskScore.objects.filter(course=course, as_of=latest_signal_day)
+        }
+        if latest_signal_day
+        else {}
+    )
+    progress: dict[int, Progress] = {}
+    for p in Progress.objects.filter(course=course, as_of__lte=today).order_by("as_of"):
+        progress[p.membership_id] = p
+    paused = set(
+        Pause.objects.filter(
+            membership__course=course, starts_on__lte=today, until__gte=today
+        ).values_list("membership_id", flat=True)
+    ) | set(
+        Snooze.objects.filter(membership__course=course, until__gt=now).values_list(
+            "membership_id", flat=True
+        )
+    )
+    multiplier = dict(
+        Accommodation.objects.filter(membership__course=course).values_list(
+            "membership_id", "time_multiplier"
+        )
+    )
+    people = [m.person_id for m in learners]
+    staff = list(
+        Membership.objects.filter(
+            course=course,
+            role__in=[Role.ADVISOR, Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
+            status=Membership.Status.ACTIVE,
+        )
+        .select_related("person")
+        .order_by("role", "pk")
+    )
+    contacts = {
+        c.person_id: c
+        for c in ContactPreference.objects.filter(
+            person_id__in=people + [s.person_id for s in staff]
+        )
+    }
+    existing = Intervention.objects.filter(course=course)
+    done = set(existing.values_list("membership_id", "step", "episode"))
+    recent: dict[int, list[datetime]] = defaultdict(list)
+    for membership_id, sent_at in (
+        existing.filter(
+            status__in=[Intervention.Status.SENT, Intervention.Status.SCHEDULED],
+            send_at__gte=now - LEARNER_FACING_LOOKBACK,
+        )
+        .exclude(step__in=_staff_steps())
+        .values_list("membership_id", "send_at")
+    ):
+        if sent_at is not None:
+            recent[membership_id].append(sent_at)
+    active = {e.step: e for e in Experiment.objects.filter(course=course, active=True)}
+    consents = {
+        (c.experiment_id, c.membership_id): c.consented
+        for c in ExperimentConsent.objects.filter(experiment__in=active.values())
+    }
+    templates = {
+        t.key: messages.MessageText(t.subject, t.body)
+        for t in MessageTemplate.objects.filter(course=course)
+    }
+    return _Facts(
+        learners,
+        last_active,
+        started,
+        failures,
+        last_failure,
+        last_attempt,
+        titles,
+        fired,
+        reasons,
+        progress,
+        paused,
+        multiplier,
+        contacts,
+        done,
+        recent,
+        staff,
+        active,
+        consents,
+        templates,
+    )
+
+
+def _staff_steps() -> list[str]:
+    return [
+        s.key
+        for p in playbooks.DEFAULT_PLAYBOOKS
+        for s in p.steps
+        if s.audience != playbooks.LEARNER
+    ]
+
+
+def _plan_learner(
+    course: Course, books: Iterable[playbooks.Playbook], m: Membership, f: _Facts, now: datetime
+) -> list[PlannedAction]:
+    progress = f.progress.get(m.pk)
+    situation = playbooks.Situation(
+        membership_id=m.pk,
+        now=now,
+        enrolled_at=m.enrolled_at,
+        started=m.pk in f.started,
+        last_active_at=f.last_active.get(m.pk),
+        percent_complete=progress.percent_complete if progress else 0.0,
+        fired_signals=f.fired.get(m.pk, {}),
+        item_failures=f.failures.get(m.pk, {}),
+        last_failure_at=f.last_failure.get(m.pk, {}),
+        last_attempt_at=f.last_attempt.get(m.pk, {}),
+        completed_at=(
+            datetime.combine(progress.as_of, datetime.min.time(), tzinfo=now.tzinfo)
+            if progress and progress.criteria_met
+            else None
+        ),
+        paused=m.pk in f.paused,
+        delay_multiplier=f.multiplier.get(m.pk, 1.0),
+    )
+    due = [
+        d
+        for d in playbooks.due_steps(books, situation)
+        if (m.pk, d.step.key, d.episode) not in f.done
+    ]
+    actions: list[PlannedAction] = []
+    learner_facing_planned = False
+    by_playbook: dict[str, list[playbooks.DueStep]] = defaultdict(list)
+    for d in due:
+        by_playbook[d.playbook.key].append(d)
+    for steps in by_playbook.values():  # insertion order = playbook priority
+        *earlier, latest = steps
+        for d in earlier:
+            actions.append(_action(m, d, "superseded", None, "a later step of the playbook is due"))
+        if latest.step.audience != playbooks.LEARNER:
+            actions.append(_action(m, latest, "sent", now, "escalated to staff"))
+            continue
+        if learner_facing_planned:
+            continue  # one learner-facing step a run; the others wait for a later day
+        learner_facing_planned = True
+        actions.append(_decide_learner_step(m, latest, f, now))
+    return actions
+
+
+def _decide_learner_step(
+    m: Membership, d: playbooks.DueStep, f: _Facts, now: datetime
+) -> PlannedAction:
+    contact = f.contacts.get(m.person_id)
+    recipient = throttle.Recipient(
+        timezone=m.person.timezone or "UTC",
+        email_opt_out=bool(contact and contact.email_opt_out),
+        sms_opt_in=bool(contact and contact.sms_opt_in),
+        sms_opt_out=bool(contact and contact.sms_opt_out),
+        has_phone=bool(contact and contact.phone),
+        quiet_start=contact.quiet_hours_start if contact else None,
+        quiet_end=contact.quiet_hours_end if contact else None,
+    )
+    channels, arm = d.step.channels, ""
+    experiment = f.experiments.get(d.step.key)
+    if experiment is not None and (
+        not experiment.requires_consent or f.consents.get((experiment.pk, m.pk))
+    ):
+        arms = [experiments.Arm(a["key"], float(a.get("weight", 1))) for a in experiment.arms]
+        arm = experiments.assign(f"exp-{experiment.pk}", str(m.pk), arms, experiment.holdout_share)
+        if arm == experiments.HOLDOUT:
+            return _action(m, d, "holdout", now, "hold-out group of the A/B test", arm=arm)
+        spec = next(a for a in experiment.arms if a["key"] == arm)
+        channels = tuple(spec.get("channels", channels))
+    open_channels, send_at, why = [], None, ""
+    for channel in channels:
+        decision = throttle.decide(
+            now=now,
+            channel=channel,
+            recipient=recipient,
+            recent_nudges=f.recent_nudges.get(m.pk, []),
+        )
+        if decision.allowed:
+            open_channels.append(channel)
+            send_at = decision.send_at if send_at is None else min(send_at, decision.send_at or now)
+        why = why or decision.reason
+    if not open_channels:
+        return _action(m, d, "suppressed", None, why, arm=arm)
+    status = "sent" if send_at is not None and send_at <= now else "scheduled"
+    return replace(_action(m, d, status, send_at, why, arm=arm), channels=tuple(open_channels))
+
+
+def _action(
+    m: Membership,
+    d: playbooks.DueStep,
+    status: str,
+    send_at: datetime | None,
+    detail: str,
+    arm: str = "",
+) -> PlannedAction:
+    return PlannedAction(
+        membership_id=m.pk,
+        learner=m.person.name or m.person.sub,
+        playbook=d.playbook.key,
+        step=d.step.key,
+        episode=d.episode,
+        channels=d.step.channels,
+        audience=d.step.audience,
+        status=status,
+        send_at=send_at,
+        detail=detail,
+        arm=arm,
+    )
+
+
+def _context(
+    course: Course, m: Membership, action: PlannedAction, f: _Facts, now: datetime
+) -> dict[str, object]:
+    progress = f.progress.get(m.pk)
+    failing = f.failures.get(m.pk, {})
+    item_id = next(iter(failing), None)
+    last = f.last_active.get(m.pk)
+    return {
+        "first_name": m.person.given_name
+        or (m.person.name.split(" ")[0] if m.person.name else "there"),
+        "learner": m.person.name or m.person.sub,
+        "course": course.title or course.context_id,
+        "percent": round(progress.percent_complete) if progress else 0,
+        "gap": round(progress.gap) if progress else 0,
+        "due": progress.due_on.isoformat() if progress and progress.due_on else "",
+        "item": f.titles.get(item_id, "the assessment") if item_id else "the assessment",
+        "days_absent": (now - last).days if last else (now - m.enrolled_at).days,
+        "reasons": "; ".join(f.reasons.get(m.pk, [])) or "none recorded",
+    }
+
+
+def _record(course: Course, m: Membership, action: PlannedAction, f: _Facts, now: datetime) -> None:
+    experiment = f.experiments.get(action.step) if action.arm else None
+    intervention = Intervention.objects.create(
+        membership=m,
+        course=course,
+        playbook=action.playbook,
+        step=action.step,
+        episode=action.episode,
+        tier=_tier(action.step),
+        channels=list(action.channels),
+        status=action.status,
+        detail=action.detail[:300],
+        experiment=experiment,
+        arm=action.arm,
+        planned_at=now,
+        send_at=action.send_at,
+    )
+    if action.status not in {"sent", "scheduled"}:
+        return
+    found = playbooks.find_step(playbooks.DEFAULT_PLAYBOOKS, action.step)
+    template = found[1].template if found else action.step
+    if experiment is not None:
+        spec: dict[str, Any] = next((a for a in experiment.arms if a["key"] == action.arm), {})
+        template = spec.get("template", template)
+    text = messages.render(template, _context(course, m, action, f, now), f.templates.get(template))
+    if action.audience == playbooks.LEARNER:
+        _send_to_learner(course, m, intervention, action, text)
+    else:
+        _escalate(course, m, intervention, action, text, now)
+
+
+def _send_to_learner(
+    course: Course,
+    m: Membership,
+    intervention: Intervention,
+    action: PlannedAction,
+    text: messages.MessageText,
+) -> None:
+    contact = ContactPreference.objects.filter(person=m.person).first()
+    for channel in action.channels:
+        to = m.person.email if channel == Channel.EMAIL else (contact.phone if contact else "")
+        if not to:
+            continue
+        enqueue_message(
+            idempotency_key=f"iv:{intervention.pk}:{channel}",
+            deployment=course.deployment,
+            channel=channel,
+            to_address=to,
+            subject=text.subject,
+            body_text=text.body,
+            body_html=messages.as_html(text.body) if channel == Channel.EMAIL else "",
+            course=course,
+            membership=m,
+            reason=f"playbook:{action.step}",
+            not_before=action.send_at,
+        )
+
+
+def _escalate(
+    course: Course,
+    m: Membership,
+    intervention: Intervention,
+    action: PlannedAction,
+    text: messages.MessageText,
+    now: datetime,
+) -> None:
+    staff = _staff_for(action.audience, course, m, intervention)
+    owner = staff[0] if staff else None
+    case = AdvisorCase.objects.create(
+        membership=m,
+        owner=owner.person if owner else None,
+        reason=text.subject[:300],
+        context={"step": action.step, "body": text.body},
+        due_at=now + timedelta(days=2),
+        opened_at=now,
+    )
+    Intervention.objects.filter(pk=intervention.pk).update(case=case)
+    if Channel.CHAT not in action.channels:
+        return
+    for member in staff:
+        contact = ContactPreference.objects.filter(person=member.person).first()
+        if contact is None or not contact.chat_webhook_url or contact.daily_digest:
+            continue
+        enqueue_message(
+            idempotency_key=f"iv:{intervention.pk}:chat:{member.person_id}",
+            deployment=course.deployment,
+            channel=Channel.CHAT,
+            to_address=contact.chat_webhook_url,
+            subject=text.subject,
+            body_text=text.body,
+            course=course,
+            membership=m,
+            reason=f"playbook:{action.step}",
+        )
+
+
+def _staff_for(
+    audience: str, course: Course, m: Membership, intervention: Intervention
+) -> list[Membership]:
+    roles: Mapping[str, list[str]] = {
+        playbooks.ADVISOR: [Role.ADVISOR, Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
+        playbooks.INSTRUCTOR: [Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
+    }
+    members = Membership.objects.filter(
+        course=course, role__in=roles.get(audience, []), status=Membership.Status.ACTIVE
+    ).select_related("person")
+    order = roles.get(audience, [])
+    return sorted(members, key=lambda s: (order.index(s.role), s.pk))
+
+
+def _tier(step_key: str) -> int:
+    found = playbooks.find_step(playbooks.DEFAULT_PLAYBOOKS, step_key)
+    return found[1].tier if found else 1

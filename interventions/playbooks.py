@@ -1,0 +1,299 @@
+"""Playbooks: which step is due for a learner today, and why. Pure.
+
+A playbook is a list of steps; each step has a trigger, a delay (part of the trigger), the
+channels it uses, its audience, a template, a stop condition and the tier it escalates to.
+`due_steps` reads a learner's situation and returns the steps due now, each with an episode
+key: the same step fires once per episode (one absence, one struggle with one item, one
+milestone), and re-engagement ends an episode. Throttling and quiet hours are `throttle`'s
+business; sending is the outbox's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+LEARNER, ADVISOR, INSTRUCTOR = "learner", "advisor", "instructor"
+ONBOARDING_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str  # see `_is_due` for the kinds
+    value: float = 0.0
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    trigger: Trigger
+    channels: tuple[str, ...]
+    audience: str
+    template: str
+    tier: int = 1
+    escalates_to: str = ""
+    stop_if_reengaged: bool = True
+
+
+@dataclass(frozen=True)
+class Playbook:
+    key: str
+    name: str
+    steps: tuple[Step, ...]
+    priority: int  # lower wins when two playbooks want the same learner on the same day
+
+
+def _step(
+    key: str,
+    kind: str,
+    value: float,
+    channels: tuple[str, ...],
+    template: str,
+    audience: str = LEARNER,
+    tier: int = 1,
+    code: str = "",
+    escalates_to: str = "",
+) -> Step:
+    return Step(key, Trigger(kind, value, code), channels, audience, template, tier, escalates_to)
+
+
+E, S, EMAIL_SMS = ("email",), ("sms",), ("email", "sms")
+INBOX, CHAT = ("inbox",), ("inbox", "chat")
+
+DEFAULT_PLAYBOOKS: tuple[Playbook, ...] = (
+    Playbook(
+        "onboarding",
+        "First-week onboarding",
+        (
+            _step("welcome", "enrolled_hours", 0, E, "welcome"),
+            _step("welcome_reminder", "enrolled_hours_not_started", 2, E, "welcome_reminder"),
+            _step(
+                "start_here",
+                "enrolled_hours_not_started",
+                24,
+                E,
+                "start_here",
+                tier=2,
+                escalates_to="onboarding_advisor",
+            ),
+            _step(
+                "onboarding_advisor",
+                "enrolled_hours_not_started",
+                48,
+                INBOX,
+                "advisor_not_started",
+                audience=ADVISOR,
+                tier=3,
+            ),
+        ),
+        priority=1,
+    ),
+    Playbook(
+        "absence",
+        "Absence",
+        (
+            _step("absent_2", "absent_days", 2, E, "progress_saved"),
+            _step("absent_4", "absent_days", 4, S, "absent_sms", tier=2),
+            _step(
+                "absent_7",
+                "absent_days",
+                7,
+                EMAIL_SMS,
+                "schedule_options",
+                tier=2,
+                escalates_to="absent_10",
+            ),
+            _step("absent_10", "absent_days", 10, CHAT, "advisor_absent", audience=ADVISOR, tier=3),
+            _step("absent_14", "absent_days", 14, E, "keeping_your_spot", tier=3),
+            _step("absent_21", "absent_days", 21, E, "final_notice", tier=3),
+        ),
+        priority=2,
+    ),
+    Playbook(
+        "difficulty",
+        "Assessment difficulty",
+        (
+            _step("failed_1", "item_failures", 1, E, "encouragement"),
+            _step(
+                "failed_2",
+                "item_failures",
+                2,
+                E,
+                "supplementary_resources",
+                tier=2,
+                escalates_to="failed_3",
+            ),
+            _step(
+                "failed_3",
+                "item_failures",
+                3,
+                CHAT,
+                "instructor_struggling",
+                audience=INSTRUCTOR,
+                tier=3,
+            ),
+            _step(
+                "avoided", "avoided_after_failure_days", 3, E, "other_format_or_extension", tier=2
+            ),
+        ),
+        priority=3,
+    ),
+    Playbook(
+        "pacing",
+        "Falling behind",
+        (
+            _step(
+                "behind_20",
+                "signal",
+                0,
+                E,
+                "revised_schedule",
+                code="behind_pace_20",
+                escalates_to="behind_40",
+            ),
+            _step(
+                "behind_40",
+                "signal",
+                0,
+                INBOX,
+                "advisor_plan_revision",
+                audience=ADVISOR,
+                tier=3,
+                code="behind_pace_40",
+            ),
+        ),
+        priority=4,
+    ),
+    Playbook(
+        "engagement",
+        "Isolation, shallow engagement and technical trouble",
+        (
+            _step("isolation", "signal", 0, E, "community_introduction", code="no_forum_day_7"),
+            _step("shallow", "signal", 0, E, "check_in", code="low_engagement"),
+            _step("tech_guide", "signal", 0, E, "troubleshooting_guide", code="technical_errors"),
+            _step(
+                "tech_ticket",
+                "signal_hours",
+                24,
+                INBOX,
+                "support_ticket",
+                audience=ADVISOR,
+                tier=2,
+                code="technical_errors",
+            ),
+        ),
+        priority=5,
+    ),
+    Playbook(
+        "milestones",
+        "Milestones and after completion",
+        (
+            _step("milestone_25", "milestone", 25, E, "milestone"),
+            _step("milestone_50", "milestone", 50, E, "milestone"),
+            _step("milestone_75", "milestone", 75, E, "milestone"),
+            _step("completed", "completed_days", 0, E, "completed_certificate"),
+            _step("review_request", "completed_days", 3, E, "review_request"),
+            _step("next_course", "completed_days", 7, E, "next_course"),
+        ),
+        priority=6,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the planner knows about one learner today."""
+
+    membership_id: int
+    now: datetime
+    enrolled_at: datetime
+    started: bool
+    last_active_at: datetime | None
+    percent_complete: float  # 0..100
+    fired_signals: Mapping[str, datetime] = field(default_factory=dict)  # code -> first fired
+    item_failures: Mapping[int, int] = field(default_factory=dict)  # item -> failures, not passed
+    last_failure_at: Mapping[int, datetime] = field(default_factory=dict)
+    last_attempt_at: Mapping[int, datetime] = field(default_factory=dict)
+    completed_at: datetime | None = None
+    paused: bool = False
+    delay_multiplier: float = 1.0  # accommodations stretch the timing
+
+
+@dataclass(frozen=True)
+class DueStep:
+    playbook: Playbook
+    step: Step
+    episode: str  # same step, same episode: at most once
+    item_id: int | None = None
+
+
+def due_steps(playbooks: Iterable[Playbook], s: Situation) -> list[DueStep]:
+    """Every step whose trigger holds today, most urgent playbook first."""
+    if s.paused:
+        return []
+    due: list[DueStep] = []
+    for playbook in sorted(playbooks, key=lambda p: p.priority):
+        for step in playbook.steps:
+            due.extend(DueStep(playbook, step, episode, item) for episode, item in _is_due(step, s))
+    return due
+
+
+def _is_due(step: Step, s: Situation) -> Sequence[tuple[str, int | None]]:
+    t, stretch = step.trigger, s.delay_multiplier
+    kind = t.kind
+    if s.completed_at is not None and kind != "completed_days":
+        return []
+    if kind in {"enrolled_hours", "enrolled_hours_not_started"}:
+        # Onboarding belongs to the first week: a learner first seen later is past it.
+        if s.now >= s.enrolled_at + ONBOARDING_WINDOW * stretch:
+            return []
+        late = s.now >= s.enrolled_at + _hours(t.value, stretch)
+        wanted = late and (kind == "enrolled_hours" or not s.started)
+        return [("enrolment", None)] if wanted else []
+    if kind == "absent_days":
+        since = s.last_active_at or s.enrolled_at
+        if not s.started or s.now < since + timedelta(days=t.value * stretch):
+            return []
+        return [(f"absent-since-{since:%Y-%m-%d}", None)]
+    if kind == "item_failures":
+        return [
+            (f"item-{item}-failures-{n}", item)
+            for item, n in s.item_failures.items()
+            if n == int(t.value)
+        ]
+    if kind == "avoided_after_failure_days":
+        return [
+            (f"item-{item}-avoided-{failed:%Y-%m-%d}", item)
+            for item, failed in s.last_failure_at.items()
+            if s.item_failures.get(item)
+            and s.last_attempt_at.get(item, failed) <= failed
+            and s.now >= failed + timedelta(days=t.value * stretch)
+        ]
+    if kind in {"signal", "signal_hours"}:
+        fired = s.fired_signals.get(t.code)
+        wait = _hours(t.value, stretch) if kind == "signal_hours" else timedelta(0)
+        if fired is None or s.now < fired + wait:
+            return []
+        return [(f"{t.code}-{fired:%Y-%m-%d}", None)]
+    if kind == "milestone":
+        return [("milestone", None)] if s.percent_complete >= t.value else []
+    if kind == "completed_days":
+        done = s.completed_at
+        if done is None or s.now < done + timedelta(days=t.value):
+            return []
+        return [("completion", None)]
+    raise ValueError(f"unknown trigger kind {kind!r}")
+
+
+def _hours(value: float, stretch: float) -> timedelta:
+    return timedelta(hours=value * stretch)
+
+
+def find_step(playbooks: Iterable[Playbook], key: str) -> tuple[Playbook, Step] | None:
+    for playbook in playbooks:
+        for step in playbook.steps:
+            if step.key == key:
+                return playbook, step
+    return None

@@ -1,0 +1,254 @@
+"""Each signal at its threshold, with values computed by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from completion import signals as s
+from completion.facts import Day, ItemFacts, LearnerFacts
+from completion.signals import Bucket, CohortStats, CourseContext, LearnerContext
+
+ENROLLED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday, 09:00
+MON = ENROLLED.date()
+CC = CourseContext(
+    titles={4: "Module 4 quiz"},
+    assessment_items=frozenset({4}),
+    content_items=frozenset({1, 2}),
+    start_items=frozenset({1, 2, 4}),
+)
+
+
+def d(n: int) -> date:
+    return MON + timedelta(days=n)
+
+
+def facts(days=(), items=None, enrolled=ENROLLED):
+    return LearnerFacts(1, 1, enrolled, tuple(days), items or {})
+
+
+def item(item_id, *, first=ENROLLED, done=None, attempts=0, failures=0, best=None, seconds=0.0):
+    return ItemFacts(item_id, first, done, True, False, attempts, failures, best, seconds)
+
+
+def active(*offsets, events=1, seconds=0.0):
+    return [Day(d(n), events, seconds, 0, 0) for n in offsets]
+
+
+def ctx(as_of, **kw):
+    kw.setdefault("expected", 0.0)
+    kw.setdefault("progress", 0.0)
+    return LearnerContext(as_of=as_of, **kw)
+
+
+NO_COHORT = CohortStats()
+
+
+def run(signal, f, lc, cc=CC, cohort=NO_COHORT, th=None):
+    code = signal if isinstance(signal, str) else None
+    fn = s.SIGNALS[code] if code else signal
+    return fn(f, lc, cc, cohort, th if th is not None else s.DEFAULTS[code or fn.__name__])
+
+
+def test_not_started_fires_only_after_48_hours_without_a_start():
+    nothing = facts()
+    assert not run(s.NOT_STARTED, nothing, ctx(d(1))).fired  # 39 h at the end of Tuesday
+    fired = run(s.NOT_STARTED, nothing, ctx(d(2)))  # 63 h
+    assert (fired.fired, fired.value) == (True, 63.0)
+    assert fired.reason == "nothing started 3 days after enrolment"
+
+
+def test_a_start_at_exactly_48_hours_is_in_time_and_a_minute_later_is_not():
+    on_time = facts(items={1: item(1, first=ENROLLED + timedelta(hours=48))})
+    late = facts(items={1: item(1, first=ENROLLED + timedelta(hours=48, minutes=1))})
+    assert not run(s.NOT_STARTED, on_time, ctx(d(5))).fired
+    result = run(s.NOT_STARTED, late, ctx(d(5)))
+    assert result.fired
+    assert result.value == pytest.approx(48.02, abs=0.01)
+
+
+def test_missed_visits_against_a_daily_cadence():
+    daily = facts(active(0, 1, 2, 3, 4))  # Mon..Fri
+    assert run(s.MISSED_2, daily, ctx(d(5))).value == 1.0
+    assert not run(s.MISSED_2, daily, ctx(d(5))).fired
+    two = run(s.MISSED_2, daily, ctx(d(6)))
+    assert (two.fired, two.value) == (True, 2.0)
+    assert two.reason == "2 days since last visit; usually visits daily"
+    assert not run(s.MISSED_4, daily, ctx(d(7))).fired  # 3 missed
+    assert run(s.MISSED_4, daily, ctx(d(8))).fired  # 4 missed
+
+
+def test_missed_visits_against_a_three_day_cadence():
+    every_third = facts(active(0, 3, 6, 9))
+    assert not run(s.MISSED_2, every_third, ctx(d(14))).fired  # 5 days: 1 missed
+    result = run(s.MISSED_2, every_third, ctx(d(15)))  # 6 days: 2 missed
+    assert result.fired
+    assert result.reason == "6 days since last visit; usually visits every 3 days"
+
+
+def test_a_learner_with_too_few_visits_is_held_to_the_cohort_cadence():
+    once = facts(active(0))
+    cohort = CohortStats(median_cadence=2.0)
+    assert not run(s.MISSED_2, once, ctx(d(3)), cohort=cohort).fired  # 3 days / 2 = 1
+    assert run(s.MISSED_2, once, ctx(d(4)), cohort=cohort).fired
+
+
+def test_a_paused_learner_misses_no_visits():
+    daily = facts(active(0, 1, 2, 3, 4))
+    paused = frozenset(d(n) for n in range(5, 10))
+    assert not run(s.MISSED_4, daily, ctx(d(8), paused_days=paused)).fired
+    after = run(s.MISSED_2, daily, ctx(d(10), paused_days=paused))
+    assert (after.value, after.fired) == (1.0, False)  # 6 days absent, 5 of them paused
+
+
+@pytest.mark.parametrize(
+    ("progress", "fired20", "fired40"),
+    [(0.31, False, False), (0.30, True, False), (0.11, True, False), (0.10, True, True)],
+)
+def test_behind_pace_at_20_and_40_points(progress, fired20, fired40):
+    lc = ctx(d(3), expected=0.5, progress=progress)
+    assert run(s.BEHIND_20, facts(), lc).fired is fired20
+    assert run(s.BEHIND_40, facts(), lc).fired is fired40
+
+
+def test_behind_pace_reason_and_pause():
+    lc = ctx(d(3), expected=0.5, progress=0.22)
+    assert run(s.BEHIND_20, facts(), lc).reason == "28% behind pace"
+    paused = ctx(d(3), expected=0.5, progress=0.0, paused_days=frozenset({d(3)}))
+    assert not run(s.BEHIND_40, facts(), paused).fired
+
+
+def test_failed_twice_names_the_assessment_until_it_is_passed():
+    once = facts(items={4: item(4, failures=1, attempts=1)})
+    twice = facts(items={4: item(4, failures=2, attempts=2)})
+    passed = facts(items={4: item(4, failures=2, attempts=3, done=ENROLLED)})
+    assert not run(s.FAILED_TWICE, once, ctx(d(1))).fired
+    result = run(s.FAILED_TWICE, twice, ctx(d(1)))
+    assert (result.fired, result.reason) == (True, "failed Module 4 quiz twice")
+    assert not run(s.FAILED_TWICE, passed, ctx(d(1))).fired
+
+
+def test_three_or_more_attempts():
+    assert not run(s.MANY_ATTEMPTS, facts(items={4: item(4, attempts=2)}), ctx(d(1))).fired
+    result = run(s.MANY_ATTEMPTS, facts(items={4: item(4, attempts=3)}), ctx(d(1)))
+    assert (result.fired, result.reason) == (True, "3 attempts at Module 4 quiz")
+
+
+def test_time_below_the_minimum_pro_rata():
+    cc = CourseContext(min_time_seconds=3600)
+    lc = ctx(d(3), progress=0.5)  # 1800 s expected for half the course
+    short = facts([Day(d(0), 1, 1799.0, 0, 0)])
+    enough = facts([Day(d(0), 1, 1800.0, 0, 0)])
+    assert run(s.BELOW_MIN_TIME, short, lc, cc).fired
+    assert not run(s.BELOW_MIN_TIME, enough, lc, cc).fired
+    assert run(s.BELOW_MIN_TIME, short, ctx(d(3)), cc).value is None  # nothing done yet
+
+
+def test_score_well_below_the_cohort():
+    cohort = CohortStats(score=Bucket(0.8, 0.1, 20))
+    assert run(s.SCORE_BELOW_COHORT, facts(), ctx(d(3), score=0.65), cohort=cohort).fired
+    assert not run(s.SCORE_BELOW_COHORT, facts(), ctx(d(3), score=0.66), cohort=cohort).fired
+    small = CohortStats(score=Bucket(0.8, 0.1, 4))
+    assert run(s.SCORE_BELOW_COHORT, facts(), ctx(d(3), score=0.1), cohort=small).value is None
+
+
+def test_time_on_content_under_half_of_expected():
+    cc = CourseContext(content_items=frozenset({1}), min_time_seconds=3600)
+    lc = ctx(d(3), expected=0.5)  # 1800 s expected
+    under = facts(items={1: item(1, seconds=899.0)})
+    at_half = facts(items={1: item(1, seconds=900.0)})
+    assert run(s.LOW_CONTENT_TIME, under, lc, cc).fired
+    assert not run(s.LOW_CONTENT_TIME, at_half, lc, cc).fired
+
+
+def test_time_on_content_against_peers_when_no_minimum_is_set():
+    cc = CourseContext(content_items=frozenset({1}))
+    cohort = CohortStats(content_median_by_week={0: 1000.0})
+    result = run(
+        s.LOW_CONTENT_TIME, facts(items={1: item(1, seconds=400.0)}), ctx(d(3)), cc, cohort
+    )
+    assert (result.fired, result.value, result.reason) == (
+        True,
+        0.4,
+        "time on content is 40% of expected",
+    )
+
+
+def test_no_forum_post_by_day_7():
+    cc = CourseContext(has_forum=True)
+    assert not run(s.NO_FORUM, facts(), ctx(d(5)), cc).fired  # day 6
+    result = run(s.NO_FORUM, facts(), ctx(d(6)), cc)  # day 7
+    assert (result.fired, result.reason) == (True, "no forum post by day 7")
+    posted = facts([Day(d(2), 1, 0.0, 1, 0)])
+    assert not run(s.NO_FORUM, posted, ctx(d(6)), cc).fired
+    assert not run(s.NO_FORUM, facts(), ctx(d(6)), CourseContext()).fired
+
+
+def test_technical_errors_in_the_last_seven_days():
+    old = facts([Day(d(0), 1, 0.0, 0, 1)])
+    assert not run(s.ERRORS, old, ctx(d(7))).fired
+    result = run(s.ERRORS, old, ctx(d(6)))
+    assert (result.fired, result.reason) == (True, "1 technical error in the last 7 days")
+
+
+def test_declining_activity_over_a_four_day_window():
+    before = active(0, 1, 2, 3, events=2)  # 8 events
+    halved = facts(before + active(4, 5, 6, 7, events=1))  # 4 events
+    less_so = facts(before + active(4, 5, 6, 7, events=1) + [Day(d(8), 0, 0, 0, 0)])
+    result = run(s.DECLINING, halved, ctx(d(7)))
+    assert (result.fired, result.value) == (True, 0.5)
+    assert result.reason == "activity down 50% over the last 4 days"
+    five = facts(before + active(4, 5, 6, events=1) + [Day(d(7), 2, 0, 0, 0)])
+    assert not run(s.DECLINING, five, ctx(d(7))).fired  # 5/8
+    assert run(s.DECLINING, halved, ctx(d(6))).value is None  # not two windows in yet
+    assert less_so  # an empty day adds nothing
+
+
+def test_peer_deviation_z_score():
+    cohort = CohortStats(progress_by_week={0: Bucket(0.5, 0.2, 10)})
+    assert run(s.PEER_DEVIATION, facts(), ctx(d(3), progress=0.2), cohort=cohort).fired
+    assert not run(s.PEER_DEVIATION, facts(), ctx(d(3), progress=0.21), cohort=cohort).fired
+    week2 = run(s.PEER_DEVIATION, facts(), ctx(d(8), progress=0.0), cohort=cohort)
+    assert week2.value is None  # no peers at the same point
+
+
+def test_percentile_among_quantiles():
+    quantiles = tuple(float(k) for k in range(101))
+    assert s.percentile_of(30.0, quantiles) == pytest.approx(30.0)
+    assert s.percentile_of(30.5, quantiles) == pytest.approx(30.5)
+    assert s.percentile_of(-5.0, quantiles) == 0.0
+    assert s.percentile_of(0.0, (0.0,) * 101) == pytest.approx(50.0)
+
+
+def test_low_engagement_in_week_one_is_its_own_signal():
+    busy = [facts(active(0, 1, 2, seconds=600.0)) for _ in range(9)]
+    idle = facts()
+    lc = ctx(d(2), progress=0.0)
+    everyone = [(f, ctx(d(2), progress=0.5)) for f in busy] + [(idle, lc)]
+    cohort = s.cohort_stats(everyone, CC)
+    week1 = run(s.LOW_ENGAGEMENT_WEEK1, idle, lc, cohort=cohort)
+    assert week1.fired
+    assert week1.value < 30
+    assert week1.reason.startswith("engagement in the bottom 30% of the cohort in week 1")
+    assert run(s.LOW_ENGAGEMENT, idle, lc, cohort=cohort).value is None
+    assert not run(s.LOW_ENGAGEMENT_WEEK1, busy[0], everyone[0][1], cohort=cohort).fired
+
+
+def test_compute_signals_returns_every_code_in_order_with_tunable_thresholds():
+    lc = ctx(d(3), expected=0.5, progress=0.35)
+    results = s.compute_signals(facts(), lc, CC, CohortStats())
+    assert tuple(r.code for r in results) == s.CODES
+    assert not next(r for r in results if r.code == s.BEHIND_20).fired
+    tuned = s.compute_signals(facts(), lc, CC, CohortStats(), {s.BEHIND_20: 0.1})
+    assert next(r for r in tuned if r.code == s.BEHIND_20).fired
+
+
+def test_cohort_stats_round_trip_through_json():
+    everyone = [
+        (facts(active(0, 1, 3)), ctx(d(3), progress=p, score=p))
+        for p in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+    ]
+    stats = s.cohort_stats(everyone, CC)
+    assert s.stats_from_json(s.stats_to_json(stats)) == stats
+    assert stats.progress_by_week[0].n == 6

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from interventions import actions
+from interventions.experiments import ArmResult, compare
+from interventions.models import (
+    AdvisorCase,
+    ContactPreference,
+    Experiment,
+    Intervention,
+    OutboundMessage,
+)
+from interventions.outcomes import arm_results, measure_outcomes, recovery_rates
+from interventions.planner import plan_course
+from lti_tool.models import AuditEntry
+from tests.interventions.helpers import NOW, act, enrol
+
+
+def test_outcome_is_recovered_when_the_learner_returns_within_the_window(course):
+    back, gone = enrol(course, "back"), enrol(course, "gone")
+    for m in (back, gone):
+        act(course, m, "viewed", NOW - timedelta(days=3))
+    plan_course(course_id=course.pk, now=NOW)
+    act(course, back, "viewed", NOW + timedelta(hours=20))
+    assert measure_outcomes(now=NOW + timedelta(hours=47)) == 0  # the window is still open
+    assert measure_outcomes(now=NOW + timedelta(days=8)) == 4
+    outcomes = dict(Intervention.objects.values_list("membership__person__sub", "reengaged_48h"))
+    assert outcomes == {"back": True, "gone": False}
+    (row,) = recovery_rates(course_id=course.pk)
+    assert (row.step, row.channel, row.sent, row.rate_48h, row.rate_7d) == (
+        "absent_2",
+        "email",
+        2,
+        0.5,
+        0.5,
+    )
+    assert measure_outcomes(now=NOW + timedelta(days=9)) == 0  # measured once
+
+
+def test_ab_results_compare_arms_with_the_holdout(course):
+    experiment = Experiment.objects.create(
+        course=course,
+        step="absent_2",
+        name="Nudge or not",
+        started_at=NOW,
+        holdout_share=0.5,
+        arms=[{"key": "email", "channels": ["email"]}],
+    )
+    members = [enrol(course, f"l{n}") for n in range(40)]
+    for m in members:
+        act(course, m, "viewed", NOW - timedelta(days=3))
+    plan_course(course_id=course.pk, now=NOW)
+    arms = dict(Intervention.objects.values_list("membership_id", "arm"))
+    for m in members:
+        if arms[m.pk] == "email":
+            act(course, m, "viewed", NOW + timedelta(hours=5))
+    measure_outcomes(now=NOW + timedelta(days=8))
+    results = arm_results(experiment_id=experiment.pk, metric="reengaged_48h")
+    assert set(results) == {"email", "holdout"}
+    n_email, back_email = results["email"]
+    assert back_email == n_email > 0
+    assert results["holdout"][1] == 0
+    comparison = compare(
+        ArmResult("email", *results["email"]), ArmResult("holdout", *results["holdout"])
+    )
+    assert comparison.difference == pytest.approx(1.0)
+
+
+def test_instructor_message_is_sent_now_and_audited(course):
+    teacher, learner = enrol(course, "t", role="instructor"), enrol(course, "l")
+    message = actions.send_message_now(
+        membership=learner,
+        subject="Checking in",
+        text="How is it going?",
+        by=teacher.person,
+        now=NOW,
+    )
+    assert message.status == "pending"
+    assert message.to_address == "l@example.edu"
+    assert AuditEntry.objects.filter(action="interventions.message_sent").exists()
+    ContactPreference.objects.create(person=learner.person, email_opt_out=True)
+    learner.person.refresh_from_db()
+    with pytest.raises(actions.ActionRefused):
+        actions.send_message_now(
+            membership=learner, subject="x", text="y", by=teacher.person, now=NOW
+        )
+
+
+def test_snoozed_learner_gets_no_automated_step(course):
+    teacher, learner = enrol(course, "t", role="instructor"), enrol(course, "l")
+    act(course, learner, "viewed", NOW - timedelta(days=3))
+    actions.snooze_learner(
+        membership=learner, days=5, reason="on leave", by=teacher.person, now=NOW
+    )
+    assert plan_course(course_id=course.pk, now=NOW).actions == []
+    assert plan_course(course_id=course.pk, now=NOW + timedelta(days=6)).actions
+
+
+def test_advisor_case_loop_is_closed_and_audited(course):
+    teacher, advisor, learner = (
+        enrol(course, "t", role="instructor"),
+        enrol(course, "adv", role="advisor"),
+        enrol(course, "l"),
+    )
+    case = actions.assign_advisor(
+        membership=learner, advisor=advisor.person, reason="struggling", by=teacher.person, now=NOW
+    )
+    actions.mark_contacted(
+        case=case, note="Called, will catch up this week", by=advisor.person, now=NOW
+    )
+    with pytest.raises(actions.ActionRefused):
+        actions.resolve_case(case=case, resolution=" ", by=advisor.person)
+    actions.resolve_case(case=case, resolution="Back on track", by=advisor.person, now=NOW)
+    case = AdvisorCase.objects.get()
+    assert (case.status, case.resolution, case.notes.count()) == ("resolved", "Back on track", 1)
+    assert AuditEntry.objects.filter(action__startswith="interventions.").count() == 3
+    assert not OutboundMessage.objects.exists()

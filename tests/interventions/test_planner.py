@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from completion.models import Pause
+from interventions.models import (
+    AdvisorCase,
+    ContactPreference,
+    Experiment,
+    Intervention,
+    OutboundMessage,
+)
+from interventions.planner import plan_course
+from lti_tool.models import Membership
+from tests.interventions.helpers import NOW, act, enrol
+
+
+def test_absent_learner_gets_the_most_advanced_absence_step_once(course):
+    m = enrol(course, "a")
+    act(course, m, "viewed", NOW - timedelta(days=5))
+    summary = plan_course(course_id=course.pk, now=NOW)
+    steps = {a.step: (a.status, a.detail) for a in summary.actions}
+    assert steps["absent_2"][0] == "superseded"
+    # Day 4 is an SMS, which needs an opt-in: recorded as suppressed, with the reason.
+    assert steps["absent_4"] == ("suppressed", "has not opted in to SMS")
+    assert Intervention.objects.get(step="absent_4").status == "suppressed"
+    assert not OutboundMessage.objects.exists()
+    assert plan_course(course_id=course.pk, now=NOW).actions == []  # nothing twice
+
+
+def test_email_step_is_queued_personalised_and_throttled(course):
+    m = enrol(course, "b", name="Bea Learner")
+    act(course, m, "viewed", NOW - timedelta(days=2, hours=1))
+    plan_course(course_id=course.pk, now=NOW)
+    message = OutboundMessage.objects.get()
+    assert message.to_address == "b@example.edu"
+    assert "Bea" in message.body_text
+    assert "Safety 101" in message.subject
+    assert message.reason == "playbook:absent_2"
+    # Two days later the learner is still away: absent_4 is due but SMS is not opted in,
+    # and 48 h have passed so email steps could go again.
+    ContactPreference.objects.create(person=m.person, phone="+15550001", sms_opt_in=True)
+    plan_course(course_id=course.pk, now=NOW + timedelta(days=2))
+    assert OutboundMessage.objects.filter(channel="sms").count() == 1
+
+
+def test_second_learner_facing_message_within_48_hours_waits(course):
+    m = enrol(course, "c")
+    act(course, m, "failed", NOW - timedelta(hours=30))
+    plan_course(course_id=course.pk, now=NOW - timedelta(hours=29))  # encouragement after failure
+    act(course, m, "failed", NOW - timedelta(hours=2))
+    summary = plan_course(course_id=course.pk, now=NOW)
+    (action,) = [a for a in summary.actions if a.step == "failed_2"]
+    assert action.status == "scheduled"
+    assert action.send_at == NOW - timedelta(hours=29) + timedelta(hours=48)
+
+
+def test_paused_learner_gets_nothing(course):
+    m = enrol(course, "d")
+    act(course, m, "viewed", NOW - timedelta(days=9))
+    Pause.objects.create(
+        membership=m,
+        starts_on=NOW.date() - timedelta(days=8),
+        until=NOW.date() + timedelta(days=3),
+        reason="surgery",
+    )
+    assert plan_course(course_id=course.pk, now=NOW).actions == []
+
+
+def test_third_failure_alerts_the_instructor_with_a_case(course):
+    instructor = enrol(course, "teach", role="instructor")
+    m = enrol(course, "e")
+    for hours in (50, 40, 3):
+        act(course, m, "failed", NOW - timedelta(hours=hours), title="Module 4 quiz")
+    plan_course(course_id=course.pk, now=NOW)
+    case = AdvisorCase.objects.get()
+    assert case.owner == instructor.person
+    assert "Module 4 quiz" in case.reason
+    assert case.due_at == NOW + timedelta(days=2)
+
+
+def test_dry_run_writes_nothing_but_shows_the_plan(course):
+    m = enrol(course, "f")
+    act(course, m, "viewed", NOW - timedelta(days=3))
+    summary = plan_course(course_id=course.pk, now=NOW, dry_run=True)
+    assert [a.step for a in summary.actions] == ["absent_2"]
+    assert not Intervention.objects.exists()
+    assert not OutboundMessage.objects.exists()
+
+
+def test_ab_test_assigns_arms_deterministically_and_holds_out(course):
+    Experiment.objects.create(
+        course=course,
+        step="absent_2",
+        name="Channel test",
+        started_at=NOW,
+        arms=[{"key": "email", "channels": ["email"]}],
+        holdout_share=1.0,
+    )
+    m = enrol(course, "g")
+    act(course, m, "viewed", NOW - timedelta(days=3))
+    (action,) = plan_course(course_id=course.pk, now=NOW).actions
+    assert action.status == "holdout"
+    assert not OutboundMessage.objects.exists()
+
+
+def test_new_learner_gets_welcome_then_start_here_if_not_started(course):
+    enrol(course, "h", days_ago=0)
+    Membership.objects.update(enrolled_at=NOW)
+    assert [a.step for a in plan_course(course_id=course.pk, now=NOW).actions] == ["welcome"]
+    later = plan_course(course_id=course.pk, now=NOW + timedelta(hours=50)).actions
+    steps = {a.step: a.status for a in later}
+    assert steps["onboarding_advisor"] == "sent"  # staff escalation is not throttled
+    assert steps["start_here"] == "superseded" or steps.get("welcome_reminder") == "superseded"
