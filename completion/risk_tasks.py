@@ -2,8 +2,8 @@
 
 Plain functions taking ids or ISO dates. Work is batched per course (one task per course, never
 one per learner); every task is idempotent and safe with two workers at once, because scoring
-upserts on (membership, day) under a per-course lock. `RISK_SCHEDULES` is this module's part of
-the schedule list (synced with `Schedule.objects.update_or_create(name=...)`).
+upserts on (membership, day) under a per-course lock. Their schedules are in
+`config/schedules.py`.
 """
 
 from __future__ import annotations
@@ -15,21 +15,6 @@ from django_q.tasks import async_task
 from completion.models import Activity, ScoringRun
 from completion.scoring import ScoringSummary, changed_memberships, score_course, today
 from lti_tool.models import Course, Role
-
-RISK_SCHEDULES: list[dict[str, object]] = [
-    {
-        "name": "risk: re-score learners with new events",
-        "func": "completion.risk_tasks.rescore_changed_courses",
-        "schedule_type": "I",
-        "minutes": 5,
-    },
-    {
-        "name": "risk: nightly full pass",
-        "func": "completion.risk_tasks.nightly_pass",
-        "schedule_type": "C",
-        "cron": "15 0 * * *",
-    },
-]
 
 
 def _day(as_of: str | None) -> date:

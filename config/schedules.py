@@ -1,0 +1,47 @@
+"""The one list of recurring jobs; `manage.py sync_schedules` writes it into django-q2.
+
+Each entry names its task by dotted path, so this list imports no app code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEDULES: list[dict[str, Any]] = [
+    {
+        "name": "risk: re-score learners with new events",
+        "func": "completion.risk_tasks.rescore_changed_courses",
+        "schedule_type": "I",
+        "minutes": 5,
+    },
+    {
+        "name": "risk: nightly full pass",
+        "func": "completion.risk_tasks.nightly_pass",
+        "schedule_type": "C",
+        "cron": "15 0 * * *",
+    },
+    {
+        "name": "interventions: plan today's steps",
+        "func": "interventions.tasks.plan_all_courses",
+        "schedule_type": "C",
+        "cron": "0 * * * *",
+    },
+    {
+        "name": "interventions: dispatch the outbox",
+        "func": "interventions.tasks.dispatch_outbox",
+        "schedule_type": "I",
+        "minutes": 1,
+    },
+    {
+        "name": "interventions: measure outcomes",
+        "func": "interventions.tasks.measure_intervention_outcomes",
+        "schedule_type": "C",
+        "cron": "30 * * * *",
+    },
+    {
+        "name": "lti: purge expired login states and nonces",
+        "func": "lti_tool.tasks.purge_login_data",
+        "schedule_type": "C",
+        "cron": "45 * * * *",
+    },
+]
