@@ -9,6 +9,12 @@ from typing import Any
 
 SCHEDULES: list[dict[str, Any]] = [
     {
+        "name": "sync: rosters and grades of every course",
+        "func": "completion.tasks.sync_all_courses",
+        "schedule_type": "C",
+        "cron": "30 2 * * *",
+    },
+    {
         "name": "risk: re-score learners with new events",
         "func": "completion.risk_tasks.rescore_changed_courses",
         "schedule_type": "I",
