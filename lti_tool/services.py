@@ -86,15 +86,15 @@ def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> Re
             )
             if not created and any(getattr(link, k) != v for k, v in link_values.items()):
                 ResourceLink.objects.filter(pk=link.pk).update(**link_values)
-        transaction.on_commit(
-            lambda: launch_recorded.send(
-                sender=RecordedLaunch,
-                membership_id=membership.pk,
-                resource_link_id=claims.resource_link_id,
-                resource_link_title=claims.resource_link_title,
-                occurred_at=now,
-                nonce=str(launch.id_token.get("nonce", "")),
-            )
+        # Inside the transaction: the launch event commits with the launch (one commit, and
+        # never a recorded launch without its event).
+        launch_recorded.send(
+            sender=RecordedLaunch,
+            membership_id=membership.pk,
+            resource_link_id=claims.resource_link_id,
+            resource_link_title=claims.resource_link_title,
+            occurred_at=now,
+            nonce=str(launch.id_token.get("nonce", "")),
         )
     context = LaunchContext(
         deployment_id=launch.deployment.pk,

@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -84,12 +85,14 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def launch(request: HttpRequest) -> HttpResponse:
     try:
-        validated = validate_launch(request)
+        # One transaction, one commit: the consumed nonce and the recorded launch together.
+        with transaction.atomic():
+            validated = validate_launch(request)
+            recorded = record_launch(validated)
     except LaunchRejected as exc:
         if exc.code == "state_unbound":
             return cookie_blocked(request, exc)
         return rejected(request, exc, "launch")
-    recorded = record_launch(validated)
     token = recorded.context.sign()
     response: HttpResponse
     if validated.claims.message_type == "LtiDeepLinkingRequest":
