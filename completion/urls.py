@@ -1,8 +1,13 @@
-"""URLs of the engagement-data endpoints (xAPI, Caliper, imports)."""
+"""URLs of the engagement-data endpoints (xAPI) and the risk pages and API."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
-urlpatterns: list[URLPattern | URLResolver] = []
-urlpatterns.append(path("", include("completion.risk_urls")))  # progress, risk
+from completion import xapi_views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    re_path(r"^xapi/statements/?$", xapi_views.statements, name="xapi_statements"),
+    re_path(r"^xapi/about/?$", xapi_views.about, name="xapi_about"),
+    path("", include("completion.risk_urls")),  # progress, risk
+]
