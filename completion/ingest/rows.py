@@ -1,0 +1,133 @@
+"""The documented column set of CSV and JSON Lines imports, parsed into events. Pure.
+
+Columns (CSV header names, or JSON keys):
+  learner_id | learner_email | learner_sourced_id  at least one; the LTI user id comes first
+  course_id      the course's LTI context id (required)
+  verb           launched, viewed, progressed, completed, attempted, passed, failed, submitted,
+                 posted, errored, logged_in, logged_out, other (common synonyms accepted)
+  timestamp      ISO 8601 with a UTC offset, e.g. 2026-03-02T10:00:00Z (required)
+  source_id      the exporter's unique id for the row (required; a re-import stores it once)
+  item_id, item_type, item_title   optional; item_type is module/page/assessment/forum/video/…
+  duration_seconds, score (0..1), success (true/false)   optional
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+
+from completion.data import ITEM_KINDS, VERBS, ActorRef, EngagementEvent
+
+COLUMNS = (
+    "learner_id",
+    "learner_email",
+    "learner_sourced_id",
+    "course_id",
+    "item_id",
+    "item_type",
+    "item_title",
+    "verb",
+    "timestamp",
+    "duration_seconds",
+    "score",
+    "success",
+    "source_id",
+)
+SYNONYMS = {
+    "view": "viewed",
+    "visit": "viewed",
+    "open": "viewed",
+    "launch": "launched",
+    "complete": "completed",
+    "finish": "completed",
+    "pass": "passed",
+    "fail": "failed",
+    "submit": "submitted",
+    "attempt": "attempted",
+    "post": "posted",
+    "reply": "posted",
+    "error": "errored",
+    "login": "logged_in",
+    "logout": "logged_out",
+    "progress": "progressed",
+}
+TRUE, FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n"}
+
+
+class RowError(ValueError):
+    """Why a row cannot be imported, in words for the report."""
+
+
+def _text(row: Mapping[str, object], key: str) -> str:
+    value = row.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def _number(row: Mapping[str, object], key: str) -> float | None:
+    text = _text(row, key)
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise RowError(f"{key} {text!r} is not a number") from exc
+    if math.isnan(value) or math.isinf(value):
+        raise RowError(f"{key} {text!r} is not a number")
+    return value
+
+
+def parse_row(row: Mapping[str, object]) -> EngagementEvent:
+    """One row as an event; raises RowError with the reason."""
+    actor = ActorRef(
+        sub=_text(row, "learner_id"),
+        email=_text(row, "learner_email").lower(),
+        sourced_id=_text(row, "learner_sourced_id"),
+    )
+    if not actor.keys():
+        raise RowError("no learner_id, learner_email or learner_sourced_id")
+    course = _text(row, "course_id")
+    if not course:
+        raise RowError("course_id is required")
+    source_id = _text(row, "source_id")
+    if not source_id:
+        raise RowError("source_id is required")
+    if len(source_id) > 255:
+        raise RowError("source_id is longer than 255 characters")
+    verb = _text(row, "verb").lower()
+    verb = SYNONYMS.get(verb, verb)
+    if verb not in VERBS:
+        raise RowError(f"verb {_text(row, 'verb')!r} is not one Finishline knows")
+    stamp = _text(row, "timestamp")
+    try:
+        occurred = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise RowError(f"timestamp {stamp!r} is not ISO 8601") from exc
+    if occurred.tzinfo is None:
+        raise RowError(f"timestamp {stamp!r} has no UTC offset")
+    kind = _text(row, "item_type").lower()
+    if kind and kind not in ITEM_KINDS:
+        raise RowError(f"item_type {kind!r} is not one of {', '.join(sorted(ITEM_KINDS))}")
+    score = _number(row, "score")
+    if score is not None and not 0 <= score <= 1:
+        raise RowError("score must be between 0 and 1")
+    duration = _number(row, "duration_seconds")
+    if duration is not None and duration < 0:
+        raise RowError("duration_seconds cannot be negative")
+    success_text = _text(row, "success").lower()
+    if success_text and success_text not in TRUE | FALSE:
+        raise RowError(f"success {success_text!r} is not true or false")
+    return EngagementEvent(
+        actor=actor,
+        course_key=course,
+        verb=verb,
+        occurred_at=occurred,
+        source="import",
+        source_id=source_id,
+        item_id=_text(row, "item_id")[:1000],
+        item_kind=kind,
+        item_title=_text(row, "item_title")[:500],
+        duration_seconds=duration,
+        score=score,
+        success=(success_text in TRUE) if success_text else None,
+    )

@@ -1,0 +1,51 @@
+"""Import a CSV or JSON Lines file of engagement events (all rows, or none)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from completion.imports import import_file
+from lti_tool.models import Deployment
+
+
+class Command(BaseCommand):
+    help = "Import events for one deployment; prints the report of rejected rows."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--deployment", required=True, help="the deployment's pk or its LTI deployment_id"
+        )
+        parser.add_argument("--format", choices=["csv", "jsonl"], default="")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
+        if not path.exists():
+            raise CommandError(f"{path} does not exist")
+        key = options["deployment"]
+        deployments = Deployment.objects.filter(deployment_id=key)
+        if key.isdigit():
+            deployments = deployments | Deployment.objects.filter(pk=int(key))
+        deployment = deployments.first()
+        if deployment is None:
+            raise CommandError(f"no deployment {key!r}")
+        file_format = options["format"] or (
+            "jsonl" if path.suffix in {".jsonl", ".ndjson"} else "csv"
+        )
+        batch = import_file(
+            deployment=deployment,
+            path=path,
+            file_format=file_format,
+            created_by="manage.py import_events",
+        )
+        if batch.status == "rejected":
+            lines = "\n".join(f"  line {r['line']}: {r['reason']}" for r in batch.rejected)
+            raise CommandError(f"{path}: nothing imported, rows rejected:\n{lines}")
+        self.stdout.write(
+            f"{path}: {batch.rows_total} rows, {batch.rows_stored} stored, "
+            f"{batch.rows_duplicate} already stored, {batch.rows_pending} waiting "
+            "for their learner or course."
+        )
