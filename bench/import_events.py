@@ -131,11 +131,13 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"file: {args.events:,} events, {size / 1e6:.0f} MB CSV")
     print(
-        f"import: {batch.rows_stored:,} stored in {elapsed:.1f} s = {args.events / elapsed:,.0f} events/s "
+        f"import: {batch.rows_stored:,} stored in {elapsed:.1f} s = "
+        f"{args.events / elapsed:,.0f} events/s "
         "(validation pass + COPY load pass + INSERT … ON CONFLICT into the indexed table)"
     )
     print(
-        f"floor: raw binary COPY of the same rows into an unindexed table: {args.events / floor:,.0f} rows/s"
+        "floor: raw binary COPY of the same rows into an unindexed table: "
+        f"{args.events / floor:,.0f} rows/s"
     )
     print(f"peak RSS of this process: {peak:.0f} MiB (the floor's in-memory row list included)")
 

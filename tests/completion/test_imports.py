@@ -21,7 +21,10 @@ from lti_tool.models import Course, Deployment
 from lti_tool.services import upsert_membership, upsert_person
 
 ROOT = Path(__file__).resolve().parents[2]
-HEADER = "learner_id,learner_email,course_id,item_id,item_type,item_title,verb,timestamp,duration_seconds,score,success,source_id\n"
+HEADER = (
+    "learner_id,learner_email,course_id,item_id,item_type,item_title,verb,timestamp,"
+    "duration_seconds,score,success,source_id\n"
+)
 
 
 @pytest.fixture
@@ -170,7 +173,8 @@ def _db_url():
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    user, host = db["USER"] or "postgres", db["HOST"] or "127.0.0.1"
+    return f"postgres://{user}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def test_an_import_killed_midway_stores_nothing_and_a_rerun_stores_everything_once(
