@@ -1,0 +1,77 @@
+"""REST ingest for custom integrations: the import column set as JSON, same validation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from completion.events import store_events
+from completion.ingest.rows import RowError, parse_row
+from lti_tool import credentials
+from lti_tool.models import Deployment
+
+DEFAULT_MAX_BODY = 5 * 1024 * 1024
+MAX_EVENTS = 5000
+
+
+class EventIngestApi(APIView):
+    """POST a JSON list of events (the CSV/JSONL columns); stored all together or not at all.
+
+    Authorization: `Token <key>.<secret>` of an API credential of the deployment.
+    """
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        stored = serializers.IntegerField()
+        duplicate = serializers.IntegerField()
+        pending = serializers.IntegerField()
+
+    def post(self, request: Request) -> Response:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        principal = credentials.authenticate_token(kind="api", token=header.removeprefix("Token "))
+        if not header.startswith("Token ") or principal is None:
+            return Response(
+                {"error": "an API token of this deployment is required"},
+                status=status.HTTP_401_UNAUTHORIZED,
+            )
+        if not credentials.allow_request(principal):
+            return Response(
+                {"error": "too many requests"},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": "60"},
+            )
+        limit = settings.FINISHLINE.get("API_MAX_BODY", DEFAULT_MAX_BODY)
+        if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+            return Response(
+                {"error": f"the body is larger than {limit} bytes"},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        rows = request.data
+        if not isinstance(rows, list) or not rows or len(rows) > MAX_EVENTS:
+            return Response(
+                {"error": f"send a JSON list of 1 to {MAX_EVENTS} events"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        events, errors = [], []
+        for index, row in enumerate(rows):
+            try:
+                if not isinstance(row, dict):
+                    raise RowError("an event must be a JSON object")
+                events.append(parse_row(row))
+            except RowError as exc:
+                errors.append({"index": index, "reason": str(exc)})
+        if errors:
+            return Response(
+                {"error": "nothing stored", "rejected": errors}, status=status.HTTP_400_BAD_REQUEST
+            )
+        deployment = Deployment.objects.get(pk=principal.deployment_id)
+        api_events = [replace(e, source="api") for e in events]
+        with transaction.atomic():
+            result = store_events(deployment=deployment, events=api_events)
+        return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)

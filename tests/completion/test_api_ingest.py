@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from completion.models import Activity
+from lti_tool import credentials
+from lti_tool.models import Course, Deployment
+from lti_tool.services import upsert_membership, upsert_person
+
+EVENT = {
+    "learner_id": "ann",
+    "course_id": "C1",
+    "verb": "completed",
+    "item_id": "m1",
+    "timestamp": "2026-03-02T10:00:00Z",
+    "source_id": "crm-1",
+    "score": 0.8,
+}
+
+
+@pytest.fixture
+def token(platform):
+    deployment = Deployment.objects.get()
+    course = Course.objects.create(deployment=deployment, context_id="C1")
+    person = upsert_person(deployment=deployment, sub="ann")
+    upsert_membership(
+        course=course,
+        person=person,
+        role="learner",
+        lti_roles=[],
+        status="active",
+        at=course.created_at,
+        source="admin",
+    )
+    issued = credentials.issue_credential(deployment=deployment, kind="api", name="CRM", actor="t")
+    return f"Token {issued.key}.{issued.secret}"
+
+
+def send(client, token, body):
+    return client.post(
+        "/api/v1/events",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=token,
+    )
+
+
+def test_events_are_stored_once(client, token):
+    assert send(client, token, [EVENT]).json() == {"stored": 1, "duplicate": 0, "pending": 0}
+    assert send(client, token, [EVENT]).json() == {"stored": 0, "duplicate": 1, "pending": 0}
+    activity = Activity.objects.get()
+    assert (activity.source, activity.verb, activity.score) == ("api", "completed", 0.8)
+
+
+def test_one_bad_event_rejects_the_batch_with_reasons(client, token):
+    response = send(client, token, [EVENT, {**EVENT, "source_id": "crm-2", "verb": "danced"}, "x"])
+    assert response.status_code == 400
+    assert [r["index"] for r in response.json()["rejected"]] == [1, 2]
+    assert not Activity.objects.exists()
+
+
+def test_authentication_is_required(client, token):
+    assert send(client, "Token nope.nope", [EVENT]).status_code == 401
+    assert send(client, "", [EVENT]).status_code == 401
