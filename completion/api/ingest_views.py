@@ -52,7 +52,7 @@ class EventIngestApi(APIView):
                 {"error": f"the body is larger than {limit} bytes"},
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
-        rows = request.data
+        rows: Any = request.data  # the stubs type it as a dict; JSON may be any value
         if not isinstance(rows, list) or not rows or len(rows) > MAX_EVENTS:
             return Response(
                 {"error": f"send a JSON list of 1 to {MAX_EVENTS} events"},
