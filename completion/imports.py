@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,21 +164,30 @@ def import_file(
 
 
 def _load(deployment: Deployment, path: Path, file_format: str) -> StoreResult:
+    return load_events(deployment, (parse_row(row) for _, row in read_rows(path, file_format)))
+
+
+def load_events(deployment: Deployment, events: Iterable[EngagementEvent]) -> StoreResult:
+    """Store a stream of events in chunks, through COPY on PostgreSQL. Call inside atomic."""
     loader = _CopyLoader(deployment) if connection.vendor == "postgresql" else None
     total = StoreResult()
     chunk: list[EngagementEvent] = []
-    for _, row in read_rows(path, file_format):
-        chunk.append(parse_row(row))
+    for event in events:
+        chunk.append(event)
         if len(chunk) >= CHUNK:
-            total = total + (
-                loader.load(chunk) if loader else store_events(deployment=deployment, events=chunk)
-            )
+            total = total + _store_chunk(deployment, loader, chunk)
             chunk = []
     if chunk:
-        total = total + (
-            loader.load(chunk) if loader else store_events(deployment=deployment, events=chunk)
-        )
+        total = total + _store_chunk(deployment, loader, chunk)
     return total
+
+
+def _store_chunk(
+    deployment: Deployment, loader: _CopyLoader | None, chunk: list[EngagementEvent]
+) -> StoreResult:
+    if loader is None:
+        return store_events(deployment=deployment, events=chunk)
+    return loader.load(chunk)
 
 
 class _CopyLoader:

@@ -471,3 +471,16 @@ class TrainedRiskModel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm} {self.trained_at:%Y-%m-%d}"
+
+
+class CohortOutcome(models.Model):
+    """The true outcome of a synthetic learner (`generate_cohort`), to measure predictions."""
+
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="+")
+    archetype = models.CharField(max_length=40)
+    completed = models.BooleanField()
+    last_active_at = models.DateTimeField(null=True, blank=True)
+    seed = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.archetype}: {'completed' if self.completed else 'dropped'}"

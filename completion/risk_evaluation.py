@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Max
 
 from completion import metrics
-from completion.models import Activity
+from completion.models import Activity, CohortOutcome
 from completion.risk_model import TrainedArtefact, features_of, train
 from completion.scorecard import LearnerScore, Predictor
 from completion.scoring import compute_course, today
@@ -78,10 +78,6 @@ def _people(course: Course) -> dict[int, tuple[int, date]]:
 
 
 def _recorded_outcomes(course: Course) -> dict[int, Outcome]:
-    try:
-        from completion.models import CohortOutcome  # type: ignore[attr-defined]
-    except ImportError:  # the synthetic generator's model is not installed in this tree
-        return {}
     rows = CohortOutcome.objects.filter(membership__course=course).values_list(
         "membership_id", "membership__enrolled_at", "completed", "last_active_at"
     )

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from django.core.management import call_command
+
+from completion.cohort import simulate
+from completion.models import Activity, CohortOutcome
+from lti_tool.models import Course, Membership
+
+START = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def cohort(n=600, seed=3):
+    return list(simulate(n_learners=n, days=42, seed=seed, start=START, course_key="c"))
+
+
+def test_the_generator_is_deterministic_for_a_seed():
+    first = [(lr, len(ev)) for lr, ev in cohort(50)]
+    assert first == [(lr, len(ev)) for lr, ev in cohort(50)]
+    assert first != [(lr, len(ev)) for lr, ev in cohort(50, seed=4)]
+
+
+def test_archetypes_behave_as_the_field_reports():
+    learners = cohort()
+    by_type = Counter(lr.archetype for lr, _ in learners)
+    assert set(by_type) >= {
+        "steady_finisher",
+        "slow_starter",
+        "interruption_return",
+        "interruption_no_return",
+        "difficulty_spike",
+        "silent_disengagement",
+        "technical_barrier",
+        "isolated",
+    }
+    done = {
+        t: sum(lr.completed for lr, _ in learners if lr.archetype == t) / by_type[t]
+        for t in by_type
+    }
+    assert done["steady_finisher"] > 0.8
+    assert done["interruption_no_return"] == 0
+    assert done["technical_barrier"] == 0
+    for lr, events in learners:
+        if lr.archetype == "slow_starter" and events:
+            assert (events[0].occurred_at - lr.enrolled_at).total_seconds() > 48 * 3600
+        if lr.archetype == "difficulty_spike" and not lr.completed:
+            assert [e.verb for e in events if e.item_kind == "assessment"][-2:] == [
+                "failed",
+                "failed",
+            ]
+        if lr.archetype == "isolated":
+            assert not any(e.verb == "posted" for e in events)
+        if lr.archetype == "technical_barrier":
+            assert any(e.verb == "errored" for e in events)
+        ids = [e.source_id for e in events]
+        assert len(ids) == len(set(ids))
+
+
+def test_command_writes_learners_events_and_true_outcomes(platform):
+    from lti_tool.models import Deployment
+
+    course = Course.objects.create(deployment=Deployment.objects.get(), context_id="gen")
+    call_command(
+        "generate_cohort",
+        "--course",
+        "gen",
+        "--learners",
+        "40",
+        "--days",
+        "30",
+        "--seed",
+        "7",
+        "--start",
+        "2026-01-05",
+    )
+    assert Membership.objects.filter(course=course).count() == 40
+    assert CohortOutcome.objects.count() == 40
+    stored = Activity.objects.filter(course=course).count()
+    assert stored > 40
+    call_command(
+        "generate_cohort",
+        "--course",
+        "gen",
+        "--learners",
+        "40",
+        "--days",
+        "30",
+        "--seed",
+        "7",
+        "--start",
+        "2026-01-05",
+    )
+    assert Activity.objects.filter(course=course).count() == stored  # idempotent
