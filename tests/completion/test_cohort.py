@@ -93,3 +93,13 @@ def test_command_writes_learners_events_and_true_outcomes(platform):
         "2026-01-05",
     )
     assert Activity.objects.filter(course=course).count() == stored  # idempotent
+
+
+def test_if_empty_leaves_an_existing_cohort_alone(platform):
+    from lti_tool.models import Deployment
+
+    course = Course.objects.create(deployment=Deployment.objects.get(), context_id="gen2")
+    call_command("generate_cohort", "--course", "gen2", "--learners", "10", "--days", "20")
+    stored = Activity.objects.filter(course=course).count()
+    call_command("generate_cohort", "--course", "gen2", "--learners", "10", "--days", "20", "--if-empty")
+    assert Activity.objects.filter(course=course).count() == stored

@@ -24,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=42)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--start", default="", help="first enrolment day (default: DAYS ago)")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing when the course already has a generated cohort",
+        )
 
     def handle(self, *args: Any, **o: Any) -> None:
         key = o["course"]
@@ -33,6 +38,9 @@ class Command(BaseCommand):
         course = courses.select_related("deployment").first()
         if course is None:
             raise CommandError(f"no course {key!r}")
+        if o["if_empty"] and CohortOutcome.objects.filter(membership__course=course).exists():
+            self.stdout.write(f"{course}: already has a generated cohort.")
+            return
         start = (
             datetime.fromisoformat(o["start"]).replace(tzinfo=UTC)
             if o["start"]
