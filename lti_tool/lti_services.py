@@ -101,11 +101,13 @@ class FinishlineServiceConnector(ServiceConnector):
 
     def get_access_token(self, scopes: Any) -> str:
         key = self._token_cache_key(list(scopes))
-        token: str | None = cache.get(key)
-        if token:
-            return token
+        # The expiry travels with the token: a cache's own TTL is only an upper bound.
+        cached: tuple[str, float] | None = cache.get(key)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
         token, expires_in = self._fetch_token(sorted(scopes))
-        cache.set(key, token, max(1, expires_in - TOKEN_MARGIN_SECONDS))
+        lifetime = max(1, expires_in - TOKEN_MARGIN_SECONDS)
+        cache.set(key, (token, time.time() + lifetime), lifetime)
         return token
 
     def _fetch_token(self, scopes: list[str]) -> tuple[str, int]:

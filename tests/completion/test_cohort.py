@@ -101,5 +101,7 @@ def test_if_empty_leaves_an_existing_cohort_alone(platform):
     course = Course.objects.create(deployment=Deployment.objects.get(), context_id="gen2")
     call_command("generate_cohort", "--course", "gen2", "--learners", "10", "--days", "20")
     stored = Activity.objects.filter(course=course).count()
-    call_command("generate_cohort", "--course", "gen2", "--learners", "10", "--days", "20", "--if-empty")
+    call_command(
+        "generate_cohort", "--course", "gen2", "--learners", "10", "--days", "20", "--if-empty"
+    )
     assert Activity.objects.filter(course=course).count() == stored
