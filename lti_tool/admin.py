@@ -18,7 +18,6 @@ from lti_tool.models import (
     Membership,
     Person,
     Platform,
-    ServiceCredential,
     ToolKey,
 )
 from lti_tool.services import approve_platform
@@ -80,13 +79,6 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_filter = ("role", "status")
     search_fields = ("person__name", "person__email", "course__title")
     raw_id_fields = ("person", "course")
-
-
-@admin.register(ServiceCredential)
-class ServiceCredentialAdmin(admin.ModelAdmin[ServiceCredential]):
-    list_display = ("name", "kind", "key", "deployment", "created_at", "revoked_at")
-    list_filter = ("kind",)
-    readonly_fields = ("key", "secret_hash", "created_at")
 
 
 @admin.register(ToolKey)

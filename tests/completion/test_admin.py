@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+
+from completion.models import Activity, CourseSync, ImportBatch
+from lti_tool.models import Course, Deployment, ServiceCredential
+
+
+@pytest.fixture
+def admin_client(client, platform):
+    client.force_login(User.objects.create_superuser("root", "r@example.edu", "pw"))
+    return client
+
+
+def test_credential_is_issued_from_the_admin_and_its_secret_shown_once(admin_client):
+    deployment = Deployment.objects.get()
+    response = admin_client.post(
+        "/django-admin/lti_tool/servicecredential/issue/",
+        {"deployment": deployment.pk, "kind": "xapi", "name": "Moodle LRS"},
+    )
+    assert response.status_code == 200
+    credential = ServiceCredential.objects.get()
+    secret = response.context["issued"].secret
+    assert secret.encode() in response.content
+    assert secret not in credential.secret_hash
+
+
+def test_upload_imports_a_file_and_shows_the_report(admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    deployment = Deployment.objects.get()
+    Course.objects.create(deployment=deployment, context_id="C1")
+    csv = (
+        b"learner_id,course_id,verb,timestamp,source_id\nnobody,C1,viewed,2026-03-02T10:00:00Z,x1\n"
+    )
+    response = admin_client.post(
+        "/django-admin/completion/importbatch/upload/",
+        {"deployment": deployment.pk, "file": SimpleUploadedFile("events.csv", csv)},
+    )
+    assert response.status_code == 302
+    batch = ImportBatch.objects.get()
+    assert (batch.status, batch.rows_pending) == ("done", 1)
+    assert not Activity.objects.exists()
+
+
+def test_sync_health_is_listed_and_a_sync_can_be_queued(admin_client, platform):
+    from tests.platform.services import Services, member
+
+    services = Services(platform)
+    services.members = [member("a")]
+    course = Course.objects.create(
+        deployment=Deployment.objects.get(), context_id="C1", nrps_url=services.nrps_url
+    )
+    sync = CourseSync.objects.create(
+        course=course, kind="roster", last_error="PlatformUnavailable: 503"
+    )
+    listing = admin_client.get("/django-admin/completion/coursesync/")
+    assert b"PlatformUnavailable: 503" in listing.content
+    response = admin_client.post(
+        "/django-admin/completion/coursesync/",
+        {"action": "sync_now", "_selected_action": [sync.pk]},
+    )
+    assert response.status_code == 302
+    sync.refresh_from_db()  # the test queue runs tasks at once
+    assert sync.last_success_at is not None
+    assert sync.counts["members"] == 1
