@@ -147,9 +147,8 @@ def main() -> None:
         f"xAPI: {statements:,} statements in {len(timings)} batches of 100, {args.clients} clients"
     )
     print(f"throughput: {statements / elapsed:,.0f} statements/s")
-    print(
-        f"per batch: p50 {percentile(timings, 0.5) * 1000:.0f} ms, p95 {percentile(timings, 0.95) * 1000:.0f} ms"
-    )
+    p50, p95 = percentile(timings, 0.5) * 1000, percentile(timings, 0.95) * 1000
+    print(f"per batch: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
 
 
 if __name__ == "__main__":
