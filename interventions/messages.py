@@ -146,6 +146,11 @@ DEFAULTS: Mapping[str, MessageText] = {
         "Hi {{ first_name }}, ready for the next step? Ask your organisation about the courses "
         "that follow {{ course }}.\n",
     ),
+    "welcome_back": MessageText(
+        "Welcome back to {{ course }}",
+        "Hi {{ first_name }}, welcome back. Your progress is saved: you are {{ percent }}% "
+        "through {{ course }}. Pick up where you left off when you are ready.\n",
+    ),
     "instructor_message": MessageText("{{ subject }}", "{{ text }}"),
 }
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -138,6 +138,7 @@ class _Facts:
     experiments: dict[str, Experiment]
     consents: dict[tuple[int, int], bool]
     templates: dict[str, messages.MessageText]
+    returned_on: dict[int, date]
 
 
 def _load(course: Course, now: datetime) -> _Facts:
@@ -220,6 +221,11 @@ def _load(course: Course, now: datetime) -> _Facts:
             "membership_id", flat=True
         )
     )
+    returned = dict(
+        Pause.objects.filter(
+            membership__course=course, until__gte=today - timedelta(days=7), until__lt=today
+        ).values_list("membership_id", "until")
+    )
     multiplier = dict(
         Accommodation.objects.filter(membership__course=course).values_list(
             "membership_id", "time_multiplier"
@@ -283,6 +289,7 @@ def _load(course: Course, now: datetime) -> _Facts:
         active,
         consents,
         templates,
+        {m: until + timedelta(days=1) for m, until in returned.items()},
     )
 
 
@@ -316,6 +323,7 @@ def _plan_learner(
             else None
         ),
         paused=m.pk in f.paused,
+        returned_on=f.returned_on.get(m.pk),
         delay_multiplier=f.multiplier.get(m.pk, 1.0),
     )
     due = [

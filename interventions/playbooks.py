@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 LEARNER, ADVISOR, INSTRUCTOR = "learner", "advisor", "instructor"
 ONBOARDING_WINDOW = timedelta(days=7)
@@ -187,6 +187,12 @@ DEFAULT_PLAYBOOKS: tuple[Playbook, ...] = (
         priority=5,
     ),
     Playbook(
+        "returned",
+        "Back from a pause",
+        (_step("welcome_back", "returned_days", 0, E, "welcome_back"),),
+        priority=0,
+    ),
+    Playbook(
         "milestones",
         "Milestones and after completion",
         (
@@ -219,6 +225,7 @@ class Situation:
     completed_at: datetime | None = None
     paused: bool = False
     delay_multiplier: float = 1.0  # accommodations stretch the timing
+    returned_on: date | None = None  # the first day after a pause that ended this week
 
 
 @dataclass(frozen=True)
@@ -254,6 +261,8 @@ def _is_due(step: Step, s: Situation) -> Sequence[tuple[str, int | None]]:
         return [("enrolment", None)] if wanted else []
     if kind == "absent_days":
         since = s.last_active_at or s.enrolled_at
+        if s.returned_on is not None:  # days on pause are not absence
+            since = max(since, datetime.combine(s.returned_on, time.min, tzinfo=s.now.tzinfo))
         if not s.started or s.now < since + timedelta(days=t.value * stretch):
             return []
         return [(f"absent-since-{since:%Y-%m-%d}", None)]
@@ -279,6 +288,11 @@ def _is_due(step: Step, s: Situation) -> Sequence[tuple[str, int | None]]:
         return [(f"{t.code}-{fired:%Y-%m-%d}", None)]
     if kind == "milestone":
         return [("milestone", None)] if s.percent_complete >= t.value else []
+    if kind == "returned_days":
+        back = s.returned_on
+        if back is None or s.now.date() < back + timedelta(days=t.value):
+            return []
+        return [(f"return-{back:%Y-%m-%d}", None)]
     if kind == "completed_days":
         done = s.completed_at
         if done is None or s.now < done + timedelta(days=t.value):

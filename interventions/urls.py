@@ -8,4 +8,5 @@ app_name = "interventions"
 
 urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("pause/", views.pause, name="pause"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -9,8 +11,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from interventions.outbox import UNSUBSCRIBE_SALT
+from interventions.pausing import PauseRefused, current_pause, pause_learner, resume_learner
 from interventions.preferences import opt_out
-from lti_tool.models import Person
+from lti_tool.decorators import launch_of, launch_required
+from lti_tool.models import Person, Role
+from lti_tool.selectors import access_membership
 
 
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail clients, without a CSRF token
@@ -33,3 +38,33 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         opt_out(person=person, channel=data["c"], actor=f"unsubscribe:{person.pk}")
         return render(request, "interventions/unsubscribed.html", {"channel": data["c"]})
     return render(request, "interventions/unsubscribe.html", {"token": token, "channel": data["c"]})
+
+
+@launch_required(roles={Role.LEARNER})
+def pause(request: HttpRequest) -> HttpResponse:
+    """The learner's own pause: a reason and a return date; or resume now."""
+    launch = launch_of(request)
+    membership = access_membership(launch, launch.membership_id or 0)
+    error = ""
+    if request.method == "POST":
+        by = f"learner:{membership.person_id}"
+        try:
+            if request.POST.get("action") == "resume":
+                resume_learner(membership=membership, by=by)
+            else:
+                until = date.fromisoformat(request.POST.get("until", ""))
+                pause_learner(
+                    membership=membership, until=until, reason=request.POST.get("reason", ""), by=by
+                )
+        except (PauseRefused, ValueError) as exc:
+            error = str(exc) if isinstance(exc, PauseRefused) else "Choose a valid return date."
+    return render(
+        request,
+        "interventions/pause.html",
+        {
+            "pause": current_pause(membership),
+            "error": error,
+            "lt": request.GET.get("lt") or request.POST.get("lt", ""),
+        },
+        status=400 if error else 200,
+    )

@@ -118,3 +118,29 @@ def test_advisor_case_loop_is_closed_and_audited(course):
     assert (case.status, case.resolution, case.notes.count()) == ("resolved", "Back on track", 1)
     assert AuditEntry.objects.filter(action__startswith="interventions.").count() == 3
     assert not OutboundMessage.objects.exists()
+
+
+def test_learner_pauses_and_resumes_from_their_page(client, platform):
+    from completion.models import Pause
+    from tests.platform.launcher import launch, launch_token
+
+    token = launch_token(launch(client, platform, sub="learner-1"))
+    page = client.get("/messages/pause/", {"lt": token})
+    assert b"Pause my course" in page.content
+    bad = client.post("/messages/pause/", {"lt": token, "until": "2000-01-01", "reason": "x"})
+    assert bad.status_code == 400
+    from django.utils import timezone
+
+    until = (timezone.now() + timedelta(days=10)).date().isoformat()
+    paused = client.post("/messages/pause/", {"lt": token, "until": until, "reason": "family"})
+    assert b"You are paused until" in paused.content
+    assert Pause.objects.get().reason == "family"
+    client.post("/messages/pause/", {"lt": token, "action": "resume"})
+    assert b"Pause my course" in client.get("/messages/pause/", {"lt": token}).content
+
+
+def test_staff_cannot_use_the_learner_pause_page(client, platform):
+    from tests.platform.launcher import launch, launch_token
+
+    token = launch_token(launch(client, platform, sub="teach", role="Instructor"))
+    assert client.get("/messages/pause/", {"lt": token}).status_code == 403

@@ -112,3 +112,21 @@ def test_new_learner_gets_welcome_then_start_here_if_not_started(course):
     steps = {a.step: a.status for a in later}
     assert steps["onboarding_advisor"] == "sent"  # staff escalation is not throttled
     assert steps["start_here"] == "superseded" or steps.get("welcome_reminder") == "superseded"
+
+
+def test_paused_learner_is_welcomed_back_on_the_return_date_and_not_before(course):
+    from interventions.pausing import pause_learner
+
+    m = enrol(course, "p")
+    act(course, m, "viewed", NOW - timedelta(days=1))
+    pause_learner(
+        membership=m,
+        until=NOW.date() + timedelta(days=5),
+        reason="exams",
+        by="learner",
+        today=NOW.date(),
+    )
+    assert plan_course(course_id=course.pk, now=NOW + timedelta(days=3)).actions == []
+    back = plan_course(course_id=course.pk, now=NOW + timedelta(days=6)).actions
+    assert [a.step for a in back] == ["welcome_back"]
+    assert "welcome back" in OutboundMessage.objects.get().body_text.lower()
