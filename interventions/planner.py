@@ -12,7 +12,7 @@ which is also the preview of who would receive what today.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -39,10 +39,10 @@ from interventions.models import (
     ExperimentConsent,
     Intervention,
     MessageTemplate,
+    OutboundMessage,
     PlaybookSetting,
     Snooze,
 )
-from interventions.outbox import enqueue_message
 from lti_tool.models import Course, Membership, Role
 
 LEARNER_FACING_LOOKBACK = timedelta(hours=48)
@@ -106,15 +106,33 @@ def plan_course(
         dry_run = True
     facts = _load(course, now)
     summary = PlanSummary()
-    with transaction.atomic():
-        for membership in facts.learners:
-            for action in _plan_learner(course, books, membership, facts, now):
-                summary.actions.append(action)
-                if not dry_run:
-                    _record(course, membership, action, facts, now)
-        if dry_run:
-            transaction.set_rollback(True)
+    writes = _Writes()
+    for membership in facts.learners:
+        for action in _plan_learner(course, books, membership, facts, now):
+            summary.actions.append(action)
+            if not dry_run:
+                _record(course, membership, action, facts, now, writes)
+    if not dry_run:
+        writes.save()
     return summary
+
+
+@dataclass
+class _Writes:
+    """Rows of one planning run, written in a few bulk inserts in one transaction."""
+
+    interventions: list[Intervention] = field(default_factory=list)
+    messages: list[OutboundMessage] = field(default_factory=list)
+    cases: list[tuple[Intervention, AdvisorCase]] = field(default_factory=list)
+
+    @transaction.atomic
+    def save(self) -> None:
+        AdvisorCase.objects.bulk_create([case for _, case in self.cases], batch_size=2000)
+        for intervention, case in self.cases:
+            intervention.case = case
+        # ignore_conflicts: a run racing another (two workers) keeps the first row of each.
+        Intervention.objects.bulk_create(self.interventions, batch_size=2000, ignore_conflicts=True)
+        OutboundMessage.objects.bulk_create(self.messages, batch_size=2000, ignore_conflicts=True)
 
 
 @dataclass
@@ -436,9 +454,11 @@ def _context(
     }
 
 
-def _record(course: Course, m: Membership, action: PlannedAction, f: _Facts, now: datetime) -> None:
+def _record(
+    course: Course, m: Membership, action: PlannedAction, f: _Facts, now: datetime, w: _Writes
+) -> None:
     experiment = f.experiments.get(action.step) if action.arm else None
-    intervention = Intervention.objects.create(
+    intervention = Intervention(
         membership=m,
         course=course,
         playbook=action.playbook,
@@ -453,6 +473,7 @@ def _record(course: Course, m: Membership, action: PlannedAction, f: _Facts, now
         planned_at=now,
         send_at=action.send_at,
     )
+    w.interventions.append(intervention)
     if action.status not in {"sent", "scheduled"}:
         return
     found = playbooks.find_step(playbooks.DEFAULT_PLAYBOOKS, action.step)
@@ -461,89 +482,82 @@ def _record(course: Course, m: Membership, action: PlannedAction, f: _Facts, now
         spec: dict[str, Any] = next((a for a in experiment.arms if a["key"] == action.arm), {})
         template = spec.get("template", template)
     text = messages.render(template, _context(course, m, action, f, now), f.templates.get(template))
+    key = f"iv:{m.pk}:{action.step}:{action.episode}"  # the same step and episode: one message
     if action.audience == playbooks.LEARNER:
-        _send_to_learner(course, m, intervention, action, text)
-    else:
-        _escalate(course, m, intervention, action, text, now)
-
-
-def _send_to_learner(
-    course: Course,
-    m: Membership,
-    intervention: Intervention,
-    action: PlannedAction,
-    text: messages.MessageText,
-) -> None:
-    contact = ContactPreference.objects.filter(person=m.person).first()
-    for channel in action.channels:
-        to = m.person.email if channel == Channel.EMAIL else (contact.phone if contact else "")
-        if not to:
-            continue
-        enqueue_message(
-            idempotency_key=f"iv:{intervention.pk}:{channel}",
-            deployment=course.deployment,
-            channel=channel,
-            to_address=to,
-            subject=text.subject,
-            body_text=text.body,
-            body_html=messages.as_html(text.body) if channel == Channel.EMAIL else "",
-            course=course,
-            membership=m,
-            reason=f"playbook:{action.step}",
-            not_before=action.send_at,
+        contact = f.contacts.get(m.person_id)
+        for channel in action.channels:
+            to = m.person.email if channel == Channel.EMAIL else (contact.phone if contact else "")
+            if to:
+                w.messages.append(
+                    _message(course, m, action, text, channel, to, f"{key}:{channel}")
+                )
+        return
+    staff = _staff_for(action.audience, f.staff)
+    w.cases.append(
+        (
+            intervention,
+            AdvisorCase(
+                membership=m,
+                owner=staff[0].person if staff else None,
+                reason=text.subject[:300],
+                context={"step": action.step, "body": text.body},
+                due_at=now + timedelta(days=2),
+                opened_at=now,
+            ),
         )
-
-
-def _escalate(
-    course: Course,
-    m: Membership,
-    intervention: Intervention,
-    action: PlannedAction,
-    text: messages.MessageText,
-    now: datetime,
-) -> None:
-    staff = _staff_for(action.audience, course, m, intervention)
-    owner = staff[0] if staff else None
-    case = AdvisorCase.objects.create(
-        membership=m,
-        owner=owner.person if owner else None,
-        reason=text.subject[:300],
-        context={"step": action.step, "body": text.body},
-        due_at=now + timedelta(days=2),
-        opened_at=now,
     )
-    Intervention.objects.filter(pk=intervention.pk).update(case=case)
     if Channel.CHAT not in action.channels:
         return
     for member in staff:
-        contact = ContactPreference.objects.filter(person=member.person).first()
+        contact = f.contacts.get(member.person_id)
         if contact is None or not contact.chat_webhook_url or contact.daily_digest:
             continue
-        enqueue_message(
-            idempotency_key=f"iv:{intervention.pk}:chat:{member.person_id}",
-            deployment=course.deployment,
-            channel=Channel.CHAT,
-            to_address=contact.chat_webhook_url,
-            subject=text.subject,
-            body_text=text.body,
-            course=course,
-            membership=m,
-            reason=f"playbook:{action.step}",
+        w.messages.append(
+            _message(
+                course,
+                m,
+                action,
+                text,
+                Channel.CHAT,
+                contact.chat_webhook_url,
+                f"{key}:chat:{member.person_id}",
+            )
         )
 
 
-def _staff_for(
-    audience: str, course: Course, m: Membership, intervention: Intervention
-) -> list[Membership]:
-    roles: Mapping[str, list[str]] = {
-        playbooks.ADVISOR: [Role.ADVISOR, Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
-        playbooks.INSTRUCTOR: [Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
-    }
-    members = Membership.objects.filter(
-        course=course, role__in=roles.get(audience, []), status=Membership.Status.ACTIVE
-    ).select_related("person")
-    order = roles.get(audience, [])
-    return sorted(members, key=lambda s: (order.index(s.role), s.pk))
+def _message(
+    course: Course,
+    m: Membership,
+    action: PlannedAction,
+    text: messages.MessageText,
+    channel: str,
+    to: str,
+    key: str,
+) -> OutboundMessage:
+    return OutboundMessage(
+        idempotency_key=key,
+        deployment=course.deployment,
+        course=course,
+        membership=m,
+        channel=channel,
+        to_address=to,
+        subject=text.subject,
+        body_text=text.body,
+        body_html=messages.as_html(text.body) if channel == Channel.EMAIL else "",
+        reason=f"playbook:{action.step}",
+        not_before=action.send_at or timezone.now(),
+    )
+
+
+def _staff_for(audience: str, staff: list[Membership]) -> list[Membership]:
+    order: list[str] = [
+        str(r)
+        for r in {
+            playbooks.ADVISOR: [Role.ADVISOR, Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
+            playbooks.INSTRUCTOR: [Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
+        }.get(audience, [])
+    ]
+    return sorted((s for s in staff if s.role in order), key=lambda s: (order.index(s.role), s.pk))
 
 
 def _tier(step_key: str) -> int:
