@@ -15,7 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from completion.models import Activity
-from interventions.models import Intervention
+from interventions.experiments import HOLDOUT, ArmResult, Comparison, compare
+from interventions.models import AdvisorCase, Experiment, Intervention
 
 WINDOWS = {"reengaged_48h": timedelta(hours=48), "reengaged_7d": timedelta(days=7)}
 
@@ -98,3 +99,44 @@ def arm_results(*, experiment_id: int, metric: str) -> dict[str, tuple[int, int]
             out[arm][0] += 1
             out[arm][1] += bool(value)
     return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    experiment: Experiment
+    arms: list[tuple[str, int, int]]  # (arm, measured, recovered)
+    comparisons: list[Comparison]
+
+
+def experiment_results(*, course_id: int) -> list[ExperimentResult]:
+    """Each experiment's arms and every arm compared with the first arm (or the hold-out)."""
+    out = []
+    for experiment in Experiment.objects.filter(course_id=course_id).order_by("-started_at"):
+        counts = arm_results(experiment_id=experiment.pk, metric=experiment.metric)
+        keys = [a["key"] for a in experiment.arms]
+        control = HOLDOUT if HOLDOUT in counts else (keys[0] if keys else "")
+        results = {
+            k: ArmResult(k, *counts.get(k, (0, 0)))
+            for k in [*keys, HOLDOUT]
+            if k in counts or k in keys
+        }
+        comparisons = [
+            compare(results[k], results[control])
+            for k in keys
+            if k != control and control in results
+        ]
+        out.append(
+            ExperimentResult(
+                experiment, [(k, r.n, r.successes) for k, r in results.items()], comparisons
+            )
+        )
+    return out
+
+
+def open_cases(*, course_id: int) -> list[AdvisorCase]:
+    return list(
+        AdvisorCase.objects.filter(membership__course_id=course_id)
+        .exclude(status=AdvisorCase.Status.RESOLVED)
+        .select_related("membership__person", "owner")
+        .order_by("due_at")[:200]
+    )

@@ -9,4 +9,5 @@ app_name = "interventions"
 urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("pause/", views.pause, name="pause"),
+    path("course/", views.course_interventions, name="course"),
 ]

@@ -11,11 +11,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from interventions.outbox import UNSUBSCRIBE_SALT
+from interventions.outcomes import experiment_results, open_cases, recovery_rates
 from interventions.pausing import PauseRefused, current_pause, pause_learner, resume_learner
+from interventions.planner import plan_course
 from interventions.preferences import opt_out
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Person, Role
-from lti_tool.selectors import access_membership
+from lti_tool.selectors import STAFF_ROLES, access_course, access_membership
 
 
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail clients, without a CSRF token
@@ -67,4 +69,25 @@ def pause(request: HttpRequest) -> HttpResponse:
             "lt": request.GET.get("lt") or request.POST.get("lt", ""),
         },
         status=400 if error else 200,
+    )
+
+
+@launch_required(roles=STAFF_ROLES)
+def course_interventions(request: HttpRequest) -> HttpResponse:
+    """Staff: recovery per step, A/B results, open advisor cases, and today's plan on demand."""
+    launch = launch_of(request)
+    course = access_course(launch, launch.course_id or 0, staff=True)
+    return render(
+        request,
+        "interventions/course.html",
+        {
+            "course": course,
+            "lt": request.GET.get("lt", ""),
+            "recovery": recovery_rates(course_id=course.pk),
+            "experiments": experiment_results(course_id=course.pk),
+            "cases": open_cases(course_id=course.pk),
+            "preview": plan_course(course_id=course.pk, dry_run=True).actions
+            if request.GET.get("preview")
+            else None,
+        },
     )

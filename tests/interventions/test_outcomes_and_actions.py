@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from interventions import actions
 from interventions.experiments import ArmResult, compare
@@ -15,7 +16,7 @@ from interventions.models import (
 )
 from interventions.outcomes import arm_results, measure_outcomes, recovery_rates
 from interventions.planner import plan_course
-from lti_tool.models import AuditEntry
+from lti_tool.models import AuditEntry, Membership
 from tests.interventions.helpers import NOW, act, enrol
 
 
@@ -144,3 +145,31 @@ def test_staff_cannot_use_the_learner_pause_page(client, platform):
 
     token = launch_token(launch(client, platform, sub="teach", role="Instructor"))
     assert client.get("/messages/pause/", {"lt": token}).status_code == 403
+
+
+def test_staff_see_recovery_ab_results_cases_and_todays_plan(client, platform):
+    from interventions.models import Experiment
+    from tests.platform.launcher import launch, launch_token
+
+    token = launch_token(
+        launch(client, platform, sub="teach", role="Instructor", context_id="course-1")
+    )
+    course = Membership.objects.get(person__sub="teach").course
+    learner = enrol(course, "late")
+    act(course, learner, "viewed", timezone.now() - timedelta(days=3))
+    Experiment.objects.create(
+        course=course,
+        step="absent_2",
+        name="Nudge test",
+        started_at=NOW,
+        arms=[{"key": "email", "channels": ["email"]}],
+        holdout_share=0.5,
+    )
+    page = client.get("/messages/course/", {"lt": token, "preview": "1"})
+    assert page.status_code == 200
+    assert b"Nudge test" in page.content
+    assert b"Today&#x27;s plan" in page.content or b"Today's plan" in page.content
+    assert b"absent_2" in page.content
+    assert not OutboundMessage.objects.exists()  # the preview sent nothing
+    learner_token = launch_token(launch(client, platform, sub="learner-x", context_id="course-1"))
+    assert client.get("/messages/course/", {"lt": learner_token}).status_code == 403
