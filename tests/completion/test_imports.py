@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from completion.events import match_pending
 from completion.imports import import_file
 from completion.models import Activity, ImportBatch, PendingActivity
 from lti_tool.models import Course, Deployment
 from lti_tool.services import upsert_membership, upsert_person
+from tests.helpers import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = (
@@ -169,14 +169,6 @@ def test_command_prints_the_report(roster, tmp_path):
         )
 
 
-def _db_url():
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    user, host = db["USER"] or "postgres", db["HOST"] or "127.0.0.1"
-    return f"postgres://{user}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def test_an_import_killed_midway_stores_nothing_and_a_rerun_stores_everything_once(
     transactional_db, tmp_path
 ):
@@ -197,7 +189,7 @@ def test_an_import_killed_midway_stores_nothing_and_a_rerun_stores_everything_on
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": _db_url(),
+        "DATABASE_URL": subprocess_database_url(),
         "LOG_LEVEL": "ERROR",
     }
     command = [

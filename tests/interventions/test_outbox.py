@@ -16,6 +16,7 @@ from django.utils import timezone
 from interventions.models import ContactPreference, OutboundMessage
 from interventions.outbox import dispatch_due, enqueue_message
 from lti_tool.models import Deployment
+from tests.helpers import subprocess_database_url
 from tests.platform.server import Response, TestPlatform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,12 +197,7 @@ def test_a_worker_killed_mid_dispatch_loses_and_duplicates_nothing(transactional
     for n in range(total):
         _email(deployment, n)
     smtp_server.mailbox.delay = 0.01  # ~1.2 s for the batch, so the kill lands mid-batch
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        url = f"sqlite:///{db['NAME']}"
-    else:
-        user, host = db["USER"] or "postgres", db["HOST"] or "127.0.0.1"
-        url = f"postgres://{user}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    url = subprocess_database_url()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
