@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,3 +34,20 @@ def django_on_postgres(default_db: str) -> None:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench_deployment() -> Any:
+    """The benchmarks' own platform and deployment (no launches go to it)."""
+    from lti_tool.models import Deployment, Platform
+
+    platform, _ = Platform.objects.get_or_create(
+        issuer="https://bench.example",
+        client_id="bench",
+        defaults={
+            "auth_login_url": "https://bench.example/a",
+            "auth_token_url": "https://bench.example/t",
+            "jwks_url": "https://bench.example/j",
+        },
+    )
+    deployment, _ = Deployment.objects.get_or_create(platform=platform, deployment_id="bench")
+    return deployment

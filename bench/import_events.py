@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _setup import django_on_postgres
+from _setup import bench_deployment, django_on_postgres
 
 HEADER = "learner_id,course_id,item_id,item_type,verb,timestamp,duration_seconds,score,source_id\n"
 VERBS = ("viewed", "progressed", "completed", "attempted", "passed", "failed", "posted")
@@ -44,18 +44,9 @@ def main() -> None:
     from django.db import connection
 
     from completion.imports import import_file
-    from lti_tool.models import Course, Deployment, Membership, Person, Platform
+    from lti_tool.models import Course, Membership, Person
 
-    platform, _ = Platform.objects.get_or_create(
-        issuer="https://bench.example",
-        client_id="bench",
-        defaults={
-            "auth_login_url": "https://bench.example/a",
-            "auth_token_url": "https://bench.example/t",
-            "jwks_url": "https://bench.example/j",
-        },
-    )
-    deployment, _ = Deployment.objects.get_or_create(platform=platform, deployment_id="bench")
+    deployment = bench_deployment()
     course, _ = Course.objects.get_or_create(deployment=deployment, context_id="bench-course")
     if Person.objects.filter(deployment=deployment).count() < args.learners:
         now = datetime.now(UTC)

@@ -13,7 +13,7 @@ import argparse
 import time
 from datetime import timedelta
 
-from _setup import django_on_postgres
+from _setup import bench_deployment, django_on_postgres
 
 
 def main() -> None:
@@ -30,19 +30,10 @@ def main() -> None:
     from interventions.models import Intervention, OutboundMessage
     from interventions.outbox import dispatch_due, enqueue_message
     from interventions.planner import plan_course
-    from lti_tool.models import Course, Deployment, Platform
+    from lti_tool.models import Course
     from tests.mail import SmtpServer
 
-    platform, _ = Platform.objects.get_or_create(
-        issuer="https://bench.example",
-        client_id="bench",
-        defaults={
-            "auth_login_url": "https://bench.example/a",
-            "auth_token_url": "https://bench.example/t",
-            "jwks_url": "https://bench.example/j",
-        },
-    )
-    deployment, _ = Deployment.objects.get_or_create(platform=platform, deployment_id="bench")
+    deployment = bench_deployment()
     course, _ = Course.objects.get_or_create(
         deployment=deployment, context_id=f"plan-{args.learners}"
     )

@@ -21,7 +21,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from _setup import ROOT, django_on_postgres, percentile
+from _setup import ROOT, bench_deployment, django_on_postgres, percentile
 
 
 def statement(n: int) -> dict[str, object]:
@@ -56,18 +56,9 @@ def main() -> None:
     args = parser.parse_args()
     django_on_postgres("finishline_bench_xapi")
     from lti_tool.credentials import issue_credential
-    from lti_tool.models import Course, Deployment, Membership, Person, Platform
+    from lti_tool.models import Course, Membership, Person
 
-    platform, _ = Platform.objects.get_or_create(
-        issuer="https://bench.example",
-        client_id="bench",
-        defaults={
-            "auth_login_url": "https://bench.example/a",
-            "auth_token_url": "https://bench.example/t",
-            "jwks_url": "https://bench.example/j",
-        },
-    )
-    deployment, _ = Deployment.objects.get_or_create(platform=platform, deployment_id="bench")
+    deployment = bench_deployment()
     course, _ = Course.objects.get_or_create(deployment=deployment, context_id="bench-course")
     if not Person.objects.filter(deployment=deployment).exists():
         from django.utils import timezone
