@@ -39,6 +39,12 @@ SCHEDULES: list[dict[str, Any]] = [
         "minutes": 1,
     },
     {
+        "name": "interventions: daily digests for staff",
+        "func": "interventions.tasks.daily_digests",
+        "schedule_type": "C",
+        "cron": "0 7 * * *",
+    },
+    {
         "name": "interventions: measure outcomes",
         "func": "interventions.tasks.measure_intervention_outcomes",
         "schedule_type": "C",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
+from interventions.digest import send_daily_digests
 from interventions.outbox import dispatch_due
 from interventions.outcomes import measure_outcomes
 from interventions.planner import plan_course
@@ -33,3 +34,7 @@ def dispatch_outbox(limit: int = 200) -> dict[str, int]:
 
 def measure_intervention_outcomes() -> int:
     return measure_outcomes()
+
+
+def daily_digests() -> int:
+    return send_daily_digests()

@@ -173,3 +173,24 @@ def test_staff_see_recovery_ab_results_cases_and_todays_plan(client, platform):
     assert not OutboundMessage.objects.exists()  # the preview sent nothing
     learner_token = launch_token(launch(client, platform, sub="learner-x", context_id="course-1"))
     assert client.get("/messages/course/", {"lt": learner_token}).status_code == 403
+
+
+def test_staff_on_the_daily_digest_get_one_email_instead_of_chat_alerts(course):
+    from interventions.digest import send_daily_digests
+
+    teacher = enrol(course, "teach", role="instructor")
+    ContactPreference.objects.create(
+        person=teacher.person,
+        daily_digest=True,
+        chat_webhook_url="https://hooks.slack.com/services/x",
+    )
+    learner = enrol(course, "e")
+    for hours in (50, 40, 3):
+        act(course, learner, "failed", NOW - timedelta(hours=hours), title="Module 4 quiz")
+    plan_course(course_id=course.pk, now=NOW)
+    assert not OutboundMessage.objects.filter(channel="chat").exists()  # digest instead
+    assert send_daily_digests(now=NOW + timedelta(hours=1)) == 1
+    assert send_daily_digests(now=NOW + timedelta(hours=2)) == 1  # same day: same key, one row
+    digest = OutboundMessage.objects.get(reason="digest")
+    assert digest.to_address == "teach@example.edu"
+    assert "Module 4 quiz" in digest.body_text
