@@ -169,6 +169,7 @@ class FinishlineSettings(TypedDict, total=False):
     LAUNCH_TOKEN_MAX_AGE: int
     JWT_LEEWAY: int
     PLATFORM_JWKS_TTL: int
+    PLATFORM_JWKS_REFETCH_INTERVAL: int
     HTTP_TIMEOUT: tuple[float, float]
     REGISTRATION_REQUIRES_APPROVAL: bool
     TOOL_TITLE: str
@@ -186,6 +187,11 @@ FINISHLINE: FinishlineSettings = {
     "JWT_LEEWAY": int(os.environ.get("FINISHLINE_JWT_LEEWAY", "5")),
     # Platform JWKS are cached this long; an unknown kid triggers one refetch regardless.
     "PLATFORM_JWKS_TTL": int(os.environ.get("FINISHLINE_PLATFORM_JWKS_TTL", "3600")),
+    # An unknown kid refetches a key set at most this often (seconds), so forged kids cannot
+    # make the tool hammer a platform's JWKS endpoint.
+    "PLATFORM_JWKS_REFETCH_INTERVAL": int(
+        os.environ.get("FINISHLINE_PLATFORM_JWKS_REFETCH_INTERVAL", "5")
+    ),
     # Outbound HTTP timeouts (connect, read), seconds.
     "HTTP_TIMEOUT": (3.05, 15.0),
     # Dynamic registrations wait for an admin's approval when this is on.

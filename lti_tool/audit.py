@@ -95,12 +95,15 @@ class ChainBreak:
 
 def verify_chain(batch_size: int = 5000) -> tuple[int, ChainBreak | None]:
     """Walk the chain in order; return the count checked and the first broken entry."""
-    prev = GENESIS
+    prev, prev_id = GENESIS, 0
     checked = 0
     for entry in _entries(batch_size):
         if entry.prev_hash != prev:
+            after = f"after entry {prev_id}" if prev_id else "at the start"
             return checked, ChainBreak(
-                entry.pk, "previous hash does not match (entry removed or reordered)"
+                entry.pk,
+                f"previous hash does not match: an entry {after} was removed, "
+                "or entries were reordered",
             )
         expected = entry_hash(
             prev_hash=entry.prev_hash,
@@ -114,7 +117,7 @@ def verify_chain(batch_size: int = 5000) -> tuple[int, ChainBreak | None]:
         )
         if expected != entry.hash:
             return checked, ChainBreak(entry.pk, "content does not match its hash (entry altered)")
-        prev = entry.hash
+        prev, prev_id = entry.hash, entry.pk
         checked += 1
     head = AuditHead.objects.filter(id=1).first()
     if head is not None and head.last_hash != prev:

@@ -93,7 +93,15 @@ _SHORT = {
 
 
 class InvalidClaims(ValueError):
-    """The id_token is signed and fresh but its claims do not make an LTI 1.3 message."""
+    """The id_token is signed and fresh but its claims do not make an LTI 1.3 message.
+
+    `code` names the failed check for the refusal page and the log: `message_type`,
+    `lti_version`, `role`, or `claims` for a missing or malformed required claim.
+    """
+
+    def __init__(self, reason: str, *, code: str = "claims") -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 def map_role(lti_roles: Iterable[str]) -> Role | None:
@@ -148,30 +156,9 @@ class LaunchClaims:
     @classmethod
     def from_id_token(cls, data: Mapping[str, Any], *, client_id: str) -> LaunchClaims:
         """Parse a decoded id_token; raise InvalidClaims when a required claim is missing."""
-        message_type = _text(data, MESSAGE_TYPE)
-        if message_type not in MESSAGE_TYPES:
-            raise InvalidClaims(f"unsupported message type {message_type!r}")
-        if _text(data, VERSION) != LTI_VERSION:
-            raise InvalidClaims(f"unsupported LTI version {data.get(VERSION)!r}")
-        for claim in ("iss", "sub", DEPLOYMENT_ID):
-            if not _text(data, claim):
-                raise InvalidClaims(f"missing required claim {claim}")
-        if ROLES not in data or not isinstance(data[ROLES], list):
-            raise InvalidClaims(f"missing required claim {ROLES}")
-        lti_roles = tuple(str(r) for r in data[ROLES])
-        role = map_role(lti_roles)
-        if role is None:
-            raise InvalidClaims("no role Finishline recognises (instructor, learner, admin, …)")
+        message_type, role, lti_roles = _check_shape(data)
         context = _mapping(data, CONTEXT)
         resource_link = _mapping(data, RESOURCE_LINK)
-        if message_type == RESOURCE_LINK_REQUEST and not resource_link.get("id"):
-            raise InvalidClaims(f"missing required claim {RESOURCE_LINK}.id")
-        if message_type == DEEP_LINKING_REQUEST and not _mapping(data, DEEP_LINKING_SETTINGS).get(
-            "deep_link_return_url"
-        ):
-            raise InvalidClaims(f"missing required claim {DEEP_LINKING_SETTINGS}")
-        if not context.get("id") and role != Role.ADMIN:
-            raise InvalidClaims(f"missing claim {CONTEXT}: Finishline is launched from a course")
         lis = _mapping(data, LIS)
         return cls(
             issuer=str(data["iss"]),
@@ -181,10 +168,10 @@ class LaunchClaims:
             message_type=message_type,
             role=role,
             lti_roles=lti_roles,
-            context_id=str(context.get("id", "")),
+            context_id=_ident(context, "id"),
             context_title=str(context.get("title", "")),
             context_label=str(context.get("label", "")),
-            resource_link_id=str(resource_link.get("id", "")),
+            resource_link_id=_ident(resource_link, "id"),
             resource_link_title=str(resource_link.get("title", "")),
             target_link_uri=_text(data, TARGET_LINK_URI),
             name=_text(data, "name"),
@@ -201,9 +188,49 @@ class LaunchClaims:
         )
 
 
+def _check_shape(data: Mapping[str, Any]) -> tuple[str, Role, tuple[str, ...]]:
+    """The message type, role and LTI roles of a well-formed message; InvalidClaims otherwise."""
+    message_type = _text(data, MESSAGE_TYPE)
+    if message_type not in MESSAGE_TYPES:
+        raise InvalidClaims(f"unsupported message type {message_type!r}", code="message_type")
+    if _text(data, VERSION) != LTI_VERSION:
+        raise InvalidClaims(f"unsupported LTI version {data.get(VERSION)!r}", code="lti_version")
+    for claim in ("iss", "sub", DEPLOYMENT_ID):
+        if not _text(data, claim):
+            raise InvalidClaims(f"missing required claim {claim}")
+    if not isinstance(data.get(ROLES), list):
+        raise InvalidClaims(f"missing required claim {ROLES}")
+    lti_roles = tuple(str(r) for r in data[ROLES])
+    role = map_role(lti_roles)
+    if role is None:
+        raise InvalidClaims(
+            "no role Finishline recognises (instructor, learner, admin, …)", code="role"
+        )
+    context = _mapping(data, CONTEXT)
+    resource_link = _mapping(data, RESOURCE_LINK)
+    if message_type == RESOURCE_LINK_REQUEST and not _ident(resource_link, "id"):
+        raise InvalidClaims(f"missing required claim {RESOURCE_LINK}.id")
+    if message_type == DEEP_LINKING_REQUEST and not _text(
+        _mapping(data, DEEP_LINKING_SETTINGS), "deep_link_return_url"
+    ):
+        raise InvalidClaims(f"missing required claim {DEEP_LINKING_SETTINGS}")
+    # A data-privacy request concerns the person, not a course; admins may launch outside one.
+    if not _ident(context, "id") and role != Role.ADMIN and message_type != DATA_PRIVACY_REQUEST:
+        raise InvalidClaims(f"missing claim {CONTEXT}: Finishline is launched from a course")
+    return message_type, role, lti_roles
+
+
 def _text(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     return value if isinstance(value, str) else ""
+
+
+def _ident(data: Mapping[str, Any], key: str) -> str:
+    """An identifier claim: a string (some platforms send numbers); anything else is absent."""
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    return str(value)
 
 
 def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:

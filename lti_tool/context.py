@@ -2,7 +2,8 @@
 
 Third-party cookies are unreliable inside LMS iframes, so each page the tool renders carries
 `lt`, a short signed token naming the launch (ids only). Pages pass it on in links, forms and
-the X-Finishline-Launch header; a token from another launch or past its age is refused.
+the X-Finishline-Launch header; a forged token or one past its age is refused, and every read
+is scoped by the ids it carries (`selectors.access_*`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class LaunchContext:
     membership_id: int | None
     role: str
     message_type: str = "LtiResourceLinkRequest"
+    # The origin of the LMS page framing this launch, from the signed launch_presentation
+    # return_url; with the platform's registered origins it makes the page's frame-ancestors.
+    frame_origin: str = ""
 
     def sign(self) -> str:
         return signing.dumps(asdict(self), salt=SALT, compress=True)
@@ -35,5 +39,5 @@ class LaunchContext:
                 token, salt=SALT, max_age=settings.FINISHLINE["LAUNCH_TOKEN_MAX_AGE"]
             )
             return cls(**data)
-        except (signing.BadSignature, TypeError):
+        except (signing.BadSignature, TypeError, ValueError):
             return None

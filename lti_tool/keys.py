@@ -96,9 +96,13 @@ def rotate_keys(*, actor: str) -> ToolKey:
 
 def public_jwks() -> dict[str, list[dict[str, Any]]]:
     """The JWKS document: current and next keys, and keys retired less than an hour ago."""
-    ensure_keys()
     recent = timezone.now() - RETIRED_GRACE
-    keys = ToolKey.objects.filter(
+    published = ToolKey.objects.filter(
         Q(state__in=[ToolKey.State.CURRENT, ToolKey.State.NEXT]) | Q(retired_at__gte=recent)
     ).order_by("created_at")
-    return {"keys": [dict(k.public_jwk) for k in keys]}
+    keys = list(published.values_list("state", "public_jwk"))
+    # Only the first request (or one after a manual deletion) takes the lock to create keys.
+    if {state for state, _ in keys} >= {ToolKey.State.CURRENT, ToolKey.State.NEXT}:
+        return {"keys": [dict(jwk) for _, jwk in keys]}
+    ensure_keys()
+    return {"keys": [dict(k.public_jwk) for k in published.all()]}

@@ -1,8 +1,14 @@
-"""Attach the launch context to each request, and keep framing limited to our platforms."""
+"""Attach the launch context to each request, and keep framing limited to our platforms.
+
+A page of a launch may be framed only by that launch's platform (its registered origins and
+the origin of the LMS page its signed token names); a page without a launch (login, refusals)
+by any active registered platform. The Django admin is never framed by another origin.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +19,13 @@ from lti_tool.models import Platform
 
 LAUNCH_HEADER = "HTTP_X_FINISHLINE_LAUNCH"
 FRAME_ORIGINS_CACHE_KEY = "finishline:frame-origins"
+ADMIN_PREFIX = "/django-admin/"
+# A CSP host-source we write ourselves: scheme, host (optionally "*." first) and port only,
+# so nothing a platform registers can smuggle another directive into the header.
+_SOURCE = re.compile(r"^https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$")
+# Canvas Cloud's issuer is canvas.instructure.com, but each school frames tools from its
+# own <school>.instructure.com host.
+_CANVAS_CLOUD_SUFFIX = ".instructure.com"
 
 
 class LaunchContextMiddleware:
@@ -29,22 +42,49 @@ class LaunchContextMiddleware:
         return self.get_response(request)
 
 
-def frame_origins() -> list[str]:
-    """Origins of the registered, active platforms (issuer and login hosts), cached briefly."""
-    origins: list[str] | None = cache.get(FRAME_ORIGINS_CACHE_KEY)
+def platform_origins(issuer: str, login_url: str, product: str) -> list[str]:
+    """The origins a platform frames the tool from, as far as its registration tells."""
+    found = {origin_of(issuer), origin_of(login_url)}
+    if product == Platform.Product.CANVAS and origin_of(issuer).endswith(_CANVAS_CLOUD_SUFFIX):
+        found.add("https://*" + _CANVAS_CLOUD_SUFFIX)
+    return sorted(o for o in found if _SOURCE.match(o))
+
+
+def frame_origins_by_platform() -> dict[int, list[str]]:
+    """Each active platform's origins, cached briefly (registration and approval forget it)."""
+    origins: dict[int, list[str]] | None = cache.get(FRAME_ORIGINS_CACHE_KEY)
     if origins is None:
-        found: set[str] = set()
-        for issuer, login in Platform.objects.filter(status=Platform.Status.ACTIVE).values_list(
-            "issuer", "auth_login_url"
-        ):
-            found.update(o for o in (origin_of(issuer), origin_of(login)) if o)
-        origins = sorted(found)
+        origins = {
+            pk: platform_origins(issuer, login, product)
+            for pk, issuer, login, product in Platform.objects.filter(
+                status=Platform.Status.ACTIVE
+            ).values_list("pk", "issuer", "auth_login_url", "product")
+        }
         cache.set(FRAME_ORIGINS_CACHE_KEY, origins, 60)
     return origins
 
 
+def frame_origins() -> list[str]:
+    """Origins of all registered, active platforms."""
+    return sorted({o for found in frame_origins_by_platform().values() for o in found})
+
+
 def forget_frame_origins() -> None:
     cache.delete(FRAME_ORIGINS_CACHE_KEY)
+
+
+def frame_ancestors(request: HttpRequest) -> str:
+    if request.path.startswith(ADMIN_PREFIX):
+        return "frame-ancestors 'self'"
+    launch: LaunchContext | None = getattr(request, "launch", None)
+    sources: Iterable[str]
+    if launch is None:
+        sources = frame_origins()
+    else:
+        sources = frame_origins_by_platform().get(launch.platform_id, [])
+        if _SOURCE.match(launch.frame_origin):
+            sources = sorted({*sources, launch.frame_origin})
+    return " ".join(["frame-ancestors 'self'", *sources])
 
 
 class FrameAncestorsMiddleware:
@@ -56,10 +96,11 @@ class FrameAncestorsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
-            ancestors = " ".join(["'self'", *frame_origins()])
-            response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+            response["Content-Security-Policy"] = frame_ancestors(request)
         # CSP frame-ancestors supersedes X-Frame-Options; the latter would block LMS framing.
-        if "X-Frame-Options" in response:
+        if request.path.startswith(ADMIN_PREFIX):
+            response["X-Frame-Options"] = "SAMEORIGIN"
+        elif "X-Frame-Options" in response:
             del response["X-Frame-Options"]
         response.setdefault("Referrer-Policy", "same-origin")
         return response

@@ -36,7 +36,8 @@ def access_course(launch: LaunchContext, course_id: int, *, staff: bool = False)
 def access_membership(launch: LaunchContext, membership_id: int) -> Membership:
     """A membership the launch may read: learners only their own, staff their course's."""
     membership = (
-        Membership.objects.select_related("person", "course")
+        Membership.objects.select_related("person__deployment__platform", "course")
+        .defer("person__deployment__platform__openid_configuration")
         .filter(pk=membership_id, course__deployment_id=launch.deployment_id)
         .first()
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from typing import Literal
 
 from django.conf import settings
 from django.core import signing
@@ -13,13 +15,19 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lti_tool import claims as lti_claims
 from lti_tool import deep_linking, keys, selectors
+from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.launch import (
     STATE_COOKIE_PREFIX,
     LaunchRejected,
+    ValidatedLaunch,
     begin_login,
+    consume_nonce,
     login_state_for,
+    origin_of,
+    relogin_query,
     validate_launch,
 )
 from lti_tool.models import Role
@@ -27,6 +35,9 @@ from lti_tool.selectors import STAFF_ROLES
 from lti_tool.services import record_launch, role_landing
 
 log = logging.getLogger("finishline.launch")
+
+# Who may add Finishline to a course through deep linking (advisors only read).
+DEEP_LINK_ROLES = frozenset({Role.ADMIN, Role.INSTRUCTOR, Role.TEACHING_ASSISTANT})
 
 
 def rejected(request: HttpRequest, exc: LaunchRejected, step: str) -> HttpResponse:
@@ -42,12 +53,24 @@ def rejected(request: HttpRequest, exc: LaunchRejected, step: str) -> HttpRespon
     return render(
         request,
         "lti_tool/error.html",
-        {
-            "title": "Finishline could not open",
-            "reason": exc.reason,
-            "code": exc.code,
-        },
+        {"title": "Finishline could not open", "reason": exc.reason, "code": exc.code},
         status=exc.status,
+    )
+
+
+def _state_cookie(response: HttpResponse, state: str, *, delete: bool = False) -> None:
+    cross_site = settings.COOKIES_CROSS_SITE
+    samesite: Literal["None", "Lax"] = "None" if cross_site else "Lax"
+    if delete:
+        response.delete_cookie(STATE_COOKIE_PREFIX + state, samesite=samesite)
+        return
+    response.set_cookie(
+        STATE_COOKIE_PREFIX + state,
+        state,
+        max_age=600,
+        secure=cross_site,
+        httponly=True,
+        samesite=samesite,
     )
 
 
@@ -60,24 +83,12 @@ def login(request: HttpRequest) -> HttpResponse:
         login_redirect = begin_login(params)
     except LaunchRejected as exc:
         return rejected(request, exc, "login")
+    response: HttpResponse
     if login_redirect.storage_target:
-        response: HttpResponse = render(
-            request,
-            "lti_tool/login_storage.html",
-            {
-                "redirect": login_redirect,
-            },
-        )
+        response = render(request, "lti_tool/login_storage.html", {"redirect": login_redirect})
     else:
         response = HttpResponseRedirect(login_redirect.auth_url)
-    response.set_cookie(
-        STATE_COOKIE_PREFIX + login_redirect.state,
-        login_redirect.state,
-        max_age=600,
-        secure=settings.COOKIES_CROSS_SITE,
-        httponly=True,
-        samesite="None" if settings.COOKIES_CROSS_SITE else "Lax",
-    )
+    _state_cookie(response, login_redirect.state)
     return response
 
 
@@ -85,38 +96,73 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def launch(request: HttpRequest) -> HttpResponse:
     try:
+        validated = validate_launch(request)
         # One transaction, one commit: the consumed nonce and the recorded launch together.
         with transaction.atomic():
-            validated = validate_launch(request)
+            consume_nonce(validated)
             recorded = record_launch(validated)
     except LaunchRejected as exc:
         if exc.code == "state_unbound":
             return cookie_blocked(request, exc)
         return rejected(request, exc, "launch")
-    token = recorded.context.sign()
-    response: HttpResponse
-    if validated.claims.message_type == "LtiDeepLinkingRequest":
-        response = render(
+    context = dataclasses.replace(
+        recorded.context, frame_origin=origin_of(validated.claims.return_url)
+    )
+    request.launch = context  # type: ignore[attr-defined]  # the picker page is framed by it
+    log.info(
+        "lti_launch platform=%s deployment=%s person=%s course=%s role=%s message=%s",
+        context.platform_id,
+        context.deployment_id,
+        context.person_id,
+        context.course_id,
+        context.role,
+        context.message_type,
+    )
+    response = _after_launch(request, validated, context)
+    _state_cookie(response, request.POST.get("state", ""), delete=True)
+    return response
+
+
+def _after_launch(
+    request: HttpRequest, validated: ValidatedLaunch, context: LaunchContext
+) -> HttpResponse:
+    token = context.sign()
+    message_type = validated.claims.message_type
+    if message_type == lti_claims.DEEP_LINKING_REQUEST:
+        if context.role not in DEEP_LINK_ROLES:
+            return _not_for_role(request)
+        return render(
             request,
             "lti_tool/deep_link_picker.html",
             {
                 "placements": deep_linking.PLACEMENTS,
                 "lt": token,
-                "dl": deep_linking.remember_request(validated),
+                "dl": deep_linking.remember_request(validated, context),
             },
         )
-    elif validated.claims.message_type == "DataPrivacyLaunchRequest":
-        response = redirect(reverse("lti_tool:learner_home") + f"?lt={token}&privacy=1")
-    else:
-        response = redirect(reverse(role_landing(recorded.context.role)) + f"?lt={token}")
-    response.delete_cookie(STATE_COOKIE_PREFIX + request.POST.get("state", ""))
-    return response
+    if message_type == lti_claims.DATA_PRIVACY_REQUEST:
+        return redirect(reverse("lti_tool:learner_home") + f"?lt={token}&privacy=1")
+    return redirect(reverse(role_landing(context.role)) + f"?lt={token}")
+
+
+def _not_for_role(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "lti_tool/error.html",
+        {
+            "title": "Not available for your role",
+            "reason": "Your role in this course does not give access to this page.",
+        },
+        status=403,
+    )
 
 
 def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
     """No state cookie came back: verify through platform storage, or offer a new window."""
-    login_state = login_state_for(request.POST.get("state", ""))
+    state = request.POST.get("state", "")
+    login_state = login_state_for(state)
     if login_state is not None and login_state.storage_target:
+        log.info("lti_storage_check platform=%s", login_state.platform_id)
         return render(
             request,
             "lti_tool/launch_storage.html",
@@ -124,17 +170,20 @@ def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
                 "id_token": request.POST.get("id_token", ""),
                 "state": login_state.state,
                 "storage_target": login_state.storage_target,
-                "platform_origin": login_state.platform.auth_login_url,
+                "platform_origin": origin_of(login_state.platform.auth_login_url),
             },
         )
-    log.warning("lti_rejected step=launch code=%s reason=%r", exc.code, exc.reason)
+    log.warning(
+        "lti_rejected step=launch code=%s status=400 reason=%r remote=%s",
+        exc.code,
+        exc.reason,
+        request.META.get("REMOTE_ADDR", ""),
+    )
+    query = relogin_query(state)
     return render(
         request,
         "lti_tool/new_window.html",
-        {
-            "target": login_state.target_link_uri if login_state else "",
-            "code": exc.code,
-        },
+        {"code": exc.code, "relogin_url": reverse("lti_tool:login") + "?" + query if query else ""},
         status=400,
     )
 
@@ -147,23 +196,23 @@ def jwks(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
-@launch_required(roles=STAFF_ROLES)
+@launch_required(roles=DEEP_LINK_ROLES)
 def deep_link_respond(request: HttpRequest) -> HttpResponse:
     try:
-        jwt_value, return_url = deep_linking.respond(
-            launch_of(request),
-            request.POST.get("dl", ""),
-            request.POST.getlist("placement"),
+        response = deep_linking.respond(
+            launch_of(request), request.POST.get("dl", ""), request.POST.getlist("placement")
         )
     except signing.BadSignature:
         return rejected(
             request,
-            LaunchRejected("The deep linking request has expired.", code="deep_link"),
+            LaunchRejected(
+                "This deep linking request expired or belongs to another launch; "
+                "start again from your course.",
+                code="deep_link",
+            ),
             "deep_link",
         )
-    return render(
-        request, "lti_tool/deep_link_return.html", {"jwt": jwt_value, "return_url": return_url}
-    )
+    return render(request, "lti_tool/deep_link_return.html", {"response": response})
 
 
 @launch_required(roles=STAFF_ROLES)
@@ -193,7 +242,8 @@ def learner_home(request: HttpRequest) -> HttpResponse:
         "lti_tool/learner_home.html",
         {
             "membership": membership,
-            "person": selectors.launch_person(launch),
+            # The membership query brought the person (and platform) along.
+            "person": membership.person if membership else selectors.launch_person(launch),
             "launch": launch,
             "privacy_request": request.GET.get("privacy") == "1",
             "lt": request.GET.get("lt", ""),

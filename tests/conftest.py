@@ -34,15 +34,15 @@ def _clear_cache():
     """Rate-limit counters, credential and key caches never leak between tests."""
     from django.core.cache import cache
 
-    from lti_tool import keys, launch
+    from lti_tool import keys, platform_keys
 
     cache.clear()
     keys.forget_current_key()
-    launch._KEY_MEMO.clear()
+    platform_keys.forget_platform_keys()
     yield
     cache.clear()
     keys.forget_current_key()
-    launch._KEY_MEMO.clear()
+    platform_keys.forget_platform_keys()
 
 
 @pytest.fixture

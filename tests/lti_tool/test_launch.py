@@ -1,10 +1,18 @@
+"""A good launch: login, signed id_token, one recorded launch, the landing page."""
+
 from __future__ import annotations
 
-from lti_tool.models import Course, Membership, Person, UsedNonce
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
+from lti_tool.models import Course, LoginState, Membership, UsedNonce
+from tests.lti_tool.helpers import STATE_COOKIE, post_launch
 from tests.platform.launcher import launch, launch_token, login
 
 
-def test_learner_launch_lands_on_progress_page(client, platform):
+def test_a_learner_launch_lands_on_the_progress_page(client, platform):
     response = launch(client, platform, sub="learner-1", role="Learner")
     assert response.status_code == 200
     assert response.redirect_chain[-1][0].startswith("/me/")
@@ -16,47 +24,67 @@ def test_learner_launch_lands_on_progress_page(client, platform):
     assert launch_token(response)
 
 
-def test_instructor_launch_lands_on_course_dashboard(client, platform):
+def test_an_instructor_launch_lands_on_the_course_dashboard(client, platform):
     response = launch(client, platform, sub="teacher-1", role="Instructor")
     assert response.redirect_chain[-1][0].startswith("/course/")
     assert b"Course dashboard" in response.content
 
 
-def test_replayed_nonce_is_rejected(client, platform):
-    result = login(client, platform)
-    token = platform.sign(platform.id_token_body(sub="learner-1", nonce=result.nonce))
-    first = client.post("/lti/launch/", {"id_token": token, "state": result.state})
-    assert first.status_code == 302
-    people = Person.objects.count()
-    # The attacker replays the captured POST with the browser's state cookie as well.
-    client.cookies["lti1p3-state-" + result.state] = result.state
-    second = client.post("/lti/launch/", {"id_token": token, "state": result.state})
-    assert second.status_code == 400
-    assert second.context["code"] == "replay"
-    assert UsedNonce.objects.count() == 1
-    assert Person.objects.count() == people
-
-
-def test_login_over_post_is_accepted(client, platform):
-    result = login(client, platform, method="post")
+def test_the_login_redirects_to_the_platform_with_state_and_nonce(client, platform):
+    result = login(client, platform, lti_message_hint="hint-1")
     assert result.auth_query["redirect_uri"] == "http://127.0.0.1:8000/lti/launch/"
     assert result.auth_query["prompt"] == "none"
+    assert result.auth_query["response_mode"] == "form_post"
+    assert result.auth_query["lti_message_hint"] == "hint-1"
+    assert client.cookies[STATE_COOKIE + result.state].value == result.state
+    stored = LoginState.objects.get(state=result.state)
+    assert stored.nonce == result.auth_query["nonce"]
+    assert stored.expires_at - timezone.now() <= timedelta(minutes=10)
 
 
-def test_rejected_launch_writes_nothing(client, platform):
-    response = launch(
-        client,
-        platform,
-        body_overrides={"aud": "someone-else", "azp": "someone-else"},
-        follow=False,
+def test_a_login_over_post_is_accepted(client, platform):
+    result = login(client, platform, method="post")
+    assert result.auth_query["client_id"] == platform.client_id
+
+
+def test_a_launch_consumes_its_nonce_and_clears_the_state_cookie(client, platform):
+    response = post_launch(client, platform)
+    assert response.status_code == 302
+    nonce = UsedNonce.objects.get()
+    assert nonce.platform_id == platform.record.pk
+    # Kept until the token expires (exp is five minutes after iat) plus the leeway.
+    assert timezone.now() + timedelta(minutes=4) < nonce.expires_at
+    assert nonce.expires_at < timezone.now() + timedelta(minutes=6)
+    assert any(
+        name.startswith(STATE_COOKIE) and cookie["max-age"] == 0
+        for name, cookie in response.cookies.items()
     )
-    assert response.status_code == 400
-    assert not Course.objects.exists()
-    assert not Person.objects.exists()
-    assert not UsedNonce.objects.exists()
 
 
-def test_launch_is_recorded_as_an_activity(client, platform, django_capture_on_commit_callbacks):
+def test_a_token_valid_for_years_keeps_its_nonce_a_day_at_most(client, platform):
+    response = post_launch(client, platform, body={"exp": 2**40})
+    assert response.status_code == 302
+    assert UsedNonce.objects.get().expires_at < timezone.now() + timedelta(days=1, minutes=1)
+
+
+def test_an_accepted_launch_writes_one_structured_log_line(client, platform, caplog):
+    caplog.set_level(logging.INFO, logger="finishline.launch")
+    post_launch(client, platform)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("lti_launch ")]
+    assert len(lines) == 1
+    assert "role=learner" in lines[0]
+    assert "message=LtiResourceLinkRequest" in lines[0]
+
+
+def test_a_second_launch_updates_rather_than_duplicates(client, platform):
+    launch(client, platform, sub="learner-1")
+    launch(client, platform, sub="learner-1")
+    assert Membership.objects.count() == 1
+    assert Course.objects.count() == 1
+    assert UsedNonce.objects.count() == 2
+
+
+def test_a_launch_is_recorded_as_an_activity(client, platform, django_capture_on_commit_callbacks):
     from completion.models import Activity
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,0 +1,159 @@
+"""Without the state cookie: platform storage where the platform offers it, else a new window."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client
+
+from lti_tool.models import LoginState
+from tests.lti_tool.helpers import TOOL_ORIGIN, assert_refused, nothing_written
+from tests.platform.launcher import login
+
+
+@pytest.fixture(autouse=True)
+def _log(caplog):
+    caplog.set_level(logging.INFO, logger="finishline.launch")
+
+
+def json_script(response, element_id):
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</script>'.encode(), response.content)
+    assert match, f"{element_id} not on the page"
+    return json.loads(match.group(1))
+
+
+def storage_login(client, platform, target="post_message_forwarding"):
+    """A login that offers platform storage; returns the page and the state and nonce it holds."""
+    response = client.get(
+        "/lti/login/",
+        {
+            "iss": platform.issuer,
+            "login_hint": "learner-1",
+            "client_id": platform.client_id,
+            "lti_storage_target": target,
+        },
+    )
+    auth = parse_qs(urlsplit(json_script(response, "fl-auth-url")).query)
+    return response, auth["state"][0], auth["nonce"][0]
+
+
+def test_a_login_offering_storage_answers_with_the_storage_page(client, platform):
+    response, state, nonce = storage_login(client, platform)
+    assert response.status_code == 200
+    assert b"finishline/lti-storage.js" in response.content
+    assert json_script(response, "fl-auth-url").startswith(platform.auth_login_url + "?")
+    assert json_script(response, "fl-state") == state
+    assert json_script(response, "fl-nonce") == nonce
+    assert json_script(response, "fl-target") == "post_message_forwarding"
+    assert json_script(response, "fl-origin") == platform.base_url  # the OIDC auth URL's origin
+    assert LoginState.objects.get(state=state).storage_target == "post_message_forwarding"
+
+
+def test_a_launch_without_the_cookie_is_checked_against_platform_storage_first(client, platform):
+    _, state, nonce = storage_login(client, platform)
+    client.cookies.clear()  # the browser blocked the third-party cookie
+    token = platform.sign(platform.id_token_body(sub="learner-1", nonce=nonce))
+    response = client.post("/lti/launch/", {"id_token": token, "state": state})
+    assert response.status_code == 200
+    assert response.context["state"] == state
+    assert response.context["storage_target"] == "post_message_forwarding"
+    assert response.context["platform_origin"] == platform.base_url
+    assert b'name="lti_storage_checked" value="1"' in response.content
+    assert nothing_written()
+
+
+def test_the_relaunch_from_our_own_page_after_the_storage_check_is_accepted(client, platform):
+    _, state, nonce = storage_login(client, platform)
+    client.cookies.clear()
+    token = platform.sign(platform.id_token_body(sub="learner-1", nonce=nonce))
+    response = client.post(
+        "/lti/launch/",
+        {"id_token": token, "state": state, "lti_storage_checked": "1"},
+        HTTP_ORIGIN=TOOL_ORIGIN,
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/me/?lt=")
+
+
+def test_a_same_origin_relaunch_without_an_origin_header_is_accepted(client, platform):
+    _, state, nonce = storage_login(client, platform)
+    client.cookies.clear()
+    token = platform.sign(platform.id_token_body(sub="learner-1", nonce=nonce))
+    response = client.post(
+        "/lti/launch/",
+        {"id_token": token, "state": state, "lti_storage_checked": "1"},
+        HTTP_SEC_FETCH_SITE="same-origin",
+    )
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"HTTP_ORIGIN": "https://evil.example"}, {"HTTP_SEC_FETCH_SITE": "cross-site"}, {}],
+)
+def test_a_storage_flag_posted_by_another_site_is_refused(client, platform, caplog, headers):
+    """Login CSRF: a page elsewhere posts the attacker's id_token with the flag set."""
+    _, state, nonce = storage_login(client, platform)
+    client.cookies.clear()
+    token = platform.sign(platform.id_token_body(sub="attacker", nonce=nonce))
+    response = client.post(
+        "/lti/launch/", {"id_token": token, "state": state, "lti_storage_checked": "1"}, **headers
+    )
+    assert_refused(response, "storage_unverified", caplog, status=403)
+
+
+def test_the_storage_flag_counts_only_for_a_login_that_offered_storage(client, platform, caplog):
+    result = login(client, platform)
+    client.cookies.clear()
+    token = platform.sign(platform.id_token_body(sub="learner-1", nonce=result.nonce))
+    response = client.post(
+        "/lti/launch/",
+        {"id_token": token, "state": result.state, "lti_storage_checked": "1"},
+        HTTP_ORIGIN=TOOL_ORIGIN,
+    )
+    assert_refused(response, "state_unbound", caplog)
+    assert b"Open Finishline in a new window" in response.content
+
+
+def test_the_new_window_page_starts_the_same_login_again_in_a_new_window(client, platform):
+    result = login(client, platform, lti_message_hint="resource-7")
+    client.cookies.clear()
+    token = platform.sign(platform.id_token_body(sub="learner-1", nonce=result.nonce))
+    page = client.post("/lti/launch/", {"id_token": token, "state": result.state})
+    assert page.status_code == 400
+    link = page.context["relogin_url"]
+    assert b'target="_blank"' in page.content
+    # The new window is a first-party context: the cookie is set and comes back.
+    window = Client()
+    redirect = window.get(link)
+    assert redirect.status_code == 302
+    auth = parse_qs(urlsplit(redirect["Location"]).query)
+    assert auth["login_hint"] == ["learner-1"]
+    assert auth["lti_message_hint"] == ["resource-7"]
+    again = platform.sign(platform.id_token_body(sub="learner-1", nonce=auth["nonce"][0]))
+    landed = window.post("/lti/launch/", {"id_token": again, "state": auth["state"][0]})
+    assert landed.status_code == 302
+
+
+def test_the_storage_script_follows_the_postmessage_storage_messages():
+    from pathlib import Path
+
+    script = (Path(__file__).parents[2] / "static/finishline/lti-storage.js").read_text()
+    for needed in (
+        '"lti.put_data"',
+        '"lti.get_data"',
+        'subject + ".response"',
+        "message_id",
+        '"state_" + state',
+        '"nonce_" + nonce',
+        "event.origin !== platformOrigin",
+        "target.postMessage(message, platformOrigin)",
+        'frameName === "_parent"',
+        "parent.frames[frameName]",
+    ):
+        assert needed in script, needed
+    assert '"*"' not in script  # never a wildcard target origin

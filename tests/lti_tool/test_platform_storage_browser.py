@@ -1,0 +1,118 @@
+"""lti-storage.js in a real browser: the tool framed by a platform on another site, no cookie.
+
+The platform page frames the tool and answers lti.put_data / lti.get_data as the LTI
+postMessage Storage spec says (per origin, echoing message_id). The tool runs on `localhost`
+and the platform on `127.0.0.1`, so the tool's Lax state cookie never comes back on the
+platform's cross-site form post: the launch has to go through platform storage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlencode
+
+import pytest
+
+from lti_tool.models import Membership, UsedNonce
+from tests.browser.conftest import browser, page  # noqa: F401  (fixtures used by name)
+from tests.platform.server import LTI, Response
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PLATFORM_STORAGE = """
+window.__storage = {};
+window.addEventListener("message", function (event) {
+  var data = event.data || {};
+  var reply = {subject: data.subject + ".response", message_id: data.message_id, key: data.key};
+  var store = window.__storage[event.origin] = window.__storage[event.origin] || {};
+  if (data.subject === "lti.put_data") { store[data.key] = data.value; reply.value = data.value; }
+  else if (data.subject === "lti.get_data") {
+    if (TAMPER) { reply.value = "state-of-another-login"; }
+    else if (data.key in store) { reply.value = store[data.key]; }
+    else { reply.error = {code: "bad_request", message: "no such key"}; }
+  } else { return; }
+  event.source.postMessage(reply, event.origin);
+});
+"""
+
+
+def serve_platform_pages(platform, tool_url, *, storage, tamper=False):
+    """The platform's course page (framing the tool) and its OIDC authorization endpoint."""
+
+    def course(request):
+        params = {
+            "iss": platform.issuer,
+            "client_id": platform.client_id,
+            "login_hint": "learner-1",
+            "lti_deployment_id": platform.deployment_id,
+            "target_link_uri": tool_url + "/lti/launch/",
+        }
+        if storage:
+            params["lti_storage_target"] = "_parent"
+        script = PLATFORM_STORAGE.replace("TAMPER", json.dumps(tamper)) if storage else ""
+        html = (
+            f"<html><body><h1>Course page</h1><script>{script}</script>"
+            f'<iframe title="Finishline" style="width:900px;height:600px" '
+            f'src="{tool_url}/lti/login/?{urlencode(params)}"></iframe></body></html>'
+        )
+        return Response(body=html, content_type="text/html")
+
+    def auth(request):
+        query = {k: v[0] for k, v in request.query.items()}
+        body = platform.id_token_body(sub=query["login_hint"], nonce=query["nonce"])
+        body[LTI + "target_link_uri"] = tool_url + "/lti/launch/"
+        token = platform.sign(body)
+        html = (
+            f'<html><body><form id="f" method="post" action="{query["redirect_uri"]}">'
+            f'<input type="hidden" name="id_token" value="{token}">'
+            f'<input type="hidden" name="state" value="{query["state"]}"></form>'
+            '<script>document.getElementById("f").submit();</script></body></html>'
+        )
+        return Response(body=html, content_type="text/html")
+
+    platform.route("GET", "/course", course)
+    platform.route("GET", "/auth", auth)
+
+
+@pytest.fixture
+def tool_url(live_server, settings):
+    url = live_server.url.replace("127.0.0.1", "localhost")
+    settings.TOOL_BASE_URL = url
+    return url
+
+
+def test_without_the_cookie_the_launch_completes_through_platform_storage(
+    platform, tool_url, request, caplog
+):
+    tab = request.getfixturevalue("page")
+    caplog.set_level(logging.INFO, logger="finishline.launch")
+    serve_platform_pages(platform, tool_url, storage=True)
+    tab.goto(platform.base_url + "/course")
+    frame = tab.frame_locator("iframe[title=Finishline]")
+    frame.get_by_role("heading", name="My progress").wait_for(timeout=15000)
+    assert Membership.objects.filter(person__sub="learner-1").exists()
+    # The cookie did not come back: the launch went through the storage check page.
+    assert any(r.getMessage().startswith("lti_storage_check") for r in caplog.records)
+    stored = tab.evaluate("window.__storage")
+    assert list(stored) == [tool_url]  # keyed by the tool's origin, as the platform sees it
+    assert sorted(k.split("_")[0] for k in stored[tool_url]) == ["nonce", "state"]
+
+
+def test_a_state_missing_from_platform_storage_stops_the_launch(platform, tool_url, request):
+    tab = request.getfixturevalue("page")
+    serve_platform_pages(platform, tool_url, storage=True, tamper=True)
+    tab.goto(platform.base_url + "/course")
+    frame = tab.frame_locator("iframe[title=Finishline]")
+    frame.get_by_text("did not start in this browser").wait_for(timeout=15000)
+    assert not UsedNonce.objects.exists()
+    assert not Membership.objects.exists()
+
+
+def test_a_platform_without_storage_gets_the_new_window_page(platform, tool_url, request):
+    tab = request.getfixturevalue("page")
+    serve_platform_pages(platform, tool_url, storage=False)
+    tab.goto(platform.base_url + "/course")
+    frame = tab.frame_locator("iframe[title=Finishline]")
+    frame.get_by_role("link", name="Open Finishline in a new window").wait_for(timeout=15000)
+    assert not Membership.objects.exists()
