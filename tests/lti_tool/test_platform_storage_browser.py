@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 import pytest
 
 from lti_tool.models import Membership, UsedNonce
-from tests.browser.conftest import browser, page  # noqa: F401  (fixtures used by name)
 from tests.platform.server import LTI, Response
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
