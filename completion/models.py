@@ -157,11 +157,20 @@ class XapiStatement(models.Model):
     payload = models.JSONField()
     stored_at = models.DateTimeField()
     voided = models.BooleanField(default=False)
+    # The statement a voiding statement voids, so a target that arrives later is voided too.
+    voids = models.UUIDField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["deployment", "statement_id"], name="xapi_statement_id"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["deployment", "voids"],
+                name="xapi_statement_voids",
+                condition=models.Q(voids__isnull=False),
             ),
         ]
 

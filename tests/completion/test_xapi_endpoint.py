@@ -1,0 +1,381 @@
+"""The xAPI statements resource over HTTP, with real Basic credentials of the service."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from completion.events import match_pending
+from completion.models import Activity, PendingActivity, XapiStatement
+from lti_tool import credentials
+from lti_tool.models import Course, Deployment, ServiceCredential
+from lti_tool.services import register_platform, upsert_membership, upsert_person
+
+ADL = "http://adlnet.gov/expapi/verbs/"
+COURSE_EXTENSION = "https://purl.imsglobal.org/spec/lti/claim/context"
+
+
+def statement(sub="ann", verb="completed", **extra):
+    return {
+        "id": str(uuid.uuid4()),
+        "actor": {
+            "objectType": "Agent",
+            "account": {"homePage": "https://lms.example.edu", "name": sub},
+        },
+        "verb": {"id": ADL + verb, "display": {"en-US": verb}},
+        "object": {
+            "id": "https://lms.example.edu/mod/page/view.php?id=3",
+            "definition": {
+                "name": {"en-US": "Page 3"},
+                "type": "http://adlnet.gov/expapi/activities/module",
+            },
+        },
+        "result": {"completion": True, "duration": "PT2M"},
+        "context": {"extensions": {COURSE_EXTENSION: {"id": "course-1"}}},
+        "timestamp": "2026-03-02T10:00:00.000Z",
+        **extra,
+    }
+
+
+def basic(issued):
+    return "Basic " + base64.b64encode(f"{issued.key}:{issued.secret}".encode()).decode()
+
+
+def enrol(deployment, sub):
+    person = upsert_person(deployment=deployment, sub=sub, name=sub.title())
+    upsert_membership(
+        course=Course.objects.get(deployment=deployment, context_id="course-1"),
+        person=person,
+        role="learner",
+        lti_roles=[],
+        status="active",
+        at=timezone.now(),
+        source="nrps",
+    )
+    return person
+
+
+@pytest.fixture
+def deployment(db):
+    platform = register_platform(
+        issuer="https://lms.example.edu",
+        client_id="finishline",
+        auth_login_url="https://lms.example.edu/auth",
+        auth_token_url="https://lms.example.edu/token",
+        jwks_url="https://lms.example.edu/jwks",
+        deployment_ids=["d1", "d2"],
+        actor="test",
+    )
+    first = Deployment.objects.get(platform=platform, deployment_id="d1")
+    Course.objects.create(deployment=first, context_id="course-1")
+    enrol(first, "ann")
+    return first
+
+
+@pytest.fixture
+def lrs(deployment):
+    issued = credentials.issue_credential(deployment=deployment, kind="xapi", name="LRS", actor="t")
+    return {"HTTP_AUTHORIZATION": basic(issued), "HTTP_X_EXPERIENCE_API_VERSION": "1.0.3"}
+
+
+def post(client, headers, body, path="/xapi/statements"):
+    return client.post(path, json.dumps(body), content_type="application/json", **headers)
+
+
+def get(client, headers, query):
+    return client.get(f"/xapi/statements?{query}", **headers)
+
+
+def test_a_posted_statement_is_stored_once_and_lands_on_the_timeline(client, lrs):
+    sent = statement()
+    response = post(client, lrs, sent)
+    assert response.status_code == 200
+    assert response.json() == [sent["id"]]
+    assert response["X-Experience-API-Version"] == "1.0.3"
+    assert post(client, lrs, sent).status_code == 200  # identical again: idempotent
+    assert XapiStatement.objects.count() == 1
+    activity = Activity.objects.get()
+    assert (activity.verb, activity.person.sub, activity.duration_seconds) == (
+        "completed",
+        "ann",
+        120.0,
+    )
+    assert activity.item.kind == "module"
+    stored = get(client, lrs, f"statementId={sent['id']}").json()
+    assert {k: stored[k] for k in sent} == sent  # the original payload, verbatim
+    assert stored["authority"]["objectType"] == "Agent"
+    assert stored["stored"].endswith("Z")
+    assert stored["version"] == "1.0.0"
+
+
+def test_an_array_is_accepted_whole_or_rejected_whole(client, lrs):
+    good, bad = statement(), statement()
+    bad["result"]["score"] = {"scaled": 1.5}
+    response = post(client, lrs, [good, bad])
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "statement 1: statement.result.score.scaled: must lie between -1 and 1"
+    )
+    assert not XapiStatement.objects.exists()
+    assert not Activity.objects.exists()
+    no_id = statement()
+    del no_id["id"]
+    ids = post(client, lrs, [good, statement(), no_id]).json()
+    assert len(set(ids)) == 3
+    assert ids[0] == good["id"]
+    assert XapiStatement.objects.count() == Activity.objects.count() == 3
+
+
+def test_a_batch_repeating_an_id_is_refused(client, lrs):
+    sent = statement()
+    assert post(client, lrs, [sent, sent]).status_code == 400
+    assert not XapiStatement.objects.exists()
+
+
+def test_put_with_statement_id_answers_204(client, lrs):
+    statement_id = str(uuid.uuid4())
+    body = {k: v for k, v in statement().items() if k != "id"}
+    url = f"/xapi/statements?statementId={statement_id}"
+    response = client.put(url, json.dumps(body), content_type="application/json", **lrs)
+    assert response.status_code == 204
+    assert response["X-Experience-API-Version"] == "1.0.3"
+    assert str(XapiStatement.objects.get().statement_id) == statement_id
+    assert (
+        client.put(url, json.dumps(body), content_type="application/json", **lrs).status_code == 204
+    )
+    no_id = client.put("/xapi/statements", json.dumps(body), content_type="application/json", **lrs)
+    assert no_id.status_code == 400
+    other = {**body, "id": str(uuid.uuid4())}
+    mismatch = client.put(url, json.dumps(other), content_type="application/json", **lrs)
+    assert mismatch.status_code == 400
+
+
+def test_the_same_id_with_other_content_is_a_conflict_and_changes_nothing(client, lrs):
+    sent = statement()
+    post(client, lrs, sent)
+    before = get(client, lrs, f"statementId={sent['id']}").json()
+    response = post(client, lrs, [statement(), {**sent, "verb": {"id": ADL + "failed"}}])
+    assert response.status_code == 409
+    assert get(client, lrs, f"statementId={sent['id']}").json() == before
+    assert XapiStatement.objects.count() == 1
+    # What the LRS may change (display, definition, timestamp zone) is not a difference.
+    same = {**sent, "verb": {"id": ADL + "completed"}, "timestamp": "2026-03-02T11:00:00+01:00"}
+    assert post(client, lrs, same).status_code == 200
+
+
+def test_the_version_header_is_required_and_must_be_1_0_x(client, lrs):
+    without = {k: v for k, v in lrs.items() if k != "HTTP_X_EXPERIENCE_API_VERSION"}
+    response = post(client, without, statement())
+    assert response.status_code == 400
+    assert "X-Experience-API-Version" in response.json()["error"]
+    assert response["X-Experience-API-Version"] == "1.0.3"
+    assert (
+        post(client, {**lrs, "HTTP_X_EXPERIENCE_API_VERSION": "2.0.0"}, statement()).status_code
+        == 400
+    )
+    assert (
+        post(client, {**lrs, "HTTP_X_EXPERIENCE_API_VERSION": "1.0"}, statement()).status_code
+        == 200
+    )
+    assert not XapiStatement.objects.exclude(payload__version="1.0.0").exists()
+
+
+def test_voiding_removes_the_activity_from_the_timeline_but_keeps_the_statement(client, lrs):
+    target = statement()
+    post(client, lrs, target)
+    assert Activity.objects.count() == 1
+    void = statement(verb="voided")
+    void["object"] = {"objectType": "StatementRef", "id": target["id"].upper()}
+    del void["context"], void["result"]
+    assert post(client, lrs, void).status_code == 200
+    assert not Activity.objects.exists()
+    assert XapiStatement.objects.get(statement_id=target["id"]).voided
+    assert get(client, lrs, f"statementId={target['id']}").status_code == 404
+    assert get(client, lrs, f"voidedStatementId={target['id']}").json()["id"] == target["id"]
+    assert get(client, lrs, f"voidedStatementId={void['id']}").status_code == 404
+    # A voiding statement cannot be voided.
+    again = {
+        **void,
+        "id": str(uuid.uuid4()),
+        "object": {"objectType": "StatementRef", "id": void["id"]},
+    }
+    assert post(client, lrs, again).status_code == 400
+    assert get(client, lrs, f"statementId={void['id']}").status_code == 200
+
+
+def test_a_statement_arriving_after_its_voiding_statement_is_stored_voided(client, lrs):
+    late = statement()
+    void = statement(verb="voided")
+    void["object"] = {"objectType": "StatementRef", "id": late["id"]}
+    assert post(client, lrs, void).status_code == 200  # the target is not there yet: accepted
+    assert post(client, lrs, late).status_code == 200
+    assert XapiStatement.objects.get(statement_id=late["id"]).voided
+    assert not Activity.objects.exists()
+
+
+def test_voiding_in_the_same_batch_keeps_the_target_off_the_timeline(client, lrs):
+    target = statement()
+    void = statement(verb="voided")
+    void["object"] = {"objectType": "StatementRef", "id": target["id"]}
+    assert post(client, lrs, [target, void]).status_code == 200
+    assert not Activity.objects.exists()
+    assert XapiStatement.objects.filter(voided=True).count() == 1
+
+
+def test_an_oversized_body_gets_413(client, lrs, settings):
+    settings.FINISHLINE = {**settings.FINISHLINE, "XAPI_MAX_BODY": 2000}
+    response = post(client, lrs, [statement() for _ in range(5)])
+    assert response.status_code == 413
+    assert not XapiStatement.objects.exists()
+    assert post(client, lrs, statement()).status_code == 200
+
+
+def test_a_flood_gets_429_per_credential_with_retry_after(client, lrs, deployment):
+    ServiceCredential.objects.update(rate_limit_per_minute=2)
+    cache.clear()
+    statuses = [post(client, lrs, statement()).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    flooded = post(client, lrs, statement())
+    assert 1 <= int(flooded["Retry-After"]) <= 60
+    other = credentials.issue_credential(deployment=deployment, kind="xapi", name="2", actor="t")
+    assert post(client, {**lrs, "HTTP_AUTHORIZATION": basic(other)}, statement()).status_code == 200
+
+
+def test_unknown_wrong_kind_or_revoked_credentials_get_401(client, lrs, deployment):
+    wrong = {**lrs, "HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"nobody:nothing").decode()}
+    response = post(client, wrong, statement())
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic")
+    assert post(client, {**lrs, "HTTP_AUTHORIZATION": "Bearer x"}, statement()).status_code == 401
+    caliper = credentials.issue_credential(
+        deployment=deployment, kind="caliper", name="c", actor="t"
+    )
+    assert (
+        post(client, {**lrs, "HTTP_AUTHORIZATION": basic(caliper)}, statement()).status_code == 401
+    )
+    credential = ServiceCredential.objects.get(kind="xapi")
+    credentials.revoke_credential(credential=credential, actor="t")
+    assert post(client, lrs, statement()).status_code == 401
+    assert not XapiStatement.objects.exists()
+
+
+def test_a_credential_of_one_deployment_cannot_read_anothers_statements(client, lrs, deployment):
+    sent = statement()
+    post(client, lrs, sent)
+    other = Deployment.objects.get(deployment_id="d2")
+    issued = credentials.issue_credential(deployment=other, kind="xapi", name="2", actor="t")
+    theirs = {**lrs, "HTTP_AUTHORIZATION": basic(issued)}
+    assert get(client, theirs, f"statementId={sent['id']}").status_code == 404
+    assert get(client, theirs, "limit=10").json()["statements"] == []
+    assert get(client, lrs, "limit=10").json()["statements"][0]["id"] == sent["id"]
+    # The same id in the other deployment is a different statement, not a conflict.
+    assert post(client, theirs, {**sent, "verb": {"id": ADL + "failed"}}).status_code == 200
+
+
+def test_an_unknown_actor_waits_and_is_matched_after_the_roster_sync(client, lrs, deployment):
+    stranger = statement(sub="newcomer")
+    assert post(client, lrs, stranger).status_code == 200
+    assert not Activity.objects.exists()
+    pending = PendingActivity.objects.get()
+    assert (pending.source_id, pending.course_key) == (stranger["id"], "course-1")
+    newcomer = enrol(deployment, "newcomer")
+    assert match_pending(deployment=deployment).stored == 1
+    assert not PendingActivity.objects.exists()
+    assert Activity.objects.get().person == newcomer
+
+
+def test_an_actor_is_matched_by_mbox_too(client, lrs, deployment):
+    upsert_person(deployment=deployment, sub="zed", email="zed@example.edu")
+    by_mail = statement()
+    by_mail["actor"] = {"mbox": "mailto:zed@example.edu"}
+    assert post(client, lrs, by_mail).status_code == 200
+    assert Activity.objects.get().person.sub == "zed"
+
+
+def test_malformed_bodies_are_refused(client, lrs):
+    assert post(client, lrs, []).status_code == 400
+    duplicated = (
+        '{"actor": {"mbox": "mailto:a@b.example"}, "actor": {"mbox": "mailto:c@d.example"}}'
+    )
+    response = client.post("/xapi/statements", duplicated, content_type="application/json", **lrs)
+    assert response.status_code == 400
+    assert "repeats a key" in response.json()["error"]
+    text = client.post("/xapi/statements", "{}", content_type="text/plain", **lrs)
+    assert text.status_code == 400
+    assert (
+        client.post("/xapi/statements", "{", content_type="application/json", **lrs).status_code
+        == 400
+    )
+    assert client.delete("/xapi/statements", **lrs).status_code == 405
+
+
+def multipart_body(statements, parts, boundary="xapi-boundary"):
+    chunks = [
+        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
+        + json.dumps(statements).encode()
+    ]
+    for content_type, data, digest in parts:
+        chunks.append(
+            f"--{boundary}\r\nContent-Type: {content_type}\r\nContent-Transfer-Encoding: binary\r\n"
+            f"X-Experience-API-Hash: {digest}\r\n\r\n".encode()
+            + data
+        )
+    return b"\r\n".join(chunks) + f"\r\n--{boundary}--\r\n".encode()
+
+
+def test_attachments_in_multipart_are_accepted_when_their_sha2_matches(client, lrs):
+    data = b"\x89PNG binary \r\n--not-a-boundary\r\n bytes"
+    digest = hashlib.sha256(data).hexdigest()
+    sent = statement()
+    sent["attachments"] = [
+        {
+            "usageType": "http://id.tincanapi.com/attachment/certificate",
+            "display": {"en-US": "Certificate"},
+            "contentType": "image/png",
+            "length": len(data),
+            "sha2": digest,
+        }
+    ]
+    kind = "multipart/mixed; boundary=xapi-boundary"
+    good = multipart_body([sent], [("image/png", data, digest)])
+    response = client.post("/xapi/statements", good, content_type=kind, **lrs)
+    assert response.status_code == 200, response.content
+    assert XapiStatement.objects.get().payload["attachments"][0]["sha2"] == digest
+    other = {**sent, "id": str(uuid.uuid4())}
+    forged = multipart_body([other], [("image/png", data + b"!", digest)])
+    assert client.post("/xapi/statements", forged, content_type=kind, **lrs).status_code == 400
+    missing = multipart_body([other], [])
+    assert client.post("/xapi/statements", missing, content_type=kind, **lrs).status_code == 400
+    as_json = post(client, lrs, other)
+    assert as_json.status_code == 400
+    assert "neither a part nor a fileUrl" in as_json.json()["error"]
+    extra = multipart_body([statement()], [("image/png", data, digest)])
+    assert client.post("/xapi/statements", extra, content_type=kind, **lrs).status_code == 400
+    assert XapiStatement.objects.count() == 1
+
+
+def test_get_answers_with_consistent_through_and_refuses_mixed_parameters(client, lrs):
+    sent = statement()
+    post(client, lrs, sent)
+    found = get(client, lrs, f"statementId={sent['id']}&format=exact")
+    assert found.status_code == 200
+    assert found["Content-Type"] == "application/json"
+    assert found["X-Experience-API-Consistent-Through"]
+    assert get(client, lrs, f"statementId={sent['id']}&verb={ADL}completed").status_code == 400
+    assert get(client, lrs, "statementId=not-a-uuid")["X-Experience-API-Consistent-Through"]
+    result = get(client, lrs, f"verb={ADL}completed&ascending=true").json()
+    assert [s["id"] for s in result["statements"]] == [sent["id"]]
+    assert get(client, lrs, f"verb={ADL}failed").json() == {"statements": [], "more": ""}
+
+
+def test_about_lists_the_versions_without_credentials(client, db):
+    response = client.get("/xapi/about")
+    assert response.status_code == 200
+    assert "1.0.3" in response.json()["version"]
+    assert response["X-Experience-API-Version"] == "1.0.3"
