@@ -5,3 +5,6 @@ from django.apps import AppConfig
 
 class CertificatesConfig(AppConfig):
     name = "certificates"
+
+    def ready(self) -> None:
+        from certificates import handlers  # noqa: F401  (connects the receivers)

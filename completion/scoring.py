@@ -21,6 +21,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from completion import risk_selectors as sel
+from completion.dispatch import criteria_met
 from completion.facts import (
     CONSUME_VERBS,
     DONE_VERBS,
@@ -339,6 +340,14 @@ def write_scores(
         _bulk_upsert(RiskScore, RISK_COLUMNS, risks, ["membership", "as_of"])
         _bulk_upsert(SignalValue, SIGNAL_COLUMNS, fired, ["membership", "as_of", "code"])
     _record_run(course, as_of, result, watermark, now)
+    met = [s.membership_id for s in scores if s.evaluation.met]
+    if met:
+        # After commit, so receivers (certificates, write-back) see the stored progress.
+        transaction.on_commit(
+            lambda: criteria_met.send(
+                sender=Progress, course_id=course.pk, membership_ids=met, as_of=as_of
+            )
+        )
 
 
 PROGRESS_COLUMNS = (

@@ -18,7 +18,8 @@ SCHEDULES: list[dict[str, Any]] = [
         "name": "risk: re-score learners with new events",
         "func": "completion.risk_tasks.rescore_changed_courses",
         "schedule_type": "I",
-        "minutes": 5,
+        # Every minute: a learner who completes gets a certificate within about a minute.
+        "minutes": 1,
     },
     {
         "name": "risk: nightly full pass",
@@ -49,6 +50,24 @@ SCHEDULES: list[dict[str, Any]] = [
         "func": "interventions.tasks.measure_intervention_outcomes",
         "schedule_type": "C",
         "cron": "30 * * * *",
+    },
+    {
+        "name": "certificates: render and sign any left pending",
+        "func": "certificates.tasks.finish_pending",
+        "schedule_type": "I",
+        "minutes": 5,
+    },
+    {
+        "name": "certificates: post completions to LMS gradebooks (with backoff)",
+        "func": "certificates.tasks.post_gradebook",
+        "schedule_type": "I",
+        "minutes": 5,
+    },
+    {
+        "name": "certificates: expiry reminders",
+        "func": "certificates.tasks.expiry_reminders",
+        "schedule_type": "C",
+        "cron": "0 9 * * *",
     },
     {
         "name": "lti: purge expired login states and nonces",

@@ -143,6 +143,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Certificate PDFs. Any Django storage works (STORAGES["default"]); the default is local disk.
+MEDIA_ROOT = Path(os.environ.get("FINISHLINE_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "media/"  # not served: PDFs are downloaded through views that check who asks
 
 # Inside an LMS iframe every cookie we set is cross-site: SameSite=None requires Secure.
 # Over plain http (the local demo) browsers drop Secure cookies, so fall back to Lax there.
@@ -223,5 +226,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},  # its INFO lines narrate every render step
+        "fontTools": {"level": "WARNING"},
+    },
 }

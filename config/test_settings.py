@@ -18,3 +18,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")  # noqa: F405
     }
     (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
+
+# Certificate PDFs of a test run go to a scratch folder of that process.
+MEDIA_ROOT = BASE_DIR / "var" / f"test-media-{os.getpid()}"  # noqa: F405

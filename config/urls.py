@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("lti_tool.registration_urls")),
     path("", include("completion.urls")),
     path("messages/", include("interventions.urls")),
+    path("certificates/", include("certificates.urls")),
     path("django-admin/", admin.site.urls),
 ]

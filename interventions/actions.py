@@ -145,3 +145,38 @@ def resolve_case(
         data={"resolution": resolution[:500]},
     )
     return case
+
+
+def send_notice(
+    *,
+    membership_id: int,
+    idempotency_key: str,
+    subject: str,
+    body_text: str,
+    link: str = "",
+    reason: str = "",
+) -> OutboundMessage | None:
+    """A transactional email another app asked for (expiry reminders): once per key.
+
+    It bypasses the nudge throttle (it is not a nudge) but never an email opt-out.
+    """
+    membership = Membership.objects.select_related("person", "course__deployment").get(
+        pk=membership_id
+    )
+    person = membership.person
+    contact = getattr(person, "contact", None)
+    if not person.email or (contact is not None and contact.email_opt_out):
+        return None
+    text = f"{body_text}\n\n{link}" if link else body_text
+    return enqueue_message(
+        idempotency_key=idempotency_key,
+        deployment=membership.course.deployment,
+        channel=Channel.EMAIL,
+        to_address=person.email,
+        subject=subject,
+        body_text=text,
+        body_html=messages.as_html(text),
+        course=membership.course,
+        membership=membership,
+        reason=reason[:100],
+    )

@@ -1,0 +1,50 @@
+"""The receiver of completion's upward signal: one filter, one enqueue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import receiver
+from django_q.tasks import async_task
+
+from certificates.models import Certificate, GradebookPost
+from completion.dispatch import criteria_met
+from lti_tool.models import Course
+
+CHUNK = 5000
+
+
+@receiver(criteria_met)
+def certify_completions(
+    *, course_id: int, membership_ids: Sequence[int], as_of: date, **_: Any
+) -> None:
+    """Enqueue certificates and write-back for completers that have neither yet.
+
+    Scoring sends every completer on every pass, so this filters to the new ones first.
+    """
+    writes_back = Course.objects.filter(pk=course_id).exclude(ags_lineitems_url="").exists()
+    new: list[int] = []
+    for start in range(0, len(membership_ids), CHUNK):
+        chunk = membership_ids[start : start + CHUNK]
+        certified = set(
+            Certificate.objects.filter(membership_id__in=chunk).values_list(
+                "membership_id", flat=True
+            )
+        )
+        posted = (
+            set(
+                GradebookPost.objects.filter(membership_id__in=chunk).values_list(
+                    "membership_id", flat=True
+                )
+            )
+            if writes_back
+            else set(chunk)
+        )
+        new += [m for m in chunk if m not in certified or m not in posted]
+    if new:
+        transaction.on_commit(
+            lambda: async_task("certificates.tasks.certify", course_id, new, as_of.isoformat())
+        )

@@ -1,0 +1,18 @@
+"""Signals completion sends upward, so the leaf apps learn of events without being imported.
+
+`criteria_met` is the one way completion reaches certificates (issue and write back);
+`learner_notice` lets certificates ask interventions to tell a learner something (expiry
+reminders) without the two leaves importing each other.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# Sent after scoring stores Progress rows whose criteria are met. kwargs: course_id,
+# membership_ids (the learners of that course who meet the criteria on that day), as_of.
+criteria_met = Signal()
+
+# Sent when a learner must be told something outside a playbook. kwargs: membership_id,
+# idempotency_key, subject, body_text, link, reason.
+learner_notice = Signal()

@@ -1,0 +1,170 @@
+"""Staff pages: issued certificates (search, revoke, re-issue, ZIP) and the template editor."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from certificates.models import Certificate, CertificateSettings
+from lti_tool.context import LaunchContext
+from lti_tool.models import AuditEntry
+from tests.certificates.helpers import complete, learner, one_page_course, qr_urls
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def issued(django_capture_on_commit_callbacks):
+    course, page = one_page_course()
+    ada, bob = learner(course, "ada"), learner(course, "bob")
+    complete(course, page, ada, django_capture_on_commit_callbacks)
+    complete(course, page, bob, django_capture_on_commit_callbacks)
+    teacher = learner(course, "teacher")
+    return course, ada, bob, teacher
+
+
+def token(course, membership, role):
+    return LaunchContext(
+        deployment_id=course.deployment_id,
+        platform_id=course.deployment.platform_id,
+        person_id=membership.person_id,
+        course_id=course.pk,
+        membership_id=membership.pk,
+        role=role,
+    ).sign()
+
+
+def test_staff_search_and_download_a_zip_of_the_courses_pdfs(issued):
+    course, ada, bob, teacher = issued
+    lt = token(course, teacher, "instructor")
+    page = Client().get(reverse("certificates:course"), {"lt": lt, "q": "ada"})
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "1 certificate" in body
+    ada_cert = Certificate.objects.get(membership=ada)
+    assert ada_cert.serial in body
+    assert Certificate.objects.get(membership=bob).serial not in body
+    archive = Client().get(reverse("certificates:course"), {"lt": lt, "zip": "1"})
+    names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    assert sorted(names) == sorted(f"{c.serial}.pdf" for c in Certificate.objects.all())
+    # A learner may not open the staff page.
+    assert (
+        Client()
+        .get(reverse("certificates:course"), {"lt": token(course, ada, "learner")})
+        .status_code
+        == 403
+    )
+
+
+def test_an_instructor_revokes_with_a_reason_and_a_teaching_assistant_cannot(issued):
+    course, ada, _bob, teacher = issued
+    cert = Certificate.objects.get(membership=ada)
+    url = reverse("certificates:course")
+    no_reason = Client().post(
+        url,
+        {
+            "lt": token(course, teacher, "instructor"),
+            "serial": cert.serial,
+            "action": "revoke",
+            "reason": "",
+        },
+    )
+    assert no_reason.status_code == 400
+    assert "needs a reason" in no_reason.content.decode()
+    ta = Client().post(
+        url,
+        {
+            "lt": token(course, teacher, "ta"),
+            "serial": cert.serial,
+            "action": "revoke",
+            "reason": "x",
+        },
+    )
+    assert ta.status_code == 403
+    done = Client().post(
+        url,
+        {
+            "lt": token(course, teacher, "instructor"),
+            "serial": cert.serial,
+            "action": "revoke",
+            "reason": "cheating",
+        },
+    )
+    assert done.status_code == 200
+    assert f"Revoked {cert.serial}" in done.content.decode()
+    cert.refresh_from_db()
+    assert cert.revoked_reason == "cheating"
+    assert cert.revoked_by == f"person:{teacher.person_id}"
+    assert AuditEntry.objects.filter(action="certificate.revoke").count() == 1
+
+
+def test_the_template_editor_validates_previews_and_shapes_new_certificates(
+    issued, django_capture_on_commit_callbacks
+):
+    course, _ada, _bob, teacher = issued
+    lt = token(course, teacher, "instructor")
+    url = reverse("certificates:settings")
+    assert "Live preview" in Client().get(url, {"lt": lt}).content.decode()
+    broken = Client().post(
+        url, {"lt": lt, "page_size": "A4", "renewal_window_days": 60, "template_html": "{% if %}"}
+    )
+    assert broken.status_code == 400
+    assert "does not compile" in broken.content.decode()
+    template = (
+        "<html><body><h1>Well done {{ learner_name }}</h1><img src='{{ qr_data_uri }}'>"
+        "<p>{{ serial }} {{ organisation }}</p></body></html>"
+    )
+    preview = Client().post(reverse("certificates:preview"), {"lt": lt, "template_html": template})
+    assert "Well done Alex Sample" in preview.content.decode()
+    assert "default-src 'none'" in preview["Content-Security-Policy"]
+    as_pdf = Client().post(
+        reverse("certificates:preview"), {"lt": lt, "template_html": template, "pdf": "1"}
+    )
+    assert as_pdf["Content-Type"] == "application/pdf"
+    assert as_pdf.content.startswith(b"%PDF")
+    saved = Client().post(
+        url,
+        {
+            "lt": lt,
+            "enabled": "on",
+            "page_size": "letter",
+            "renewal_window_days": 30,
+            "validity_months": 12,
+            "organisation": "Acme Safety",
+            "template_html": template,
+            "signatory_lines": "Dana Reyes | Head of Training",
+            "reminder_days_text": "30, 7",
+        },
+    )
+    assert saved.status_code == 200, saved.content.decode()[:2000]
+    settings = CertificateSettings.objects.get(course=course)
+    assert settings.signatories == [{"name": "Dana Reyes", "role": "Head of Training"}]
+    assert settings.reminder_days == [7, 30]
+    assert settings.page_size == "letter"
+    assert AuditEntry.objects.filter(action="certificate.settings").exists()
+    # The next learner to finish gets the new template; issued certificates are untouched.
+    before = {c.serial: c.pdf_sha256 for c in Certificate.objects.all()}
+    cara = learner(course, "cara")
+    from tests.completion.riskdata import Item
+
+    page = Item.objects.get(course=course)
+    complete(course, page, cara, django_capture_on_commit_callbacks)
+    cert = Certificate.objects.get(membership=cara)
+    assert cert.page_size == "letter"
+    assert cert.expires_at is not None
+    assert qr_urls(cert.pdf.read())[0].endswith(f"/certificates/verify/{cert.serial}/")
+    assert {c.serial: c.pdf_sha256 for c in Certificate.objects.exclude(pk=cert.pk)} == before
+
+
+def test_a_learner_cannot_open_the_template_editor(issued):
+    course, ada, _bob, _teacher = issued
+    assert (
+        Client()
+        .get(reverse("certificates:settings"), {"lt": token(course, ada, "learner")})
+        .status_code
+        == 403
+    )
