@@ -40,6 +40,7 @@ from certificates.selectors import (
 from certificates.signing import active_key, sign_record
 from completion.dispatch import learner_notice
 from completion.models import Progress
+from lti_tool import webhooks
 from lti_tool.audit import append_audit
 from lti_tool.models import Course, Membership, Person, Role
 
@@ -179,7 +180,30 @@ def finish_certificate(certificate_id: int) -> Certificate:
     cert.key = key
     cert.signature = sign_record(cert, key)
     cert.save(update_fields=["pdf", "pdf_sha256", "key", "signature"])
+    announce(cert, "certificate.issued")
     return cert
+
+
+def announce(cert: Certificate, event: str, **extra: object) -> None:
+    """Tell the deployment's webhook subscribers about a certificate (once per event)."""
+    if not webhooks.has_subscribers(cert.deployment_id):
+        return
+    webhooks.emit(
+        deployment=cert.deployment,
+        event=event,
+        event_id=webhooks.event_id_for(event, cert.serial),
+        data={
+            "serial": cert.serial,
+            "learner": cert.person.sub,
+            "course": cert.course.context_id if cert.course else None,
+            "track": cert.track.title if cert.track else None,
+            "title": cert.title,
+            "issued_at": cert.issued_at.isoformat(),
+            "expires_at": cert.expires_at.isoformat() if cert.expires_at else None,
+            "verify_url": public_url(cert),
+            **extra,
+        },
+    )
 
 
 def certificate_view(
@@ -237,12 +261,38 @@ def handle_completions(
     for membership in memberships:
         issued += [c.pk for c in _certify(membership, now=now)]
     write_backs = queue_write_backs(memberships, now=now) if course.ags_lineitems_url else 0
+    announce_completions(course, memberships, now=now)
     for cert_id in issued:
         try:
             finish_certificate(cert_id)
         except Exception:  # the record stands; the pending sweep renders it again
             log.exception("rendering certificate %s failed", cert_id)
     return IssueSummary(issued, write_backs)
+
+
+def announce_completions(course: Course, memberships: list[Membership], *, now: datetime) -> None:
+    if not memberships or not webhooks.has_subscribers(course.deployment_id):
+        return
+    for m in memberships:
+        webhooks.emit(
+            deployment=course.deployment,
+            event="completion.achieved",
+            event_id=webhooks.event_id_for("completion", m.pk),
+            data={"learner": m.person.sub, "course": course.context_id, "title": course.title},
+            occurred_at=now,
+        )
+
+
+def announce_expiries(*, now: datetime, within: timedelta = timedelta(days=2)) -> int:
+    """Expired events for certificates that expired lately (re-running sends nothing twice)."""
+    expired = Certificate.objects.filter(
+        expires_at__lte=now, expires_at__gt=now - within, revoked_at__isnull=True
+    ).select_related("person", "course", "track", "deployment")
+    count = 0
+    for cert in expired.iterator(chunk_size=500):
+        announce(cert, "certificate.expired")
+        count += 1
+    return count
 
 
 def _certify(membership: Membership, *, now: datetime) -> list[Certificate]:
@@ -337,6 +387,7 @@ def revoke_certificate(cert: Certificate, *, reason: str, by: str, now: datetime
         deployment=cert.deployment,
         data={"serial": cert.serial, "reason": reason},
     )
+    announce(cert, "certificate.revoked", reason=reason)
     return cert
 
 

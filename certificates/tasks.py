@@ -27,4 +27,7 @@ def post_gradebook() -> tuple[int, int]:
 
 
 def expiry_reminders() -> int:
-    return services.send_expiry_reminders(now=timezone.now())
+    """Daily: reminders before expiry, and webhook events for certificates that expired."""
+    now = timezone.now()
+    services.announce_expiries(now=now)
+    return services.send_expiry_reminders(now=now)

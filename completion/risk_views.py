@@ -6,6 +6,7 @@ Views parse, authorise (`access_*`), call one selector or service, and render.
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,6 +16,7 @@ from completion import risk_selectors as sel
 from completion.models import Item
 from completion.risk_forms import CriteriaForm, OverrideForm
 from completion.risk_services import InvalidCriteria, override_status, update_criteria
+from completion.roster import RosterQuery, roster_page
 from lti_tool import selectors
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_required
@@ -35,20 +37,47 @@ def _as_of(request: HttpRequest) -> date | None:
 
 @launch_required(roles=STAFF_ROLES)
 def risk_dashboard(request: HttpRequest) -> HttpResponse:
+    """The roster: one page of learners, sorted and filtered on the server."""
     launch = _launch(request)
     course = selectors.access_course(launch, launch.course_id or 0, staff=True)
-    day, rows = sel.course_risk(course, _as_of(request))
+    query = RosterQuery(
+        day=_as_of(request),
+        tier=request.GET.get("tier", ""),
+        status=request.GET.get("status", ""),
+        reason=request.GET.get("reason", ""),
+        search=request.GET.get("q", "").strip()[:100],
+        sort=request.GET.get("sort", "risk"),
+        page=_int(request.GET.get("page"), 1),
+    )
+    roster = roster_page(course, query)
     return render(
         request,
         "completion/risk_dashboard.html",
         {
             "course": course,
-            "day": day,
-            "rows": rows,
+            "roster": roster,
+            "query": query,
             "lt": request.GET.get("lt", ""),
-            "counts": {t: sum(1 for r in rows if r.tier == t) for t in ("red", "yellow", "green")},
+            "filters": _filters_query(request),
         },
     )
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value or default)
+    except ValueError:
+        return default
+
+
+def _filters_query(request: HttpRequest) -> str:
+    """The current filters as a query string, for sort and page links to keep."""
+    keep = {
+        k: request.GET[k]
+        for k in ("lt", "tier", "status", "reason", "q", "as_of")
+        if request.GET.get(k)
+    }
+    return urlencode(keep)
 
 
 def _criteria_form(course: Course, data: object = None) -> CriteriaForm:

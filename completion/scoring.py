@@ -49,7 +49,8 @@ from completion.scorecard import (
 )
 from completion.scoring_pg import load_facts_pg, upsert_pg
 from completion.signals import stats_from_json, stats_to_json
-from lti_tool.models import Course
+from lti_tool import webhooks
+from lti_tool.models import Course, Membership
 
 PG_FAST_PATH = True  # the ORM path stays the reference (see tests)
 LOCK_NAMESPACE = 7321  # pg_advisory_xact_lock(namespace, course id)
@@ -340,6 +341,7 @@ def write_scores(
         _bulk_upsert(RiskScore, RISK_COLUMNS, risks, ["membership", "as_of"])
         _bulk_upsert(SignalValue, SIGNAL_COLUMNS, fired, ["membership", "as_of", "code"])
     _record_run(course, as_of, result, watermark, now)
+    announce_red(course, as_of, [s.membership_id for s in scores if s.risk.tier == "red"])
     met = [s.membership_id for s in scores if s.evaluation.met]
     if met:
         # After commit, so receivers (certificates, write-back) see the stored progress.
@@ -348,6 +350,33 @@ def write_scores(
                 sender=Progress, course_id=course.pk, membership_ids=met, as_of=as_of
             )
         )
+
+
+def announce_red(course: Course, as_of: date, red: list[int]) -> None:
+    """A `risk.tier_red` webhook event for learners red today who were not red the day before."""
+    if not red or not webhooks.has_subscribers(course.deployment_id):
+        return
+    before = set(
+        RiskScore.objects.filter(
+            membership_id__in=red, as_of=as_of - timedelta(days=1), tier="red"
+        ).values_list("membership_id", flat=True)
+    )
+    scores = dict(
+        RiskScore.objects.filter(membership_id__in=red, as_of=as_of).values_list(
+            "membership_id", "reasons"
+        )
+    )
+    subs = dict(Membership.objects.filter(pk__in=red).values_list("pk", "person__sub"))
+    for membership_id in red:
+        if membership_id in before:
+            continue
+        webhooks.emit(
+            deployment=course.deployment,
+            event="risk.tier_red",
+            event_id=webhooks.event_id_for("red", membership_id, as_of),
+            data={"learner": subs.get(membership_id), "course": course.context_id,
+                  "as_of": as_of.isoformat(), "reasons": scores.get(membership_id, [])},
+        )  # fmt: skip
 
 
 PROGRESS_COLUMNS = (

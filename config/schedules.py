@@ -70,6 +70,12 @@ SCHEDULES: list[dict[str, Any]] = [
         "cron": "0 9 * * *",
     },
     {
+        "name": "webhooks: deliver due events (retries with backoff for a day)",
+        "func": "lti_tool.tasks.deliver_webhooks",
+        "schedule_type": "I",
+        "minutes": 1,
+    },
+    {
         "name": "lti: purge expired login states and nonces",
         "func": "lti_tool.tasks.purge_login_data",
         "schedule_type": "C",

@@ -14,6 +14,7 @@ from django.utils import timezone
 from interventions import messages
 from interventions.models import AdvisorCase, CaseNote, Channel, OutboundMessage, Snooze
 from interventions.outbox import enqueue_message
+from lti_tool import webhooks
 from lti_tool.audit import append_audit
 from lti_tool.models import Membership, Person
 
@@ -99,6 +100,7 @@ def assign_advisor(
         due_at=now + timedelta(days=2),
         opened_at=now,
     )
+    announce_escalations([case])
     append_audit(
         actor=f"person:{by.pk}",
         action="interventions.advisor_assigned",
@@ -180,3 +182,20 @@ def send_notice(
         membership=membership,
         reason=reason[:100],
     )
+
+
+def announce_escalations(cases: list[AdvisorCase]) -> None:
+    """Tell webhook subscribers of new advisor cases (one event per case)."""
+    deployment = cases[0].membership.course.deployment
+    if not webhooks.has_subscribers(deployment.pk):
+        return
+    for case in cases:
+        m = case.membership
+        webhooks.emit(
+            deployment=deployment,
+            event="intervention.escalated",
+            event_id=webhooks.event_id_for("case", case.pk),
+            data={"learner": m.person.sub, "course": m.course.context_id, "reason": case.reason,
+                  "owner": case.owner.sub if case.owner else None,
+                  "due_at": case.due_at.isoformat()},
+        )  # fmt: skip

@@ -15,6 +15,7 @@ from django.utils import timezone
 from completion.models import Pause
 from completion.risk_services import pause_learner as record_pause
 from interventions.models import OutboundMessage
+from lti_tool import webhooks
 from lti_tool.audit import append_audit
 from lti_tool.models import Membership
 
@@ -40,6 +41,7 @@ def pause_learner(
     OutboundMessage.objects.filter(
         membership=membership, status=OutboundMessage.Status.PENDING, reason__startswith="playbook:"
     ).update(status=OutboundMessage.Status.SUPPRESSED, last_error="learner paused")
+    _announce(membership, "learner.paused", pause, {"until": until.isoformat(), "by": by})
     return pause
 
 
@@ -63,7 +65,19 @@ def resume_learner(*, membership: Membership, by: str, today: date | None = None
             pause.until = today - timedelta(days=1)
             pause.save(update_fields=["until"])
         ended += 1
+        _announce(membership, "learner.resumed", pause, {"on": today.isoformat(), "by": by})
     return ended
+
+
+def _announce(membership: Membership, event: str, pause: Pause, data: dict[str, str]) -> None:
+    deployment = membership.course.deployment
+    if webhooks.has_subscribers(deployment.pk):
+        webhooks.emit(
+            deployment=deployment,
+            event=event,
+            event_id=webhooks.event_id_for(event, membership.pk, pause.starts_on, data),
+            data={"learner": membership.person.sub, "course": membership.course.context_id, **data},
+        )
 
 
 def current_pause(membership: Membership, today: date | None = None) -> Pause | None:

@@ -31,6 +31,7 @@ from completion.models import (
     SignalValue,
 )
 from interventions import experiments, messages, playbooks, throttle
+from interventions.actions import announce_escalations
 from interventions.models import (
     AdvisorCase,
     Channel,
@@ -133,6 +134,8 @@ class _Writes:
         # ignore_conflicts: a run racing another (two workers) keeps the first row of each.
         Intervention.objects.bulk_create(self.interventions, batch_size=2000, ignore_conflicts=True)
         OutboundMessage.objects.bulk_create(self.messages, batch_size=2000, ignore_conflicts=True)
+        if self.cases:
+            announce_escalations([case for _, case in self.cases])
 
 
 @dataclass

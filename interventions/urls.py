@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from interventions import views
+from interventions import learner_views, views
 
 app_name = "interventions"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("pause/", views.pause, name="pause"),
     path("course/", views.course_interventions, name="course"),
+    path("course/learners/<int:membership_id>/", learner_views.learner_detail, name="learner"),
 ]

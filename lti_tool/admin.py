@@ -1,9 +1,11 @@
-"""Django admin: manual registration and approval of platforms, read-only audit and keys."""
+"""Django admin: manual registration and approval of platforms, read-only audit and keys,
+webhook subscriptions (secret shown once) and deliveries (replayable)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -19,8 +21,11 @@ from lti_tool.models import (
     Person,
     Platform,
     ToolKey,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from lti_tool.services import approve_platform
+from lti_tool.webhooks import EVENTS, WebhookRefused, check_url, replay, subscribe
 
 
 class DeploymentInline(admin.TabularInline[Deployment, Platform]):
@@ -116,3 +121,109 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
         return False
+
+
+class WebhookSubscriptionForm(forms.ModelForm[WebhookSubscription]):
+    events = forms.MultipleChoiceField(
+        choices=[(name, name) for name in EVENTS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event.",
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("deployment", "url", "events", "description", "active")
+
+    def clean_url(self) -> str:
+        try:
+            return check_url(self.cleaned_data["url"])
+        except WebhookRefused as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin[WebhookSubscription]):
+    """New subscriptions go through `subscribe`; the secret is shown once, in a message."""
+
+    form = WebhookSubscriptionForm
+    list_display = ("__str__", "url", "deployment", "active", "created_at")
+    list_filter = ("active", "deployment")
+    search_fields = ("url", "description")
+    readonly_fields = ("created_at",)
+
+    def get_exclude(
+        self, request: HttpRequest, obj: WebhookSubscription | None = None
+    ) -> list[str] | None:
+        # A new subscription starts active; it can be paused once it exists.
+        return None if obj is not None else ["active"]
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool
+    ) -> None:
+        actor = f"django-admin:{request.user}"
+        if change:
+            super().save_model(request, obj, form, change)
+            append_audit(
+                actor=actor,
+                action="webhook.updated",
+                obj=obj,
+                deployment=obj.deployment,
+                data={"url": obj.url, "events": obj.events, "active": obj.active},
+            )
+            return
+        created, secret = subscribe(
+            deployment=obj.deployment,
+            url=obj.url,
+            events=obj.events,
+            description=obj.description,
+            by=actor,
+        )
+        obj.pk, obj.secret, obj.created_at = created.pk, created.secret, created.created_at
+        self.message_user(
+            request,
+            f"Signing secret for {obj.url} (copy it now, it is not shown again): {secret}",
+            messages.WARNING,
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
+    """Deliveries are a record of what was sent; they change only by being replayed."""
+
+    list_display = (
+        "event",
+        "event_id",
+        "subscription",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "created_at",
+    )
+    list_filter = ("status", "event")
+    search_fields = ("event_id", "subscription__url")
+    list_select_related = ("subscription",)
+    readonly_fields = (
+        "subscription",
+        "event",
+        "event_id",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "last_response",
+        "last_error",
+        "delivered_at",
+        "created_at",
+    )
+    actions = ("replay_selected",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Replay selected deliveries", permissions=["change"])
+    def replay_selected(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = replay(queryset, by=f"django-admin:{request.user}")
+        self.message_user(request, f"Queued {count} deliveries again.", messages.SUCCESS)

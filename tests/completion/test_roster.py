@@ -1,0 +1,98 @@
+"""The instructor roster: server-side filters, sorting and paging over a day's scores."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from completion.models import RiskScore
+from completion.roster import RosterQuery, roster_page
+from completion.scoring import score_course
+from lti_tool.context import LaunchContext
+from tests.completion.riskdata import add, day, enrol, make_course
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def course_of_twelve():
+    course, (intro, reading, _lecture, quiz, _forum) = make_course()
+    members = []
+    for n in range(12):
+        m = enrol(course, f"learner-{n:02d}")
+        members.append(m)
+        if n % 3 == 0:  # a third never start; a third fail the quiz twice; a third do well
+            continue
+        add(course, m, "viewed", day(1), item=intro, seconds=300)
+        add(course, m, "completed", day(1), item=intro)
+        if n % 3 == 1:
+            add(course, m, "failed", day(2), item=quiz, score=0.2)
+            add(course, m, "failed", day(2, 11), item=quiz, score=0.3)
+        else:
+            add(course, m, "completed", day(2), item=reading)
+            add(course, m, "passed", day(3), item=quiz, score=0.9)
+    score_course(course.pk, as_of=day(6).date())
+    return course, members
+
+
+def test_a_page_is_sorted_by_probability_and_counts_the_whole_course(course_of_twelve):
+    course, _ = course_of_twelve
+    page = roster_page(course, RosterQuery(), per_page=5)
+    assert page.total == 12
+    assert page.pages == 3
+    assert len(page.rows) == 5
+    assert sum(page.tier_counts.values()) == 12
+    probabilities = [r.probability for r in page.rows]
+    assert probabilities == sorted(probabilities)
+    last = roster_page(course, RosterQuery(page=3), per_page=5)
+    assert len(last.rows) == 2
+    assert roster_page(course, RosterQuery(page=99), per_page=5).page == 3
+
+
+def test_filters_by_tier_status_signal_and_name(course_of_twelve):
+    course, _members = course_of_twelve
+    for tier in ("red", "yellow", "green"):
+        rows = roster_page(course, RosterQuery(tier=tier), per_page=100).rows
+        expected = RiskScore.objects.filter(course=course, tier=tier).count()
+        assert len(rows) == expected
+        assert {r.tier for r in rows} <= {tier}
+    failed = roster_page(course, RosterQuery(reason="failed_twice"), per_page=100)
+    assert sorted(r.name for r in failed.rows) == [f"learner-{n:02d}" for n in (1, 4, 7, 10)]
+    assert ("failed_twice", 4) in failed.reasons
+    statuses = {code for code, _ in failed.statuses}
+    one = sorted(statuses)[0]
+    only = roster_page(course, RosterQuery(status=one), per_page=100).rows
+    assert only
+    assert {r.status for r in only} == {one}
+    named = roster_page(course, RosterQuery(search="NER-07"), per_page=100).rows
+    assert [r.name for r in named] == ["learner-07"]
+
+
+def test_sorting_by_name_and_progress_and_the_last_activity_of_each_row(course_of_twelve):
+    course, _ = course_of_twelve
+    names = [r.name for r in roster_page(course, RosterQuery(sort="-name"), per_page=100).rows]
+    assert names == sorted(names, reverse=True)
+    rows = roster_page(course, RosterQuery(sort="-progress"), per_page=100).rows
+    assert [r.percent_complete for r in rows] == sorted(
+        (r.percent_complete for r in rows), reverse=True
+    )
+    by_name = {r.name: r for r in rows}
+    assert by_name["learner-00"].last_activity is None
+    assert by_name["learner-02"].last_activity == day(3)
+
+
+def test_the_roster_page_renders_filters_and_links_each_learner(course_of_twelve):
+    course, members = course_of_twelve
+    teacher = enrol(course, "teacher", role="instructor")
+    lt = LaunchContext(
+        deployment_id=course.deployment_id,
+        platform_id=course.deployment.platform_id,
+        person_id=teacher.person_id,
+        course_id=course.pk,
+        membership_id=teacher.pk,
+        role="instructor",
+    ).sign()
+    body = Client().get("/course/risk/", {"lt": lt, "reason": "failed_twice"}).content.decode()
+    assert "4 learners match" in body
+    assert f"/messages/course/learners/{members[1].pk}/" in body
+    assert "learner-00" not in body

@@ -1,0 +1,103 @@
+"""Staff open one learner: timeline, signals, history, messages; and act on it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from completion.models import Pause
+from completion.scoring import score_course
+from interventions.models import AdvisorCase, OutboundMessage, Snooze
+from lti_tool.context import LaunchContext
+from tests.interventions.helpers import act, enrol
+
+pytestmark = pytest.mark.django_db
+
+
+def token(membership, role):
+    course = membership.course
+    return LaunchContext(
+        deployment_id=course.deployment_id,
+        platform_id=course.deployment.platform_id,
+        person_id=membership.person_id,
+        course_id=course.pk,
+        membership_id=membership.pk,
+        role=role,
+    ).sign()
+
+
+@pytest.fixture
+def people(course):
+    ada = enrol(course, "ada", name="Ada Lovelace")
+    teacher = enrol(course, "teach", role="instructor", name="Grace Teacher")
+    advisor = enrol(course, "adv", role="advisor", name="Alan Advisor")
+    now = timezone.now()
+    act(course, ada, "failed", now - timedelta(days=2), item="quiz-4", title="Module 4 quiz")
+    act(course, ada, "failed", now - timedelta(days=1), item="quiz-4", title="Module 4 quiz")
+    score_course(course.pk, as_of=timezone.localdate())
+    return ada, teacher, advisor
+
+
+def url(membership):
+    return f"/messages/course/learners/{membership.pk}/"
+
+
+def test_the_page_shows_timeline_signals_and_reasons(people):
+    ada, teacher, _ = people
+    body = Client().get(url(ada), {"lt": token(teacher, "instructor")}).content.decode()
+    assert "Ada Lovelace" in body
+    assert body.count("Module 4 quiz") >= 2  # the timeline's two failures
+    assert "failed_twice" in body
+    assert "failed Module 4 quiz twice" in body
+
+
+def test_send_a_nudge_and_see_it_in_the_outbox(people):
+    ada, teacher, _ = people
+    lt = token(teacher, "instructor")
+    sent = Client().post(
+        url(ada),
+        {
+            "lt": lt,
+            "action": "message",
+            "subject": "How is it going?",
+            "text": "Want to go over the Module 4 quiz together?",
+        },
+    )
+    assert sent.status_code == 200
+    assert "in the outbox below" in sent.content.decode()
+    message = OutboundMessage.objects.get(membership=ada)
+    assert message.subject == "How is it going?"
+    assert message.to_address == "ada@example.edu"
+    assert "How is it going?" in Client().get(url(ada), {"lt": lt}).content.decode()
+
+
+def test_snooze_assign_an_advisor_and_pause(people):
+    ada, teacher, advisor = people
+    lt = token(teacher, "instructor")
+    Client().post(url(ada), {"lt": lt, "action": "snooze", "days": "5", "reason": "exam week"})
+    assert Snooze.objects.get(membership=ada).reason == "exam week"
+    Client().post(
+        url(ada),
+        {"lt": lt, "action": "advisor", "advisor": advisor.person_id, "reason": "two failures"},
+    )
+    assert AdvisorCase.objects.get(membership=ada).owner == advisor.person
+    until = (timezone.localdate() + timedelta(days=10)).isoformat()
+    Client().post(url(ada), {"lt": lt, "action": "pause", "until": until, "reason": "surgery"})
+    assert Pause.objects.get(membership=ada).reason == "surgery"
+    bad = Client().post(url(ada), {"lt": lt, "action": "snooze", "days": "500", "reason": "x"})
+    assert bad.status_code == 400
+    assert "1 to 90 days" in bad.content.decode()
+
+
+def test_learners_and_other_courses_staff_cannot_open_it(people, course):
+    ada, _teacher, _ = people
+    bob = enrol(course, "bob")
+    assert Client().get(url(ada), {"lt": token(bob, "learner")}).status_code == 403
+    from lti_tool.models import Course
+
+    other = Course.objects.create(deployment=course.deployment, context_id="c2", title="Other")
+    stranger = enrol(other, "stranger", role="instructor")
+    assert Client().get(url(ada), {"lt": token(stranger, "instructor")}).status_code == 404
