@@ -51,3 +51,32 @@ def bench_deployment() -> Any:
     )
     deployment, _ = Deployment.objects.get_or_create(platform=platform, deployment_id="bench")
     return deployment
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_gunicorn(port: int, workers: int = 1) -> Any:
+    """The app under gunicorn (sync workers, DEBUG off) on a loopback port, once it listens."""
+    import socket
+    import subprocess
+    import time
+
+    env = {**os.environ, "DEBUG": "0", "LOG_LEVEL": "ERROR", "FINISHLINE_ENV": "development"}
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application",
+               f"--workers={workers}", f"--bind=127.0.0.1:{port}",
+               "--log-level=warning"]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    for _ in range(150):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("gunicorn did not start")

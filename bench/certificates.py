@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import random
 import resource
-import socket
-import subprocess
-import sys
 import time
 
-from _setup import ROOT, bench_deployment, django_on_postgres, percentile
+from _setup import bench_deployment, django_on_postgres, free_port, percentile, start_gunicorn
 
 
 def make_completions(n: int) -> list[int]:
@@ -63,27 +59,6 @@ def render_all(ids: list[int]) -> tuple[float, int]:
     return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DEBUG": "0", "LOG_LEVEL": "ERROR", "FINISHLINE_ENV": "development"}
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers=1",
-               f"--bind=127.0.0.1:{port}", "--log-level=warning"]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    for _ in range(150):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
-
-
 def verify_pages(port: int, serials: list[str], requests: int) -> list[float]:
     conn = http.client.HTTPConnection("127.0.0.1", port)
     times = []
@@ -117,7 +92,7 @@ def main() -> None:
           f"peak worker RSS {peak / 2**20:.0f} MiB")  # fmt: skip
     serials = list(Certificate.objects.filter(pk__in=ids).values_list("serial", flat=True))
     port = free_port()
-    server = start_server(port)
+    server = start_gunicorn(port)
     try:
         times = verify_pages(port, serials, args.requests)
     finally:

@@ -12,7 +12,8 @@ from django_q.tasks import async_task
 
 from certificates.models import Certificate, GradebookPost
 from completion.dispatch import criteria_met
-from lti_tool.models import Course
+from lti_tool import privacy
+from lti_tool.models import Course, Person
 
 CHUNK = 5000
 
@@ -48,3 +49,16 @@ def certify_completions(
         transaction.on_commit(
             lambda: async_task("certificates.tasks.certify", course_id, new, as_of.isoformat())
         )
+
+
+def _certificate_rows(person: Person) -> list[dict[str, Any]]:
+    return privacy.rows_of(
+        Certificate.objects.filter(person=person)
+        .order_by("issued_at")
+        .values("serial", "title", "learner_name", "issued_at", "expires_at", "revoked_at",
+                "revoked_reason", "pdf_sha256")
+    )  # fmt: skip
+
+
+# The learner's "my data" export includes their certificates (lti_tool.privacy).
+privacy.register("certificates", _certificate_rows)

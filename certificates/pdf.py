@@ -1,8 +1,9 @@
-"""Certificate PDFs: the only user of WeasyPrint (and of qrcode).
+"""Certificate PDFs: templates, QR codes (the only user of qrcode) and rendering.
 
 Templates are instructor-editable Django templates rendered by a sandboxed engine (no loaders,
-no custom tag libraries, autoescaping on) with plain values only. WeasyPrint may fetch nothing
-but `data:` URLs, so a template cannot make the server request internal addresses.
+no custom tag libraries, autoescaping on) with plain values only. The HTML becomes a PDF in
+`lti_tool.pdf`, where WeasyPrint may fetch nothing but `data:` URLs, so a template cannot make
+the server request internal addresses.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from typing import Any
 import qrcode
 import qrcode.constants
 from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from certificates.models import PageSize
+from lti_tool.pdf import html_to_pdf
 
 # Autoescaping on, built-in tags and filters only; `{% include %}` and `{% load %}` find nothing.
 _ENGINE = Engine(loaders=[], libraries={}, autoescape=True, debug=False)
@@ -90,11 +90,7 @@ def render_html(source: str, view: CertificateView) -> str:
 
 
 def render_pdf(html: str) -> bytes:
-    # Only data: URLs: a template must not make the server fetch file:// or internal http://.
-    fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
-    pdf = HTML(string=html, url_fetcher=fetcher, base_url=None).write_pdf()
-    assert pdf is not None
-    return bytes(pdf)
+    return html_to_pdf(html)
 
 
 DEFAULT_TEMPLATE = """<!doctype html>

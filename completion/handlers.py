@@ -8,6 +8,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from completion.events import match_pending, record_launch_event
+from completion.learner_progress import register_privacy_sections
 from completion.models import PendingActivity
 from lti_tool.models import Deployment, Membership
 from lti_tool.signals import launch_recorded, roster_changed
@@ -42,3 +43,7 @@ def record_launch_activity(
 @receiver(roster_changed)
 def match_after_roster_change(*, deployment_id: int, **_: Any) -> None:
     match_pending(deployment=Deployment.objects.get(pk=deployment_id))
+
+
+# The learner's "my data" export includes completion's records (lti_tool.privacy).
+register_privacy_sections()

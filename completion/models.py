@@ -493,3 +493,28 @@ class CohortOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.archetype}: {'completed' if self.completed else 'dropped'}"
+
+
+class HrRosterImport(models.Model):
+    """One HR roster CSV merged into a deployment's Person.attributes, or rejected whole."""
+
+    class Status(models.TextChoices):
+        DONE = "done", "Imported"
+        REJECTED = "rejected", "Rejected"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    rows_total = models.PositiveIntegerField(default=0)
+    people_updated = models.PositiveIntegerField(default=0)
+    people_unchanged = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{"line": 3, "reason": "…"}]
+    created_by = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["deployment", "created_at"], name="hr_import_deployment")]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"

@@ -12,11 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from completion import charts
 from completion import risk_selectors as sel
 from completion.models import Item
 from completion.risk_forms import CriteriaForm, OverrideForm
 from completion.risk_services import InvalidCriteria, override_status, update_criteria
-from completion.roster import RosterQuery, roster_page
+from completion.roster import RosterQuery, last_active_offsets, roster_page, tiers_per_day
 from lti_tool import selectors
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_required
@@ -59,6 +60,35 @@ def risk_dashboard(request: HttpRequest) -> HttpResponse:
             "query": query,
             "lt": request.GET.get("lt", ""),
             "filters": _filters_query(request),
+        },
+    )
+
+
+MIN_CURVE_DAYS = 14
+
+
+@launch_required(roles=STAFF_ROLES)
+def course_charts(request: HttpRequest) -> HttpResponse:
+    """The course at a glance: the drop-off curve and the risk tiers over time."""
+    launch = _launch(request)
+    course = selectors.access_course(launch, launch.course_id or 0, staff=True)
+    offsets = last_active_offsets(course)
+    horizon = max([o for o in offsets if o >= 0] + [MIN_CURVE_DAYS])
+    counts = charts.survival(offsets, horizon)
+    per_day = tiers_per_day(course)
+    return render(
+        request,
+        "completion/charts.html",
+        {
+            "course": course,
+            "curve": charts.drop_off_curve(counts),
+            "learners": len(offsets),
+            "never": sum(1 for o in offsets if o < 0),
+            "bars": charts.tier_bars([(d.strftime("%d %b"), c) for d, c in per_day]),
+            "latest": per_day[-1] if per_day else None,
+            "lt": request.GET.get("lt", ""),
+            "width": charts.WIDTH,
+            "height": charts.HEIGHT,
         },
     )
 

@@ -8,7 +8,7 @@ columns joined by subquery; the last activity is looked up for the page's rows o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import CharField, Count, F, Max, OuterRef, QuerySet, Subquery, Value
@@ -184,3 +184,40 @@ def _row(r: dict[str, Any], last: datetime | None) -> RosterRow:
         reasons=list(r["reasons"] or [])[:3],
         last_activity=last,
     )
+
+
+# --- the course overview's charts ---------------------------------------------------------
+
+
+def last_active_offsets(course: Course) -> list[int]:
+    """Per learner, the day of their enrolment on which they were last active (-1: never).
+
+    One index probe per learner (newest event first), not an aggregate over every event.
+    """
+    newest = (
+        Activity.objects.filter(course=course, person=OuterRef("person"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    rows = (
+        course.memberships.filter(role="learner")
+        .annotate(last=Subquery(newest))
+        .values_list("enrolled_at", "last")
+    )
+    return [(last - enrolled).days if last else -1 for enrolled, last in rows]
+
+
+def tiers_per_day(course: Course, *, days: int = 60) -> list[tuple[date, dict[str, int]]]:
+    newest = latest_day(course)
+    if newest is None:
+        return []
+    since = newest - timedelta(days=days - 1)
+    per_day: dict[date, dict[str, int]] = {}
+    for as_of, tier, n in (
+        RiskScore.objects.filter(course=course, as_of__gte=since)
+        .values_list("as_of", "tier")
+        .annotate(n=Count("pk"))
+        .order_by("as_of")
+    ):
+        per_day.setdefault(as_of, {})[tier] = n
+    return sorted(per_day.items())

@@ -76,6 +76,24 @@ SCHEDULES: list[dict[str, Any]] = [
         "minutes": 1,
     },
     {
+        "name": "retention: purge learning records past each deployment's period",
+        "func": "lti_tool.tasks.purge_expired_records",
+        "schedule_type": "C",
+        "cron": "30 3 * * *",
+    },
+    {
+        "name": "reports: weekly cohort risk report to instructors and advisors",
+        "func": "interventions.report_tasks.weekly_reports",
+        "schedule_type": "C",
+        "cron": "0 6 * * 1",
+    },
+    {
+        "name": "business: satisfaction surveys at completion and non-completion",
+        "func": "interventions.business_tasks.send_due_surveys",
+        "schedule_type": "C",
+        "cron": "20 * * * *",
+    },
+    {
         "name": "lti: purge expired login states and nonces",
         "func": "lti_tool.tasks.purge_login_data",
         "schedule_type": "C",

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "django_q",
     "lti_tool",
     "completion",
@@ -158,6 +159,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "SAMEORIGIN"  # replaced by CSP frame-ancestors on LTI pages
 
 REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -231,4 +233,13 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},  # its INFO lines narrate every render step
         "fontTools": {"level": "WARNING"},
     },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Finishline API",
+    "DESCRIPTION": "Courses, learners, progress, risk, interventions, certificates and reports "
+    "of one deployment. Authenticate with an API credential: "
+    "`Authorization: Token <key>.<secret>`.",
+    "VERSION": "1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
 }

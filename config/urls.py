@@ -10,5 +10,9 @@ urlpatterns = [
     path("", include("completion.urls")),
     path("messages/", include("interventions.urls")),
     path("certificates/", include("certificates.urls")),
+    path("api/v1/", include("config.api_urls")),
+    path("reports/", include("completion.report_urls")),
+    path("console/", include("completion.console_urls")),
+    path("business/", include("interventions.business_urls")),
     path("django-admin/", admin.site.urls),
 ]

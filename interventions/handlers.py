@@ -1,4 +1,5 @@
-"""Receivers of completion's upward signals: each is one service call."""
+"""Receivers of completion's upward signals (each one service call), and interventions'
+sections of the learner's "my data" export."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from django.dispatch import receiver
 
 from completion.dispatch import learner_notice
 from interventions.actions import send_notice
+from interventions.models import ContactPreference, Intervention, OutboundMessage
+from lti_tool import privacy
+from lti_tool.models import Person
 
 
 @receiver(learner_notice)
@@ -29,3 +33,30 @@ def notify_learner(
         link=link,
         reason=reason,
     )
+
+
+def _message_rows(person: Person) -> list[dict[str, Any]]:
+    return privacy.rows_of(
+        OutboundMessage.objects.filter(membership__person=person)
+        .order_by("created_at")
+        .values("course__context_id", "channel", "subject", "body_text", "reason", "status",
+                "created_at", "sent_at")
+    )  # fmt: skip
+
+
+def _intervention_rows(person: Person) -> list[dict[str, Any]]:
+    return privacy.rows_of(
+        Intervention.objects.filter(membership__person=person)
+        .order_by("planned_at")
+        .values("course__context_id", "playbook", "step", "status", "planned_at",
+                "reengaged_48h", "reengaged_7d")
+    )  # fmt: skip
+
+
+def _contact_rows(person: Person) -> list[dict[str, Any]]:
+    return privacy.rows_of(ContactPreference.objects.filter(person=person).values())
+
+
+privacy.register("messages", _message_rows)
+privacy.register("interventions", _intervention_rows)
+privacy.register("contact_preferences", _contact_rows)

@@ -246,3 +246,100 @@ class Snooze(models.Model):
 
     def __str__(self) -> str:
         return f"snoozed {self.membership_id} until {self.until:%Y-%m-%d}"
+
+
+# --- Business outcomes: satisfaction surveys, enrolment records, attribution settings --------
+
+
+class SurveyInvitation(models.Model):
+    """One satisfaction survey sent to one learner at one moment (completion or not)."""
+
+    class Moment(models.TextChoices):
+        COMPLETED = "completed", "At completion"
+        NOT_COMPLETED = "not_completed", "At confirmed non-completion"
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="survey_invitations"
+    )
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    moment = models.CharField(max_length=16, choices=Moment.choices)
+    # Why the moment came (criteria met, withdrawn, deadline passed), in plain words.
+    cause = models.CharField(max_length=100, blank=True)
+    message = models.ForeignKey(
+        OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "moment"], name="survey_once_per_moment"),
+        ]
+        indexes = [models.Index(fields=["course", "moment"], name="survey_course_moment")]
+
+    def __str__(self) -> str:
+        return f"{self.moment} survey for {self.membership_id}"
+
+
+class SurveyResponse(models.Model):
+    """The answer to an invitation. One row per invitation makes each link single-use."""
+
+    invitation = models.OneToOneField(
+        SurveyInvitation, on_delete=models.CASCADE, related_name="response"
+    )
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__lte=10), name="survey_score_0_10"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/10 for invitation {self.invitation_id}"
+
+
+class EnrolmentRecord(models.Model):
+    """An enrolment (payment) or refund from the organisation's own records (CSV import)."""
+
+    class Kind(models.TextChoices):
+        ENROLMENT = "enrolment", "Enrolment"
+        REFUND = "refund", "Refund"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    on = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    imported_at = models.DateTimeField()
+    imported_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "course", "kind", "on"], name="enrolment_record_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["deployment", "kind"], name="enrolment_record_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.person_id} in {self.course_id} on {self.on}"
+
+
+class AttributionSettings(models.Model):
+    """A deployment's stated economics: the "assumed" inputs of revenue attribution."""
+
+    deployment = models.OneToOneField(
+        Deployment, on_delete=models.CASCADE, related_name="attribution_settings"
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    programme_fee = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    support_cost_per_learner = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    followup_cost_per_learner = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    baseline_start = models.DateField(null=True, blank=True)
+    baseline_end = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"attribution settings of {self.deployment_id}"

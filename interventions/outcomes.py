@@ -140,3 +140,27 @@ def open_cases(*, course_id: int) -> list[AdvisorCase]:
         .select_related("membership__person", "owner")
         .order_by("due_at")[:200]
     )
+
+
+@dataclass(frozen=True)
+class FunnelStage:
+    label: str
+    count: int
+    share: float  # of the first stage, 0..100
+
+
+def intervention_funnel(*, course_id: int) -> list[FunnelStage]:
+    """Planned steps, sent, measured, back within 48 h, back within 7 days."""
+    steps = Intervention.objects.filter(course_id=course_id).exclude(
+        status=Intervention.Status.DRY_RUN
+    )
+    sent = steps.filter(status=Intervention.Status.SENT)
+    counts = [
+        ("Steps planned", steps.count()),
+        ("Sent", sent.count()),
+        ("Measured after 48 h", sent.filter(reengaged_48h__isnull=False).count()),
+        ("Back within 48 h", sent.filter(reengaged_48h=True).count()),
+        ("Back within 7 days", sent.filter(reengaged_7d=True).count()),
+    ]
+    top = max(counts[0][1], 1)
+    return [FunnelStage(label, n, round(100 * n / top, 1)) for label, n in counts]

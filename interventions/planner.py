@@ -18,9 +18,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
+from completion.facts import DONE_VERBS
 from completion.models import (
     Accommodation,
     Activity,
@@ -30,7 +31,7 @@ from completion.models import (
     RiskScore,
     SignalValue,
 )
-from interventions import experiments, messages, playbooks, throttle
+from interventions import experiments, messages, personalise, playbooks, throttle
 from interventions.actions import announce_escalations
 from interventions.models import (
     AdvisorCase,
@@ -160,6 +161,7 @@ class _Facts:
     consents: dict[tuple[int, int], bool]
     templates: dict[str, messages.MessageText]
     returned_on: dict[int, date]
+    next_steps: dict[int, personalise.NextStep]  # by person
 
 
 def _load(course: Course, now: datetime) -> _Facts:
@@ -311,7 +313,35 @@ def _load(course: Course, now: datetime) -> _Facts:
         consents,
         templates,
         {m: until + timedelta(days=1) for m, until in returned.items()},
+        _next_steps(course),
     )
+
+
+def _next_steps(course: Course) -> dict[int, personalise.NextStep]:
+    """Where each learner stopped, for "you are N minutes from finishing …"."""
+    rows = (
+        Activity.objects.filter(course=course)
+        .exclude(item=None)
+        .values_list("person_id", "item_id")
+        .annotate(
+            seconds=Sum("duration_seconds", default=0.0),
+            done=Count("pk", filter=Q(verb__in=DONE_VERBS)),
+            last=Max("occurred_at"),
+        )
+        .order_by()
+    )
+    web = ("https://", "http://")
+    items = [
+        personalise.CourseItem(pk, title or ext, ext if ext.startswith(web) else "")
+        for pk, title, ext in Item.objects.filter(course=course, is_tool_lineitem=False)
+        .order_by("position", "pk")
+        .values_list("pk", "title", "external_id")
+    ]
+    return personalise.next_steps(
+        (personalise.ItemRow(p, i, float(secs or 0), done > 0, last)
+         for p, i, secs, done, last in rows),
+        items,
+    )  # fmt: skip
 
 
 def _staff_steps() -> list[str]:
@@ -454,6 +484,18 @@ def _context(
         "item": f.titles.get(item_id, "the assessment") if item_id else "the assessment",
         "days_absent": (now - last).days if last else (now - m.enrolled_at).days,
         "reasons": "; ".join(f.reasons.get(m.pk, [])) or "none recorded",
+        **_where_stopped(f.next_steps.get(m.person_id)),
+    }
+
+
+def _where_stopped(step: personalise.NextStep | None) -> dict[str, object]:
+    if step is None:
+        return {}
+    return {
+        "next_item": step.title,
+        "link": step.url,
+        "minutes_left": step.minutes_left,
+        "item_minutes": step.item_minutes,
     }
 
 

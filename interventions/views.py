@@ -11,7 +11,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from interventions.outbox import UNSUBSCRIBE_SALT
-from interventions.outcomes import experiment_results, open_cases, recovery_rates
+from interventions.outcomes import (
+    experiment_results,
+    intervention_funnel,
+    open_cases,
+    recovery_rates,
+)
 from interventions.pausing import PauseRefused, current_pause, pause_learner, resume_learner
 from interventions.planner import plan_course
 from interventions.preferences import opt_out
@@ -84,6 +89,7 @@ def course_interventions(request: HttpRequest) -> HttpResponse:
             "course": course,
             "lt": request.GET.get("lt", ""),
             "recovery": recovery_rates(course_id=course.pk),
+            "funnel": intervention_funnel(course_id=course.pk),
             "experiments": experiment_results(course_id=course.pk),
             "cases": open_cases(course_id=course.pk),
             "preview": plan_course(course_id=course.pk, dry_run=True).actions

@@ -374,3 +374,27 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.event_id} -> {self.subscription_id} ({self.status})"
+
+
+class RetentionPolicy(models.Model):
+    """How many years a deployment keeps learning records (events, scores, messages).
+
+    Certificates and the audit trail are legal records and are never purged by age.
+    """
+
+    deployment = models.OneToOneField(
+        Deployment, on_delete=models.CASCADE, related_name="retention_policy"
+    )
+    years = models.PositiveSmallIntegerField(default=7)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(years__gte=1, years__lte=100), name="retention_years_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"keep {self.years} years ({self.deployment_id})"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from lti_tool.launch import purge_expired_login_data
+from lti_tool.retention import purge_all
 from lti_tool.webhooks import deliver_due
 
 
@@ -14,3 +17,12 @@ def purge_login_data() -> dict[str, int]:
 def deliver_webhooks() -> int:
     """Send the webhook deliveries now due; returns how many were delivered."""
     return deliver_due().delivered
+
+
+def purge_expired_records() -> dict[str, int]:
+    """Purge learning records past each deployment's retention period; totals per kind."""
+    totals: dict[str, int] = {}
+    for result in purge_all(now=timezone.now(), dry_run=False, actor="task:purge_expired_records"):
+        for name, count in result.counts:
+            totals[name] = totals.get(name, 0) + count
+    return totals

@@ -13,5 +13,6 @@ urlpatterns = [
     path("lti/deep-link/", views.deep_link_respond, name="deep_link_respond"),
     path("course/", views.course_home, name="course_home"),
     path("me/", views.learner_home, name="learner_home"),
+    path("me/data/", views.my_data, name="my_data"),
     path("institution/", views.admin_home, name="admin_home"),
 ]

@@ -16,7 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lti_tool import claims as lti_claims
-from lti_tool import deep_linking, keys, selectors
+from lti_tool import deep_linking, keys, privacy, selectors
+from lti_tool.audit import append_audit
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.launch import (
@@ -234,21 +235,44 @@ def course_home(request: HttpRequest) -> HttpResponse:
 @launch_required()
 def learner_home(request: HttpRequest) -> HttpResponse:
     launch = launch_of(request)
-    membership = (
-        selectors.access_membership(launch, launch.membership_id) if launch.membership_id else None
-    )
+    if launch.membership_id:
+        # The learner's page lives with the progress it shows (completion), by URL name.
+        return redirect(reverse("completion_risk:my_progress") + "?" + request.GET.urlencode())
     return render(
         request,
         "lti_tool/learner_home.html",
         {
-            "membership": membership,
-            # The membership query brought the person (and platform) along.
-            "person": membership.person if membership else selectors.launch_person(launch),
+            "membership": None,  # a launch outside a course (a data-privacy request)
+            "person": selectors.launch_person(launch),
             "launch": launch,
             "privacy_request": request.GET.get("privacy") == "1",
             "lt": request.GET.get("lt", ""),
         },
     )
+
+
+@launch_required()
+def my_data(request: HttpRequest) -> HttpResponse:
+    """Everything Finishline holds about the person launching: shown, or as JSON or CSV."""
+    launch = launch_of(request)
+    person = selectors.launch_person(launch)
+    data = privacy.collect(person)
+    fmt = request.GET.get("format", "")
+    if fmt in ("json", "csv"):
+        body = privacy.as_json(data) if fmt == "json" else privacy.as_csv_zip(data)
+        kind = "application/json" if fmt == "json" else "application/zip"
+        response = HttpResponse(body, content_type=kind)
+        name = f"finishline-my-data.{'json' if fmt == 'json' else 'zip'}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        append_audit(actor=f"person:{person.pk}", action="privacy.export", obj=person,
+                     deployment=person.deployment, data={"format": fmt})  # fmt: skip
+        return response
+    return render(
+        request,
+        "lti_tool/my_data.html",
+        {"sections": [(name, rows[:20], len(rows)) for name, rows in data.items()],
+         "lt": request.GET.get("lt", "")},
+    )  # fmt: skip
 
 
 @launch_required(roles={Role.ADMIN})

@@ -130,3 +130,39 @@ def test_paused_learner_is_welcomed_back_on_the_return_date_and_not_before(cours
     back = plan_course(course_id=course.pk, now=NOW + timedelta(days=6)).actions
     assert [a.step for a in back] == ["welcome_back"]
     assert "welcome back" in OutboundMessage.objects.get().body_text.lower()
+
+
+def test_the_absence_email_says_how_many_minutes_from_finishing_where_they_stopped(course):
+    from completion.models import Activity, Item
+
+    module = Item.objects.create(
+        course=course,
+        external_id="https://lms.example/m4",
+        kind="page",
+        title="Module 4",
+        source="api",
+        position=4,
+    )
+    learner = enrol(course, "b", name="Bea Learner")
+
+    def spend(m, minutes, verb, at, n):
+        Activity.objects.create(
+            course=course,
+            person_id=m.person_id,
+            item=module,
+            verb=verb,
+            occurred_at=at,
+            received_at=at,
+            duration_seconds=minutes * 60,
+            source="api",
+            source_id=f"{m.pk}-{n}",
+        )
+
+    for k in range(3):  # peers take 40 minutes over Module 4
+        peer = enrol(course, f"peer{k}")
+        spend(peer, 40, "completed", NOW - timedelta(days=1), k)
+    spend(learner, 25, "viewed", NOW - timedelta(days=2, hours=1), 99)
+    plan_course(course_id=course.pk, now=NOW)
+    message = OutboundMessage.objects.get(membership__person__sub="b")
+    assert "15 minutes from finishing Module 4" in message.body_text
+    assert "https://lms.example/m4" in message.body_text

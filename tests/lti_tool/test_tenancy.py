@@ -95,10 +95,10 @@ def test_a_missing_or_forged_launch_token_gets_the_please_launch_page(client, pl
 
 def test_a_launch_token_past_its_age_gets_the_please_launch_page(client, platform, settings):
     token = launch_token(launch(client, platform))
-    assert client.get("/me/", {"lt": token}).status_code == 200
+    assert client.get("/me/progress/", {"lt": token}).status_code == 200
     later = timezone.now() + timedelta(seconds=settings.FINISHLINE["LAUNCH_TOKEN_MAX_AGE"] + 60)
     with time_machine.travel(later):
-        assert client.get("/me/", {"lt": token}).status_code == 401
+        assert client.get("/me/progress/", {"lt": token}).status_code == 401
 
 
 def test_a_launch_token_altered_to_name_another_course_is_refused(client, platform):

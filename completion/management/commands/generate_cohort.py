@@ -88,7 +88,10 @@ class Command(BaseCommand):
         Person.objects.bulk_create(
             [
                 Person(
-                    deployment=course.deployment, sub=lr.sub, name=lr.sub.replace("-", " ").title()
+                    deployment=course.deployment,
+                    sub=lr.sub,
+                    name=lr.sub.replace("-", " ").title(),
+                    email=f"{lr.sub}@example.edu",  # so messages and reminders can be sent
                 )
                 for lr in learners
             ],

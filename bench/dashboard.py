@@ -1,0 +1,141 @@
+"""Benchmark: the instructor roster of a 10,000-learner course on PostgreSQL.
+
+    .venv/bin/python bench/dashboard.py [--learners 10000] [--requests 200]
+
+Builds one course of N learners with a day of Progress and RiskScore rows, fired signals and
+20 events each (so "last activity" has an index to search), then serves the app under gunicorn
+(one sync worker, DEBUG off) and times full page loads of the roster as an instructor would
+open it: the first page, the red tier, sorted by name, and filtered by a signal. The goal is a
+first page under 300 ms at p95. The course overview (drop-off curve, tiers per day) is timed
+too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import random
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from _setup import bench_deployment, django_on_postgres, free_port, percentile, start_gunicorn
+
+
+def build(n: int) -> tuple[int, int]:
+    from django.db import connection
+    from django.utils import timezone
+
+    from completion.models import Activity, Item, Progress, RiskScore, SignalValue
+    from lti_tool.models import Course, Membership, Person
+
+    deployment = bench_deployment()
+    course, _ = Course.objects.get_or_create(
+        deployment=deployment, context_id="bench-dashboard", defaults={"title": "Big course"}
+    )
+    teacher, _ = Person.objects.get_or_create(deployment=deployment, sub="bench-teacher")
+    now = timezone.now()
+    staff, _ = Membership.objects.get_or_create(
+        course=course, person=teacher,
+        defaults={"role": "instructor", "enrolled_at": now, "status_changed_at": now},
+    )  # fmt: skip
+    if Membership.objects.filter(course=course, role="learner").count() >= n:
+        return course.pk, staff.pk
+    rng = random.Random(7)
+    people = Person.objects.bulk_create(
+        [Person(deployment=deployment, sub=f"dash-{i}", name=f"Learner {i:05d}",
+                email=f"l{i}@example.edu") for i in range(n)],
+        batch_size=5000, ignore_conflicts=True,
+    )  # fmt: skip
+    people = list(Person.objects.filter(deployment=deployment, sub__startswith="dash-"))
+    members = Membership.objects.bulk_create(
+        [Membership(course=course, person=p, role="learner", enrolled_at=now - timedelta(days=20),
+                    status_changed_at=now) for p in people],
+        batch_size=5000,
+    )  # fmt: skip
+    items = [
+        Item.objects.create(course=course, external_id=f"i{k}", kind="page", title=f"Page {k}",
+                            source="api", position=k)
+        for k in range(10)
+    ]  # fmt: skip
+    day = now.date()
+    progress, risks, signals, events = [], [], [], []
+    for m in members:
+        done = rng.random() * 100
+        p = rng.random()
+        tier = "red" if p < 0.3 else "yellow" if p < 0.6 else "green"
+        progress.append(Progress(membership=m, course=course, as_of=day, status="in_progress",
+                                 status_label="In progress", percent_complete=done, items_done=3,
+                                 items_total=10, time_on_task_seconds=3600, expected_percent=60,
+                                 gap=60 - done, computed_at=now))  # fmt: skip
+        risks.append(RiskScore(membership=m, course=course, as_of=day, tier=tier, probability=p,
+                               change=0.01, reasons=["3 days since last visit"], signals={},
+                               model_used="rules", computed_at=now))  # fmt: skip
+        if tier == "red":
+            signals.append(SignalValue(membership=m, course=course, as_of=day,
+                                       code="missed_visits_2", value=3, threshold=2,
+                                       reason="3 days since last visit"))  # fmt: skip
+        for e in range(20):
+            at = now - timedelta(days=rng.randint(0, 20), minutes=rng.randint(0, 1000))
+            events.append(Activity(course=course, person_id=m.person_id, item=rng.choice(items),
+                                   verb="viewed", occurred_at=at, received_at=at, source="api",
+                                   source_id=f"{m.pk}-{e}"))  # fmt: skip
+    Progress.objects.bulk_create(progress, batch_size=5000)
+    RiskScore.objects.bulk_create(risks, batch_size=5000)
+    SignalValue.objects.bulk_create(signals, batch_size=5000)
+    Activity.objects.bulk_create(events, batch_size=10000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return course.pk, staff.pk
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--learners", type=int, default=10000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    django_on_postgres("finishline_bench_dashboard")
+    started = time.perf_counter()
+    course_id, staff_id = build(args.learners)
+    print(f"course of {args.learners} learners ready in {time.perf_counter() - started:.0f} s")
+
+    from lti_tool.context import LaunchContext
+    from lti_tool.models import Membership
+
+    staff = Membership.objects.select_related("course__deployment").get(pk=staff_id)
+    lt = LaunchContext(
+        deployment_id=staff.course.deployment_id, platform_id=staff.course.deployment.platform_id,
+        person_id=staff.person_id, course_id=course_id, membership_id=staff.pk, role="instructor",
+    ).sign()  # fmt: skip
+    views = {
+        "first page": ("/course/risk/", {}),
+        "red tier": ("/course/risk/", {"tier": "red"}),
+        "sorted by name": ("/course/risk/", {"sort": "name"}),
+        "page 50": ("/course/risk/", {"page": "50"}),
+        "signal filter": ("/course/risk/", {"reason": "missed_visits_2"}),
+        "overview charts": ("/course/overview/", {}),
+    }
+    port = free_port()
+    server = start_gunicorn(port)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        for name, (path, params) in views.items():
+            times = []
+            for i in range(args.requests + 10):
+                t0 = time.perf_counter()
+                conn.request("GET", path + "?" + urlencode({"lt": lt, **params}))
+                response = conn.getresponse()
+                body = response.read()
+                assert response.status == 200, body[:500]
+                if i >= 10:
+                    times.append(time.perf_counter() - t0)
+            p50, p95 = percentile(times, 0.5) * 1000, percentile(times, 0.95) * 1000
+            print(f"{name:>15}: p50 {p50:6.1f} ms, p95 {p95:6.1f} ms")
+        print("goal: the first page under 300 ms at p95")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

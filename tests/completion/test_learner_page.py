@@ -1,0 +1,74 @@
+"""The learner's own page and "my data" export: their records only, viewable and downloadable."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from django.test import Client
+
+from completion.scoring import score_course
+from lti_tool.context import LaunchContext
+from lti_tool.models import AuditEntry
+from tests.completion.riskdata import add, day, enrol, make_course
+
+pytestmark = pytest.mark.django_db
+
+
+def token(m, role="learner"):
+    c = m.course
+    return LaunchContext(
+        deployment_id=c.deployment_id,
+        platform_id=c.deployment.platform_id,
+        person_id=m.person_id,
+        course_id=c.pk,
+        membership_id=m.pk,
+        role=role,
+    ).sign()
+
+
+@pytest.fixture
+def two_learners():
+    course, (intro, reading, _lecture, quiz, _forum) = make_course()
+    ada, bob = enrol(course, "ada"), enrol(course, "bob")
+    add(course, ada, "completed", day(1), item=intro, seconds=600)
+    add(course, ada, "completed", day(2), item=reading)
+    add(course, ada, "failed", day(2), item=quiz, score=0.3)
+    add(course, bob, "viewed", day(1), item=intro)
+    score_course(course.pk, as_of=day(3).date())
+    return course, ada, bob
+
+
+def test_the_learner_sees_progress_milestones_and_what_comes_next(two_learners):
+    _course, ada, _bob = two_learners
+    landing = Client().get("/me/", {"lt": token(ada)})
+    assert landing.status_code == 302
+    body = Client().get(landing["Location"]).content.decode()
+    assert "My progress" in body
+    assert "What comes next" in body
+    assert "Lecture" in body  # the first item not done, in course order
+    assert 'aria-valuenow="' in body
+    assert "25%" in body
+
+
+def test_my_data_holds_only_my_records_and_downloads_as_json_and_csv(two_learners):
+    _course, ada, _bob = two_learners
+    client = Client()
+    page = client.get("/me/data/", {"lt": token(ada)}).content.decode()
+    assert "Activity" in page
+    assert "bob" not in page
+    data = json.loads(client.get("/me/data/", {"lt": token(ada), "format": "json"}).content)
+    assert data["profile"][0]["sub"] == "ada"
+    assert len(data["activity"]) == 3
+    assert {"progress", "risk_scores", "messages", "certificates"} <= set(data)
+    assert all(r["course__context_id"] == ada.course.context_id for r in data["activity"])
+    archive = client.get("/me/data/", {"lt": token(ada), "format": "csv"}).content
+    names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
+    assert "activity.csv" in names
+    assert "certificates.csv" in names
+    text = zipfile.ZipFile(io.BytesIO(archive)).read("activity.csv").decode()
+    assert text.count("\n") == 4  # a header and three events
+    assert AuditEntry.objects.filter(action="privacy.export").count() == 2
+    assert client.get("/me/data/").status_code == 401
