@@ -18,16 +18,13 @@ import http.client
 import json
 import os
 import resource
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from _setup import ROOT, bench_deployment, django_on_postgres, percentile
+from _setup import bench_deployment, django_on_postgres, free_port, percentile, start_gunicorn
 
 LEARNERS = 2000
 
@@ -110,34 +107,6 @@ def seed(*, fresh: bool) -> str:
     return "Basic " + base64.b64encode(f"{issued.key}:{issued.secret}".encode()).decode()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DEBUG": "0", "LOG_LEVEL": "ERROR", "FINISHLINE_ENV": "development"}
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        f"--workers={workers}",
-        f"--bind=127.0.0.1:{port}",
-        "--log-level=warning",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    for _ in range(150):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.terminate()
-    raise SystemExit("gunicorn did not start")
-
-
 def poster(port: int, auth: str) -> Any:
     local = threading.local()
     headers = {
@@ -193,7 +162,7 @@ def main() -> None:
         for b in range(args.batches + 10)
     ]
     port = free_port()
-    server = start_server(port, args.workers)
+    server = start_gunicorn(port, args.workers)
     try:
         post = poster(port, auth)
         with ThreadPoolExecutor(args.clients) as pool:

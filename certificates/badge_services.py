@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from certificates import badges
@@ -34,7 +35,7 @@ def issuer_name(deployment: Deployment) -> str:
 
 
 def issuer_profile(deployment_id: int) -> dict[str, Any]:
-    deployment = Deployment.objects.select_related("platform").get(pk=deployment_id)
+    deployment = get_object_or_404(Deployment.objects.select_related("platform"), pk=deployment_id)
     return {
         "@context": [badges.VC_CONTEXT, badges.OB_CONTEXT],
         "id": issuer_id(deployment_id),
@@ -72,7 +73,7 @@ def badge_token(cert: Certificate) -> str:
 
 
 def status_list_token(deployment_id: int, *, now: datetime) -> str:
-    deployment = Deployment.objects.select_related("platform").get(pk=deployment_id)
+    deployment = get_object_or_404(Deployment.objects.select_related("platform"), pk=deployment_id)
     body = badges.status_list_credential(
         url=status_list_url(deployment_id),
         issuer_id=issuer_id(deployment_id),

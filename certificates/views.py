@@ -4,6 +4,7 @@ staff pages (issued certificates, revoke and re-issue, bulk download, template s
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import date
 
@@ -11,7 +12,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -25,6 +25,7 @@ from lti_tool.models import Role
 from lti_tool.selectors import STAFF_ROLES, access_course, launch_person
 
 MAX_UPLOAD = 20 * 1024 * 1024
+SERIAL = re.compile(r"[A-Z0-9-]{4,32}")
 REVOKERS = frozenset({Role.INSTRUCTOR, Role.ADMIN})
 
 
@@ -36,6 +37,10 @@ def verify(request: HttpRequest, serial: str) -> HttpResponse:
     """Public: the certificate's status; with an uploaded PDF, whether it is the genuine file."""
     cert = selectors.by_serial(serial)
     upload = _upload_check(request, cert.pdf_sha256) if request.method == "POST" else None
+    return _verification_page(request, cert, upload)
+
+
+def _verification_page(request: HttpRequest, cert: Certificate, upload: str | None) -> HttpResponse:
     status = selectors.certificate_status(cert, now=timezone.now())
     return render(
         request,
@@ -67,15 +72,16 @@ def _upload_check(request: HttpRequest, expected_sha256: str) -> str:
 @require_http_methods(["GET", "POST"])
 def verify_lookup(request: HttpRequest) -> HttpResponse:
     """Public: find a certificate by serial, or by the PDF file itself."""
-    if request.GET.get("serial"):
-        return redirect("certificates:verify", serial=request.GET["serial"].strip().upper())
-    result = None
+    serial = request.GET.get("serial", "").strip().upper()
+    if serial and SERIAL.fullmatch(serial):
+        return redirect("certificates:verify", serial=serial)
+    result = "bad_serial" if serial else None
     if request.method == "POST":
         file = request.FILES.get("pdf")
         if file is not None and file.size and file.size <= MAX_UPLOAD:
             found = selectors.by_pdf(file.read())
-            if found is not None:
-                return redirect(reverse("certificates:verify", args=[found.serial]) + "?file=1")
+            if found is not None:  # shown here, so no link can claim a file was checked
+                return _verification_page(request, found, "genuine")
         result = "unknown"
     return render(request, "certificates/lookup.html", {"result": result})
 
@@ -191,7 +197,7 @@ def course_certificates(request: HttpRequest) -> HttpResponse:
 def _staff_action(request: HttpRequest, launch: LaunchContext) -> tuple[str, str]:
     if launch.role not in REVOKERS:
         raise PermissionDenied("Only instructors and administrators revoke or re-issue.")
-    cert = selectors.access_certificate(launch, request.POST.get("serial", ""))
+    cert = selectors.access_certificate_as_staff(launch, request.POST.get("serial", ""))
     by = f"person:{launch.person_id}"
     reason = request.POST.get("reason", "")
     try:

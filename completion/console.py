@@ -24,7 +24,6 @@ from completion.models import CourseSync
 from lti_tool import retention
 from lti_tool.audit import append_audit
 from lti_tool.context import LaunchContext
-from lti_tool.keys import rotate_keys
 from lti_tool.models import Course, Platform, RetentionPolicy, ServiceCredential, ToolKey
 from lti_tool.selectors import courses_for, deployment_of, platforms_for_admin
 
@@ -38,15 +37,10 @@ RECENT_FAILURES = 5
 RETIRED_KEYS_SHOWN = 5
 # A platform that cached the JWKS must have seen the next key before it starts signing; one
 # admin's double click must not break verification for every other tenant.
-NEXT_KEY_MIN_AGE = timedelta(hours=1)
 
 
 class SyncUnavailable(ValueError):
     """The course did not advertise the service this sync reads."""
-
-
-class RotationTooSoon(ValueError):
-    """The next key was published too recently for platforms' caches to know it."""
 
 
 @dataclass(frozen=True)
@@ -283,18 +277,3 @@ def request_sync(*, course: Course, kind: str, actor: str) -> None:
     )
     task, course_id = SYNC_TASKS[CourseSync.Kind(kind)], course.pk
     transaction.on_commit(lambda: async_task(task, course_id))
-
-
-@transaction.atomic
-def rotate_tool_keys(*, actor: str, now: datetime) -> ToolKey:
-    """`lti_tool.keys.rotate_keys`, refused while the next key is younger than NEXT_KEY_MIN_AGE."""
-    # Locking the live keys makes a concurrent second click wait for the first rotation, then
-    # see (in the fresh query below) the new next key it published, and refuse.
-    list(ToolKey.objects.select_for_update().exclude(state=ToolKey.State.RETIRED))
-    upcoming = ToolKey.objects.filter(state=ToolKey.State.NEXT).first()
-    if upcoming is not None and now - upcoming.created_at < NEXT_KEY_MIN_AGE:
-        raise RotationTooSoon(
-            "The next key was published less than an hour ago; platforms may not know it yet. "
-            "Try again later, or rotate from the server with manage.py rotate_keys."
-        )
-    return rotate_keys(actor=actor)

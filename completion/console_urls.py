@@ -17,6 +17,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.revoke_credential,
         name="revoke_credential",
     ),
-    path("keys/rotate/", views.rotate_keys, name="rotate_keys"),
     path("retention/", views.set_retention, name="retention"),
 ]

@@ -26,7 +26,6 @@ ADMIN = {Role.ADMIN}
 NOTICES = {
     "sync": "Sync queued; its result appears here when the job has run.",
     "revoked": "Credential revoked. Clients using it are refused from now on.",
-    "rotated": "Signing key rotated: the next key now signs, and a new next key is published.",
     "retention": "Retention period saved.",
 }
 
@@ -93,16 +92,6 @@ def revoke_credential(request: HttpRequest, credential_id: int) -> HttpResponse:
     if credential.revoked_at is None:
         credentials.revoke_credential(credential=credential, actor=_actor(launch))
     return _back(request, "revoked")
-
-
-@require_POST
-@launch_required(roles=ADMIN)
-def rotate_keys(request: HttpRequest) -> HttpResponse:
-    try:
-        console.rotate_tool_keys(actor=_actor(launch_of(request)), now=timezone.now())
-    except console.RotationTooSoon as exc:
-        return _page(request, status=409, error=str(exc))
-    return _back(request, "rotated")
 
 
 @require_POST

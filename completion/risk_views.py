@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from completion.roster import RosterQuery, last_active_offsets, roster_page, tie
 from lti_tool import selectors
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_required
-from lti_tool.models import Course
+from lti_tool.models import Course, Role
 from lti_tool.selectors import STAFF_ROLES
 
 
@@ -93,6 +94,15 @@ def course_charts(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Teaching assistants and advisors may read criteria and statuses; instructors change them.
+EDITORS = frozenset({Role.INSTRUCTOR, Role.ADMIN})
+
+
+def _editors_only(request: HttpRequest, launch: LaunchContext) -> None:
+    if request.method == "POST" and launch.role not in EDITORS:
+        raise PermissionDenied("Only instructors and administrators change this.")
+
+
 def _int(value: str | None, default: int) -> int:
     try:
         return int(value or default)
@@ -129,6 +139,7 @@ def _criteria_form(course: Course, data: object = None) -> CriteriaForm:
 def criteria_settings(request: HttpRequest) -> HttpResponse:
     launch = _launch(request)
     course = selectors.access_course(launch, launch.course_id or 0, staff=True)
+    _editors_only(request, launch)
     form = _criteria_form(course, request.POST if request.method == "POST" else None)
     saved = False
     if request.method == "POST" and form.is_valid():
@@ -154,6 +165,7 @@ def criteria_settings(request: HttpRequest) -> HttpResponse:
 def override_learner_status(request: HttpRequest, membership_id: int) -> HttpResponse:
     launch = _launch(request)
     membership = selectors.access_membership(launch, membership_id)
+    _editors_only(request, launch)
     form = OverrideForm(request.POST if request.method == "POST" else None)
     lt = request.POST.get("lt") or request.GET.get("lt", "")
     if request.method == "POST" and form.is_valid():

@@ -183,6 +183,7 @@ class FinishlineSettings(TypedDict, total=False):
     API_MAX_BODY: int
     CANVAS_LIVE_EVENTS_JWKS_URL: str
     EMAIL_DOMAIN: str
+    STORAGE_TIMEOUT_MS: int
 
 
 FINISHLINE: FinishlineSettings = {
@@ -202,6 +203,8 @@ FINISHLINE: FinishlineSettings = {
     # Dynamic registrations wait for an admin's approval when this is on.
     "REGISTRATION_REQUIRES_APPROVAL": env_bool("FINISHLINE_REGISTRATION_REQUIRES_APPROVAL", False),
     "TOOL_TITLE": os.environ.get("FINISHLINE_TOOL_TITLE", "Finishline"),
+    # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
+    "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),
 }
 
 # Email goes through Django's SMTP backend; the tests point it at a local aiosmtpd server.

@@ -21,3 +21,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 
 # Certificate PDFs of a test run go to a scratch folder of that process.
 MEDIA_ROOT = BASE_DIR / "var" / f"test-media-{os.getpid()}"  # noqa: F405
+
+# Browser tests run on busy 2-core machines: give the platform-storage round trip more time, so
+# a slow answer is not mistaken for a platform without storage.
+FINISHLINE["STORAGE_TIMEOUT_MS"] = 15000  # noqa: F405

@@ -54,7 +54,15 @@ def _intervention_rows(person: Person) -> list[dict[str, Any]]:
 
 
 def _contact_rows(person: Person) -> list[dict[str, Any]]:
-    return privacy.rows_of(ContactPreference.objects.filter(person=person).values())
+    # The chat webhook URL is a secret of the staff member's workspace: only whether it is set.
+    return [
+        {"phone": c.phone, "sms_opt_in": c.sms_opt_in, "email_opt_out": c.email_opt_out,
+         "sms_opt_out": c.sms_opt_out, "daily_digest": c.daily_digest,
+         "chat_webhook": "set" if c.chat_webhook_url else "",
+         "quiet_hours_start": c.quiet_hours_start, "quiet_hours_end": c.quiet_hours_end,
+         "updated_at": c.updated_at}
+        for c in ContactPreference.objects.filter(person=person)
+    ]  # fmt: skip
 
 
 privacy.register("messages", _message_rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -64,11 +65,16 @@ def learner_context(membership: Membership) -> dict[str, object]:
         ),
         "overrides": list(StatusOverride.objects.filter(membership=membership).order_by("-at")),
         "pause": current_pause(membership),
-        "advisors": Person.objects.filter(
-            memberships__course=membership.course,
-            memberships__role__in=[Role.ADVISOR, Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
-        ).distinct(),
+        "advisors": _staff_of(membership),
     }
+
+
+def _staff_of(membership: Membership) -> QuerySet[Person]:
+    """Who may own an advisor case for this learner: the course's staff."""
+    return Person.objects.filter(
+        memberships__course=membership.course,
+        memberships__role__in=[Role.ADVISOR, Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
+    ).distinct()
 
 
 def _sparkline(values: list[float], width: int = 300, height: int = 48) -> str:
@@ -94,9 +100,7 @@ def _act(request: HttpRequest, membership: Membership, by: Person) -> tuple[str,
                            by=by)  # fmt: skip
             return "", f"Automatic nudges snoozed for {days} days."
         if action == "advisor":
-            advisor = Person.objects.get(
-                pk=int(request.POST.get("advisor") or 0), deployment=membership.course.deployment
-            )
+            advisor = _staff_of(membership).get(pk=int(request.POST.get("advisor") or 0))
             assign_advisor(membership=membership, advisor=advisor,
                            reason=request.POST.get("reason", ""), by=by)  # fmt: skip
             return "", f"Advisor case opened for {advisor.name or advisor.sub}."

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from interventions import learner_views, views
+from interventions import learner_views, settings_views, views
 
 app_name = "interventions"
 
@@ -10,5 +10,7 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("pause/", views.pause, name="pause"),
     path("course/", views.course_interventions, name="course"),
+    path("course/playbooks/", settings_views.playbooks_page, name="playbooks"),
+    path("course/templates/<str:key>/", settings_views.template_page, name="template"),
     path("course/learners/<int:membership_id>/", learner_views.learner_detail, name="learner"),
 ]

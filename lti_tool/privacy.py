@@ -56,9 +56,15 @@ def as_csv_zip(data: dict[str, Rows]) -> bytes:
     return buffer.getvalue()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+        value = json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+    # Text a spreadsheet would run as a formula (staff-written reasons, message bodies) stays text.
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 

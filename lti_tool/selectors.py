@@ -8,7 +8,7 @@ may not act.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from lti_tool.context import LaunchContext
@@ -64,4 +64,6 @@ def deployment_of(launch: LaunchContext) -> Deployment:
 
 def platforms_for_admin(launch: LaunchContext) -> QuerySet[Platform]:
     """An institution admin sees the platform of their own launch only."""
-    return Platform.objects.filter(pk=launch.platform_id).prefetch_related("deployments")
+    # Other institutions may share the platform: show only this launch's deployment.
+    own = Prefetch("deployments", queryset=Deployment.objects.filter(pk=launch.deployment_id))
+    return Platform.objects.filter(pk=launch.platform_id).prefetch_related(own)

@@ -86,7 +86,11 @@ def login(request: HttpRequest) -> HttpResponse:
         return rejected(request, exc, "login")
     response: HttpResponse
     if login_redirect.storage_target:
-        response = render(request, "lti_tool/login_storage.html", {"redirect": login_redirect})
+        response = render(
+            request,
+            "lti_tool/login_storage.html",
+            {"redirect": login_redirect, "timeout_ms": settings.FINISHLINE["STORAGE_TIMEOUT_MS"]},
+        )
     else:
         response = HttpResponseRedirect(login_redirect.auth_url)
     _state_cookie(response, login_redirect.state)
@@ -172,6 +176,7 @@ def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
                 "state": login_state.state,
                 "storage_target": login_state.storage_target,
                 "platform_origin": origin_of(login_state.platform.auth_login_url),
+                "timeout_ms": settings.FINISHLINE["STORAGE_TIMEOUT_MS"],
             },
         )
     log.warning(

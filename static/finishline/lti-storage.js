@@ -11,9 +11,13 @@
    Keys are "state_<state>" and "nonce_<nonce>", each holding its own value. */
 var FinishlineStorage = (function () {
   "use strict";
-  var TIMEOUT_MS = 4000;
-
   function read(id) { return JSON.parse(document.getElementById(id).textContent); }
+
+  // How long to wait for the platform's answer before offering a new window (settings).
+  function timeoutMs() {
+    var el = document.getElementById("fl-timeout");
+    return el ? Number(JSON.parse(el.textContent)) || 4000 : 4000;
+  }
 
   function originOf(url) {
     try { return new URL(url).origin; } catch (e) { return null; }
@@ -54,7 +58,7 @@ var FinishlineStorage = (function () {
       timer = setTimeout(function () {
         window.removeEventListener("message", onMessage);
         reject("timeout");
-      }, TIMEOUT_MS);
+      }, timeoutMs());
       var message = { subject: subject, message_id: id };
       for (var key in fields) { message[key] = fields[key]; }
       target.postMessage(message, platformOrigin);

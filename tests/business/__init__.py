@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from completion.models import CompletionCriteria
 from completion.scoring import score_course
-from lti_tool.context import LaunchContext
 from tests.completion.riskdata import START, add, day, enrol, make_course
+from tests.helpers import token_for
 
 
 def course_with_page(*, title="Course", deployment=None, due_on=None):
@@ -31,11 +31,4 @@ def complete(course, page, membership, *, on=1):
 
 
 def token(course, membership, role):
-    return LaunchContext(
-        deployment_id=course.deployment_id,
-        platform_id=course.deployment.platform_id,
-        person_id=membership.person_id,
-        course_id=course.pk,
-        membership_id=membership.pk,
-        role=role,
-    ).sign()
+    return token_for(membership, role, course_id=course.pk)

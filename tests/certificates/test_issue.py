@@ -95,8 +95,14 @@ def test_the_verification_page_is_public_and_tells_genuine_files_from_tampered_o
     found = client.post(
         reverse("certificates:lookup"), {"pdf": SimpleUploadedFile("x.pdf", genuine)}
     )
-    assert found.status_code == 302
-    assert cert.serial in found["Location"]
+    assert found.status_code == 200
+    assert cert.serial in found.content.decode()
+    assert 'data-upload="genuine"' in found.content.decode()
+    # No link can make the page claim a file was checked.
+    claimed = client.get(url, {"file": "1"}).content.decode()
+    assert 'data-upload="genuine"' not in claimed
+    bad_serial = client.get(reverse("certificates:lookup"), {"serial": "FL/../x"})
+    assert bad_serial.status_code == 200
     unknown = client.post(
         reverse("certificates:lookup"), {"pdf": SimpleUploadedFile("x.pdf", tampered)}
     )

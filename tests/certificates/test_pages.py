@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from certificates.models import Certificate, CertificateSettings
-from lti_tool.context import LaunchContext
 from lti_tool.models import AuditEntry
 from tests.certificates.helpers import complete, learner, one_page_course, qr_urls
+from tests.helpers import token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +28,7 @@ def issued(django_capture_on_commit_callbacks):
 
 
 def token(course, membership, role):
-    return LaunchContext(
-        deployment_id=course.deployment_id,
-        platform_id=course.deployment.platform_id,
-        person_id=membership.person_id,
-        course_id=course.pk,
-        membership_id=membership.pk,
-        role=role,
-    ).sign()
+    return token_for(membership, role, course_id=course.pk)
 
 
 def test_staff_search_and_download_a_zip_of_the_courses_pdfs(issued):
@@ -168,3 +161,23 @@ def test_a_learner_cannot_open_the_template_editor(issued):
         .status_code
         == 403
     )
+
+
+def test_holding_a_certificate_gives_no_right_to_revoke_or_reissue_it(
+    issued, django_capture_on_commit_callbacks
+):
+    """An instructor of another course who holds a certificate of this one cannot re-issue it."""
+    from tests.certificates.helpers import one_page_course
+    from tests.completion.riskdata import enrol
+
+    course, ada, _bob, _teacher = issued
+    cert = Certificate.objects.get(membership=ada)
+    own_course, _ = one_page_course(deployment=course.deployment)
+    as_teacher = enrol(own_course, "ada-teaches", role="instructor", person=ada.person)
+    forged = Client().post(
+        reverse("certificates:course"),
+        {"lt": token(own_course, as_teacher, "instructor"), "serial": cert.serial,
+         "action": "reissue", "reason": "new name", "learner_name": "Someone Else"},
+    )  # fmt: skip
+    assert forged.status_code == 404
+    assert Certificate.objects.filter(person=ada.person).count() == 1

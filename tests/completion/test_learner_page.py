@@ -10,23 +10,15 @@ import pytest
 from django.test import Client
 
 from completion.scoring import score_course
-from lti_tool.context import LaunchContext
 from lti_tool.models import AuditEntry
 from tests.completion.riskdata import add, day, enrol, make_course
+from tests.helpers import token_for
 
 pytestmark = pytest.mark.django_db
 
 
 def token(m, role="learner"):
-    c = m.course
-    return LaunchContext(
-        deployment_id=c.deployment_id,
-        platform_id=c.deployment.platform_id,
-        person_id=m.person_id,
-        course_id=c.pk,
-        membership_id=m.pk,
-        role=role,
-    ).sign()
+    return token_for(m, role)
 
 
 @pytest.fixture
@@ -72,3 +64,25 @@ def test_my_data_holds_only_my_records_and_downloads_as_json_and_csv(two_learner
     assert text.count("\n") == 4  # a header and three events
     assert AuditEntry.objects.filter(action="privacy.export").count() == 2
     assert client.get("/me/data/").status_code == 401
+
+
+def test_my_data_hides_secrets_and_defuses_spreadsheet_formulas(two_learners):
+    from completion.models import Pause
+    from interventions.models import ContactPreference
+
+    _course, ada, _bob = two_learners
+    ContactPreference.objects.create(
+        person=ada.person, chat_webhook_url="https://hooks.slack.example/T000/B000/secret"
+    )
+    Pause.objects.create(
+        membership=ada,
+        starts_on=day(1).date(),
+        until=day(2).date(),
+        reason='=HYPERLINK("https://evil.example")',
+    )
+    data = json.loads(Client().get("/me/data/", {"lt": token(ada), "format": "json"}).content)
+    assert data["contact_preferences"][0]["chat_webhook"] == "set"
+    assert "secret" not in json.dumps(data)
+    archive = Client().get("/me/data/", {"lt": token(ada), "format": "csv"}).content
+    pauses = zipfile.ZipFile(io.BytesIO(archive)).read("pauses_and_overrides.csv").decode()
+    assert "'=HYPERLINK" in pauses

@@ -96,3 +96,20 @@ def test_the_roster_page_renders_filters_and_links_each_learner(course_of_twelve
     assert "4 learners match" in body
     assert f"/messages/course/learners/{members[1].pk}/" in body
     assert "learner-00" not in body
+
+
+def test_teaching_assistants_read_criteria_but_only_instructors_change_them(course_of_twelve):
+    from completion.models import CompletionCriteria
+    from tests.helpers import token_for
+
+    course, members = course_of_twelve
+    ta = enrol(course, "ta", role="ta")
+    assert Client().get("/course/criteria/", {"lt": token_for(ta, "ta")}).status_code == 200
+    post = Client().post("/course/criteria/", {"lt": token_for(ta, "ta"), "min_content_share": 10})
+    assert post.status_code == 403
+    override = Client().post(
+        f"/course/learners/{members[0].pk}/status/",
+        {"lt": token_for(ta, "ta"), "status": "completed", "reason": "x"},
+    )
+    assert override.status_code == 403
+    assert not CompletionCriteria.objects.filter(course=course, min_content_share=0.1).exists()

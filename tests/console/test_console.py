@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,9 +14,9 @@ from django_q.models import Failure
 from completion import console, tasks
 from completion.models import CourseSync
 from lti_tool import credentials, keys
-from lti_tool.context import LaunchContext
-from lti_tool.models import AuditEntry, RetentionPolicy, ServiceCredential, ToolKey
+from lti_tool.models import AuditEntry, Deployment, RetentionPolicy, ServiceCredential, ToolKey
 from tests.completion.riskdata import enrol, make_course
+from tests.helpers import token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -25,15 +24,7 @@ HOME = "console:home"
 
 
 def token(membership, role="admin"):
-    course = membership.course
-    return LaunchContext(
-        deployment_id=course.deployment_id,
-        platform_id=course.deployment.platform_id,
-        person_id=membership.person_id,
-        course_id=course.pk,
-        membership_id=membership.pk,
-        role=role,
-    ).sign()
+    return token_for(membership, role)
 
 
 @pytest.fixture
@@ -81,7 +72,6 @@ def test_other_roles_are_refused_and_a_missing_launch_asks_for_one(tenants):
     for role in ("instructor", "learner", "advisor"):
         lt = token(teacher, role)
         assert Client().get(reverse(HOME), {"lt": lt}).status_code == 403
-        assert Client().post(reverse("console:rotate_keys"), {"lt": lt}).status_code == 403
         refused = Client().post(reverse("console:retention"), {"lt": lt, "years": "1"})
         assert refused.status_code == 403
     assert Client().get(reverse(HOME)).status_code == 401
@@ -159,24 +149,16 @@ def test_an_admin_cannot_revoke_another_tenants_credential_or_issue_a_bad_one(te
     assert ServiceCredential.objects.count() == 2
 
 
-def test_rotate_now_waits_until_the_next_key_has_been_published_for_an_hour(tenants):
+def test_the_console_shows_the_keys_but_leaves_rotation_to_the_operator(tenants):
+    """The keys are shared by every institution: one tenant's admin must not rotate them."""
     _ours, _theirs, admin, _other = tenants
     keys.ensure_keys()
-    before = ToolKey.objects.get(state="current").kid
-    url, lt = reverse("console:rotate_keys"), token(admin)
-    too_soon = Client().post(url, {"lt": lt})
-    assert too_soon.status_code == 409
-    assert ToolKey.objects.get(state="current").kid == before
-    with time_machine.travel(timezone.now() + timedelta(hours=2)):
-        rotated = Client().post(url, {"lt": lt})
-    assert rotated.status_code == 302
-    after = ToolKey.objects.get(state="current")
-    assert after.kid != before
-    assert ToolKey.objects.get(kid=before).state == "retired"
-    assert AuditEntry.objects.get(action="tool_key.rotated").actor == f"person:{admin.person_id}"
-    page = Client().get(reverse(HOME), {"lt": lt}).content.decode()
-    assert after.kid in page
+    current = ToolKey.objects.get(state="current").kid
+    page = Client().get(reverse(HOME), {"lt": token(admin)}).content.decode()
+    assert current in page
     assert "PRIVATE KEY" not in page
+    assert "manage.py rotate_keys" in page
+    assert Client().post("/console/keys/rotate/", {"lt": token(admin)}).status_code == 404
 
 
 def test_the_retention_period_is_saved_audited_and_checked(tenants):
@@ -234,3 +216,14 @@ def test_with_the_redis_broker_the_page_says_so_and_survives_it_being_down(tenan
     assert page.status_code == 200
     assert "Broker: redis" in body
     assert "Queue size unavailable: ConnectionError: redis is down" in body
+
+
+def test_a_deployment_sharing_the_platform_stays_invisible(tenants):
+    """Two institutions on one LMS: the console lists only the launch's own deployment."""
+    ours, _theirs, admin, _other = tenants
+    Deployment.objects.create(
+        platform=ours.deployment.platform, deployment_id="neighbour-dep", name="Neighbour College"
+    )
+    page = Client().get(reverse(HOME), {"lt": token(admin)}).content.decode()
+    assert "neighbour-dep" not in page
+    assert "Neighbour College" not in page

@@ -11,22 +11,14 @@ from django.utils import timezone
 from completion.models import Pause
 from completion.scoring import score_course
 from interventions.models import AdvisorCase, OutboundMessage, Snooze
-from lti_tool.context import LaunchContext
+from tests.helpers import token_for
 from tests.interventions.helpers import act, enrol
 
 pytestmark = pytest.mark.django_db
 
 
 def token(membership, role):
-    course = membership.course
-    return LaunchContext(
-        deployment_id=course.deployment_id,
-        platform_id=course.deployment.platform_id,
-        person_id=membership.person_id,
-        course_id=course.pk,
-        membership_id=membership.pk,
-        role=role,
-    ).sign()
+    return token_for(membership, role)
 
 
 @pytest.fixture
@@ -101,3 +93,22 @@ def test_learners_and_other_courses_staff_cannot_open_it(people, course):
     other = Course.objects.create(deployment=course.deployment, context_id="c2", title="Other")
     stranger = enrol(other, "stranger", role="instructor")
     assert Client().get(url(ada), {"lt": token(stranger, "instructor")}).status_code == 404
+
+
+def test_an_advisor_case_goes_only_to_the_courses_staff(people, course):
+    from lti_tool.models import Course
+
+    ada, teacher, _advisor = people
+    other = Course.objects.create(deployment=course.deployment, context_id="c3", title="Other")
+    outsider = enrol(other, "outsider", role="advisor")
+    refused = Client().post(
+        url(ada),
+        {
+            "lt": token(teacher, "instructor"),
+            "action": "advisor",
+            "advisor": outsider.person_id,
+            "reason": "x",
+        },
+    )
+    assert refused.status_code == 400
+    assert not AdvisorCase.objects.exists()

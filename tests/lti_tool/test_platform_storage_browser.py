@@ -81,9 +81,6 @@ def tool_url(live_server, settings):
     return url
 
 
-@pytest.mark.skip(
-    reason="flaky: timed out on PostgreSQL in CI once (passes on SQLite); see closing note"
-)
 def test_without_the_cookie_the_launch_completes_through_platform_storage(
     platform, tool_url, request, caplog
 ):

@@ -13,21 +13,14 @@ import time_machine
 from django.test import Client
 
 from lti_tool.audit import append_audit
-from lti_tool.context import LaunchContext
 from tests.completion.riskdata import enrol, make_course
+from tests.helpers import token_for
 
 URL = "/reports/audit/"
 
 
 def token(course, membership, role):
-    return LaunchContext(
-        deployment_id=course.deployment_id,
-        platform_id=course.deployment.platform_id,
-        person_id=membership.person_id,
-        course_id=course.pk,
-        membership_id=membership.pk,
-        role=role,
-    ).sign()
+    return token_for(membership, role, course_id=course.pk)
 
 
 def at(d, hour=12):

@@ -16,22 +16,15 @@ from django.urls import reverse
 from completion import reports
 from completion.risk_services import override_status, pause_learner, update_criteria
 from completion.scoring import score_course
-from lti_tool.context import LaunchContext
 from tests.completion.riskdata import add, day, enrol, make_course
+from tests.helpers import token_for
 
 NOW = day(10)  # Thursday 15 January 2026, 10:00 UTC
 URL = "/reports/compliance/"
 
 
 def token(course, membership, role, *, course_id="same"):
-    return LaunchContext(
-        deployment_id=course.deployment_id,
-        platform_id=course.deployment.platform_id,
-        person_id=membership.person_id,
-        course_id=course.pk if course_id == "same" else course_id,
-        membership_id=membership.pk,
-        role=role,
-    ).sign()
+    return token_for(membership, role, course_id=course.pk if course_id == "same" else course_id)
 
 
 def person(membership, *, email, **attributes):

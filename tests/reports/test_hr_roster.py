@@ -8,22 +8,15 @@ from django.test import Client
 
 from completion.hr_roster import import_hr_roster, parse_roster
 from completion.models import HrRosterImport
-from lti_tool.context import LaunchContext
 from lti_tool.models import AuditEntry, Person
 from tests.completion.riskdata import enrol, make_course
+from tests.helpers import token_for
 
 URL = "/reports/hr-roster/"
 
 
 def token(course, membership, role):
-    return LaunchContext(
-        deployment_id=course.deployment_id,
-        platform_id=course.deployment.platform_id,
-        person_id=membership.person_id,
-        course_id=course.pk,
-        membership_id=membership.pk,
-        role=role,
-    ).sign()
+    return token_for(membership, role, course_id=course.pk)
 
 
 @pytest.fixture
