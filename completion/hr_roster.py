@@ -26,9 +26,14 @@ from completion.reports import hire_cohort
 from lti_tool.audit import append_audit
 from lti_tool.models import Deployment, Person
 
-COLUMNS = ("user_id", "email", "department", "role", "location", "hire_date")
+COLUMNS = (
+    "user_id", "email", "department", "role", "location", "hire_date", "section", "group",
+)  # fmt: skip
 # Roster column -> Person.attributes key (the custom-claim names the report reads).
-RENAMED = {"department": "department", "role": "job_role", "location": "location"}
+RENAMED = {
+    "department": "department", "role": "job_role", "location": "location",
+    "section": "section", "group": "group",
+}  # fmt: skip
 MAX_BYTES = 10 * 1024 * 1024
 MAX_VALUE = 200
 MAX_ERRORS = 500

@@ -48,6 +48,8 @@ def risk_dashboard(request: HttpRequest) -> HttpResponse:
         status=request.GET.get("status", ""),
         reason=request.GET.get("reason", ""),
         search=request.GET.get("q", "").strip()[:100],
+        section=request.GET.get("section", "")[:200],
+        group=request.GET.get("group", "")[:200],
         sort=request.GET.get("sort", "risk"),
         page=_int(request.GET.get("page"), 1),
     )

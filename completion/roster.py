@@ -40,6 +40,8 @@ class RosterQuery:
     status: str = ""
     reason: str = ""  # a signal code that fired that day
     search: str = ""
+    section: str = ""  # Person.attributes["section"] (LTI custom claim or HR roster)
+    group: str = ""  # Person.attributes["group"]
     sort: str = "risk"
     page: int = 1
 
@@ -71,6 +73,8 @@ class RosterPage:
     tier_counts: dict[str, int]  # the whole course that day, before filters
     statuses: list[tuple[str, str]]  # (status, label) present that day
     reasons: list[tuple[str, int]]  # fired signal codes that day, with counts
+    sections: list[str]
+    groups: list[str]
 
 
 def latest_day(course: Course) -> date | None:
@@ -108,7 +112,7 @@ def _base(course: Course, day: date) -> QuerySet[Any]:  # annotated: typed loose
 def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> RosterPage:
     day = q.day or latest_day(course)
     if day is None:
-        return RosterPage(None, [], 0, 1, 1, dict.fromkeys(TIERS, 0), [], [])
+        return RosterPage(None, [], 0, 1, 1, dict.fromkeys(TIERS, 0), [], [], [], [])
     everyone = RiskScore.objects.filter(course=course, as_of=day)
     counts = dict(everyone.values_list("tier").annotate(n=Count("pk")).order_by())
     found = _base(course, day)
@@ -121,6 +125,10 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
         found = found.filter(membership_id__in=fired.values("membership_id"))
     if q.search:
         found = found.filter(sort_name__contains=q.search.lower())
+    if q.section:
+        found = found.filter(membership__person__attributes__section=q.section)
+    if q.group:
+        found = found.filter(membership__person__attributes__group=q.group)
     total = found.count()
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(max(q.page, 1), pages)
@@ -154,7 +162,20 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
             .annotate(n=Count("pk"))
             .order_by("-n", "code")
         ),
+        sections=_attribute_values(course, "section"),
+        groups=_attribute_values(course, "group"),
     )
+
+
+def _attribute_values(course: Course, key: str) -> list[str]:
+    """The distinct values of a learner attribute in the course (for the filter menus)."""
+    values = (
+        course.memberships.filter(role="learner")
+        .exclude(**{f"person__attributes__{key}__isnull": True})
+        .values_list(f"person__attributes__{key}", flat=True)
+        .distinct()
+    )
+    return sorted({str(v) for v in values if v not in (None, "")})
 
 
 def _last_activity(course: Course, person_ids: list[int]) -> dict[int, datetime]:

@@ -36,6 +36,8 @@ REPORTING_ATTRIBUTES = (
     "hire_cohort",
     "manager_email",
     "phone",
+    "section",  # e.g. custom "section=$Canvas.course.sectionIds" or a Moodle group name
+    "group",
 )
 
 

@@ -113,3 +113,16 @@ def test_teaching_assistants_read_criteria_but_only_instructors_change_them(cour
     )
     assert override.status_code == 403
     assert not CompletionCriteria.objects.filter(course=course, min_content_share=0.1).exists()
+
+
+def test_filters_by_section_and_group_from_the_learners_attributes(course_of_twelve):
+    course, members = course_of_twelve
+    for n, m in enumerate(members):
+        m.person.attributes = {"section": "A" if n < 5 else "B", "group": f"g{n % 2}"}
+        m.person.save()
+    page = roster_page(course, RosterQuery(section="A"), per_page=100)
+    assert page.sections == ["A", "B"]
+    assert page.groups == ["g0", "g1"]
+    assert sorted(r.name for r in page.rows) == [f"learner-{n:02d}" for n in range(5)]
+    both = roster_page(course, RosterQuery(section="B", group="g1"), per_page=100).rows
+    assert sorted(r.name for r in both) == [f"learner-{n:02d}" for n in (5, 7, 9, 11)]
