@@ -18,7 +18,7 @@ HEIGHT = 200
 class Curve:
     points: str  # "x,y x,y ..." for an SVG polyline
     marks: tuple[tuple[float, float, str], ...]  # (x, y, label) of the inflection points
-    max_value: int
+    max_value: int  # the top of the scale (100 %)
     days: int
 
 
@@ -30,39 +30,50 @@ class StackedBar:
     label: str
 
 
-def survival(last_active_offsets: Sequence[int], days: int) -> list[int]:
-    """Learners still active on each day since enrolment (last activity on or after that day)."""
-    counts = [0] * (days + 1)
-    for offset in last_active_offsets:
-        if offset < 0:  # never active: not on the curve at all
-            continue
-        for day in range(min(offset, days) + 1):
-            counts[day] += 1
-    return counts
+MIN_OBSERVED = 5  # fewer learners enrolled that long: the curve stops there
 
 
-def inflection_days(counts: Sequence[int], top: int = 3) -> list[int]:
-    """The days after which the most learners stopped (largest one-day drops), in day order."""
-    drops = [(counts[d] - counts[d + 1], d) for d in range(len(counts) - 1)]
+def survival(learners: Sequence[tuple[int, int]], days: int) -> list[float]:
+    """Share of learners still active on each day since enrolment, among those enrolled that long.
+
+    `learners` holds (day of last activity, days enrolled so far) per learner; -1 means never
+    active. Counting only learners enrolled at least k days keeps recent enrolments from
+    looking like drop-outs.
+    """
+    shares = []
+    for day in range(days + 1):
+        observed = [last for last, age in learners if age >= day]
+        if len(observed) < MIN_OBSERVED:
+            break
+        shares.append(sum(1 for last in observed if last >= day) / len(observed))
+    return shares
+
+
+def inflection_days(shares: Sequence[float], top: int = 3) -> list[int]:
+    """The days after which the share active fell most (largest one-day drops), in day order."""
+    drops = [(shares[d] - shares[d + 1], d) for d in range(len(shares) - 1)]
     biggest = sorted((drop for drop in drops if drop[0] > 0), reverse=True)[:top]
     return sorted(day for _, day in biggest)
 
 
-def drop_off_curve(counts: Sequence[int]) -> Curve:
-    if not counts:
+def drop_off_curve(shares: Sequence[float]) -> Curve:
+    if not shares:
         return Curve("", (), 0, 0)
-    top = max(max(counts), 1)
-    step = WIDTH / max(len(counts) - 1, 1)
+    step = WIDTH / max(len(shares) - 1, 1)
 
-    def y(value: int) -> float:
-        return round(HEIGHT - value / top * HEIGHT, 1)
+    def y(value: float) -> float:
+        return round(HEIGHT - value * HEIGHT, 1)
 
-    points = " ".join(f"{d * step:.1f},{y(v)}" for d, v in enumerate(counts))
+    points = " ".join(f"{d * step:.1f},{y(v)}" for d, v in enumerate(shares))
     marks = tuple(
-        (round(d * step, 1), y(counts[d]), f"day {d}: {counts[d] - counts[d + 1]} stopped")
-        for d in inflection_days(counts)
+        (
+            round(d * step, 1),
+            y(shares[d]),
+            f"after day {d}: {100 * (shares[d] - shares[d + 1]):.0f} points fewer active",
+        )
+        for d in inflection_days(shares)
     )
-    return Curve(points, marks, top, len(counts) - 1)
+    return Curve(points, marks, 100, len(shares) - 1)
 
 
 def tier_bars(per_day: Sequence[tuple[str, Mapping[str, int]]]) -> list[StackedBar]:

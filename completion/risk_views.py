@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from completion import charts
 from completion import risk_selectors as sel
@@ -75,18 +76,18 @@ def course_charts(request: HttpRequest) -> HttpResponse:
     """The course at a glance: the drop-off curve and the risk tiers over time."""
     launch = _launch(request)
     course = selectors.access_course(launch, launch.course_id or 0, staff=True)
-    offsets = last_active_offsets(course)
-    horizon = max([o for o in offsets if o >= 0] + [MIN_CURVE_DAYS])
-    counts = charts.survival(offsets, horizon)
+    offsets = last_active_offsets(course, now=timezone.now())
+    horizon = max([age for _, age in offsets] + [MIN_CURVE_DAYS])
+    shares = charts.survival(offsets, horizon)
     per_day = tiers_per_day(course)
     return render(
         request,
         "completion/charts.html",
         {
             "course": course,
-            "curve": charts.drop_off_curve(counts),
+            "curve": charts.drop_off_curve(shares),
             "learners": len(offsets),
-            "never": sum(1 for o in offsets if o < 0),
+            "never": sum(1 for last, _ in offsets if last < 0),
             "bars": charts.tier_bars([(d.strftime("%d %b"), c) for d, c in per_day]),
             "latest": per_day[-1] if per_day else None,
             "lt": request.GET.get("lt", ""),

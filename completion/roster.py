@@ -210,8 +210,8 @@ def _row(r: dict[str, Any], last: datetime | None) -> RosterRow:
 # --- the course overview's charts ---------------------------------------------------------
 
 
-def last_active_offsets(course: Course) -> list[int]:
-    """Per learner, the day of their enrolment on which they were last active (-1: never).
+def last_active_offsets(course: Course, *, now: datetime) -> list[tuple[int, int]]:
+    """Per learner, (day of enrolment last active, -1 if never; days enrolled by `now`).
 
     One index probe per learner (newest event first), not an aggregate over every event.
     """
@@ -225,7 +225,9 @@ def last_active_offsets(course: Course) -> list[int]:
         .annotate(last=Subquery(newest))
         .values_list("enrolled_at", "last")
     )
-    return [(last - enrolled).days if last else -1 for enrolled, last in rows]
+    return [
+        ((last - enrolled).days if last else -1, (now - enrolled).days) for enrolled, last in rows
+    ]
 
 
 def tiers_per_day(course: Course, *, days: int = 60) -> list[tuple[date, dict[str, int]]]:

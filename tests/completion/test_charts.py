@@ -9,21 +9,20 @@ from lti_tool.context import LaunchContext
 from tests.completion.riskdata import add, day, enrol, make_course
 
 
-def test_survival_counts_learners_still_active_and_marks_the_biggest_drops():
-    offsets = [-1, 0, 0, 0, 2, 2, 5, 9, 9, 9]
-    counts = charts.survival(offsets, 10)
-    assert counts[:3] == [9, 6, 6]
-    assert counts[3] == 4
-    assert counts[10] == 0
-    assert charts.inflection_days(counts) == [0, 2, 9]
-    curve = charts.drop_off_curve(counts)
-    assert curve.max_value == 9
+def test_survival_is_the_share_still_active_among_learners_enrolled_that_long():
+    # (last active day, days enrolled): the last two enrolled yesterday and are not drop-outs.
+    learners = [(-1, 10), (0, 10), (0, 10), (2, 10), (9, 10), (9, 10), (1, 1), (1, 1)]
+    shares = charts.survival(learners, 10)
+    assert shares[0] == 7 / 8  # the one who never started
+    assert shares[1] == 5 / 8
+    assert shares[2] == 3 / 6  # day 2 is observed only for the six enrolled ten days
+    assert shares[3] == 2 / 6
+    assert len(shares) == 11
+    assert charts.inflection_days(shares) == [0, 2, 9]
+    curve = charts.drop_off_curve(shares)
     assert len(curve.points.split()) == 11
-    assert [m[2] for m in curve.marks] == [
-        "day 0: 3 stopped",
-        "day 2: 2 stopped",
-        "day 9: 3 stopped",
-    ]
+    assert curve.marks[1][2] == "after day 2: 17 points fewer active"
+    assert charts.survival([(5, 3)] * 4, 3) == []  # too few learners to draw
 
 
 def test_tier_bars_stack_to_scale():
@@ -36,7 +35,7 @@ def test_tier_bars_stack_to_scale():
 @pytest.mark.django_db
 def test_the_overview_page_draws_both_charts_for_staff_only():
     course, (intro, *_rest) = make_course()
-    members = [enrol(course, f"l{n}") for n in range(4)]
+    members = [enrol(course, f"l{n}") for n in range(6)]
     for n, m in enumerate(members):
         add(course, m, "viewed", day(n), item=intro)
     score_course(course.pk, as_of=day(5).date())
@@ -49,6 +48,7 @@ def test_the_overview_page_draws_both_charts_for_staff_only():
 
     body = Client().get("/course/overview/", {"lt": lt(teacher, "instructor")}).content.decode()
     assert "<polyline" in body
-    assert "4 learners" in body
+    assert "6 learners" in body
+    assert "100%" in body
     assert "fill-red" in body or "fill-green" in body
     assert Client().get("/course/overview/", {"lt": lt(members[0], "learner")}).status_code == 403
