@@ -10,7 +10,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
-from certificates.models import Certificate, GradebookPost
+from certificates.models import Certificate, CertificateSettings, GradebookPost
 from completion.dispatch import criteria_met
 from lti_tool import privacy
 from lti_tool.models import Course, Person
@@ -27,13 +27,25 @@ def certify_completions(
     Scoring sends every completer on every pass, so this filters to the new ones first.
     """
     writes_back = Course.objects.filter(pk=course_id).exclude(ags_lineitems_url="").exists()
+    own = CertificateSettings.objects.filter(course_id=course_id).first()
+    certifies = (
+        own is None
+        or own.enabled
+        or CertificateSettings.objects.filter(renewal_course_id=course_id).exists()
+    )
+    if not certifies and not writes_back:
+        return  # nothing to issue or post for this course
     new: list[int] = []
     for start in range(0, len(membership_ids), CHUNK):
         chunk = membership_ids[start : start + CHUNK]
-        certified = set(
-            Certificate.objects.filter(membership_id__in=chunk).values_list(
-                "membership_id", flat=True
+        certified = (
+            set(
+                Certificate.objects.filter(membership_id__in=chunk).values_list(
+                    "membership_id", flat=True
+                )
             )
+            if certifies
+            else set(chunk)
         )
         posted = (
             set(
