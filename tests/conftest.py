@@ -70,6 +70,11 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Frames stay in one renderer: under load Playwright lost track of an iframe that swapped
+    # processes on each cross-site hop (platform -> tool -> platform -> tool) and waited out
+    # its timeout on a page that had rendered. SameSite and postMessage rules are unchanged.
+    "--disable-site-isolation-trials",
+    "--disable-features=site-per-process,IsolateOrigins",
 ]
 
 
