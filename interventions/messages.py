@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.template import Context, Engine
+from django.template import Context, Engine, Template
+from django.template.defaultfilters import linebreaksbr
+from django.utils.html import format_html_join
 
 ENGINE = Engine(autoescape=False)
-HTML_ENGINE = Engine(autoescape=True)
 
 
 @dataclass(frozen=True)
@@ -161,14 +163,20 @@ def render(
     template = override or DEFAULTS[key]
     ctx = Context(dict(context))
     return MessageText(
-        subject=ENGINE.from_string(template.subject).render(ctx).strip(),
-        body=ENGINE.from_string(template.body).render(ctx),
+        subject=_compiled(template.subject).render(ctx).strip(),
+        body=_compiled(template.body).render(ctx),
     )
+
+
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    # A planning run renders the same few wordings for thousands of learners: compile once.
+    return ENGINE.from_string(source)
 
 
 def as_html(text: str) -> str:
     """A minimal, escaped HTML part from the text part."""
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    return HTML_ENGINE.from_string(
-        "{% for p in paragraphs %}<p>{{ p|linebreaksbr }}</p>{% endfor %}"
-    ).render(Context({"paragraphs": paragraphs}))
+    return format_html_join(
+        "", "<p>{}</p>", ((linebreaksbr(p, autoescape=True),) for p in paragraphs)
+    )

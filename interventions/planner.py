@@ -232,9 +232,7 @@ def _load(course: Course, now: datetime) -> _Facts:
         if latest_signal_day
         else {}
     )
-    progress: dict[int, Progress] = {}
-    for p in Progress.objects.filter(course=course, as_of__lte=today).order_by("as_of"):
-        progress[p.membership_id] = p
+    progress = _latest_progress(course, today)
     paused = set(
         Pause.objects.filter(
             membership__course=course, starts_on__lte=today, until__gte=today
@@ -315,6 +313,25 @@ def _load(course: Course, now: datetime) -> _Facts:
         {m: until + timedelta(days=1) for m, until in returned.items()},
         _next_steps(course),
     )
+
+
+def _latest_progress(course: Course, today: date) -> dict[int, Progress]:
+    """Each learner's latest progress row, without loading every day's row of the course."""
+    latest = (
+        Progress.objects.filter(course=course, as_of__lte=today)
+        .values_list("membership_id")
+        .annotate(day=Max("as_of"))
+        .order_by()
+    )
+    by_day: dict[date, set[int]] = defaultdict(set)
+    for membership_id, day in latest:
+        by_day[day].add(membership_id)
+    progress: dict[int, Progress] = {}
+    for day, members in by_day.items():  # usually one day: the last scoring run
+        for p in Progress.objects.filter(course=course, as_of=day):
+            if p.membership_id in members:
+                progress[p.membership_id] = p
+    return progress
 
 
 def _next_steps(course: Course) -> dict[int, personalise.NextStep]:

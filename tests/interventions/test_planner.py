@@ -166,3 +166,35 @@ def test_the_absence_email_says_how_many_minutes_from_finishing_where_they_stopp
     message = OutboundMessage.objects.get(membership__person__sub="b")
     assert "15 minutes from finishing Module 4" in message.body_text
     assert "https://lms.example/m4" in message.body_text
+
+
+def test_the_planner_reads_each_learners_latest_progress_up_to_today(course):
+    from completion.models import Progress
+    from interventions.planner import _latest_progress
+
+    def row(membership, days_ago, percent):
+        Progress.objects.create(
+            membership=membership,
+            course=course,
+            as_of=(NOW - timedelta(days=days_ago)).date(),
+            status="in_progress",
+            status_label="In progress",
+            percent_complete=percent,
+            items_done=0,
+            items_total=10,
+            time_on_task_seconds=0,
+            expected_percent=50,
+            gap=0,
+            computed_at=NOW,
+        )
+
+    scored_daily, scored_once = enrol(course, "daily"), enrol(course, "once")
+    row(scored_daily, 2, 20)
+    row(scored_daily, 1, 30)
+    row(scored_daily, -1, 99)  # a row dated tomorrow is not today's progress
+    row(scored_once, 5, 10)
+    latest = _latest_progress(course, NOW.date())
+    assert {m: p.percent_complete for m, p in latest.items()} == {
+        scored_daily.pk: 30,
+        scored_once.pk: 10,
+    }
