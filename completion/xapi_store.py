@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -184,30 +185,125 @@ def find_statement(*, deployment_id: int, statement_id: str, voided: bool) -> di
     return dict(row) if row is not None else None
 
 
+# Where an Agent or Group may stand in a statement; `None` marks places where a missing
+# objectType means Agent (an object without one is an Activity, a team is always a Group).
+AGENT_PLACES = {"actor": "Agent", "object": None}
+RELATED_AGENT_PLACES = {
+    **AGENT_PLACES,
+    "authority": "Agent",
+    "context__instructor": "Agent",
+    "context__team": None,
+    "object__actor": "Agent",
+    "object__object": None,
+    "object__context__instructor": "Agent",
+    "object__context__team": None,
+}
+IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+
+
+@dataclass(frozen=True)
+class StatementQuery:
+    """The filters of GET /statements (xAPI 1.0.3 §2.1.3) that this LRS answers."""
+
+    verb: str = ""
+    activity: str = ""
+    registration: str = ""
+    agent: Mapping[str, Any] | None = None  # an Agent or Identified Group, by its IFI
+    related_agents: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    ascending: bool = False
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    statements: list[dict[str, Any]]
+    # (stored, row id) of the page's last statement when more follow, for the `more` link.
+    next_after: tuple[datetime, int] | None
+
+
+def agent_identity(agent: Any) -> dict[str, Any]:
+    """The objectType and the one inverse functional identifier of a query's agent."""
+    if not isinstance(agent, dict):
+        raise ValueError("agent must be a JSON object")
+    kind = agent.get("objectType", "Agent")
+    if kind not in {"Agent", "Group"}:
+        raise ValueError("agent's objectType must be Agent or Group")
+    found = [k for k in IFIS if k in agent]
+    if len(found) != 1:
+        raise ValueError("agent needs exactly one of mbox, mbox_sha1sum, openid or account")
+    key = found[0]
+    value = agent[key]
+    if key == "account":
+        if not (
+            isinstance(value, dict)
+            and isinstance(value.get("homePage"), str)
+            and isinstance(value.get("name"), str)
+        ):
+            raise ValueError("agent's account needs a homePage and a name")
+        value = {"homePage": value["homePage"], "name": value["name"]}
+    elif not isinstance(value, str) or not value:
+        raise ValueError(f"agent's {key} must be a non-empty string")
+    return {"objectType": kind, key: value}
+
+
+def _agent_filter(identity: Mapping[str, Any], related: bool) -> Q:
+    """Statements where the agent stands in one of its places, with the same objectType."""
+    kind = identity["objectType"]
+    ifi = next((k, v) for k, v in identity.items() if k != "objectType")
+    where = Q()
+    for place, default_kind in (RELATED_AGENT_PLACES if related else AGENT_PLACES).items():
+        prefix = f"payload__{place}__"
+        same_kind = Q(**{prefix + "objectType": kind})
+        if default_kind == kind:
+            same_kind |= Q(**{prefix + "objectType__isnull": True})
+        key, value = ifi
+        if key == "account":
+            same_ifi = Q(
+                **{
+                    prefix + "account__homePage": value["homePage"],
+                    prefix + "account__name": value["name"],
+                }
+            )
+        elif key == "mbox_sha1sum":  # hex: stored as sent, in either case
+            same_ifi = Q(**{prefix + key + "__in": sorted({value, value.lower(), value.upper()})})
+        else:
+            same_ifi = Q(**{prefix + key: value})
+        where |= same_kind & same_ifi
+    return where
+
+
 def query_statements(
-    *,
-    deployment_id: int,
-    verb: str = "",
-    activity: str = "",
-    registration: str = "",
-    since: datetime | None = None,
-    until: datetime | None = None,
-    ascending: bool = False,
-    limit: int = 100,
-) -> list[dict[str, Any]]:
-    """A simple statement query (exact verb, object activity, registration, stored window)."""
+    *, deployment_id: int, query: StatementQuery, after: tuple[datetime, int] | None = None
+) -> StatementPage:
+    """One page of a statement query, newest first unless ascending; `after` continues one."""
     rows: QuerySet[XapiStatement] = XapiStatement.objects.filter(
         deployment_id=deployment_id, voided=False
     )
-    if verb:
-        rows = rows.filter(payload__verb__id=verb)
-    if activity:
-        rows = rows.filter(payload__object__id=activity)
-    if registration:
-        rows = rows.filter(payload__context__registration=registration)
-    if since:
-        rows = rows.filter(stored_at__gt=since)
-    if until:
-        rows = rows.filter(stored_at__lte=until)
-    order = ("stored_at", "id") if ascending else ("-stored_at", "-id")
-    return [dict(p) for p in rows.order_by(*order).values_list("payload", flat=True)[:limit]]
+    if query.verb:
+        rows = rows.filter(payload__verb__id=query.verb)
+    if query.activity:
+        rows = rows.filter(payload__object__id=query.activity)
+    if query.registration:
+        rows = rows.filter(payload__context__registration=query.registration)
+    if query.agent is not None:
+        rows = rows.filter(_agent_filter(query.agent, query.related_agents))
+    if query.since:
+        rows = rows.filter(stored_at__gt=query.since)
+    if query.until:
+        rows = rows.filter(stored_at__lte=query.until)
+    if after is not None:
+        stored, row_id = after
+        if query.ascending:
+            rows = rows.filter(Q(stored_at__gt=stored) | Q(stored_at=stored, id__gt=row_id))
+        else:
+            rows = rows.filter(Q(stored_at__lt=stored) | Q(stored_at=stored, id__lt=row_id))
+    order = ("stored_at", "id") if query.ascending else ("-stored_at", "-id")
+    found = list(rows.order_by(*order).values_list("payload", "stored_at", "id")[: query.limit + 1])
+    page = found[: query.limit]
+    more = len(found) > query.limit
+    return StatementPage(
+        statements=[dict(payload) for payload, _, _ in page],
+        next_after=(page[-1][1], page[-1][2]) if more else None,
+    )

@@ -13,11 +13,15 @@ import json
 import logging
 import re
 import time
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -25,7 +29,9 @@ from completion.ingest.xapi import is_uuid, parse_timestamp, validate_statement
 from completion.ingest.xapi_attachments import AttachmentError, check_attachments, parse_multipart
 from completion.xapi_store import (
     StatementConflict,
+    StatementQuery,
     StatementRejected,
+    agent_identity,
     find_statement,
     query_statements,
     store_statements,
@@ -38,6 +44,9 @@ SUPPORTED_VERSIONS = ["1.0.3", "1.0.2", "1.0.1", "1.0.0"]
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
 CLIENT_VERSION = re.compile(r"^1\.0(?:\.\d+)?$")
 SINGLE_PARAMS = {"statementId", "voidedStatementId", "attachments", "format"}
+MAX_PAGE = 100
+MORE_SALT = "finishline.xapi.more"
+MORE_LIFETIME = 48 * 3600  # the spec asks for at least 24 hours
 
 
 class BadRequest(ValueError):
@@ -218,6 +227,19 @@ def _lookup(request: HttpRequest, principal: credentials.Principal) -> HttpRespo
 
 
 def _query(request: HttpRequest, principal: credentials.Principal) -> HttpResponse:
+    if "more" in request.GET:
+        query, after = _continued(request.GET["more"], principal)
+    else:
+        query, after = _parse_query(request), None
+    page = query_statements(deployment_id=principal.deployment_id, query=query, after=after)
+    more = ""
+    if page.next_after is not None:
+        token = _more_token(query, page.next_after, principal)
+        more = f"{request.path}?" + urlencode({"more": token})
+    return JsonResponse({"statements": page.statements, "more": more})
+
+
+def _parse_query(request: HttpRequest) -> StatementQuery:
     params = request.GET
     since, until = params.get("since"), params.get("until")
     window = {k: parse_timestamp(v) for k, v in (("since", since), ("until", until)) if v}
@@ -226,17 +248,65 @@ def _query(request: HttpRequest, principal: credentials.Principal) -> HttpRespon
     limit = params.get("limit", "0")
     if not limit.isdigit():
         raise BadRequest("limit must be a non-negative integer")
-    found = query_statements(
-        deployment_id=principal.deployment_id,
+    if _flag(params, "related_activities"):
+        # Refused rather than answered narrower: the client would miss statements silently.
+        raise BadRequest("related_activities=true is not supported by this LRS")
+    agent = None
+    if "agent" in params:
+        try:
+            agent = agent_identity(json.loads(params["agent"]))
+        except ValueError as exc:  # JSONDecodeError is a ValueError too
+            raise BadRequest(f"agent: {exc}") from exc
+    return StatementQuery(
         verb=params.get("verb", ""),
         activity=params.get("activity", ""),
         registration=params.get("registration", "").lower(),
+        agent=agent,
+        related_agents=_flag(params, "related_agents"),
         since=window.get("since"),
-        until=window.get("until"),
-        ascending=params.get("ascending", "false").lower() == "true",
-        limit=min(int(limit) or 100, 100),
+        # Pinned to now, so the pages a `more` link leads to hold no statement stored later.
+        until=window.get("until") or timezone.now(),
+        ascending=_flag(params, "ascending"),
+        limit=min(int(limit) or MAX_PAGE, MAX_PAGE),
     )
-    return JsonResponse({"statements": found, "more": ""})
+
+
+def _flag(params: QueryDict, name: str) -> bool:
+    value = params.get(name, "false").lower()
+    if value not in {"true", "false"}:
+        raise BadRequest(f"{name} must be true or false")
+    return value == "true"
+
+
+def _more_token(
+    query: StatementQuery, after: tuple[datetime, int], principal: credentials.Principal
+) -> str:
+    stored, row_id = after
+    state = {
+        "deployment": principal.deployment_id,
+        "query": {
+            k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(query).items()
+        },
+        "after": [stored.isoformat(), row_id],
+    }
+    return signing.dumps(state, salt=MORE_SALT, compress=True)
+
+
+def _continued(
+    token: str, principal: credentials.Principal
+) -> tuple[StatementQuery, tuple[datetime, int]]:
+    """The query and position a `more` link carries; only for the deployment that made it."""
+    try:
+        state = signing.loads(token, salt=MORE_SALT, max_age=MORE_LIFETIME)
+    except signing.BadSignature as exc:  # also an expired link
+        raise BadRequest("the more link is not valid (or older than 48 hours)") from exc
+    if state["deployment"] != principal.deployment_id:
+        raise BadRequest("the more link belongs to another deployment")
+    fields = dict(state["query"])
+    for key in ("since", "until"):
+        fields[key] = datetime.fromisoformat(fields[key]) if fields[key] else None
+    stored, row_id = state["after"]
+    return StatementQuery(**fields), (datetime.fromisoformat(stored), int(row_id))
 
 
 def about(request: HttpRequest) -> HttpResponse:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -379,3 +380,100 @@ def test_about_lists_the_versions_without_credentials(client, db):
     assert response.status_code == 200
     assert "1.0.3" in response.json()["version"]
     assert response["X-Experience-API-Version"] == "1.0.3"
+
+
+def account(name):
+    return {"objectType": "Agent", "account": {"homePage": "https://lms.example.edu", "name": name}}
+
+
+def agent_query(agent, **extra):
+    return urlencode({"agent": json.dumps(agent), **extra})
+
+
+def test_the_agent_filter_matches_actor_or_object_and_more_places_when_related(client, lrs):
+    by_ann = statement("ann")
+    by_bob = statement("bob")
+    about_ann = statement("bob", verb="interacted", object=account("ann"))
+    ann_instructs = statement("bob", context={"instructor": {"account": account("ann")["account"]}})
+    group_named_ann = statement("x", actor={**account("ann"), "objectType": "Group"})
+    hashed = statement("y", actor={"mbox_sha1sum": "ABCDEF0123456789ABCDEF0123456789ABCDEF01"})
+    sent = [by_ann, by_bob, about_ann, ann_instructs, group_named_ann, hashed]
+    assert post(client, lrs, sent).status_code == 200
+
+    def ids(query):
+        response = get(client, lrs, query)
+        assert response.status_code == 200, response.content
+        return {s["id"] for s in response.json()["statements"]}
+
+    # The agent is the actor or the object; a Group with the same account is someone else.
+    assert ids(agent_query({"account": account("ann")["account"]})) == {
+        by_ann["id"],
+        about_ann["id"],
+    }
+    assert ids(agent_query(account("ann"), related_agents="true")) == {
+        by_ann["id"],
+        about_ann["id"],
+        ann_instructs["id"],
+    }
+    assert ids(agent_query({**account("ann"), "objectType": "Group"})) == {group_named_ann["id"]}
+    # Hex IFIs match whatever their case.
+    assert ids(agent_query({"mbox_sha1sum": "abcdef0123456789abcdef0123456789abcdef01"})) == {
+        hashed["id"]
+    }
+    assert ids(agent_query(account("ann"), verb=ADL + "interacted")) == {about_ann["id"]}
+    # Not answered rather than answered narrower.
+    assert get(client, lrs, "related_activities=true").status_code == 400
+    assert get(client, lrs, "related_activities=false").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "not json",
+        json.dumps(["ann"]),
+        json.dumps({"name": "Ann"}),  # no identifier
+        json.dumps({"mbox": "mailto:a@example.edu", "openid": "https://id.example/a"}),
+        json.dumps({"account": {"name": "ann"}}),
+        json.dumps({"objectType": "Activity", "mbox": "mailto:a@example.edu"}),
+    ],
+)
+def test_a_malformed_agent_parameter_is_refused(client, lrs, agent):
+    response = get(client, lrs, urlencode({"agent": agent}))
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("agent")
+
+
+def test_more_pages_through_a_query_without_gaps_or_repeats(client, lrs, deployment):
+    batch = [statement() for _ in range(5)]  # stored in one request: the same stored time
+    assert post(client, lrs, batch).status_code == 200
+    first = get(client, lrs, f"verb={ADL}completed&limit=2").json()
+    assert len(first["statements"]) == 2
+    assert first["more"].startswith("/xapi/statements?more=")
+    post(client, lrs, statement())  # stored after the first page: not in this query
+    seen = [s["id"] for s in first["statements"]]
+    more = first["more"]
+    pages = 1
+    while more:
+        page = client.get(more, **lrs)
+        assert page.status_code == 200
+        body = page.json()
+        seen += [s["id"] for s in body["statements"]]
+        more = body["more"]
+        pages += 1
+    assert pages == 3
+    assert sorted(seen) == sorted(s["id"] for s in batch)
+    assert len(set(seen)) == 5
+
+    # Ascending pages come back in the opposite order.
+    up = get(client, lrs, f"verb={ADL}completed&limit=4&ascending=true").json()
+    rest = client.get(up["more"], **lrs).json()
+    assert [s["id"] for s in up["statements"] + rest["statements"]][:5] == list(reversed(seen))
+
+    # A forged link, or one replayed by another deployment's credential, is refused.
+    assert client.get(first["more"] + "x", **lrs).status_code == 400
+    other = Deployment.objects.get(deployment_id="d2")
+    issued = credentials.issue_credential(deployment=other, kind="xapi", name="LRS 2", actor="t")
+    foreign = {**lrs, "HTTP_AUTHORIZATION": basic(issued)}
+    refused = client.get(first["more"], **foreign)
+    assert refused.status_code == 400
+    assert "another deployment" in refused.json()["error"]
