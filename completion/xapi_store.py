@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -199,6 +200,7 @@ RELATED_AGENT_PLACES = {
     "object__context__team": None,
 }
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+CONTEXT_ACTIVITY_LISTS = ("parent", "grouping", "category", "other")
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ class StatementQuery:
     verb: str = ""
     activity: str = ""
     registration: str = ""
+    related_activities: bool = False
     agent: Mapping[str, Any] | None = None  # an Agent or Identified Group, by its IFI
     related_agents: bool = False
     since: datetime | None = None
@@ -274,6 +277,37 @@ def _agent_filter(identity: Mapping[str, Any], related: bool) -> Q:
     return where
 
 
+def _activity_filter(activity_id: str, related: bool) -> Q:
+    """The object is the activity; when related, also a context activity, here or in a
+    SubStatement (xAPI 1.0.3 §2.1.3 `related_activities`)."""
+    where = Q(payload__object__id=activity_id)  # a SubStatement has no id of its own
+    if not related:
+        return where
+    where |= Q(payload__object__objectType="SubStatement", payload__object__object__id=activity_id)
+    for context in ("context", "object__context"):
+        for key in CONTEXT_ACTIVITY_LISTS:
+            where |= _in_activity_list(f"{context}__contextActivities__{key}", activity_id)
+    return where
+
+
+def _in_activity_list(path: str, activity_id: str) -> Q:
+    """An activity in a contextActivities list (or the single activity allowed in its place)."""
+    single = Q(**{f"payload__{path}__id": activity_id})
+    if connection.vendor == "postgresql":
+        return single | Q(**{f"payload__{path}__contains": [{"id": activity_id}]})
+    # SQLite's JSON1 has no containment: walk the array. Its elements were validated as
+    # Activity objects on the way in, so each has an id to extract.
+    json_path = "$." + path.replace("__", ".")
+    in_array = RawSQL(
+        "EXISTS (SELECT 1 FROM json_each(CASE WHEN json_type(payload, %s) = 'array' "
+        "THEN json_extract(payload, %s) ELSE '[]' END) AS e "
+        "WHERE json_extract(e.value, '$.id') = %s)",
+        (json_path, json_path, activity_id),
+        output_field=BooleanField(),
+    )
+    return single | Q(in_array)
+
+
 def query_statements(
     *, deployment_id: int, query: StatementQuery, after: tuple[datetime, int] | None = None
 ) -> StatementPage:
@@ -284,7 +318,7 @@ def query_statements(
     if query.verb:
         rows = rows.filter(payload__verb__id=query.verb)
     if query.activity:
-        rows = rows.filter(payload__object__id=query.activity)
+        rows = rows.filter(_activity_filter(query.activity, query.related_activities))
     if query.registration:
         rows = rows.filter(payload__context__registration=query.registration)
     if query.agent is not None:

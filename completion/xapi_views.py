@@ -248,9 +248,6 @@ def _parse_query(request: HttpRequest) -> StatementQuery:
     limit = params.get("limit", "0")
     if not limit.isdigit():
         raise BadRequest("limit must be a non-negative integer")
-    if _flag(params, "related_activities"):
-        # Refused rather than answered narrower: the client would miss statements silently.
-        raise BadRequest("related_activities=true is not supported by this LRS")
     agent = None
     if "agent" in params:
         try:
@@ -260,6 +257,7 @@ def _parse_query(request: HttpRequest) -> StatementQuery:
     return StatementQuery(
         verb=params.get("verb", ""),
         activity=params.get("activity", ""),
+        related_activities=_flag(params, "related_activities"),
         registration=params.get("registration", "").lower(),
         agent=agent,
         related_agents=_flag(params, "related_agents"),

@@ -421,9 +421,6 @@ def test_the_agent_filter_matches_actor_or_object_and_more_places_when_related(c
         hashed["id"]
     }
     assert ids(agent_query(account("ann"), verb=ADL + "interacted")) == {about_ann["id"]}
-    # Not answered rather than answered narrower.
-    assert get(client, lrs, "related_activities=true").status_code == 400
-    assert get(client, lrs, "related_activities=false").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -477,3 +474,45 @@ def test_more_pages_through_a_query_without_gaps_or_repeats(client, lrs, deploym
     refused = client.get(first["more"], **foreign)
     assert refused.status_code == 400
     assert "another deployment" in refused.json()["error"]
+
+
+def test_related_activities_widens_the_activity_filter_to_context_and_substatements(client, lrs):
+    course = "https://lms.example.edu/course/view.php?id=7"
+    page = "https://lms.example.edu/mod/page/view.php?id=3"
+
+    def in_course(**context_activities):
+        sent = statement()
+        sent["context"] = {**sent["context"], "contextActivities": context_activities}
+        return sent
+
+    the_course = statement(object={"id": course})
+    parent_list = in_course(parent=[{"id": "https://elsewhere.example/x"}, {"id": course}])
+    grouping_single = in_course(grouping={"id": course})  # one Activity instead of an array
+    other_course = in_course(category=[{"id": course + "0"}])
+    sub = statement(
+        verb="interacted",
+        object={
+            "objectType": "SubStatement",
+            "actor": account("ann"),
+            "verb": {"id": ADL + "completed"},
+            "object": {"id": course},
+        },
+    )
+    sent = [the_course, parent_list, grouping_single, other_course, sub]
+    assert post(client, lrs, sent).status_code == 200, post(client, lrs, sent).content
+
+    def ids(query):
+        response = get(client, lrs, query)
+        assert response.status_code == 200, response.content
+        return {s["id"] for s in response.json()["statements"]}
+
+    assert ids(urlencode({"activity": course})) == {the_course["id"]}
+    assert ids(urlencode({"activity": course, "related_activities": "true"})) == {
+        the_course["id"],
+        parent_list["id"],
+        grouping_single["id"],
+        sub["id"],
+    }
+    # Three of them have the page itself as their object.
+    assert len(ids(urlencode({"activity": page}))) == 3
+    assert get(client, lrs, "related_activities=maybe").status_code == 400
