@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from completion.ingest.xapi import is_uuid, parse_timestamp, validate_statement
 from completion.ingest.xapi_attachments import AttachmentError, check_attachments, parse_multipart
+from completion.ingest.xapi_format import FORMATS, formatted
 from completion.xapi_store import (
     StatementConflict,
     StatementQuery,
@@ -223,10 +225,11 @@ def _lookup(request: HttpRequest, principal: credentials.Principal) -> HttpRespo
     )
     if found is None:
         return _error("no such statement", 404)
-    return JsonResponse(found)
+    return JsonResponse(_formatter(request)(found))
 
 
 def _query(request: HttpRequest, principal: credentials.Principal) -> HttpResponse:
+    shape = _formatter(request)
     if "more" in request.GET:
         query, after = _continued(request.GET["more"], principal)
     else:
@@ -234,9 +237,20 @@ def _query(request: HttpRequest, principal: credentials.Principal) -> HttpRespon
     page = query_statements(deployment_id=principal.deployment_id, query=query, after=after)
     more = ""
     if page.next_after is not None:
-        token = _more_token(query, page.next_after, principal)
-        more = f"{request.path}?" + urlencode({"more": token})
-    return JsonResponse({"statements": page.statements, "more": more})
+        link = {"more": _more_token(query, page.next_after, principal)}
+        if "format" in request.GET:  # the next pages keep the shape of this one
+            link["format"] = request.GET["format"]
+        more = f"{request.path}?" + urlencode(link)
+    return JsonResponse({"statements": [shape(s) for s in page.statements], "more": more})
+
+
+def _formatter(request: HttpRequest) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """How to shape each statement returned: the `format` parameter (a `more` link's own)."""
+    fmt = request.GET.get("format", "exact")
+    if fmt not in FORMATS:
+        raise BadRequest("format must be ids, exact or canonical")
+    languages = request.headers.get("Accept-Language", "")
+    return lambda statement: formatted(statement, fmt, languages)
 
 
 def _parse_query(request: HttpRequest) -> StatementQuery:

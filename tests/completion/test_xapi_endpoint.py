@@ -516,3 +516,20 @@ def test_related_activities_widens_the_activity_filter_to_context_and_substateme
     # Three of them have the page itself as their object.
     assert len(ids(urlencode({"activity": page}))) == 3
     assert get(client, lrs, "related_activities=maybe").status_code == 400
+
+
+def test_format_shapes_single_statements_queries_and_their_more_pages(client, lrs):
+    batch = [statement() for _ in range(3)]
+    assert post(client, lrs, batch).status_code == 200
+    one = get(client, lrs, f"statementId={batch[0]['id']}&format=ids").json()
+    assert one["verb"] == {"id": ADL + "completed"}
+    assert one["object"] == {"objectType": "Activity", "id": batch[0]["object"]["id"]}
+    first = get(client, lrs, "format=ids&limit=2").json()
+    assert all(s["verb"] == {"id": ADL + "completed"} for s in first["statements"])
+    rest = client.get(first["more"], **lrs).json()
+    assert rest["statements"][0]["verb"] == {"id": ADL + "completed"}
+    canonical = client.get(
+        "/xapi/statements?format=canonical", HTTP_ACCEPT_LANGUAGE="en", **lrs
+    ).json()
+    assert canonical["statements"][0]["object"]["definition"]["name"] == {"en-US": "Page 3"}
+    assert get(client, lrs, "format=full").status_code == 400
