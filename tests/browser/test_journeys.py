@@ -62,6 +62,10 @@ def test_the_instructor_finds_a_red_learner_and_sends_a_nudge(cohort, page):
     frame.get_by_role("link", name="Learners' progress and risk").click()
     frame.get_by_role("combobox", name="Risk").select_option("red")
     frame.get_by_role("button", name="Filter").click()
+    # "N learners match" is on the unfiltered page too: wait for the filtered page itself.
+    tool = page.locator("iframe[title=Finishline]").element_handle().content_frame()
+    assert tool is not None
+    tool.wait_for_url("**tier=red**")
     frame.get_by_text("learners match").wait_for()
     assert frame.locator("td .tier-red").count() >= 1
     assert frame.locator("td .tier-green").count() == 0
