@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from completion.data import ActorRef, EngagementEvent
@@ -186,7 +186,7 @@ def simulate(
                     )
                 )
         completed = done_modules >= MODULES
-        numbered = [replace(e, source_id=f"{sub}-{i}") for i, e in enumerate(events)]
+        numbered = [e._replace(source_id=f"{sub}-{i}") for i, e in enumerate(events)]
         yield SyntheticLearner(sub, archetype, enrolled, completed, last), numbered
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 VERBS = frozenset(
     {
@@ -29,12 +30,12 @@ VERBS = frozenset(
 ITEM_KINDS = frozenset({"module", "page", "assessment", "forum", "video", "link", "other"})
 
 
-@dataclass(frozen=True)
-class ActorRef:
+class ActorRef(NamedTuple):
     """Ways a source may name a person, most specific first. Any one match is enough.
 
     `sub` is the LTI user id; `email` an address (from mbox or a CSV column); `sourced_id`
     the SIS id. An xAPI account (homePage + name) is matched by its name as sub or sourced id.
+    A named tuple rather than a dataclass: imports hash millions of these as cache keys.
     """
 
     sub: str = ""
@@ -62,9 +63,9 @@ class ActorRef:
         )
 
 
-@dataclass(frozen=True)
-class EngagementEvent:
-    """One thing a learner did, normalised from any source."""
+class EngagementEvent(NamedTuple):
+    """One thing a learner did, normalised from any source (a named tuple: imports make
+    millions, and a frozen dataclass costs four times as much to build)."""
 
     actor: ActorRef
     course_key: str  # the LTI context id of the course

@@ -145,6 +145,7 @@ def _without_existing(rows: list[Activity]) -> list[Activity]:
             course_id__in={r.course_id for r in rows},
             source__in={r.source for r in rows},
             source_id__in={r.source_id for r in rows},
+            occurred_at__in={r.occurred_at for r in rows},
         ).values_list("course_id", "source", "source_id", "occurred_at")
     )
     fresh = []

@@ -24,7 +24,7 @@ from completion.models import (
     StatusOverride,
 )
 from lti_tool import privacy
-from lti_tool.models import Membership, Person
+from lti_tool.models import Course, Membership, Person
 
 MILESTONES = (25, 50, 75, 100)
 
@@ -102,7 +102,10 @@ def _pace_words(progress: Progress | None) -> str:
 
 def activity_rows(person: Person) -> list[dict[str, Any]]:
     return privacy.rows_of(
-        Activity.objects.filter(person=person)
+        # Through the deployment's courses: the event store's indexes lead with the course.
+        Activity.objects.filter(
+            course__in=Course.objects.filter(deployment_id=person.deployment_id), person=person
+        )
         .order_by("occurred_at")
         .values("course__context_id", "item__title", "verb", "occurred_at", "duration_seconds",
                 "score", "success", "source")

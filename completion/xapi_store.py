@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 
 from completion.events import store_events
 from completion.ingest import xapi
+from completion.ingest.xapi_validation import parse_timestamp
 from completion.models import Activity, PendingActivity, Source, XapiStatement
 from lti_tool.models import Deployment
 
@@ -163,11 +164,18 @@ def _insert(
 def _void_stored(deployment_id: int, voided: set[str]) -> None:
     if not voided:
         return
-    XapiStatement.objects.filter(
-        deployment_id=deployment_id, statement_id__in=voided, voided=False
-    ).update(voided=True)
+    statements = XapiStatement.objects.filter(deployment_id=deployment_id, statement_id__in=voided)
+    statements.filter(voided=False).update(voided=True)
+    # The event store is keyed by time before source id: name each event's time too.
+    events = [
+        xapi.to_event(p, stored=parse_timestamp(p.get("stored")))
+        for p in statements.values_list("payload", flat=True)
+    ]
     Activity.objects.filter(
-        course__deployment_id=deployment_id, source=Source.XAPI, source_id__in=voided
+        course__deployment_id=deployment_id,
+        occurred_at__in={e.occurred_at for e in events if e is not None},
+        source=Source.XAPI,
+        source_id__in=voided,
     ).delete()
     PendingActivity.objects.filter(
         deployment_id=deployment_id, source=Source.XAPI, source_id__in=voided

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -71,7 +70,7 @@ class EventIngestApi(APIView):
                 {"error": "nothing stored", "rejected": errors}, status=status.HTTP_400_BAD_REQUEST
             )
         deployment = Deployment.objects.get(pk=principal.deployment_id)
-        api_events = [replace(e, source="api") for e in events]
+        api_events = [e._replace(source="api") for e in events]
         with transaction.atomic():
             result = store_events(deployment=deployment, events=api_events)
         return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)

@@ -103,6 +103,23 @@ def test_broken_rows_are_reported_by_line_and_nothing_is_stored(roster, tmp_path
     assert not Activity.objects.exists()
 
 
+def test_a_bad_row_after_chunks_were_loaded_still_stores_nothing(roster, tmp_path, monkeypatch):
+    # One pass: chunks are copied and inserted while later rows are still being read, so a
+    # rejection near the end must undo what the earlier chunks already inserted.
+    monkeypatch.setattr("completion.imports.CHUNK", 4)
+    rows = [row(n, learner=f"u{n % 3}") for n in range(1, 20)]
+    rows += [row(20, verb="danced"), row(21), row(22, score="x")]
+    path = csv_file(tmp_path, rows)
+    batch = import_file(deployment=roster, path=path, file_format="csv", created_by="t")
+    assert (batch.status, batch.rows_total, batch.rows_stored) == ("rejected", 22, 0)
+    assert [r["line"] for r in batch.rejected] == [21, 23]
+    assert not Activity.objects.exists()
+    fixed = csv_file(tmp_path, [row(n, learner=f"u{n % 3}") for n in range(1, 23)], name="ok.csv")
+    again = import_file(deployment=roster, path=fixed, file_format="csv", created_by="t")
+    assert (again.status, again.rows_stored, again.rows_pending) == ("done", 22, 0)
+    assert Activity.objects.count() == 22
+
+
 def test_wrong_column_count_and_bad_quoting_are_reported(roster, tmp_path):
     short = csv_file(tmp_path, [row(1), "u0,,C1,m1\n"], name="short.csv")
     assert import_file(
