@@ -1,6 +1,6 @@
 """Benchmarks: planning today's interventions, and email dispatch to a local SMTP server.
 
-    .venv/bin/python bench/interventions.py [--learners 20000] [--emails 2000]
+    .venv/bin/python bench/interventions.py [--learners 100000] [--emails 2000]
 
 Planning: one course of N learners from `generate_cohort`, scored, then `plan_course` timed
 (the goal is 100,000 enrolments in 60 s). Dispatch: M queued emails sent by one worker to an
@@ -10,6 +10,7 @@ aiosmtpd server on 127.0.0.1 (the goal is 50+ messages/s).
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from _setup import bench_deployment, django_on_postgres
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--learners", type=int, default=20000)
+    parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--emails", type=int, default=2000)
     args = parser.parse_args()
     django_on_postgres("finishline_bench_interventions")
@@ -58,7 +59,8 @@ def main() -> None:
     print(
         f"planning: {args.learners:,} enrolments in {planning:.1f} s "
         f"({len(summary.actions):,} actions; {summary.count('sent'):,} to send now) "
-        f"= {args.learners / planning * 60:,.0f} enrolments a minute"
+        f"= {args.learners / planning * 60:,.0f} enrolments a minute; peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
     )
 
     OutboundMessage.objects.filter(status="pending").delete()

@@ -11,18 +11,18 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class ItemRow:
-    """One learner's totals on one item."""
+class ItemRow(NamedTuple):
+    """One learner's totals on one item (a named tuple: a course has a row per learner
+    and item, hundreds of thousands)."""
 
     person_id: int
     item_id: int
     seconds: float
     done: bool
-    last_at: datetime
+    last_at: str  # the latest event's time as UTC text ("2026-03-02 10:00:00.5+00"): sortable
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import CharField, Count, Exists, Max, Min, OuterRef, Q, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from completion.facts import DONE_VERBS
@@ -45,6 +46,7 @@ from interventions.models import (
     PlaybookSetting,
     Snooze,
 )
+from lti_tool.bulk import insert_rows
 from lti_tool.models import Course, Membership, Role
 
 LEARNER_FACING_LOOKBACK = timedelta(hours=48)
@@ -119,22 +121,59 @@ def plan_course(
     return summary
 
 
+INTERVENTION_FIELDS = (
+    "membership_id",
+    "course_id",
+    "playbook",
+    "step",
+    "episode",
+    "tier",
+    "channels",
+    "status",
+    "detail",
+    "experiment_id",
+    "arm",
+    "planned_at",
+    "send_at",
+    "case_id",
+)
+MESSAGE_FIELDS = (
+    "idempotency_key",
+    "deployment_id",
+    "course_id",
+    "membership_id",
+    "channel",
+    "to_address",
+    "subject",
+    "body_text",
+    "body_html",
+    "reason",
+    "not_before",
+)
+
+
 @dataclass
 class _Writes:
-    """Rows of one planning run, written in a few bulk inserts in one transaction."""
+    """Rows of one planning run, written in a few bulk inserts in one transaction.
 
-    interventions: list[Intervention] = field(default_factory=list)
-    messages: list[OutboundMessage] = field(default_factory=list)
-    cases: list[tuple[Intervention, AdvisorCase]] = field(default_factory=list)
+    Plain rows rather than model instances: a first run over 100,000 learners writes
+    hundreds of thousands, and building and preparing instances would cost more than
+    the planning itself.
+    """
+
+    interventions: list[list[Any]] = field(default_factory=list)
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    cases: list[tuple[list[Any], AdvisorCase]] = field(default_factory=list)
 
     @transaction.atomic
     def save(self) -> None:
         AdvisorCase.objects.bulk_create([case for _, case in self.cases], batch_size=2000)
-        for intervention, case in self.cases:
-            intervention.case = case
-        # ignore_conflicts: a run racing another (two workers) keeps the first row of each.
-        Intervention.objects.bulk_create(self.interventions, batch_size=2000, ignore_conflicts=True)
-        OutboundMessage.objects.bulk_create(self.messages, batch_size=2000, ignore_conflicts=True)
+        case_column = INTERVENTION_FIELDS.index("case_id")
+        for row, case in self.cases:
+            row[case_column] = case.pk
+        # Conflicts skipped: a run racing another (two workers) keeps the first row of each.
+        insert_rows(Intervention, INTERVENTION_FIELDS, self.interventions)
+        insert_rows(OutboundMessage, MESSAGE_FIELDS, self.messages)
         if self.cases:
             announce_escalations([case for _, case in self.cases])
 
@@ -182,8 +221,14 @@ def _load(course: Course, now: datetime) -> _Facts:
     failures: dict[int, dict[int, int]] = defaultdict(dict)
     last_failure: dict[int, dict[int, datetime]] = defaultdict(dict)
     last_attempt: dict[int, dict[int, datetime]] = defaultdict(dict)
+    # Only items a learner has failed matter (the difficulty playbook); most never fail.
+    failed_here = activity.filter(
+        person_id=OuterRef("person_id"), item_id=OuterRef("item_id"), verb="failed"
+    )
     graded = activity.filter(
-        verb__in=["failed", "passed", "attempted", "submitted"], item__isnull=False
+        Exists(failed_here),
+        verb__in=["failed", "passed", "attempted", "submitted"],
+        item__isnull=False,
     ).order_by("occurred_at")
     for person_id, item_id, verb, at in graded.values_list(
         "person_id", "item_id", "verb", "occurred_at"
@@ -226,8 +271,10 @@ def _load(course: Course, now: datetime) -> _Facts:
                 fired[row["membership_id"]][row["code"]] = first
     reasons = (
         {
-            r.membership_id: list(r.reasons)
-            for r in RiskScore.objects.filter(course=course, as_of=latest_signal_day)
+            membership_id: list(why)
+            for membership_id, why in RiskScore.objects.filter(
+                course=course, as_of=latest_signal_day
+            ).values_list("membership_id", "reasons")
         }
         if latest_signal_day
         else {}
@@ -343,7 +390,9 @@ def _next_steps(course: Course) -> dict[int, personalise.NextStep]:
         .annotate(
             seconds=Sum("duration_seconds", default=0.0),
             done=Count("pk", filter=Q(verb__in=DONE_VERBS)),
-            last=Max("occurred_at"),
+            # As UTC text, which sorts as the time does: loading hundreds of thousands of
+            # datetimes through Django's time-zone-aware loader costs more than the query.
+            last=Cast(Max("occurred_at"), CharField()),
         )
         .order_by()
     )
@@ -520,21 +569,22 @@ def _record(
     course: Course, m: Membership, action: PlannedAction, f: _Facts, now: datetime, w: _Writes
 ) -> None:
     experiment = f.experiments.get(action.step) if action.arm else None
-    intervention = Intervention(
-        membership=m,
-        course=course,
-        playbook=action.playbook,
-        step=action.step,
-        episode=action.episode,
-        tier=_tier(action.step),
-        channels=list(action.channels),
-        status=action.status,
-        detail=action.detail[:300],
-        experiment=experiment,
-        arm=action.arm,
-        planned_at=now,
-        send_at=action.send_at,
-    )
+    intervention = [
+        m.pk,
+        course.pk,
+        action.playbook,
+        action.step,
+        action.episode,
+        _tier(action.step),
+        list(action.channels),
+        action.status,
+        action.detail[:300],
+        experiment.pk if experiment is not None else None,
+        action.arm,
+        now,
+        action.send_at,
+        None,  # case_id, once the case is created
+    ]
     w.interventions.append(intervention)
     if action.status not in {"sent", "scheduled"}:
         return
@@ -595,19 +645,20 @@ def _message(
     channel: str,
     to: str,
     key: str,
-) -> OutboundMessage:
-    return OutboundMessage(
-        idempotency_key=key,
-        deployment=course.deployment,
-        course=course,
-        membership=m,
-        channel=channel,
-        to_address=to,
-        subject=text.subject,
-        body_text=text.body,
-        body_html=messages.as_html(text.body) if channel == Channel.EMAIL else "",
-        reason=f"playbook:{action.step}",
-        not_before=action.send_at or timezone.now(),
+) -> tuple[Any, ...]:
+    """An outbox row in MESSAGE_FIELDS order."""
+    return (
+        key,
+        course.deployment_id,
+        course.pk,
+        m.pk,
+        channel,
+        to,
+        text.subject,
+        text.body,
+        messages.as_html(text.body) if channel == Channel.EMAIL else "",
+        f"playbook:{action.step}",
+        action.send_at or timezone.now(),
     )
 
 

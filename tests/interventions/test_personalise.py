@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from interventions.personalise import CourseItem, ItemRow, next_steps
 
-T = datetime(2026, 3, 1, tzinfo=UTC)
+T = "2026-03-01 00:00:00+00"  # as the planner loads it: UTC text, sortable
+LATER = "2026-03-01 00:00:00.5+00"
 ITEMS = [
     CourseItem(1, "Module 1", ""),
     CourseItem(2, "Module 2", "https://lms.example/m2"),
@@ -22,7 +21,7 @@ def test_the_last_unfinished_item_and_the_minutes_left_against_peers():
     rows = [
         *peers_finished(2, 40),
         ItemRow(1, 1, 600, True, T),
-        ItemRow(1, 2, 25 * 60, False, T + timedelta(hours=1)),
+        ItemRow(1, 2, 25 * 60, False, LATER),
     ]
     step = next_steps(rows, ITEMS)[1]
     assert step.title == "Module 2"

@@ -1,0 +1,69 @@
+"""insert_rows: plain rows in, defaults filled, JSON stored, stored keys skipped (both DBs)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from interventions.models import Intervention, OutboundMessage
+from lti_tool.bulk import insert_rows
+from lti_tool.models import Course, Deployment, Membership, Person
+
+WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def membership(platform):
+    deployment = Deployment.objects.get()
+    course = Course.objects.create(deployment=deployment, context_id="C1")
+    person = Person.objects.create(deployment=deployment, sub="u1", email="u1@example.edu")
+    return Membership.objects.create(
+        course=course, person=person, role="learner", enrolled_at=WHEN, status_changed_at=WHEN
+    )
+
+
+def test_defaults_are_filled_and_rows_with_a_stored_key_are_skipped(membership):
+    course = membership.course
+    fields = ("idempotency_key", "deployment_id", "channel", "to_address", "body_text")
+    fields += ("not_before",)
+    row = ("k1", course.deployment_id, "email", "a@example.edu", "Hello", WHEN)
+    insert_rows(OutboundMessage, fields, [row])
+    # k1 again (with other content) and a new k2: only k2 is added, k1 keeps its first content.
+    insert_rows(
+        OutboundMessage,
+        fields,
+        [("k1", course.deployment_id, "sms", "+1555", "Other", WHEN), ("k2", *row[1:])],
+    )
+    stored = {m.idempotency_key: m for m in OutboundMessage.objects.all()}
+    assert sorted(stored) == ["k1", "k2"]
+    first = stored["k1"]
+    assert (first.channel, first.body_text, first.not_before) == ("email", "Hello", WHEN)
+    assert (first.status, first.attempts, first.subject) == ("pending", 0, "")
+    assert first.course_id is None
+    assert first.created_at is not None  # auto_now_add
+    assert first.sent_at is None
+
+
+def test_json_values_and_foreign_keys_round_trip(membership):
+    fields = ("membership_id", "course_id", "playbook", "step", "episode", "channels", "status")
+    insert_rows(
+        Intervention,
+        (*fields, "planned_at"),
+        [
+            (membership.pk, membership.course_id, "absence", "absent_2", "e1", ["email", "sms"],
+             "sent", WHEN),
+            (membership.pk, membership.course_id, "absence", "absent_4", "e1", [], "superseded",
+             WHEN),
+        ],
+    )  # fmt: skip
+    rows = {i.step: i for i in Intervention.objects.all()}
+    assert rows["absent_2"].channels == ["email", "sms"]
+    assert rows["absent_4"].channels == []
+    assert rows["absent_2"].membership == membership
+    assert (rows["absent_2"].tier, rows["absent_2"].detail, rows["absent_2"].case) == (1, "", None)
+
+
+def test_an_unknown_field_is_refused(membership):
+    with pytest.raises(ValueError, match="no fields"):
+        insert_rows(OutboundMessage, ("nope",), [("x",)])
