@@ -7,7 +7,7 @@ loopback port, and posts batches of 100 statements from several client threads. 
 statement is a learner on the roster, so each one is validated, stored verbatim and written
 to the timeline. Prints statements/s and the p50/p95 time per batch, and checks the counts.
 
-    .venv/bin/python bench/xapi.py [--batches 400] [--clients 6] [--workers 3] [--keep]
+    .venv/bin/python bench/xapi.py [--batches 1000] [--clients 6] [--workers 3] [--keep]
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def postgres_cpu_seconds() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--batches", type=int, default=400)
+    parser.add_argument("--batches", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep earlier runs' events")

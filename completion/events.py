@@ -3,23 +3,39 @@
 Resolution is batched (one query per kind for a whole batch) so the HTTP endpoints and imports
 stay fast. An event whose course or person is not known yet goes to `PendingActivity` and is
 moved into `Activity` by `match_pending` after the next roster sync or launch: nothing is
-dropped. Duplicates (same course, source, source id and time) are stored once.
+dropped. Duplicates (same course, time, source and source id) are stored once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from completion.data import ActorRef, EngagementEvent, StoreResult
 from completion.models import Activity, Item, PendingActivity
+from lti_tool.bulk import insert_rows
 from lti_tool.models import Course, Deployment, Membership, Person
 
 KIND_BY_SOURCE_DEFAULT = "other"
+ACTIVITY_FIELDS = (
+    "course_id",
+    "person_id",
+    "item_id",
+    "verb",
+    "occurred_at",
+    "received_at",
+    "duration_seconds",
+    "score",
+    "success",
+    "source",
+    "source_id",
+)
+UNIQUE_KEY = ("course_id", "occurred_at", "source", "source_id")  # activity_source_key
 
 
 @transaction.atomic
@@ -36,7 +52,7 @@ def store_events(*, deployment: Deployment, events: Sequence[EngagementEvent]) -
     }
     people = resolve_people(deployment, [e.actor for e in events])
     items = resolve_items(courses, events)
-    rows: list[Activity] = []
+    rows: list[tuple[Any, ...]] = []
     pending: list[PendingActivity] = []
     for event in events:
         course = courses.get(event.course_key)
@@ -44,25 +60,27 @@ def store_events(*, deployment: Deployment, events: Sequence[EngagementEvent]) -
         if course is None or person is None:
             pending.append(_pending(deployment, course, event, now))
             continue
+        item = items.get((course.pk, event.item_id))
         rows.append(
-            Activity(
-                course=course,
-                person=person,
-                item=items.get((course.pk, event.item_id)),
-                verb=event.verb,
-                occurred_at=event.occurred_at,
-                received_at=now,
-                duration_seconds=event.duration_seconds,
-                score=event.score,
-                success=event.success,
-                source=event.source,
-                source_id=event.source_id,
+            (
+                course.pk,
+                person.pk,
+                item.pk if item is not None else None,
+                event.verb,
+                event.occurred_at,
+                now,
+                event.duration_seconds,
+                event.score,
+                event.success,
+                event.source,
+                event.source_id,
             )
         )
-    fresh = _without_existing(rows)
-    Activity.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=1000)
+    # PostgreSQL counts what ON CONFLICT skipped; elsewhere stored keys are dropped first.
+    offered = rows if connection.vendor == "postgresql" else _without_existing(rows)
+    stored = insert_rows(Activity, ACTIVITY_FIELDS, offered)
     PendingActivity.objects.bulk_create(pending, ignore_conflicts=True, batch_size=1000)
-    return StoreResult(stored=len(fresh), duplicate=len(rows) - len(fresh), pending=len(pending))
+    return StoreResult(stored=stored, duplicate=len(rows) - stored, pending=len(pending))
 
 
 def resolve_people(deployment: Deployment, actors: Iterable[ActorRef]) -> dict[ActorRef, Person]:
@@ -136,21 +154,22 @@ def resolve_items(
     return existing
 
 
-def _without_existing(rows: list[Activity]) -> list[Activity]:
+def _without_existing(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Drop rows already stored (and repeats within the batch) so counts are exact."""
     if not rows:
         return rows
+    course, occurred, source, source_id = (ACTIVITY_FIELDS.index(f) for f in UNIQUE_KEY)
     stored = set(
         Activity.objects.filter(
-            course_id__in={r.course_id for r in rows},
-            source__in={r.source for r in rows},
-            source_id__in={r.source_id for r in rows},
-            occurred_at__in={r.occurred_at for r in rows},
-        ).values_list("course_id", "source", "source_id", "occurred_at")
+            course_id__in={r[course] for r in rows},
+            occurred_at__in={r[occurred] for r in rows},
+            source__in={r[source] for r in rows},
+            source_id__in={r[source_id] for r in rows},
+        ).values_list(*UNIQUE_KEY)
     )
     fresh = []
     for row in rows:
-        key = (row.course_id, row.source, row.source_id, row.occurred_at)
+        key = (row[course], row[occurred], row[source], row[source_id])
         if key not in stored:
             stored.add(key)
             fresh.append(row)

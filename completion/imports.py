@@ -27,7 +27,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from completion.data import ActorRef, EngagementEvent, StoreResult
-from completion.events import _pending, resolve_items, resolve_people, store_events
+from completion.events import (
+    ACTIVITY_FIELDS,
+    _pending,
+    resolve_items,
+    resolve_people,
+    store_events,
+)
 from completion.ingest.rows import COLUMNS, RowError, parse_row
 from completion.models import ImportBatch, PendingActivity
 from lti_tool.audit import append_audit
@@ -36,19 +42,6 @@ from lti_tool.models import Course, Deployment
 CHUNK = 20_000
 MAX_REPORTED = 1000
 REQUIRED_HEADERS = {"course_id", "verb", "timestamp", "source_id"}
-ACTIVITY_COLUMNS = (
-    "course_id",
-    "person_id",
-    "item_id",
-    "verb",
-    "occurred_at",
-    "received_at",
-    "duration_seconds",
-    "score",
-    "success",
-    "source",
-    "source_id",
-)
 
 
 @dataclass(frozen=True)
@@ -350,7 +343,7 @@ class _CopyLoader:
             self.result = self.result + inserting.result()
 
     def _copy(self, rows: list[tuple[Any, ...]]) -> None:
-        columns = ", ".join(ACTIVITY_COLUMNS)
+        columns = ", ".join(ACTIVITY_FIELDS)
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE finishline_import_stage")
             with cursor.cursor.copy(
@@ -376,7 +369,7 @@ class _CopyLoader:
 
     def _insert(self, count: int) -> StoreResult:
         # Sorted like the per-learner indexes, which then take the rows in order.
-        columns = ", ".join(ACTIVITY_COLUMNS)
+        columns = ", ".join(ACTIVITY_FIELDS)
         with self._raw.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO completion_activity ({columns}) SELECT {columns} FROM "
