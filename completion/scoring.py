@@ -47,9 +47,10 @@ from completion.scorecard import (
     Predictor,
     score_cohort,
 )
-from completion.scoring_pg import load_facts_pg, upsert_pg
+from completion.scoring_pg import load_facts_pg
 from completion.signals import stats_from_json, stats_to_json
 from lti_tool import webhooks
+from lti_tool.bulk import upsert_rows
 from lti_tool.models import Course, Membership
 
 PG_FAST_PATH = True  # the ORM path stays the reference (see tests)
@@ -332,14 +333,9 @@ def write_scores(
     if not result.extra.get("full", True):
         stale = stale.filter(membership_id__in=ids)
     stale.delete()
-    if postgres:
-        upsert_pg(Progress, PROGRESS_COLUMNS, progress, ("membership_id", "as_of"))
-        upsert_pg(RiskScore, RISK_COLUMNS, risks, ("membership_id", "as_of"))
-        upsert_pg(SignalValue, SIGNAL_COLUMNS, fired, ("membership_id", "as_of", "code"))
-    else:
-        _bulk_upsert(Progress, PROGRESS_COLUMNS, progress, ["membership", "as_of"])
-        _bulk_upsert(RiskScore, RISK_COLUMNS, risks, ["membership", "as_of"])
-        _bulk_upsert(SignalValue, SIGNAL_COLUMNS, fired, ["membership", "as_of", "code"])
+    upsert_rows(Progress, PROGRESS_COLUMNS, progress, ("membership_id", "as_of"))
+    upsert_rows(RiskScore, RISK_COLUMNS, risks, ("membership_id", "as_of"))
+    upsert_rows(SignalValue, SIGNAL_COLUMNS, fired, ("membership_id", "as_of", "code"))
     _record_run(course, as_of, result, watermark, now)
     announce_red(course, as_of, [s.membership_id for s in scores if s.risk.tier == "red"])
     met = [s.membership_id for s in scores if s.evaluation.met]
@@ -419,19 +415,6 @@ SIGNAL_COLUMNS = (
     "fired",
     "reason",
 )
-
-
-def _bulk_upsert(
-    model: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], unique: list[str]
-) -> None:
-    keys = {f.removesuffix("_id") for f in unique} | set(unique)
-    model.objects.bulk_create(
-        [model(**dict(zip(columns, row, strict=True))) for row in rows],
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=unique,
-        update_fields=[c for c in columns if c not in keys and c.removesuffix("_id") not in keys],
-    )
 
 
 def _progress_row(course_id: int, as_of: date, s: LearnerScore, now: datetime) -> tuple[Any, ...]:

@@ -7,13 +7,11 @@ exactly what `scoring.load_facts`' portable path returns (tested on PostgreSQL).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import Model
 
 from completion.facts import CONSUME_VERBS, DONE_VERBS, Day, ItemFacts, LearnerFacts, cutoff_of
 
@@ -123,38 +121,3 @@ def load_facts_pg(
         )
         for p in people
     ]
-
-
-JSON_COLUMNS = frozenset({"unmet", "reasons", "signals"})
-
-
-def upsert_pg(
-    model: type[Model],
-    columns: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    unique: Sequence[str],
-) -> None:
-    """COPY rows into a temporary table, then one INSERT ... ON CONFLICT DO UPDATE."""
-    if not rows:
-        return
-    table = model._meta.db_table
-    temp = f"tmp_{table}"
-    cols = ", ".join(columns)
-    json_at = [k for k, c in enumerate(columns) if c in JSON_COLUMNS]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in unique)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {temp} AS SELECT {cols} FROM {table} WITH NO DATA"
-        )
-        cursor.execute(f"TRUNCATE {temp}")
-        with cursor.copy(f"COPY {temp} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                if json_at:
-                    row = tuple(
-                        json.dumps(v, default=str) if k in json_at else v for k, v in enumerate(row)
-                    )
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {temp} ORDER BY "
-            f"{', '.join(unique)} ON CONFLICT ({', '.join(unique)}) DO UPDATE SET {updates}"
-        )

@@ -11,6 +11,7 @@ rows whose unique key is already stored are skipped.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -26,18 +27,106 @@ SMALL = 500  # up to this many rows, one INSERT statement rather than COPY
 def insert_rows(
     model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> int:
-    """Insert `rows` (values in `fields` order, by attname: "course_id") into `model`'s table.
+    """Insert `rows` (values in `fields` order, by attname: "course_id") into `model`'s table,
+    skipping rows whose unique key is already stored.
 
     Columns not named take their field's default (auto_now/auto_now_add: now). Values must
     be what the field stores: datetimes, ids, strings, and JSON-ready data for JSONFields.
     Returns the number of rows inserted on PostgreSQL; elsewhere the number offered, as
     `bulk_create` cannot tell (callers needing exact counts drop stored keys first).
     """
+    return _write(model, fields, rows, unique=None)
+
+
+def upsert_rows(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    unique: Sequence[str],
+) -> None:
+    """Insert `rows`, or where a row with the same `unique` values exists, update its named
+    fields (the others keep their values). As `insert_rows` otherwise."""
+    _write(model, fields, rows, unique=unique)
+
+
+def _write(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    unique: Sequence[str] | None,
+) -> int:
     columns = [f for f in model._meta.concrete_fields if not f.primary_key]
-    named = {f.attname for f in columns}
-    unknown = set(fields) - named
+    unknown = set(fields) - {f.attname for f in columns}
     if unknown:
         raise ValueError(f"{model.__name__} has no fields {sorted(unknown)}")
+    if not rows:
+        return 0
+    full = _row_filler(columns, fields)
+    if connection.vendor != "postgresql":
+        attnames = [f.attname for f in columns]
+        objs = [model(**dict(zip(attnames, full(row), strict=True))) for row in rows]
+        if unique is None:
+            model._default_manager.bulk_create(objs, batch_size=BATCH, ignore_conflicts=True)
+        else:
+            model._default_manager.bulk_create(
+                objs,
+                batch_size=BATCH,
+                update_conflicts=True,
+                unique_fields=[_field_name(model, f) for f in unique],
+                update_fields=[_field_name(model, f) for f in fields if f not in unique],
+            )
+        return len(rows)
+    json_at = [i for i, f in enumerate(columns) if isinstance(f, models.JSONField)]
+
+    def db_values(row: Sequence[Any]) -> list[Any]:
+        values = full(row)
+        for i in json_at:
+            values[i] = Jsonb(values[i], dumps=_json_dumps)
+        return values
+
+    table = model._meta.db_table
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in columns)
+    keys: list[str] = []
+    if unique is None:
+        conflict = "ON CONFLICT DO NOTHING"
+    else:
+        column_of = {f.attname: str(f.column) for f in columns}
+        keys = [column_of[f] for f in unique]
+        updates = ", ".join(
+            f"{quote(column_of[f])} = EXCLUDED.{quote(column_of[f])}"
+            for f in fields
+            if f not in unique
+        )
+        conflict = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if len(rows) <= SMALL:
+            one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(rows))} {conflict}",
+                [value for row in rows for value in db_values(row)],
+            )
+            return int(cursor.rowcount)
+        stage = quote(f"stage_{table}")
+        cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {names} FROM {table} WITH NO DATA")
+        with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(db_values(row))
+        # Upserts take row locks in key order, so two concurrent writers cannot deadlock.
+        order = f"ORDER BY {', '.join(quote(k) for k in keys)}" if unique is not None else ""
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} {order} {conflict}"
+        )
+        written = int(cursor.rowcount)
+        cursor.execute(f"DROP TABLE {stage}")
+        return written
+
+
+def _row_filler(
+    columns: Sequence[models.Field[Any, Any]], fields: Sequence[str]
+) -> Callable[[Sequence[Any]], list[Any]]:
+    """A function from a row in `fields` order to all `columns`, defaults filled in."""
     position = {name: i for i, name in enumerate(fields)}
     now = timezone.now()
 
@@ -53,47 +142,17 @@ def insert_rows(
         return lambda row: value
 
     fill = [filler(f) for f in columns]
+    return lambda row: [get(row) for get in fill]
 
-    def full(row: Sequence[Any]) -> list[Any]:
-        return [get(row) for get in fill]
 
-    if not rows:
-        return 0
-    if connection.vendor != "postgresql":
-        attnames = [f.attname for f in columns]
-        model._default_manager.bulk_create(
-            [model(**dict(zip(attnames, full(row), strict=True))) for row in rows],
-            batch_size=BATCH,
-            ignore_conflicts=True,
-        )
-        return len(rows)
-    json_columns = [i for i, f in enumerate(columns) if isinstance(f, models.JSONField)]
+def _field_name(model: type[models.Model], attname: str) -> str:
+    """ "membership_id" -> "membership" (bulk_create wants field names)."""
+    for field in model._meta.concrete_fields:
+        if field.attname == attname:
+            return field.name
+    return attname
 
-    def db_values(row: Sequence[Any]) -> list[Any]:
-        values = full(row)
-        for i in json_columns:
-            values[i] = Jsonb(values[i])
-        return values
 
-    table = model._meta.db_table
-    names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
-    with transaction.atomic(), connection.cursor() as cursor:
-        if len(rows) <= SMALL:
-            one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(rows))} "
-                "ON CONFLICT DO NOTHING",
-                [value for row in rows for value in db_values(row)],
-            )
-            return int(cursor.rowcount)
-        stage = connection.ops.quote_name(f"stage_{table}")
-        cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {names} FROM {table} WITH NO DATA")
-        with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(db_values(row))
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ON CONFLICT DO NOTHING"
-        )
-        inserted = int(cursor.rowcount)
-        cursor.execute(f"DROP TABLE {stage}")
-        return inserted
+def _json_dumps(value: Any) -> str:
+    # Dates in JSON payloads (unmet criteria, signal values) are stored as ISO text.
+    return json.dumps(value, default=str)

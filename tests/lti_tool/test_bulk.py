@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from completion.models import SignalValue
 from interventions.models import Intervention, OutboundMessage
-from lti_tool.bulk import insert_rows
+from lti_tool.bulk import SMALL, insert_rows, upsert_rows
 from lti_tool.models import Course, Deployment, Membership, Person
 
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -67,3 +68,23 @@ def test_json_values_and_foreign_keys_round_trip(membership):
 def test_an_unknown_field_is_refused(membership):
     with pytest.raises(ValueError, match="no fields"):
         insert_rows(OutboundMessage, ("nope",), [("x",)])
+
+
+@pytest.mark.parametrize("extra", [0, SMALL], ids=["one statement", "through COPY"])
+def test_upsert_updates_the_named_fields_and_keeps_the_others(membership, extra):
+    key = ("membership_id", "as_of", "code")
+    day = WHEN.date()
+    fields = (*key, "course_id", "value", "threshold", "reason")
+    filler = [(membership.pk, day, f"x{n}", membership.course_id, 0, 1, "") for n in range(extra)]
+    first = (membership.pk, day, "absent", membership.course_id, 3, 2, "3 d")
+    upsert_rows(SignalValue, fields, [first], key)
+    SignalValue.objects.filter(code="absent").update(fired=False)  # a field the upsert omits
+    upsert_rows(
+        SignalValue,
+        ("membership_id", "as_of", "code", "course_id", "value", "threshold"),
+        [(membership.pk, day, "absent", membership.course_id, 5, 4), *[r[:6] for r in filler]],
+        key,
+    )
+    row = SignalValue.objects.get(code="absent")
+    assert (row.value, row.threshold, row.reason, row.fired) == (5, 4, "3 d", False)
+    assert SignalValue.objects.count() == 1 + extra
