@@ -23,6 +23,8 @@ def register_purgers() -> None:
         (m.Activity, "course__deployment", "occurred_at"),
         (m.PendingActivity, "deployment", "occurred_at"),
         (m.XapiStatement, "deployment", "stored_at"),
+        # Re-sent attachments refresh stored_at, so one outlives every statement naming it.
+        (m.XapiAttachment, "deployment", "stored_at"),
         (m.CaliperEvent, "deployment", "received_at"),
         (m.SignalValue, "course__deployment", "as_of"),
         (m.RiskScore, "course__deployment", "as_of"),

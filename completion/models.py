@@ -193,6 +193,28 @@ class XapiStatement(models.Model):
         return str(self.statement_id)
 
 
+class XapiAttachment(models.Model):
+    """The raw data of an xAPI attachment, kept once per deployment under its SHA-2.
+
+    Statements name their attachments by hash (Data 2.4.11), so the same file sent with many
+    statements is stored once; `GET /statements?attachments=true` sends it back.
+    """
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    sha2 = models.CharField(max_length=128)  # lower-case hex
+    content_type = models.CharField(max_length=255)
+    content = models.BinaryField()
+    stored_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "sha2"], name="xapi_attachment_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sha2[:12]
+
+
 class CaliperEvent(models.Model):
     """A Caliper event exactly as received, for audit and de-duplication."""
 

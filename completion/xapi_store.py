@@ -26,7 +26,8 @@ from psycopg.types.json import Jsonb
 from completion.events import store_events
 from completion.ingest import xapi
 from completion.ingest.xapi_validation import parse_timestamp
-from completion.models import Activity, PendingActivity, Source, XapiStatement
+from completion.models import Activity, PendingActivity, Source, XapiAttachment, XapiStatement
+from lti_tool.bulk import upsert_rows
 from lti_tool.models import Deployment
 
 
@@ -44,9 +45,11 @@ def store_statements(
     deployment_id: int,
     statements: Sequence[Mapping[str, Any]],
     authority: Mapping[str, Any],
+    attachments: Mapping[str, bytes] | None = None,
     now: datetime | None = None,
 ) -> list[str]:
-    """Store a batch of valid statements; return their ids in order."""
+    """Store a batch of valid statements and their attachment data (by SHA-2, checked by
+    `check_attachments`); return the statements' ids in order."""
     now = now or timezone.now()
     batch = [xapi.normalise(s, stored=now, authority=authority) for s in statements]
     ids = [s["id"] for s in batch]
@@ -62,6 +65,7 @@ def store_statements(
             raise StatementConflict(f"statement {statement['id']} exists with other content")
     voided = _voided_ids(deployment_id, fresh, voided_earlier)
     _insert(deployment_id, fresh, voided, now)
+    _store_attachments(deployment_id, batch, attachments or {}, now)
     _void_stored(deployment_id, voided)
     events = [
         e
@@ -159,6 +163,52 @@ def _insert(
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for d, i, p, t, v, w in rows:
             copy.write_row((d, i, Jsonb(p), t, v, w))
+
+
+def _store_attachments(
+    deployment_id: int,
+    statements: Sequence[Mapping[str, Any]],
+    parts: Mapping[str, bytes],
+    now: datetime,
+) -> None:
+    """Keep each part once per deployment; sending it again refreshes its age (retention)."""
+    if not parts:
+        return
+    types = {
+        str(a["sha2"]).lower(): str(a.get("contentType", "application/octet-stream"))
+        for s in statements
+        for a in s.get("attachments") or ()
+    }
+    upsert_rows(
+        XapiAttachment,
+        ("deployment_id", "sha2", "content_type", "content", "stored_at"),
+        [
+            (deployment_id, sha2, types.get(sha2, "application/octet-stream"), data, now)
+            for sha2, data in sorted(parts.items())
+        ],
+        ("deployment_id", "sha2"),
+    )
+
+
+def attachments_of(
+    *, deployment_id: int, statements: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, str, bytes]]:
+    """(sha2, content type, data) of the stored attachments the statements name, each once,
+    in the order they are first named (attachments sent only as a fileUrl have none)."""
+    named = list(
+        dict.fromkeys(
+            str(a["sha2"]).lower() for s in statements for a in s.get("attachments") or ()
+        )
+    )
+    if not named:
+        return []
+    stored = {
+        sha2: (content_type, bytes(content))
+        for sha2, content_type, content in XapiAttachment.objects.filter(
+            deployment_id=deployment_id, sha2__in=named
+        ).values_list("sha2", "content_type", "content")
+    }
+    return [(sha2, *stored[sha2]) for sha2 in named if sha2 in stored]
 
 
 def _void_stored(deployment_id: int, voided: set[str]) -> None:

@@ -27,13 +27,19 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from completion.ingest.xapi import is_uuid, parse_timestamp, validate_statement
-from completion.ingest.xapi_attachments import AttachmentError, check_attachments, parse_multipart
+from completion.ingest.xapi_attachments import (
+    AttachmentError,
+    check_attachments,
+    multipart_body,
+    parse_multipart,
+)
 from completion.ingest.xapi_format import FORMATS, formatted
 from completion.xapi_store import (
     StatementConflict,
     StatementQuery,
     StatementRejected,
     agent_identity,
+    attachments_of,
     find_statement,
     query_statements,
     store_statements,
@@ -121,7 +127,7 @@ def statements(request: HttpRequest) -> HttpResponse:
     try:
         batch, parts = _parse(request, body)
         _validate(batch, parts)
-        ids = _store(principal, batch)
+        ids = _store(principal, batch, parts)
     except (BadRequest, AttachmentError, StatementRejected) as exc:
         log.info("xapi_rejected credential=%s reason=%r", principal.credential_id, str(exc))
         return _error(str(exc), 400)
@@ -130,7 +136,9 @@ def statements(request: HttpRequest) -> HttpResponse:
     return _answer(HttpResponse(status=204) if request.method == "PUT" else _ids(ids))
 
 
-def _store(principal: credentials.Principal, batch: list[Any]) -> list[str]:
+def _store(
+    principal: credentials.Principal, batch: list[Any], parts: dict[str, bytes]
+) -> list[str]:
     """Store; a request racing this one with the same new id makes the second try see it."""
     for attempt in (1, 2):
         try:
@@ -138,6 +146,7 @@ def _store(principal: credentials.Principal, batch: list[Any]) -> list[str]:
                 deployment_id=principal.deployment_id,
                 statements=batch,
                 authority=_authority(principal),
+                attachments=parts,
             )
         except IntegrityError:
             if attempt == 2:
@@ -225,7 +234,7 @@ def _lookup(request: HttpRequest, principal: credentials.Principal) -> HttpRespo
     )
     if found is None:
         return _error("no such statement", 404)
-    return JsonResponse(_formatter(request)(found))
+    return _with_attachments(request, principal, _formatter(request)(found), [found])
 
 
 def _query(request: HttpRequest, principal: credentials.Principal) -> HttpResponse:
@@ -238,10 +247,29 @@ def _query(request: HttpRequest, principal: credentials.Principal) -> HttpRespon
     more = ""
     if page.next_after is not None:
         link = {"more": _more_token(query, page.next_after, principal)}
-        if "format" in request.GET:  # the next pages keep the shape of this one
-            link["format"] = request.GET["format"]
+        for kept in ("format", "attachments"):  # the next pages keep this one's shape
+            if kept in request.GET:
+                link[kept] = request.GET[kept]
         more = f"{request.path}?" + urlencode(link)
-    return JsonResponse({"statements": [shape(s) for s in page.statements], "more": more})
+    result = {"statements": [shape(s) for s in page.statements], "more": more}
+    return _with_attachments(request, principal, result, page.statements)
+
+
+def _with_attachments(
+    request: HttpRequest,
+    principal: credentials.Principal,
+    document: dict[str, Any],
+    statements: list[dict[str, Any]],
+) -> HttpResponse:
+    """JSON, or with `attachments=true` multipart/mixed: the JSON, then the statements'
+    stored attachments (Communication 2.1.3)."""
+    if not _flag(request.GET, "attachments"):
+        return JsonResponse(document)
+    body, content_type = multipart_body(
+        json.dumps(document).encode(),
+        attachments_of(deployment_id=principal.deployment_id, statements=statements),
+    )
+    return HttpResponse(body, content_type=content_type)
 
 
 def _formatter(request: HttpRequest) -> Callable[[dict[str, Any]], dict[str, Any]]:

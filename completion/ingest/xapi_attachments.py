@@ -4,8 +4,9 @@
 statement JSON, every other part carries `X-Experience-API-Hash` and
 `Content-Transfer-Encoding: binary`. `check_attachments` then ties parts to the statements'
 attachment headers (each part's SHA-2 verified; no part without a header, no non-fileUrl
-header without a part) and checks JWS signatures (Data 2.6). Storing part bodies is not done:
-Finishline keeps statements, and attachments are verified and then dropped.
+header without a part) and checks JWS signatures (Data 2.6). `multipart_body` builds the
+response to `GET /statements?attachments=true`: the statement JSON first, then each stored
+attachment with its hash.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import binascii
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -160,3 +162,31 @@ def _verify_with_certificate(token: str, header: Mapping[str, Any], index: int) 
 
 def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def multipart_body(
+    document: bytes, attachments: Sequence[tuple[str, str, bytes]]
+) -> tuple[bytes, str]:
+    """A multipart/mixed body (Communication 1.5.2) and its Content-Type header value.
+
+    `attachments` are (sha2, content type, data). The boundary is random and checked against
+    every part, so no content can end the body early.
+    """
+    while True:
+        boundary = secrets.token_hex(16)
+        if all(boundary.encode() not in data for data in (document, *(a[2] for a in attachments))):
+            break
+    chunks = [f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode(), document]
+    for sha2, content_type, data in attachments:
+        if not _SAFE_HEADER.fullmatch(content_type):  # a stored value must not add headers
+            content_type = "application/octet-stream"
+        head = (
+            f"\r\n--{boundary}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {sha2}\r\n\r\n"
+        )
+        chunks += [head.encode(), data]
+    chunks.append(f"\r\n--{boundary}--\r\n".encode())
+    return b"".join(chunks), f'multipart/mixed; boundary="{boundary}"'
+
+
+_SAFE_HEADER = re.compile(r"[\x20-\x7e]{1,255}")

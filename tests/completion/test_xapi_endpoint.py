@@ -13,6 +13,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from completion.events import match_pending
+from completion.ingest.xapi_attachments import multipart_body as multipart_body_of
+from completion.ingest.xapi_attachments import split_parts
 from completion.models import Activity, PendingActivity, XapiStatement
 from lti_tool import credentials
 from lti_tool.models import Course, Deployment, ServiceCredential
@@ -361,6 +363,80 @@ def test_attachments_in_multipart_are_accepted_when_their_sha2_matches(client, l
     assert XapiStatement.objects.count() == 1
 
 
+def attached(sent, data, content_type="application/pdf"):
+    digest = hashlib.sha256(data).hexdigest()
+    sent["attachments"] = [
+        {
+            "usageType": "http://id.tincanapi.com/attachment/certificate",
+            "display": {"en-US": "Certificate"},
+            "contentType": content_type,
+            "length": len(data),
+            "sha2": digest,
+        }
+    ]
+    return digest
+
+
+def read_multipart(response):
+    """The JSON part and the attachment parts {sha2: (content type, data)} of a response."""
+    kind = response["Content-Type"]
+    assert kind.startswith("multipart/mixed")
+    parts = split_parts(response.content, kind.split('boundary="')[1].rstrip('"').encode())
+    assert parts[0].headers["content-type"] == "application/json"
+    rest = {}
+    for part in parts[1:]:
+        assert part.headers["content-transfer-encoding"] == "binary"
+        rest[part.headers["x-experience-api-hash"]] = (part.headers["content-type"], part.body)
+    return json.loads(parts[0].body), rest
+
+
+def test_attachments_true_sends_the_stored_data_back_once_per_hash(client, lrs):
+    data = b"%PDF-1.7 \r\n--not-a-boundary\r\n binary \x00\xff"
+    first, second, plain = statement(), statement(verb="attempted"), statement(verb="passed")
+    digest = attached(first, data)
+    attached(second, data)  # the same file with another statement: stored and sent once
+    kind = "multipart/mixed; boundary=xapi-boundary"
+    body = multipart_body([first, second], [("application/pdf", data, digest)])
+    assert client.post("/xapi/statements", body, content_type=kind, **lrs).status_code == 200
+    assert post(client, lrs, plain).status_code == 200
+
+    one, parts = read_multipart(get(client, lrs, f"statementId={first['id']}&attachments=true"))
+    assert one["id"] == first["id"]
+    assert parts == {digest: ("application/pdf", data)}
+    assert hashlib.sha256(parts[digest][1]).hexdigest() == digest
+
+    result, parts = read_multipart(get(client, lrs, "attachments=true"))
+    assert {s["id"] for s in result["statements"]} == {first["id"], second["id"], plain["id"]}
+    assert parts == {digest: ("application/pdf", data)}
+
+    without = get(client, lrs, f"statementId={plain['id']}&attachments=true")
+    assert read_multipart(without)[1] == {}
+    as_json = get(client, lrs, f"statementId={first['id']}")
+    assert as_json["Content-Type"] == "application/json"
+    assert as_json.json()["attachments"][0]["sha2"] == digest
+    assert get(client, lrs, "attachments=maybe").status_code == 400
+
+
+def test_attachments_of_another_deployment_are_not_sent(client, lrs, deployment):
+    data = b"secret certificate"
+    sent = statement()
+    digest = attached(sent, data)
+    kind = "multipart/mixed; boundary=xapi-boundary"
+    body = multipart_body([sent], [("application/pdf", data, digest)])
+    assert client.post("/xapi/statements", body, content_type=kind, **lrs).status_code == 200
+    other = Deployment.objects.get(deployment_id="d2")
+    theirs = credentials.issue_credential(deployment=other, kind="xapi", name="x", actor="t")
+    headers = {**lrs, "HTTP_AUTHORIZATION": basic(theirs)}
+    # The other deployment stores a statement naming the same hash, sent as a fileUrl only.
+    mine = statement()
+    attached(mine, data)
+    mine["attachments"][0]["fileUrl"] = "https://files.example/cert.pdf"
+    assert post(client, headers, mine).status_code == 200
+    result, parts = read_multipart(get(client, headers, "attachments=true"))
+    assert [s["id"] for s in result["statements"]] == [mine["id"]]
+    assert parts == {}
+
+
 def test_get_answers_with_consistent_through_and_refuses_mixed_parameters(client, lrs):
     sent = statement()
     post(client, lrs, sent)
@@ -533,3 +609,15 @@ def test_format_shapes_single_statements_queries_and_their_more_pages(client, lr
     ).json()
     assert canonical["statements"][0]["object"]["definition"]["name"] == {"en-US": "Page 3"}
     assert get(client, lrs, "format=full").status_code == 400
+
+
+def test_a_stored_content_type_cannot_add_headers_to_a_multipart_response():
+    body, kind = multipart_body_of(b"{}", [("ab" * 32, "text/plain\r\nX-Evil: 1", b"data")])
+    boundary = kind.split('boundary="')[1].rstrip('"').encode()
+    parts = split_parts(body, boundary)
+    assert parts[1].headers == {
+        "content-type": "application/octet-stream",
+        "content-transfer-encoding": "binary",
+        "x-experience-api-hash": "ab" * 32,
+    }
+    assert parts[1].body == b"data"

@@ -18,6 +18,7 @@ from completion.models import (
     Progress,
     RiskScore,
     SignalValue,
+    XapiAttachment,
     XapiStatement,
 )
 from interventions.models import Intervention, OutboundMessage
@@ -37,6 +38,7 @@ KINDS = [
     Activity,
     PendingActivity,
     XapiStatement,
+    XapiAttachment,
     CaliperEvent,
     SignalValue,
     RiskScore,
@@ -61,6 +63,10 @@ def records(course, membership, at, tag):
     XapiStatement.objects.create(
         deployment=deployment, statement_id=uuid.uuid4(), payload={}, stored_at=at
     )
+    XapiAttachment.objects.create(
+        deployment=deployment, sha2=tag * 8, content_type="application/pdf", content=b"%PDF",
+        stored_at=at,
+    )  # fmt: skip
     CaliperEvent.objects.create(
         deployment=deployment, event_id=f"c-{tag}", payload={}, received_at=at
     )
@@ -146,7 +152,7 @@ def test_the_command_dry_run_prints_each_deployment_and_kind(learner_records, ca
     assert f"Deployment {course.deployment_id} " in out
     assert "completion.Activity: would delete 1" in out
     assert "interventions.OutboundMessage: would delete 1" in out
-    assert "Dry run: would delete 9 records in total." in out
+    assert "Dry run: would delete 10 records in total." in out
     assert counts() == before
 
 
