@@ -174,6 +174,9 @@ class XapiStatement(models.Model):
     voided = models.BooleanField(default=False)
     # The statement a voiding statement voids, so a target that arrives later is voided too.
     voids = models.UUIDField(null=True, blank=True)
+    # The statement this one's object refers to (a StatementRef, voiding or not): queries
+    # return a statement targeting a match as a match (Communication 2.1.3).
+    target = models.UUIDField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -186,6 +189,11 @@ class XapiStatement(models.Model):
                 fields=["deployment", "voids"],
                 name="xapi_statement_voids",
                 condition=models.Q(voids__isnull=False),
+            ),
+            models.Index(
+                fields=["deployment", "target"],
+                name="xapi_statement_target",
+                condition=models.Q(target__isnull=False),
             ),
         ]
 

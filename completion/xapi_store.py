@@ -144,25 +144,40 @@ def _insert(
 ) -> None:
     """One bulk insert; on PostgreSQL a COPY, which is several times cheaper for JSON rows."""
     rows = [
-        (deployment_id, s["id"], s, now, s["id"] in voided, xapi.voided_target(s)) for s in fresh
+        (
+            deployment_id,
+            s["id"],
+            s,
+            now,
+            s["id"] in voided,
+            xapi.voided_target(s),
+            xapi.referenced(s),
+        )
+        for s in fresh
     ]
     if connection.vendor != "postgresql":
         XapiStatement.objects.bulk_create(
             [
                 XapiStatement(
-                    deployment_id=d, statement_id=i, payload=p, stored_at=t, voided=v, voids=w
+                    deployment_id=d,
+                    statement_id=i,
+                    payload=p,
+                    stored_at=t,
+                    voided=v,
+                    voids=w,
+                    target=r,
                 )
-                for d, i, p, t, v, w in rows
+                for d, i, p, t, v, w, r in rows
             ]
         )
         return
     sql = (
         f"COPY {XapiStatement._meta.db_table} "
-        "(deployment_id, statement_id, payload, stored_at, voided, voids) FROM STDIN"
+        "(deployment_id, statement_id, payload, stored_at, voided, voids, target) FROM STDIN"
     )
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for d, i, p, t, v, w in rows:
-            copy.write_row((d, i, Jsonb(p), t, v, w))
+        for d, i, p, t, v, w, r in rows:
+            copy.write_row((d, i, Jsonb(p), t, v, w, r))
 
 
 def _store_attachments(
@@ -366,21 +381,43 @@ def _in_activity_list(path: str, activity_id: str) -> Q:
     return single | Q(in_array)
 
 
+MAX_REFERENCE_DEPTH = 10
+
+
+def _matching_or_targeting(deployment_id: int, filters: Q) -> Q:
+    """Statements meeting `filters`, or targeting (through a StatementRef object, at any
+    depth) a statement that meets them, voided or not (Communication 2.1.3). One query per
+    level of references to find where the chain ends; usually there is none."""
+    everyone = XapiStatement.objects.filter(deployment_id=deployment_id)
+    condition = filters
+    targets = everyone.filter(filters).values("statement_id")
+    for _ in range(MAX_REFERENCE_DEPTH):
+        targeting = everyone.filter(target__in=targets)
+        if not targeting.exists():
+            break
+        condition |= Q(target__in=targets)
+        targets = targeting.values("statement_id")
+    return condition
+
+
 def query_statements(
     *, deployment_id: int, query: StatementQuery, after: tuple[datetime, int] | None = None
 ) -> StatementPage:
     """One page of a statement query, newest first unless ascending; `after` continues one."""
+    filters = Q()
+    if query.verb:
+        filters &= Q(payload__verb__id=query.verb)
+    if query.activity:
+        filters &= _activity_filter(query.activity, query.related_activities)
+    if query.registration:
+        filters &= Q(payload__context__registration=query.registration)
+    if query.agent is not None:
+        filters &= _agent_filter(query.agent, query.related_agents)
     rows: QuerySet[XapiStatement] = XapiStatement.objects.filter(
         deployment_id=deployment_id, voided=False
     )
-    if query.verb:
-        rows = rows.filter(payload__verb__id=query.verb)
-    if query.activity:
-        rows = rows.filter(_activity_filter(query.activity, query.related_activities))
-    if query.registration:
-        rows = rows.filter(payload__context__registration=query.registration)
-    if query.agent is not None:
-        rows = rows.filter(_agent_filter(query.agent, query.related_agents))
+    if filters:
+        rows = rows.filter(_matching_or_targeting(deployment_id, filters))
     if query.since:
         rows = rows.filter(stored_at__gt=query.since)
     if query.until:

@@ -72,6 +72,14 @@ def voided_target(statement: Mapping[str, Any]) -> str | None:
     return None
 
 
+def referenced(statement: Mapping[str, Any]) -> str | None:
+    """The (lower-case) id of the statement a StatementRef object targets, else None."""
+    obj = statement.get("object")
+    if isinstance(obj, Mapping) and obj.get("objectType") == "StatementRef":
+        return str(obj.get("id", "")).lower()
+    return None
+
+
 # --- comparison (Data 2.3.1) ------------------------------------------------------------------
 
 

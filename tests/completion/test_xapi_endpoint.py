@@ -437,6 +437,59 @@ def test_attachments_of_another_deployment_are_not_sent(client, lrs, deployment)
     assert parts == {}
 
 
+def referring(to, sub="bob", verb="attempted"):
+    """A statement by someone else whose object is a StatementRef to `to`."""
+    sent = statement(sub=sub, verb=verb)
+    sent["object"] = {"objectType": "StatementRef", "id": to["id"].upper()}
+    del sent["result"]
+    return sent
+
+
+def ids_of(client, lrs, query):
+    response = get(client, lrs, query)
+    assert response.status_code == 200, response.content
+    return {s["id"] for s in response.json()["statements"]}
+
+
+def test_statements_targeting_a_match_match_too_at_any_depth(client, lrs):
+    original = statement()  # ann completed page 3
+    confirmed = referring(original)  # bob attempted <original>
+    endorsed = referring(confirmed, sub="cy", verb="experienced")  # cy experienced <confirmed>
+    unrelated = statement(sub="dee", verb="passed")
+    for sent in (original, confirmed, endorsed, unrelated):
+        assert post(client, lrs, sent).status_code == 200
+    chain = {original["id"], confirmed["id"], endorsed["id"]}
+    assert ids_of(client, lrs, urlencode({"verb": ADL + "completed"})) == chain
+    assert ids_of(client, lrs, agent_query(account("ann"))) == chain
+    page = "https://lms.example.edu/mod/page/view.php?id=3"
+    assert ids_of(client, lrs, urlencode({"activity": page})) == chain | {unrelated["id"]}
+    # Bob's own statement matches by verb; cy's targets it; ann's original does not.
+    expected = {confirmed["id"], endorsed["id"]}
+    assert ids_of(client, lrs, urlencode({"verb": ADL + "attempted"})) == expected
+    # Time and sequence apply to the targeting statements themselves.
+    later = XapiStatement.objects.get(statement_id=original["id"]).stored_at
+    since = urlencode({"verb": ADL + "completed", "since": later.isoformat()})
+    assert ids_of(client, lrs, since) == {confirmed["id"], endorsed["id"]}
+    limited = get(client, lrs, urlencode({"verb": ADL + "completed", "limit": 2}))
+    assert len(limited.json()["statements"]) == 2
+    assert limited.json()["more"]
+
+
+def test_a_voided_match_is_not_returned_but_what_targets_it_is(client, lrs):
+    original = statement()
+    confirmed = referring(original)
+    assert post(client, lrs, [original, confirmed]).status_code == 200
+    void = statement(verb="voided")
+    void["object"] = {"objectType": "StatementRef", "id": original["id"]}
+    del void["context"], void["result"]
+    assert post(client, lrs, void).status_code == 200
+    found = ids_of(client, lrs, urlencode({"verb": ADL + "completed"}))
+    assert found == {confirmed["id"], void["id"]}
+    # A single statement is fetched by id alone: no StatementRef rule.
+    single = get(client, lrs, f"statementId={confirmed['id']}").json()
+    assert single["object"]["objectType"] == "StatementRef"
+
+
 def test_get_answers_with_consistent_through_and_refuses_mixed_parameters(client, lrs):
     sent = statement()
     post(client, lrs, sent)
