@@ -8,9 +8,9 @@ dropped. Duplicates (same course, time, source and source id) are stored once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -22,6 +22,7 @@ from lti_tool.bulk import insert_rows
 from lti_tool.models import Course, Deployment, Membership, Person
 
 KIND_BY_SOURCE_DEFAULT = "other"
+T = TypeVar("T")
 ACTIVITY_FIELDS = (
     "course_id",
     "person_id",
@@ -86,19 +87,20 @@ def store_events(*, deployment: Deployment, events: Sequence[EngagementEvent]) -
 def resolve_people(deployment: Deployment, actors: Iterable[ActorRef]) -> dict[ActorRef, Person]:
     """Map each actor to a person of the deployment by sub, then sourced id, then email."""
     actors = set(actors)
-    subs = {a.sub for a in actors if a.sub}
-    emails = {a.email.lower() for a in actors if a.email}
-    sourced = {a.sourced_id for a in actors if a.sourced_id}
-    query = Q(sub__in=subs) | Q(sourced_id__in=sourced | subs) | Q(email__in=emails)
     by_sub: dict[str, Person] = {}
     by_sourced: dict[str, Person] = {}
     by_email: dict[str, Person] = {}
-    for person in Person.objects.filter(query, deployment=deployment):
-        by_sub[person.sub] = person
-        if person.sourced_id:
-            by_sourced[person.sourced_id] = person
-        if person.email:
-            by_email[person.email.lower()] = person
+    for part in _slices(sorted(actors)):
+        subs = {a.sub for a in part if a.sub}
+        emails = {a.email.lower() for a in part if a.email}
+        sourced = {a.sourced_id for a in part if a.sourced_id}
+        query = Q(sub__in=subs) | Q(sourced_id__in=sourced | subs) | Q(email__in=emails)
+        for person in Person.objects.filter(query, deployment=deployment):
+            by_sub[person.sub] = person
+            if person.sourced_id:
+                by_sourced[person.sourced_id] = person
+            if person.email:
+                by_email[person.email.lower()] = person
     found: dict[ActorRef, Person] = {}
     for actor in actors:
         match = (
@@ -159,14 +161,16 @@ def _without_existing(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     if not rows:
         return rows
     course, occurred, source, source_id = (ACTIVITY_FIELDS.index(f) for f in UNIQUE_KEY)
-    stored = set(
-        Activity.objects.filter(
-            course_id__in={r[course] for r in rows},
-            occurred_at__in={r[occurred] for r in rows},
-            source__in={r[source] for r in rows},
-            source_id__in={r[source_id] for r in rows},
-        ).values_list(*UNIQUE_KEY)
-    )
+    stored: set[tuple[Any, ...]] = set()
+    for part in _slices(rows):
+        stored.update(
+            Activity.objects.filter(
+                course_id__in={r[course] for r in part},
+                occurred_at__in={r[occurred] for r in part},
+                source__in={r[source] for r in part},
+                source_id__in={r[source_id] for r in part},
+            ).values_list(*UNIQUE_KEY)
+        )
     fresh = []
     for row in rows:
         key = (row[course], row[occurred], row[source], row[source_id])
@@ -174,6 +178,14 @@ def _without_existing(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             stored.add(key)
             fresh.append(row)
     return fresh
+
+
+LOOKUP_SLICE = 5000  # a query's IN lists stay far below SQLite's 32,766 bound variables
+
+
+def _slices(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), LOOKUP_SLICE):
+        yield values[start : start + LOOKUP_SLICE]
 
 
 def _pending(

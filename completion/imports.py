@@ -16,6 +16,7 @@ import csv
 import gc
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from completion.data import ActorRef, EngagementEvent, StoreResult
@@ -39,6 +40,7 @@ from completion.models import ImportBatch, PendingActivity
 from lti_tool.audit import append_audit
 from lti_tool.models import Course, Deployment
 
+log = logging.getLogger(__name__)
 CHUNK = 20_000
 MAX_REPORTED = 1000
 REQUIRED_HEADERS = {"course_id", "verb", "timestamp", "source_id"}
@@ -140,6 +142,17 @@ class CheckedRows:
         )
 
 
+def check_file(path: Path, file_format: str) -> CheckedRows:
+    """Read and validate a whole file without storing anything: the report, in advance.
+
+    Worth running on a large file first: an import that meets a bad row late has written
+    and rolled back everything before it (dead rows in the busiest table until vacuum)."""
+    rows = CheckedRows(path, file_format)
+    for _ in rows:
+        pass
+    return rows
+
+
 class _RolledBack(Exception):
     """Raised inside the import's transaction to undo it when a row was rejected."""
 
@@ -192,6 +205,14 @@ def import_file(
             finished_at=timezone.now(),
             rejected=rows.report(),
         )
+    except DatabaseError as exc:  # rolled back: nothing of the file is stored; say why
+        log.exception("import_failed batch=%s", batch.pk)
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportBatch.Status.FAILED,
+            finished_at=timezone.now(),
+            rejected=[{"line": 0, "reason": f"the database refused the load: {exc}"[:500]}],
+        )
+        raise
     batch.refresh_from_db()
     return batch
 
@@ -263,8 +284,10 @@ class _CopyLoader:
                 "received_at timestamptz, duration_seconds float8, score float8, success bool, "
                 "source varchar(10), source_id varchar(255)) ON COMMIT DROP"
             )
-        # Django's `connection` is per thread: the worker must be handed this one's.
+        # Django's `connection` is per thread: the worker must be handed this one's, and its
+        # error translation, so a failed INSERT raises Django's exceptions as any query does.
         self._raw = connection.connection
+        self._django_errors = connection.wrap_database_errors
 
     def load(self, events: list[EngagementEvent]) -> None:
         rows, unresolved = self._rows(events)
@@ -370,7 +393,7 @@ class _CopyLoader:
     def _insert(self, count: int) -> StoreResult:
         # Sorted like the per-learner indexes, which then take the rows in order.
         columns = ", ".join(ACTIVITY_FIELDS)
-        with self._raw.cursor() as cursor:
+        with self._django_errors, self._raw.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO completion_activity ({columns}) SELECT {columns} FROM "
                 "finishline_import_stage ORDER BY course_id, person_id, occurred_at "

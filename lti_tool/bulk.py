@@ -102,6 +102,9 @@ def _write(
         conflict = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}"
     with transaction.atomic(), connection.cursor() as cursor:
         if len(rows) <= SMALL:
+            if unique is not None:  # upserts lock rows in key order: no deadlocks
+                at = [fields.index(f) for f in unique]
+                rows = sorted(rows, key=lambda row: [row[i] for i in at])
             one = "(" + ", ".join(["%s"] * len(columns)) + ")"
             cursor.execute(
                 f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(rows))} {conflict}",

@@ -120,6 +120,40 @@ def test_a_bad_row_after_chunks_were_loaded_still_stores_nothing(roster, tmp_pat
     assert Activity.objects.count() == 22
 
 
+def test_a_load_the_database_refuses_fails_the_batch_and_stores_nothing(
+    roster, tmp_path, monkeypatch
+):
+    # A constraint the rows break only in the database: on PostgreSQL the INSERT runs in
+    # the loader's worker thread, whose error must surface as Django's and roll back.
+    from django.db import IntegrityError, connection
+
+    monkeypatch.setattr("completion.imports.CHUNK", 4)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "ALTER TABLE completion_activity "
+                "ADD CONSTRAINT test_no_posts CHECK (verb <> 'posted')"
+            )
+        else:
+            cursor.execute(
+                "CREATE TEMP TRIGGER test_no_posts BEFORE INSERT ON completion_activity "
+                "WHEN NEW.verb = 'posted' BEGIN SELECT RAISE(ABORT, 'no posts'); END"
+            )
+    rows = [row(n, learner=f"u{n % 3}") for n in range(1, 10)] + [row(10, verb="posted")]
+    path = csv_file(tmp_path, rows)
+    try:
+        with pytest.raises(IntegrityError):
+            import_file(deployment=roster, path=path, file_format="csv", created_by="t")
+    finally:
+        if connection.vendor != "postgresql":  # a temporary trigger outlives the test
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TRIGGER IF EXISTS test_no_posts")
+    batch = ImportBatch.objects.get()
+    assert batch.status == "failed"
+    assert "the database refused the load" in batch.rejected[0]["reason"]
+    assert not Activity.objects.exists()
+
+
 def test_wrong_column_count_and_bad_quoting_are_reported(roster, tmp_path):
     short = csv_file(tmp_path, [row(1), "u0,,C1,m1\n"], name="short.csv")
     assert import_file(
@@ -184,6 +218,18 @@ def test_command_prints_the_report(roster, tmp_path):
         call_command(
             "import_events", str(path), "--deployment", Deployment.objects.get().deployment_id
         )
+
+
+def test_check_validates_without_storing(roster, tmp_path, capsys):
+    deployment = Deployment.objects.get().deployment_id
+    bad = csv_file(tmp_path, [row(1), row(2, stamp="soon")], name="bad.csv")
+    with pytest.raises(CommandError, match="line 3: timestamp 'soon'"):
+        call_command("import_events", str(bad), "--deployment", deployment, "--check")
+    good = csv_file(tmp_path, [row(1), row(2)], name="good.csv")
+    call_command("import_events", str(good), "--deployment", deployment, "--check")
+    assert "2 rows, all valid; nothing stored." in capsys.readouterr().out
+    assert not Activity.objects.exists()
+    assert not ImportBatch.objects.exists()
 
 
 def test_an_import_killed_midway_stores_nothing_and_a_rerun_stores_everything_once(

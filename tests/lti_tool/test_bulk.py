@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 
 from completion.models import SignalValue
 from interventions.models import Intervention, OutboundMessage
@@ -88,3 +89,20 @@ def test_upsert_updates_the_named_fields_and_keeps_the_others(membership, extra)
     row = SignalValue.objects.get(code="absent")
     assert (row.value, row.threshold, row.reason, row.fired) == (5, 4, "3 d", False)
     assert SignalValue.objects.count() == 1 + extra
+
+
+def test_counts_and_json_through_copy(membership):
+    fields = ("membership_id", "course_id", "playbook", "step", "episode", "channels", "status")
+    rows = [
+        (membership.pk, membership.course_id, "p", f"s{n}", "e", ["email", {"n": n}], "sent", WHEN)
+        for n in range(SMALL + 20)
+    ]
+    first = insert_rows(Intervention, (*fields, "planned_at"), rows[:10])
+    again = insert_rows(Intervention, (*fields, "planned_at"), rows)  # 10 stored already
+    assert first == 10
+    assert Intervention.objects.count() == SMALL + 20
+    assert Intervention.objects.get(step="s300").channels == ["email", {"n": 300}]
+    if connection.vendor == "postgresql":
+        assert again == SMALL + 10  # what ON CONFLICT let through
+    else:
+        assert again == SMALL + 20  # what was offered: bulk_create cannot tell

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from completion.imports import import_file
+from completion.imports import check_file, import_file
 from lti_tool.models import Deployment
 
 
@@ -20,6 +20,9 @@ class Command(BaseCommand):
             "--deployment", required=True, help="the deployment's pk or its LTI deployment_id"
         )
         parser.add_argument("--format", choices=["csv", "jsonl"], default="")
+        parser.add_argument(
+            "--check", action="store_true", help="only validate the file and print the report"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -35,6 +38,12 @@ class Command(BaseCommand):
         file_format = options["format"] or (
             "jsonl" if path.suffix in {".jsonl", ".ndjson"} else "csv"
         )
+        if options["check"]:
+            checked = check_file(path, file_format)
+            if checked.rejected_count:
+                raise CommandError(f"{path}: rows rejected:\n{_lines(checked.report())}")
+            self.stdout.write(f"{path}: {checked.total} rows, all valid; nothing stored.")
+            return
         batch = import_file(
             deployment=deployment,
             path=path,
@@ -42,10 +51,14 @@ class Command(BaseCommand):
             created_by="manage.py import_events",
         )
         if batch.status == "rejected":
-            lines = "\n".join(f"  line {r['line']}: {r['reason']}" for r in batch.rejected)
-            raise CommandError(f"{path}: nothing imported, rows rejected:\n{lines}")
+            report = _lines(batch.rejected)
+            raise CommandError(f"{path}: nothing imported, rows rejected:\n{report}")
         self.stdout.write(
             f"{path}: {batch.rows_total} rows, {batch.rows_stored} stored, "
             f"{batch.rows_duplicate} already stored, {batch.rows_pending} waiting "
             "for their learner or course."
         )
+
+
+def _lines(report: list[dict[str, Any]]) -> str:
+    return "\n".join(f"  line {r['line']}: {r['reason']}" for r in report)
