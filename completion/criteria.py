@@ -7,6 +7,7 @@ each status. It does not read events (see `facts`) nor judge risk (see `signals`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -86,7 +87,8 @@ def overall_score(criteria: Criteria, achievement: Achievement) -> float | None:
         keys = list(achievement.best_scores)
     if not keys:
         return None
-    return sum(achievement.best_scores[k] for k in keys) / len(keys)
+    # fsum: exactly rounded, so the order items were first seen in cannot change the result.
+    return math.fsum(achievement.best_scores[k] for k in keys) / len(keys)
 
 
 def locked_items(criteria: Criteria, done: frozenset[int]) -> frozenset[int]:

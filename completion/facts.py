@@ -7,6 +7,8 @@ the SQL against a reference. This module reads nothing and writes nothing.
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -93,6 +95,7 @@ def facts_from_events(
     """The reference builder: the facts of one learner from their raw events up to `as_of`."""
     cutoff = cutoff_of(as_of)
     by_day: dict[date, Day] = {}
+    day_seconds: dict[date, list[float]] = defaultdict(list)
     by_item: dict[int, _ItemAcc] = {}
     for e in events:
         if e.person_id != person_id or e.occurred_at >= cutoff:
@@ -100,12 +103,9 @@ def facts_from_events(
         key = e.occurred_at.astimezone(UTC).date()
         d = by_day.get(key, Day(key, 0, 0.0, 0, 0))
         by_day[key] = Day(
-            key,
-            d.events + 1,
-            d.seconds + (e.duration_seconds or 0.0),
-            d.posts + (e.verb == "posted"),
-            d.errors + (e.verb == "errored"),
+            key, d.events + 1, 0.0, d.posts + (e.verb == "posted"), d.errors + (e.verb == "errored")
         )
+        day_seconds[key].append(e.duration_seconds or 0.0)
         if e.item_id is not None:
             by_item.setdefault(e.item_id, _ItemAcc(e.occurred_at)).add(e)
     items = {k: v.facts(k) for k, v in by_item.items()}
@@ -113,7 +113,10 @@ def facts_from_events(
         membership_id=membership_id,
         person_id=person_id,
         enrolled_at=enrolled_at,
-        days=tuple(v for _, v in sorted(by_day.items())),
+        # fsum: the same events in any order give the same totals, to the last bit.
+        days=tuple(
+            d._replace(seconds=math.fsum(day_seconds[k])) for k, d in sorted(by_day.items())
+        ),
         items=items,
     )
 
@@ -125,7 +128,7 @@ class _ItemAcc:
         self.consumed = self.submitted = False
         self.attempted = self.passed = self.failed = 0
         self.best: float | None = None
-        self.seconds = 0.0
+        self.durations: list[float] = []
 
     def add(self, e: EventRow) -> None:
         self.first = min(self.first, e.occurred_at)
@@ -138,7 +141,7 @@ class _ItemAcc:
         self.failed += e.verb == "failed"
         if e.score is not None:
             self.best = e.score if self.best is None else max(self.best, e.score)
-        self.seconds += e.duration_seconds or 0.0
+        self.durations.append(e.duration_seconds or 0.0)
 
     def facts(self, item_id: int) -> ItemFacts:
         return ItemFacts(
@@ -150,7 +153,7 @@ class _ItemAcc:
             attempts=attempts_of(self.attempted, self.passed, self.failed),
             failures=self.failed,
             best_score=self.best,
-            seconds=self.seconds,
+            seconds=math.fsum(self.durations),
         )
 
 
