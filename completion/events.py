@@ -62,26 +62,31 @@ def store_events(*, deployment: Deployment, events: Sequence[EngagementEvent]) -
             pending.append(_pending(deployment, course, event, now))
             continue
         item = items.get((course.pk, event.item_id))
-        rows.append(
-            (
-                course.pk,
-                person.pk,
-                item.pk if item is not None else None,
-                event.verb,
-                event.occurred_at,
-                now,
-                event.duration_seconds,
-                event.score,
-                event.success,
-                event.source,
-                event.source_id,
-            )
-        )
+        rows.append(activity_row(event, course.pk, person.pk, item.pk if item else None, now))
     # PostgreSQL counts what ON CONFLICT skipped; elsewhere stored keys are dropped first.
     offered = rows if connection.vendor == "postgresql" else _without_existing(rows)
     stored = insert_rows(Activity, ACTIVITY_FIELDS, offered)
     PendingActivity.objects.bulk_create(pending, ignore_conflicts=True, batch_size=1000)
     return StoreResult(stored=stored, duplicate=len(rows) - stored, pending=len(pending))
+
+
+def activity_row(
+    event: EngagementEvent, course_id: int, person_id: int, item_id: int | None, now: datetime
+) -> tuple[Any, ...]:
+    """An event, resolved, as an event-store row in ACTIVITY_FIELDS order."""
+    return (
+        course_id,
+        person_id,
+        item_id,
+        event.verb,
+        event.occurred_at,
+        now,
+        event.duration_seconds,
+        event.score,
+        event.success,
+        event.source,
+        event.source_id,
+    )
 
 
 def resolve_people(deployment: Deployment, actors: Iterable[ActorRef]) -> dict[ActorRef, Person]:

@@ -31,6 +31,7 @@ from completion.data import ActorRef, EngagementEvent, StoreResult
 from completion.events import (
     ACTIVITY_FIELDS,
     _pending,
+    activity_row,
     resolve_items,
     resolve_people,
     store_events,
@@ -323,21 +324,7 @@ class _CopyLoader:
             if e.item_id and item_id is None:
                 unresolved.append(e)
                 continue
-            rows.append(
-                (
-                    course_id,
-                    person_id,
-                    item_id,
-                    e.verb,
-                    e.occurred_at,
-                    now,
-                    e.duration_seconds,
-                    e.score,
-                    e.success,
-                    e.source,
-                    e.source_id,
-                )
-            )
+            rows.append(activity_row(e, course_id, person_id, item_id, now))
         return rows, unresolved
 
     def _resolve(self, events: list[EngagementEvent]) -> None:
