@@ -154,6 +154,46 @@ def test_a_load_the_database_refuses_fails_the_batch_and_stores_nothing(
     assert not Activity.objects.exists()
 
 
+def test_rows_repeated_inside_a_chunk_and_across_chunks_are_stored_once(
+    roster, tmp_path, monkeypatch
+):
+    # Inside a chunk a repeat would break a plain INSERT; a later chunk repeating an earlier
+    # one's row overlaps its time range, so it takes ON CONFLICT.
+    monkeypatch.setattr("completion.imports.CHUNK", 4)
+    rows = [row(n, learner=f"u{n % 3}", stamp=f"2026-03-02T10:{n:02d}:00Z") for n in range(1, 13)]
+    rows.insert(2, rows[1])
+    rows.append(rows[0])
+    batch = import_file(
+        deployment=roster, path=csv_file(tmp_path, rows), file_format="csv", created_by="t"
+    )
+    assert (batch.status, batch.rows_total, batch.rows_stored, batch.rows_duplicate) == (
+        "done",
+        14,
+        12,
+        2,
+    )
+    assert Activity.objects.count() == 12
+
+
+def test_a_row_another_writer_stored_meanwhile_makes_the_import_load_again_safely(
+    roster, tmp_path, monkeypatch, caplog
+):
+    # The range check saw no stored row, but another writer (the REST ingest, say) stored
+    # one of the file's rows before the plain INSERT ran: it fails on the unique key, and
+    # the file is loaded again with ON CONFLICT, storing that row once.
+    from django.db import connection
+
+    single = csv_file(tmp_path, [row(3, learner="u0")], name="single.csv")
+    import_file(deployment=roster, path=single, file_format="csv", created_by="t")
+    monkeypatch.setattr("completion.imports._STORED_IN_STAGE_RANGE", "SELECT 1 WHERE false")
+    path = csv_file(tmp_path, [row(n, learner="u0") for n in range(1, 6)])
+    batch = import_file(deployment=roster, path=path, file_format="csv", created_by="t")
+    assert (batch.status, batch.rows_stored, batch.rows_duplicate) == ("done", 4, 1)
+    assert Activity.objects.count() == 5
+    if connection.vendor == "postgresql":
+        assert "import_retried_with_on_conflict" in caplog.text
+
+
 def test_wrong_column_count_and_bad_quoting_are_reported(roster, tmp_path):
     short = csv_file(tmp_path, [row(1), "u0,,C1,m1\n"], name="short.csv")
     assert import_file(
