@@ -6,8 +6,11 @@ issues an xAPI credential, starts the app under gunicorn (sync workers, DEBUG of
 loopback port, and posts batches of 100 statements from several client threads. Every
 statement is a learner on the roster, so each one is validated, stored verbatim and written
 to the timeline. Prints statements/s and the p50/p95 time per batch, and checks the counts.
+Then times GET /statements filtered by agent, by activity and by both (limit 50), as an LRS
+client reading a learner's statements back would, against everything stored so far.
 
     .venv/bin/python bench/xapi.py [--batches 1000] [--clients 6] [--workers 3] [--keep]
+        [--queries 200]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import resource
 import threading
 import time
+import urllib.parse
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -130,6 +134,34 @@ def poster(port: int, auth: str) -> Any:
     return post
 
 
+def query_timings(port: int, auth: str, queries: int) -> dict[str, list[float]]:
+    """Seconds per GET /statements for each kind of filter, over varied learners and pages."""
+    headers = {"Authorization": auth, "X-Experience-API-Version": "1.0.3"}
+    kinds = {
+        "agent": lambda n: {"agent": json.dumps(statement(n)["actor"])},
+        "activity": lambda n: {"activity": statement(n)["object"]["id"]},
+        "agent and activity": lambda n: {
+            "agent": json.dumps(statement(n)["actor"]),
+            "activity": statement(n)["object"]["id"],
+        },
+    }
+    timings: dict[str, list[float]] = {}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for kind, params in kinds.items():
+        timings[kind] = []
+        for n in range(queries):
+            query = urllib.parse.urlencode({**params(n * 37), "limit": 50})
+            started = time.perf_counter()
+            conn.request("GET", f"/xapi/statements?{query}", headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+            timings[kind].append(time.perf_counter() - started)
+            if response.status != 200 or not json.loads(body)["statements"]:
+                raise SystemExit(f"GET {query}: HTTP {response.status} {body[:200]!r}")
+    conn.close()
+    return timings
+
+
 def postgres_cpu_seconds() -> float:
     """CPU time of all local postgres processes so far (Linux /proc), 0 where unreadable."""
     total = 0
@@ -151,6 +183,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep earlier runs' events")
+    parser.add_argument("--queries", type=int, default=200, help="GETs of each kind")
     args = parser.parse_args()
     django_on_postgres("finishline_bench")
     from completion.models import Activity, XapiStatement
@@ -173,6 +206,7 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             pg_cpu = postgres_cpu_seconds() - pg_before
             client_cpu = time.process_time() - client_before
+        queried = query_timings(port, auth, args.queries)
     finally:
         server.terminate()
         server.wait()
@@ -193,6 +227,13 @@ def main() -> None:
         f"PostgreSQL {pg_cpu * per_batch:.1f} ms, client {client_cpu * per_batch:.1f} ms"
     )
     print(f"stored {stored:,} of {sent:,} statements sent, {events:,} timeline events")
+    total = XapiStatement.objects.count()
+    for kind, seconds in queried.items():
+        p50, p95 = percentile(seconds, 0.5) * 1000, percentile(seconds, 0.95) * 1000
+        print(
+            f"GET /statements by {kind} (limit 50, {total:,} stored): "
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -177,6 +177,10 @@ class XapiStatement(models.Model):
     # The statement this one's object refers to (a StatementRef, voiding or not): queries
     # return a statement targeting a match as a match (Communication 2.1.3).
     target = models.UUIDField(null=True, blank=True)
+    # Lookup keys for GET /statements?agent=…/activity=… (`completion.ingest.xapi`): the
+    # actor's, and the object's when it is an Activity or an identified agent ("" if none).
+    actor_key = models.CharField(max_length=32, blank=True, default="")
+    object_key = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -185,6 +189,8 @@ class XapiStatement(models.Model):
             ),
         ]
         indexes = [
+            models.Index(fields=["deployment", "actor_key"], name="xapi_statement_actor"),
+            models.Index(fields=["deployment", "object_key"], name="xapi_statement_object"),
             models.Index(
                 fields=["deployment", "voids"],
                 name="xapi_statement_voids",

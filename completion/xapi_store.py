@@ -152,6 +152,8 @@ def _insert(
             s["id"] in voided,
             xapi.voided_target(s),
             xapi.referenced(s),
+            xapi.actor_key(s) or "",
+            xapi.object_key(s) or "",
         )
         for s in fresh
     ]
@@ -166,18 +168,20 @@ def _insert(
                     voided=v,
                     voids=w,
                     target=r,
+                    actor_key=a,
+                    object_key=o,
                 )
-                for d, i, p, t, v, w, r in rows
+                for d, i, p, t, v, w, r, a, o in rows
             ]
         )
         return
     sql = (
-        f"COPY {XapiStatement._meta.db_table} "
-        "(deployment_id, statement_id, payload, stored_at, voided, voids, target) FROM STDIN"
+        f"COPY {XapiStatement._meta.db_table} (deployment_id, statement_id, payload, "
+        "stored_at, voided, voids, target, actor_key, object_key) FROM STDIN"
     )
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for d, i, p, t, v, w, r in rows:
-            copy.write_row((d, i, Jsonb(p), t, v, w, r))
+        for d, i, p, t, v, w, r, a, o in rows:
+            copy.write_row((d, i, Jsonb(p), t, v, w, r, a, o))
 
 
 def _store_attachments(
@@ -261,9 +265,9 @@ def find_statement(*, deployment_id: int, statement_id: str, voided: bool) -> di
 
 # Where an Agent or Group may stand in a statement; `None` marks places where a missing
 # objectType means Agent (an object without one is an Activity, a team is always a Group).
-AGENT_PLACES = {"actor": "Agent", "object": None}
+# Where `related_agents` also looks for the agent, besides actor and object, with the
+# objectType an agent there has when it names none.
 RELATED_AGENT_PLACES = {
-    **AGENT_PLACES,
     "authority": "Agent",
     "context__instructor": "Agent",
     "context__team": None,
@@ -272,7 +276,6 @@ RELATED_AGENT_PLACES = {
     "object__context__instructor": "Agent",
     "object__context__team": None,
 }
-IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 CONTEXT_ACTIVITY_LISTS = ("parent", "grouping", "category", "other")
 
 
@@ -306,7 +309,7 @@ def agent_identity(agent: Any) -> dict[str, Any]:
     kind = agent.get("objectType", "Agent")
     if kind not in {"Agent", "Group"}:
         raise ValueError("agent's objectType must be Agent or Group")
-    found = [k for k in IFIS if k in agent]
+    found = [k for k in xapi.IFI_KEYS if k in agent]
     if len(found) != 1:
         raise ValueError("agent needs exactly one of mbox, mbox_sha1sum, openid or account")
     key = found[0]
@@ -325,11 +328,22 @@ def agent_identity(agent: Any) -> dict[str, Any]:
 
 
 def _agent_filter(identity: Mapping[str, Any], related: bool) -> Q:
-    """Statements where the agent stands in one of its places, with the same objectType."""
+    """Statements where the agent stands in one of its places, with the same objectType.
+
+    Actor and object through their indexed keys; the other places `related_agents` adds by
+    reading the payloads."""
+    key = xapi.agent_key(identity, None)
+    where = Q(actor_key=key) | Q(object_key=key)
+    if related:
+        where |= _agent_in_related_places(identity)
+    return where
+
+
+def _agent_in_related_places(identity: Mapping[str, Any]) -> Q:
     kind = identity["objectType"]
     ifi = next((k, v) for k, v in identity.items() if k != "objectType")
     where = Q()
-    for place, default_kind in (RELATED_AGENT_PLACES if related else AGENT_PLACES).items():
+    for place, default_kind in RELATED_AGENT_PLACES.items():
         prefix = f"payload__{place}__"
         same_kind = Q(**{prefix + "objectType": kind})
         if default_kind == kind:
@@ -353,7 +367,7 @@ def _agent_filter(identity: Mapping[str, Any], related: bool) -> Q:
 def _activity_filter(activity_id: str, related: bool) -> Q:
     """The object is the activity; when related, also a context activity, here or in a
     SubStatement (xAPI 1.0.3 §2.1.3 `related_activities`)."""
-    where = Q(payload__object__id=activity_id)  # a SubStatement has no id of its own
+    where = Q(object_key=xapi.activity_key(activity_id))
     if not related:
         return where
     where |= Q(payload__object__objectType="SubStatement", payload__object__object__id=activity_id)

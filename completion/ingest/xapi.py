@@ -10,6 +10,8 @@ Moodle's logstore_xapi, H5P, Tin Can). Storage, conflicts and voiding are the st
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -18,6 +20,7 @@ from typing import Any
 
 from completion.data import ActorRef, EngagementEvent
 from completion.ingest.xapi_validation import (
+    IFI_KEYS,
     VOIDED,
     duration_seconds,
     is_uuid,
@@ -27,6 +30,7 @@ from completion.ingest.xapi_validation import (
 )
 
 __all__ = [
+    "IFI_KEYS",
     "VOIDED",
     "comparable",
     "course_key",
@@ -78,6 +82,52 @@ def referenced(statement: Mapping[str, Any]) -> str | None:
     if isinstance(obj, Mapping) and obj.get("objectType") == "StatementRef":
         return str(obj.get("id", "")).lower()
     return None
+
+
+# --- lookup keys (for indexed statement queries) ---------------------------------------------
+
+
+def agent_key(agent: object, default_kind: str | None) -> str | None:
+    """A fixed-length key of an identified Agent or Group: its objectType (default_kind when
+    absent) and its inverse functional identifier. None for anything else (an anonymous
+    Group, an Activity). Hashed because IRIs and account names have no length limit and a
+    B-tree entry does."""
+    if not isinstance(agent, Mapping):
+        return None
+    kind = agent.get("objectType", default_kind)
+    found = [k for k in IFI_KEYS if k in agent]
+    if kind not in ("Agent", "Group") or len(found) != 1:
+        return None
+    value = agent[found[0]]
+    if found[0] == "account":
+        if not isinstance(value, Mapping):
+            return None
+        value = json.dumps([value.get("homePage"), value.get("name")])
+    elif found[0] == "mbox_sha1sum":  # hex: case does not matter
+        value = str(value).lower()
+    return _digest(f"{kind}\n{found[0]}\n{value}")
+
+
+def activity_key(activity_id: str) -> str:
+    return _digest(f"Activity\n{activity_id}")
+
+
+def actor_key(statement: Mapping[str, Any]) -> str | None:
+    return agent_key(statement.get("actor"), "Agent")
+
+
+def object_key(statement: Mapping[str, Any]) -> str | None:
+    """The key of the statement's object when it is an Activity or an identified agent."""
+    obj = statement.get("object")
+    if not isinstance(obj, Mapping):
+        return None
+    if obj.get("objectType", "Activity") == "Activity":
+        return activity_key(str(obj.get("id", "")))
+    return agent_key(obj, None)
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 # --- comparison (Data 2.3.1) ------------------------------------------------------------------

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from completion.ingest.xapi_validation import IFI_KEYS
+
 FORMATS = ("exact", "ids", "canonical")
-IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 INTERACTION_LISTS = ("choices", "scale", "source", "target", "steps")
 
 Transform = Callable[[Mapping[str, Any]], dict[str, Any]]
@@ -106,7 +107,7 @@ def _statement(
 def _agent_ids(actor: Mapping[str, Any]) -> dict[str, Any]:
     kind = actor.get("objectType", "Agent")
     out: dict[str, Any] = {"objectType": kind}
-    ifi = next((k for k in IFIS if k in actor), None)
+    ifi = next((k for k in IFI_KEYS if k in actor), None)
     if ifi is not None:
         out[ifi] = actor[ifi]
     elif kind == "Group":  # anonymous: identified by its members

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import json
 import uuid
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
@@ -550,6 +552,25 @@ def test_the_agent_filter_matches_actor_or_object_and_more_places_when_related(c
         hashed["id"]
     }
     assert ids(agent_query(account("ann"), verb=ADL + "interacted")) == {about_ann["id"]}
+
+
+def test_the_migration_fills_the_keys_of_statements_stored_before_it(client, lrs):
+    about_ann = statement("bob", verb="interacted", object=account("ann"))
+    by_ann = statement("ann")
+    assert post(client, lrs, [about_ann, by_ann]).status_code == 200
+    XapiStatement.objects.update(actor_key="", object_key="")
+    assert get(client, lrs, agent_query(account("ann"))).json()["statements"] == []
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module("completion.migrations.0009_xapi_lookup_keys")
+    migration.fill_keys(apps, SimpleNamespace(connection=connection))  # all it uses
+
+    found = get(client, lrs, agent_query(account("ann"))).json()["statements"]
+    assert {s["id"] for s in found} == {about_ann["id"], by_ann["id"]}
+    activity = get(client, lrs, "activity=https://lms.example.edu/mod/page/view.php?id=3")
+    assert [s["id"] for s in activity.json()["statements"]] == [by_ann["id"]]
 
 
 @pytest.mark.parametrize(
