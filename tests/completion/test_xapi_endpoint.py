@@ -214,6 +214,31 @@ def test_voiding_removes_the_activity_from_the_timeline_but_keeps_the_statement(
     assert get(client, lrs, f"statementId={void['id']}").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2026-03-02T15:30:00.123456789+05:30",  # nanoseconds and an offset
+        "2026-03-01T23:59:59.9999999-09:30",  # another day in UTC, fraction truncated
+        None,  # no timestamp: the LRS sets it to `stored`
+    ],
+)
+def test_voiding_finds_the_event_whatever_form_its_timestamp_took(client, lrs, stamp):
+    # The event store is keyed by time: voiding re-reads the stored timestamp, which must
+    # give the very instant the event was stored under.
+    target = statement()
+    if stamp is None:
+        del target["timestamp"]
+    else:
+        target["timestamp"] = stamp
+    kept = statement()
+    assert post(client, lrs, [target, kept]).status_code == 200
+    assert Activity.objects.count() == 2
+    void = statement(verb="voided", object={"objectType": "StatementRef", "id": target["id"]})
+    del void["context"], void["result"]
+    assert post(client, lrs, void).status_code == 200
+    assert list(Activity.objects.values_list("source_id", flat=True)) == [kept["id"]]
+
+
 def test_a_statement_arriving_after_its_voiding_statement_is_stored_voided(client, lrs):
     late = statement()
     void = statement(verb="voided")
