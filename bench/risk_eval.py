@@ -5,7 +5,11 @@ cohort with different seeds, then runs the real commands:
   manage.py evaluate_risk --course EVAL --at-day 7 14 28             (rules)
   manage.py train_risk_model --course TRAIN
   manage.py evaluate_risk --course EVAL --at-day 7 14 28 --model trained --model-id M
+By default the cohorts come from `manage.py generate_cohort` (completion.cohort: the field's
+archetypes, each learner's true outcome recorded); `--generator risk_cohort` uses the harder
+bench.risk_cohort (early drop-outs, and faders as active as completers in week 1).
 Usage: .venv/bin/python bench/risk_eval.py [--learners 600] [--days 84]
+           [--generator cohort|risk_cohort]
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/finishline_bench_risk_eval.
 """
 
@@ -37,6 +41,7 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=600)
     parser.add_argument("--days", type=int, default=84)
     parser.add_argument("--algorithm", choices=["logistic", "gbm"], default="logistic")
+    parser.add_argument("--generator", choices=["cohort", "risk_cohort"], default="cohort")
     args = parser.parse_args()
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -61,12 +66,28 @@ def main() -> None:
         jwks_url="https://synthetic.test/j",
     )
     deployment = Deployment.objects.create(platform=platform, deployment_id="synthetic")
-    train, _train_counts = generate(
-        deployment, context_id="train", learners=args.learners, days=args.days, seed=1
-    )
-    evaluate, eval_counts = generate(
-        deployment, context_id="eval", learners=args.learners, days=args.days, seed=2
-    )
+    if args.generator == "cohort":
+        from lti_tool.models import Course
+
+        train = Course.objects.create(deployment=deployment, context_id="train", title="Train")
+        evaluate = Course.objects.create(deployment=deployment, context_id="eval", title="Eval")
+        for course, seed in ((train, 1), (evaluate, 2)):
+            call_command(
+                "generate_cohort",
+                course=str(course.pk),
+                learners=args.learners,
+                days=args.days,
+                seed=seed,
+                start="2026-01-05",
+            )
+        eval_counts: object = "see completion.cohort.ARCHETYPES"
+    else:
+        train, _train_counts = generate(
+            deployment, context_id="train", learners=args.learners, days=args.days, seed=1
+        )
+        evaluate, eval_counts = generate(
+            deployment, context_id="eval", learners=args.learners, days=args.days, seed=2
+        )
     print(
         f"generated 2 x {args.learners} learners over {args.days} days "
         f"({time.perf_counter() - started:.1f} s); evaluation archetypes: {eval_counts}"

@@ -8,10 +8,12 @@ from django.core.management import CommandError, call_command
 
 from bench.risk_cohort import START, generate
 from completion.models import RiskScore, TrainedRiskModel
+from completion.risk_evaluation import known_outcomes
 from completion.risk_services import update_criteria
 from tests.completion.riskdata import make_course
 
 pytestmark = pytest.mark.django_db
+DAY14 = timedelta(days=14)
 
 
 @pytest.fixture
@@ -42,6 +44,11 @@ def test_evaluate_risk_prints_the_metrics_and_lead_time(cohort):
     output = run("evaluate_risk", course=cohort.pk, at_day=[7, 14])
     assert "AUC" in output
     assert "lead time:" in output
+    dropouts = [o for o in known_outcomes(cohort).values() if not o.completed]
+    active = [o for o in dropouts if o.last_active_on and o.last_active_on - o.enrolled_on >= DAY14]
+    ceiling = len(active) / len(dropouts)
+    assert 0 < ceiling < 1
+    assert f"at most {round(ceiling, 4):.0%} could be" in output
     lines = [line.split() for line in output.splitlines() if line.strip().startswith(("7 ", "14 "))]
     assert [row[0] for row in lines] == ["7", "14"]
     assert all(row[1] == "rules" for row in lines)

@@ -76,7 +76,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"lead time: {lead['dropouts']} drop-outs, flagged red {_pct(lead['flagged'])}, "
             f"{ahead}+ days before their last activity {_pct(lead[f'flagged_{ahead}d_ahead'])}, "
-            f"median lead {lead['median_lead_days']} days"
+            f"median lead {lead['median_lead_days']} days; at most {_pct(lead['reachable'])} "
+            f"could be (the drop-outs still active {ahead}+ days after enrolling)"
         )
         self.stdout.write(
             f"({report['snapshots_computed']} daily snapshots, {report['seconds']} s)"
