@@ -272,15 +272,13 @@ def test_check_validates_without_storing(roster, tmp_path, capsys):
     assert not ImportBatch.objects.exists()
 
 
-def test_an_import_killed_midway_stores_nothing_and_a_rerun_stores_everything_once(
-    transactional_db, tmp_path
-):
+def big_import(tmp_path, n):
+    """A demo course and the command importing `n` rows about it in a subprocess."""
     from django.core.management import call_command as run
 
     run("seed_demo")
     deployment = Deployment.objects.get()
     course = Course.objects.get()
-    n = 60_000
     path = tmp_path / "big.csv"
     with path.open("w") as f:
         f.write(HEADER)
@@ -303,6 +301,14 @@ def test_an_import_killed_midway_stores_nothing_and_a_rerun_stores_everything_on
         "--deployment",
         str(deployment.pk),
     ]
+    return command, env
+
+
+def test_an_import_killed_midway_stores_nothing_and_a_rerun_stores_everything_once(
+    transactional_db, tmp_path
+):
+    n = 60_000
+    command, env = big_import(tmp_path, n)
     worker = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while not ImportBatch.objects.filter(status="running").exists() and time.monotonic() < deadline:
@@ -311,6 +317,43 @@ def test_an_import_killed_midway_stores_nothing_and_a_rerun_stores_everything_on
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     assert Activity.objects.count() in (0, n)  # all or nothing
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    assert Activity.objects.count() == n
+    assert Activity.objects.values("source_id").distinct().count() == n
+
+
+def test_an_import_whose_database_connection_drops_stores_nothing_and_a_rerun_everything_once(
+    transactional_db, tmp_path
+):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server connection to drop")
+    n = 200_000
+    command, env = big_import(tmp_path, n)
+    worker = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    # The server ends the importer's session while it is loading (as a restart or a network
+    # fault would): the import's own backend, found by the staging table it writes.
+    dropped, deadline = 0, time.monotonic() + 60
+    with connection.cursor() as cursor:
+        while not dropped and worker.poll() is None and time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND query LIKE '%finishline_import_stage%'"
+            )
+            dropped = cursor.fetchone()[0]
+            time.sleep(0.02)
+    out, err = worker.communicate(timeout=120)
+    assert dropped == 1, (out, err)
+    assert worker.returncode != 0
+    assert "terminating connection" in err  # the reason reaches whoever ran it
+    assert not Activity.objects.exists()  # all or nothing
+    failed = ImportBatch.objects.get()
+    assert failed.status == "failed"
+    assert "terminating connection" in failed.rejected[0]["reason"]
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
     assert Activity.objects.count() == n
     assert Activity.objects.values("source_id").distinct().count() == n
