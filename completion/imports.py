@@ -11,11 +11,11 @@ yet wait in PendingActivity.
 
 Deduplication on PostgreSQL: `INSERT … ON CONFLICT DO NOTHING` inserts each row
 speculatively (an extra index probe and WAL record per row), a third slower than a plain
-INSERT. A backfill mostly covers a period the store has nothing of from that source, so a
-chunk whose source ids are distinct and whose time range holds no stored row of its source
-takes a plain INSERT. Only a concurrent writer storing one of the same rows can then make
-it fail, with a unique violation; `import_file` then loads the file again with ON CONFLICT
-for every chunk.
+INSERT. So a chunk whose source ids are distinct and none of whose rows is stored yet takes
+a plain INSERT: first a cheap check that the chunk's period holds no stored row at all (a
+backfill into an empty period), else one index probe per staged row for its exact key.
+Only a concurrent writer storing one of the same rows can then make it fail, with a unique
+violation; `import_file` then loads the file again with ON CONFLICT for every chunk.
 """
 
 from __future__ import annotations
@@ -198,8 +198,9 @@ def import_file(
         except IntegrityError as exc:
             if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
                 raise
-            # Rolled back whole: a concurrent writer stored one of the rows first.
-            log.warning("import_retried_with_on_conflict batch=%s", batch.pk)
+            # Rolled back whole: another writer (an overlapping import, say) stored one of the
+            # rows between the check and the plain INSERT.
+            log.warning("import_retried_with_on_conflict batch=%s reason=%s", batch.pk, exc)
             _load_file(batch, path, created_by, fast=False)
     except _RolledBack as rolled:
         ImportBatch.objects.filter(pk=batch.pk).update(
@@ -422,27 +423,48 @@ class _CopyLoader:
             "finishline_import_stage ORDER BY course_id, person_id, occurred_at"
         )
         with self._django_errors, self._raw.cursor() as cursor:
-            if plain_if_new:
-                cursor.execute(_STORED_IN_STAGE_RANGE)
-                plain_if_new = cursor.fetchone() is None
-            cursor.execute(insert if plain_if_new else f"{insert} ON CONFLICT DO NOTHING")
+            plain = plain_if_new and _none_stored_yet(cursor)
+            cursor.execute(insert if plain else f"{insert} ON CONFLICT DO NOTHING")
             inserted = int(cursor.rowcount)
+        log.debug("import_chunk rows=%s insert=%s", count, "plain" if plain else "on_conflict")
         return StoreResult(stored=inserted, duplicate=count - inserted)
+
+
+def _none_stored_yet(cursor: Any) -> bool:
+    """No staged row is in the event store: its period is empty, or no key is there."""
+    cursor.execute(_ANY_STORED_IN_STAGE_RANGE)
+    if cursor.fetchone() is None:
+        return True
+    cursor.execute(_ANY_STAGED_ROW_STORED)
+    return cursor.fetchone() is None
 
 
 _SOURCE_ID = itemgetter(ACTIVITY_FIELDS.index("source_id"))
 
-# Any stored row of the staged rows' course and source inside their time range? Walks the
-# unique key (course, occurred_at, source, source_id) over that range only.
-_STORED_IN_STAGE_RANGE = """
+# Any stored row of the staged rows' course inside their time range? Walks the unique key
+# (course, occurred_at, source, source_id) to the first entry in that range, if any.
+_ANY_STORED_IN_STAGE_RANGE = """
     SELECT 1 FROM (
-        SELECT course_id, source, min(occurred_at) AS first, max(occurred_at) AS last
-        FROM finishline_import_stage GROUP BY course_id, source
+        SELECT course_id, min(occurred_at) AS first, max(occurred_at) AS last
+        FROM finishline_import_stage GROUP BY course_id
     ) AS staged
     WHERE EXISTS (
         SELECT 1 FROM completion_activity AS stored
-        WHERE stored.course_id = staged.course_id AND stored.source = staged.source
+        WHERE stored.course_id = staged.course_id
           AND stored.occurred_at BETWEEN staged.first AND staged.last
     )
+    LIMIT 1
+"""
+
+# Is any staged row stored already? One probe of the unique key per staged row: LATERAL …
+# LIMIT 1 keeps the plan a nested loop (the unanalysed staging table could otherwise get a
+# hash join that reads the whole event store).
+_ANY_STAGED_ROW_STORED = """
+    SELECT 1 FROM finishline_import_stage AS staged, LATERAL (
+        SELECT 1 FROM completion_activity AS stored
+        WHERE stored.course_id = staged.course_id AND stored.occurred_at = staged.occurred_at
+          AND stored.source = staged.source AND stored.source_id = staged.source_id
+        LIMIT 1
+    ) AS hit
     LIMIT 1
 """

@@ -263,10 +263,9 @@ def find_statement(*, deployment_id: int, statement_id: str, voided: bool) -> di
     return dict(row) if row is not None else None
 
 
-# Where an Agent or Group may stand in a statement; `None` marks places where a missing
-# objectType means Agent (an object without one is an Activity, a team is always a Group).
 # Where `related_agents` also looks for the agent, besides actor and object, with the
-# objectType an agent there has when it names none.
+# objectType an agent there has when it names none (None: it must name one; an object
+# without one is an Activity, a team is always a Group).
 RELATED_AGENT_PLACES = {
     "authority": "Agent",
     "context__instructor": "Agent",
@@ -356,8 +355,8 @@ def _agent_in_related_places(identity: Mapping[str, Any]) -> Q:
                     prefix + "account__name": value["name"],
                 }
             )
-        elif key == "mbox_sha1sum":  # hex: stored as sent, in either case
-            same_ifi = Q(**{prefix + key + "__in": sorted({value, value.lower(), value.upper()})})
+        elif key == "mbox_sha1sum":  # hex: stored as sent, in any case
+            same_ifi = Q(**{prefix + key + "__iexact": value})
         else:
             same_ifi = Q(**{prefix + key: value})
         where |= same_kind & same_ifi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -154,11 +155,23 @@ def test_a_load_the_database_refuses_fails_the_batch_and_stores_nothing(
     assert not Activity.objects.exists()
 
 
+def insert_paths(caplog):
+    """How each chunk was inserted on PostgreSQL, in order (the loader logs it)."""
+    return [
+        r.getMessage().rsplit("insert=", 1)[1]
+        for r in caplog.records
+        if r.getMessage().startswith("import_chunk ")
+    ]
+
+
 def test_rows_repeated_inside_a_chunk_and_across_chunks_are_stored_once(
-    roster, tmp_path, monkeypatch
+    roster, tmp_path, monkeypatch, caplog
 ):
-    # Inside a chunk a repeat would break a plain INSERT; a later chunk repeating an earlier
-    # one's row overlaps its time range, so it takes ON CONFLICT.
+    # A repeat inside a chunk would break a plain INSERT, and so would a later chunk
+    # repeating an earlier one's row: both chunks take ON CONFLICT, the others a plain INSERT.
+    from django.db import connection
+
+    caplog.set_level(logging.DEBUG, logger="completion.imports")
     monkeypatch.setattr("completion.imports.CHUNK", 4)
     rows = [row(n, learner=f"u{n % 3}", stamp=f"2026-03-02T10:{n:02d}:00Z") for n in range(1, 13)]
     rows.insert(2, rows[1])
@@ -173,25 +186,53 @@ def test_rows_repeated_inside_a_chunk_and_across_chunks_are_stored_once(
         2,
     )
     assert Activity.objects.count() == 12
+    if connection.vendor == "postgresql":
+        assert insert_paths(caplog) == ["on_conflict", "plain", "plain", "on_conflict"]
+        assert "import_retried_with_on_conflict" not in caplog.text
+
+
+def test_new_rows_over_a_stored_period_in_any_order_take_a_plain_insert(
+    roster, tmp_path, monkeypatch, caplog
+):
+    # The period already holds rows, but none of these: each chunk's keys are probed, and
+    # a file not sorted by time still loads without ON CONFLICT. Its re-import takes it.
+    from django.db import connection
+
+    caplog.set_level(logging.DEBUG, logger="completion.imports")
+    monkeypatch.setattr("completion.imports.CHUNK", 4)
+    stamps = [f"2026-03-02T10:{n:02d}:00Z" for n in range(12)]
+    first = csv_file(tmp_path, [row(n, stamp=s) for n, s in enumerate(stamps)], name="a.csv")
+    import_file(deployment=roster, path=first, file_format="csv", created_by="t")
+    shuffled = [row(100 + n, learner=f"u{n % 3}", stamp=s) for n, s in enumerate(stamps[::-1])]
+    path = csv_file(tmp_path, shuffled, name="b.csv")
+    caplog.clear()
+    batch = import_file(deployment=roster, path=path, file_format="csv", created_by="t")
+    assert (batch.rows_stored, batch.rows_duplicate) == (12, 0)
+    again = import_file(deployment=roster, path=path, file_format="csv", created_by="t")
+    assert (again.rows_stored, again.rows_duplicate) == (0, 12)
+    assert Activity.objects.count() == 24
+    if connection.vendor == "postgresql":
+        assert insert_paths(caplog) == ["plain"] * 3 + ["on_conflict"] * 3
 
 
 def test_a_row_another_writer_stored_meanwhile_makes_the_import_load_again_safely(
     roster, tmp_path, monkeypatch, caplog
 ):
-    # The range check saw no stored row, but another writer (the REST ingest, say) stored
-    # one of the file's rows before the plain INSERT ran: it fails on the unique key, and
+    # The checks saw none of the file's rows stored, but another writer (an overlapping
+    # import, say) stored one before the plain INSERT ran: it fails on the unique key, and
     # the file is loaded again with ON CONFLICT, storing that row once.
     from django.db import connection
 
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL takes a plain INSERT")
     single = csv_file(tmp_path, [row(3, learner="u0")], name="single.csv")
     import_file(deployment=roster, path=single, file_format="csv", created_by="t")
-    monkeypatch.setattr("completion.imports._STORED_IN_STAGE_RANGE", "SELECT 1 WHERE false")
+    monkeypatch.setattr("completion.imports._ANY_STAGED_ROW_STORED", "SELECT 1 WHERE false")
     path = csv_file(tmp_path, [row(n, learner="u0") for n in range(1, 6)])
     batch = import_file(deployment=roster, path=path, file_format="csv", created_by="t")
     assert (batch.status, batch.rows_stored, batch.rows_duplicate) == ("done", 4, 1)
     assert Activity.objects.count() == 5
-    if connection.vendor == "postgresql":
-        assert "import_retried_with_on_conflict" in caplog.text
+    assert "import_retried_with_on_conflict" in caplog.text
 
 
 def test_wrong_column_count_and_bad_quoting_are_reported(roster, tmp_path):

@@ -553,7 +553,10 @@ def test_the_agent_filter_matches_actor_or_object_and_more_places_when_related(c
     ann_instructs = statement("bob", context={"instructor": {"account": account("ann")["account"]}})
     group_named_ann = statement("x", actor={**account("ann"), "objectType": "Group"})
     hashed = statement("y", actor={"mbox_sha1sum": "ABCDEF0123456789ABCDEF0123456789ABCDEF01"})
-    sent = [by_ann, by_bob, about_ann, ann_instructs, group_named_ann, hashed]
+    hashed_instructs = statement(
+        "z", context={"instructor": {"mbox_sha1sum": "AbCdEf0123456789abcdef0123456789ABCDEF01"}}
+    )
+    sent = [by_ann, by_bob, about_ann, ann_instructs, group_named_ann, hashed, hashed_instructs]
     assert post(client, lrs, sent).status_code == 200
 
     def ids(query):
@@ -573,8 +576,11 @@ def test_the_agent_filter_matches_actor_or_object_and_more_places_when_related(c
     }
     assert ids(agent_query({**account("ann"), "objectType": "Group"})) == {group_named_ann["id"]}
     # Hex IFIs match whatever their case.
-    assert ids(agent_query({"mbox_sha1sum": "abcdef0123456789abcdef0123456789abcdef01"})) == {
-        hashed["id"]
+    hex_id = {"mbox_sha1sum": "abcdef0123456789abcdef0123456789abcdef01"}
+    assert ids(agent_query(hex_id)) == {hashed["id"]}
+    assert ids(agent_query(hex_id, related_agents="true")) == {
+        hashed["id"],
+        hashed_instructs["id"],
     }
     assert ids(agent_query(account("ann"), verb=ADL + "interacted")) == {about_ann["id"]}
 
