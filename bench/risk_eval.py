@@ -80,7 +80,17 @@ def main() -> None:
                 seed=seed,
                 start="2026-01-05",
             )
-        eval_counts: object = "see completion.cohort.ARCHETYPES"
+        from collections import Counter
+
+        from completion.models import CohortOutcome
+
+        eval_counts: object = dict(
+            Counter(
+                CohortOutcome.objects.filter(membership__course=evaluate).values_list(
+                    "archetype", flat=True
+                )
+            )
+        )
     else:
         train, _train_counts = generate(
             deployment, context_id="train", learners=args.learners, days=args.days, seed=1

@@ -342,8 +342,8 @@ class _CopyLoader:
         if rows:
             self._copy(rows)
             # Distinct source ids (within one source) rule out duplicates inside the chunk.
-            distinct = len(set(map(_SOURCE_ID, rows))) == len(rows)
-            self._inserting = self._worker.submit(self._insert, len(rows), self.fast and distinct)
+            plain_if_new = self.fast and len(set(map(_SOURCE_ID, rows))) == len(rows)
+            self._inserting = self._worker.submit(self._insert, len(rows), plain_if_new)
 
     def _rows(
         self, events: list[EngagementEvent]
