@@ -509,6 +509,26 @@ class ScoringRun(models.Model):
         return f"{self.course_id} {self.as_of}"
 
 
+class FactsSnapshot(models.Model):
+    """A course's fact rows (`completion.fact_rows`) as of a day, so later days read only the
+    events stored since. A cache: deleting it only makes the next pass slower.
+
+    It holds the course's events before the end of `as_of` with ids up to `last_activity_id`;
+    `events` is how many, which is how `facts_snapshot` tells that they have not changed.
+    """
+
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    last_activity_id = models.BigIntegerField()
+    events = models.BigIntegerField()
+    format = models.PositiveSmallIntegerField()
+    data = models.BinaryField()  # numpy .npz, no pickles
+    saved_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.course_id} {self.as_of} ({self.events} events)"
+
+
 class TrainedRiskModel(models.Model):
     """A calibrated model trained on a course's (or a deployment's) finished cohorts."""
 

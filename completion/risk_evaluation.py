@@ -46,7 +46,7 @@ def known_outcomes(course: Course, *, until: date | None = None) -> dict[int, Ou
     if recorded:
         return recorded
     end = until or last_event_day(course) or today()
-    result, _ = compute_course(course, as_of=end, use_model=False)
+    result = compute_course(course, as_of=end, use_model=False).result
     last = dict(
         Activity.objects.filter(course=course, occurred_at__date__lte=end)
         .values("person_id")
@@ -97,9 +97,9 @@ class Snapshots:
 
     def on(self, day: date) -> dict[int, LearnerScore]:
         if day not in self.cache:
-            result, _ = compute_course(
+            result = compute_course(
                 self.course, as_of=day, predictor=self.predictor, use_model=self.use_model
-            )
+            ).result
             self.cache[day] = {s.membership_id: s for s in result.scores}
         return self.cache[day]
 

@@ -20,17 +20,11 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from completion import facts_snapshot
 from completion import risk_selectors as sel
 from completion.dispatch import criteria_met
-from completion.facts import (
-    CONSUME_VERBS,
-    DONE_VERBS,
-    Day,
-    ItemFacts,
-    LearnerFacts,
-    attempts_of,
-    cutoff_of,
-)
+from completion.fact_rows import FactRows
+from completion.facts import CONSUME_VERBS, DONE_VERBS, LearnerFacts, cutoff_of
 from completion.models import (
     Activity,
     CompletionCriteria,
@@ -47,7 +41,7 @@ from completion.scorecard import (
     Predictor,
     score_cohort,
 )
-from completion.scoring_pg import load_facts_pg
+from completion.scoring_pg import load_rows_pg
 from completion.signals import stats_from_json, stats_to_json
 from lti_tool import webhooks
 from lti_tool.bulk import upsert_rows
@@ -66,6 +60,13 @@ class ScoringSummary:
     yellow: int
     green: int
     incremental: bool
+
+
+@dataclass(frozen=True)
+class Computed:
+    result: CohortResult
+    watermark: int  # events with greater ids are left for the next increment
+    snapshot: facts_snapshot.Loaded | None = None  # facts to keep for later days
 
 
 @dataclass(frozen=True)
@@ -90,31 +91,58 @@ def enrolments(
     ]
 
 
-def _events(course: Course, as_of: date, person_ids: Collection[int] | None) -> QuerySet[Activity]:
-    qs = Activity.objects.filter(course=course, occurred_at__lt=cutoff_of(as_of))
+def _events(
+    course_id: int, cutoff: datetime, person_ids: Collection[int] | None
+) -> QuerySet[Activity]:
+    qs = Activity.objects.filter(course_id=course_id, occurred_at__lt=cutoff)
     if person_ids is not None:
         qs = qs.filter(person_id__in=person_ids)
     return qs
+
+
+def load_rows(
+    course_id: int,
+    cutoff: datetime,
+    after: tuple[int, datetime] | None = None,
+    *,
+    person_ids: list[int] | None = None,
+) -> FactRows:
+    """The fact rows of a course's events before `cutoff` (see `ReadRows` for `after`)."""
+    if connection.vendor == "postgresql" and PG_FAST_PATH:
+        return load_rows_pg(course_id, cutoff, person_ids=person_ids, after=after)
+    return load_rows_orm(course_id, cutoff, person_ids=person_ids, after=after)
 
 
 def load_facts(
     course: Course, as_of: date, people: Sequence[Enrolment], *, subset: bool = False
 ) -> list[LearnerFacts]:
     """Every learner's facts from two grouped aggregates over the course's events."""
-    if connection.vendor == "postgresql" and PG_FAST_PATH:
-        return load_facts_pg(course.pk, as_of, people, subset=subset)
-    return load_facts_orm(course, as_of, people, subset=subset)
+    person_ids = [p.person_id for p in people] if subset else None
+    return load_rows(course.pk, cutoff_of(as_of), person_ids=person_ids).facts(people)
 
 
 def load_facts_orm(
     course: Course, as_of: date, people: Sequence[Enrolment], *, subset: bool = False
 ) -> list[LearnerFacts]:
-    """The portable path (SQLite, and the reference for the PostgreSQL one)."""
+    """The portable path's facts (the reference for the PostgreSQL one)."""
     person_ids = [p.person_id for p in people] if subset else None
-    events = _events(course, as_of, person_ids)
-    days: dict[int, list[Day]] = defaultdict(list)
-    for row in (
-        events.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
+    return load_rows_orm(course.pk, cutoff_of(as_of), person_ids=person_ids).facts(people)
+
+
+def load_rows_orm(
+    course_id: int,
+    cutoff: datetime,
+    *,
+    person_ids: list[int] | None = None,
+    after: tuple[int, datetime] | None = None,
+) -> FactRows:
+    """The portable path (SQLite, and the reference for the PostgreSQL one)."""
+    events = _events(course_id, cutoff, person_ids)
+    if after is not None:
+        events = events.filter(Q(id__gt=after[0]) | Q(occurred_at__gte=after[1]))
+    days = [
+        (r["person_id"], r["day"].toordinal(), r["n"], r["secs"] or 0.0, r["posts"], r["errors"])
+        for r in events.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
         .values("person_id", "day")
         .annotate(
             n=Count("id"),
@@ -122,14 +150,23 @@ def load_facts_orm(
             posts=Count("id", filter=Q(verb="posted")),
             errors=Count("id", filter=Q(verb="errored")),
         )
-        .order_by("person_id", "day")
-    ):
-        days[row["person_id"]].append(
-            Day(row["day"], row["n"], float(row["secs"] or 0.0), row["posts"], row["errors"])
+        .order_by()
+    ]
+    items = [
+        (
+            r["person_id"],
+            r["item_id"],
+            r["first"].timestamp(),
+            None if r["done"] is None else r["done"].timestamp(),
+            r["consumed"],
+            r["submitted"],
+            r["attempted"],
+            r["passed"],
+            r["failed"],
+            r["best"],
+            r["secs"] or 0.0,
         )
-    items: dict[int, dict[int, ItemFacts]] = defaultdict(dict)
-    for row in (
-        events.filter(item__isnull=False)
+        for r in events.filter(item__isnull=False)
         .values("person_id", "item_id")
         .annotate(
             first=Min("occurred_at"),
@@ -143,28 +180,8 @@ def load_facts_orm(
             secs=Sum("duration_seconds"),
         )
         .order_by()
-    ):
-        items[row["person_id"]][row["item_id"]] = ItemFacts(
-            row["item_id"],
-            row["first"],
-            row["done"],
-            row["consumed"] > 0,
-            row["submitted"] > 0,
-            attempts_of(row["attempted"], row["passed"], row["failed"]),
-            row["failed"],
-            row["best"],
-            float(row["secs"] or 0.0),
-        )
-    return [
-        LearnerFacts(
-            p.membership_id,
-            p.person_id,
-            p.enrolled_at,
-            tuple(days.get(p.person_id, ())),
-            items.get(p.person_id, {}),
-        )
-        for p in people
     ]
+    return FactRows.from_rows(days, items)
 
 
 NO_EXTRAS = LearnerExtras()
@@ -238,18 +255,24 @@ def compute_course(
     membership_ids: Collection[int] | None = None,
     predictor: Predictor | None = None,
     use_model: bool = True,
-) -> tuple[CohortResult, int]:
+) -> Computed:
     """Score without writing. A subset reuses the day's stored cohort statistics if any."""
     row = sel.criteria_row(course)
     setup = sel.setup_of(course, row)
-    # Read before the facts: events stored while scoring are picked up by the next increment.
-    watermark = Activity.objects.aggregate(m=Max("id"))["m"] or 0
     run = None
     if membership_ids is not None:
         run = ScoringRun.objects.filter(course=course, as_of=as_of).first()
     subset = run is not None and bool(run.cohort_stats)
     people = enrolments(course, as_of, membership_ids if subset else None)
-    facts = load_facts(course, as_of, people, subset=subset)
+    snapshot = None
+    if subset:
+        # Read before the facts: events stored while scoring go to the next increment.
+        watermark = Activity.objects.aggregate(m=Max("id"))["m"] or 0
+        facts = load_facts(course, as_of, people, subset=True)
+    else:
+        loaded = facts_snapshot.load(course, as_of, load_rows)
+        watermark, facts = loaded.watermark, loaded.rows.facts(people)
+        snapshot = loaded if loaded.save else None
     extras = load_extras(course, setup, as_of, people, subset=subset)
     learners = [(f, extras[f.membership_id]) for f in facts]
     if predictor is None and use_model:
@@ -279,7 +302,7 @@ def compute_course(
         result = CohortResult(
             result.scores, result.stats, result.reference_days, {"full": not subset}
         )
-    return result, watermark
+    return Computed(result, watermark, snapshot)
 
 
 def score_course(
@@ -291,8 +314,16 @@ def score_course(
 ) -> ScoringSummary:
     """Score a course's learners (all, or some) for `as_of` and store the results. Idempotent."""
     course = Course.objects.get(pk=course_id)
-    result, watermark = compute_course(course, as_of=as_of, membership_ids=membership_ids)
-    write_scores(course, as_of, result, watermark=watermark, now=now or timezone.now())
+    computed = compute_course(course, as_of=as_of, membership_ids=membership_ids)
+    result = computed.result
+    write_scores(
+        course,
+        as_of,
+        result,
+        watermark=computed.watermark,
+        now=now or timezone.now(),
+        snapshot=computed.snapshot,
+    )
     tiers = [s.risk.tier for s in result.scores]
     return ScoringSummary(
         course_id,
@@ -307,13 +338,22 @@ def score_course(
 
 @transaction.atomic
 def write_scores(
-    course: Course, as_of: date, result: CohortResult, *, watermark: int, now: datetime
+    course: Course,
+    as_of: date,
+    result: CohortResult,
+    *,
+    watermark: int,
+    now: datetime,
+    snapshot: facts_snapshot.Loaded | None = None,
 ) -> None:
-    """Upsert Progress, RiskScore and fired SignalValues for the scored learners."""
+    """Upsert Progress, RiskScore and fired SignalValues for the scored learners (and keep
+    the facts snapshot the scoring read, if it asks to be kept)."""
     postgres = connection.vendor == "postgresql"
     if postgres:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, course.pk])
+    if snapshot is not None:
+        facts_snapshot.store(course, as_of, snapshot, now)
     scores = sorted(result.scores, key=lambda s: s.membership_id)
     ids = [s.membership_id for s in scores]
     previous = dict(

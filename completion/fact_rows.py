@@ -1,0 +1,208 @@
+"""A course's event aggregates as columns: the rows behind every learner's facts. Pure.
+
+The two aggregates `scoring` reads (per learner and day, per learner and item) come back as
+`FactRows`: numpy columns, one row per group. Rows of the same shape from different slices of
+the events merge by re-aggregating their keys, which is how a stored snapshot plus the events
+stored since it give the same facts as reading everything again (`facts_snapshot`). Item rows
+keep raw attempt, pass and fail counts because `attempts_of` cannot be merged after the fact.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from completion.facts import Day, ItemFacts, LearnerFacts, attempts_of
+
+if TYPE_CHECKING:
+    from completion.scoring import Enrolment
+
+# (name, dtype); the first two of each are the group's key. NaN stands for SQL NULL.
+DAY_COLUMNS = (
+    ("person", np.int64),
+    ("day", np.int64),  # proleptic ordinal (date.toordinal)
+    ("events", np.int64),
+    ("seconds", np.float64),
+    ("posts", np.int64),
+    ("errors", np.int64),
+)
+ITEM_COLUMNS = (
+    ("person", np.int64),
+    ("item", np.int64),
+    ("first_at", np.float64),  # epoch seconds
+    ("done_at", np.float64),
+    ("consumed", np.int64),
+    ("submitted", np.int64),
+    ("attempted", np.int64),
+    ("passed", np.int64),
+    ("failed", np.int64),
+    ("best", np.float64),
+    ("seconds", np.float64),
+)
+# How each column merges when two slices hold the same key.
+ITEM_MERGE = {"first_at": np.fmin, "done_at": np.fmin, "best": np.fmax}
+
+Columns = dict[str, np.ndarray]
+
+
+def _columns(spec: Sequence[tuple[str, Any]], rows: Sequence[Sequence[Any]]) -> Columns:
+    if not rows:
+        return {name: np.empty(0, dtype) for name, dtype in spec}
+    values = list(zip(*rows, strict=True))
+    return {
+        name: np.array([np.nan if v is None else v for v in column], dtype)
+        if dtype is np.float64
+        else np.array(column, dtype)
+        for (name, dtype), column in zip(spec, values, strict=True)
+    }
+
+
+def _merge(
+    spec: Sequence[tuple[str, Any]], a: Columns, b: Columns, special: dict[str, Any]
+) -> Columns:
+    if not len(b["person"]):
+        return a
+    if not len(a["person"]):
+        return b
+    both = {name: np.concatenate([a[name], b[name]]) for name, _ in spec}
+    key_a, key_b = spec[0][0], spec[1][0]
+    order = np.lexsort((both[key_b], both[key_a]))
+    both = {name: column[order] for name, column in both.items()}
+    new_group = np.ones(len(order), bool)
+    new_group[1:] = (np.diff(both[key_a]) != 0) | (np.diff(both[key_b]) != 0)
+    starts = np.flatnonzero(new_group)
+    merged = {key_a: both[key_a][starts], key_b: both[key_b][starts]}
+    for name, _ in spec[2:]:
+        ufunc = special.get(name, np.add)
+        merged[name] = ufunc.reduceat(both[name], starts)
+    return merged
+
+
+def _by_person(person: np.ndarray) -> dict[int, tuple[int, int]]:
+    """Row ranges per person (rows are sorted by person)."""
+    if not len(person):
+        return {}
+    starts = np.flatnonzero(np.r_[True, np.diff(person) != 0])
+    ends = np.r_[starts[1:], len(person)]
+    return dict(
+        zip(person[starts].tolist(), zip(starts.tolist(), ends.tolist(), strict=True), strict=True)
+    )
+
+
+def _sorted(spec: Sequence[tuple[str, Any]], columns: Columns) -> Columns:
+    key_a, key_b = spec[0][0], spec[1][0]
+    order = np.lexsort((columns[key_b], columns[key_a]))
+    return {name: column[order] for name, column in columns.items()}
+
+
+def _narrowed(column: np.ndarray) -> np.ndarray:
+    if column.dtype != np.int64 or not len(column):
+        return column
+    low, high = int(column.min()), int(column.max())
+    for narrow in (np.int16, np.int32):
+        info = np.iinfo(narrow)
+        if info.min <= low and high <= info.max:
+            return column.astype(narrow)
+    return column
+
+
+def _stamp(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+@dataclass(frozen=True)
+class FactRows:
+    days: Columns
+    items: Columns
+
+    @classmethod
+    def from_rows(
+        cls, day_rows: Sequence[Sequence[Any]], item_rows: Sequence[Sequence[Any]]
+    ) -> FactRows:
+        """From plain tuples in `DAY_COLUMNS` / `ITEM_COLUMNS` order, any row order."""
+        return cls(
+            _sorted(DAY_COLUMNS, _columns(DAY_COLUMNS, day_rows)),
+            _sorted(ITEM_COLUMNS, _columns(ITEM_COLUMNS, item_rows)),
+        )
+
+    @property
+    def events(self) -> int:
+        """How many events the rows aggregate."""
+        return int(self.days["events"].sum())
+
+    @property
+    def item_ids(self) -> frozenset[int]:
+        return frozenset(np.unique(self.items["item"]).tolist())
+
+    def merged(self, other: FactRows) -> FactRows:
+        """The rows of both slices of events together (the slices must not overlap)."""
+        return FactRows(
+            _merge(DAY_COLUMNS, self.days, other.days, {}),
+            _merge(ITEM_COLUMNS, self.items, other.items, ITEM_MERGE),
+        )
+
+    def to_bytes(self) -> bytes:
+        """A compressed .npz; whole-number columns in the narrowest type their values fit."""
+        out = io.BytesIO()
+        columns = {f"d_{k}": _narrowed(v) for k, v in self.days.items()}
+        columns |= {f"i_{k}": _narrowed(v) for k, v in self.items.items()}
+        np.savez_compressed(out, **columns)  # type: ignore[arg-type]
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FactRows:
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            return cls(
+                {name: stored[f"d_{name}"].astype(t) for name, t in DAY_COLUMNS},
+                {name: stored[f"i_{name}"].astype(t) for name, t in ITEM_COLUMNS},
+            )
+
+    def facts(self, people: Iterable[Enrolment]) -> list[LearnerFacts]:
+        """Each enrolment's facts, in the order given (no rows: no activity)."""
+        d, i = self.days, self.items
+        day_of = date.fromordinal
+        dates, counts = [day_of(x) for x in d["day"].tolist()], d["events"].tolist()
+        secs, posts, errors = d["seconds"].tolist(), d["posts"].tolist(), d["errors"].tolist()
+        item_cols = [i[name].tolist() for name, _ in ITEM_COLUMNS[1:]]
+        day_ranges, item_ranges = _by_person(d["person"]), _by_person(i["person"])
+        out = []
+        for p in people:
+            a, b = day_ranges.get(p.person_id, (0, 0))
+            days = tuple(map(Day, dates[a:b], counts[a:b], secs[a:b], posts[a:b], errors[a:b]))
+            a, b = item_ranges.get(p.person_id, (0, 0))
+            items = {
+                row[0]: _item_facts(*row)
+                for row in zip(*(column[a:b] for column in item_cols), strict=True)
+            }
+            out.append(LearnerFacts(p.membership_id, p.person_id, p.enrolled_at, days, items))
+        return out
+
+
+def _item_facts(
+    item: int,
+    first_at: float,
+    done_at: float,
+    consumed: int,
+    submitted: int,
+    attempted: int,
+    passed: int,
+    failed: int,
+    best: float,
+    seconds: float,
+) -> ItemFacts:
+    return ItemFacts(
+        item,
+        _stamp(first_at),
+        None if done_at != done_at else _stamp(done_at),  # NaN: never done
+        consumed > 0,
+        submitted > 0,
+        attempts_of(attempted, passed, failed),
+        failed,
+        None if best != best else best,
+        seconds,
+    )

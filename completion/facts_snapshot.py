@@ -1,0 +1,128 @@
+"""Facts kept between days: a course's fact rows as of a day, plus the events stored since.
+
+Reading every event of every course each night is most of a daily pass's work, although most
+of those events have not changed since the night before. A `FactsSnapshot` holds the fact rows
+of a course's events before the end of its day with ids up to its watermark; a later day's rows
+are the snapshot merged with the events it does not hold (newer ids, or later times).
+
+It is used only while the events it holds are unchanged. The course's events before its cutoff,
+less those with newer ids, must still number what it was built from: deleted events
+(retention, xAPI voiding, erasure) and events committed late by a long transaction with an
+older id both break that, and so does a deleted item (its events lose their item). Then the day
+is read from the events and the snapshot replaced. Earlier days than a snapshot's (backtests)
+are always read from the events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from django.db import connection, transaction
+from django.db.models import Max
+
+from completion.fact_rows import FactRows
+from completion.facts import cutoff_of
+from completion.models import Activity, FactsSnapshot, Item
+from lti_tool.models import Course
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1  # bump when FactRows' columns change: older snapshots are then ignored
+# Store a fresh snapshot once the events read on top of it pass this share of those it holds,
+# so a day's read stays small without rewriting megabytes every night.
+RESAVE_SHARE = 0.05
+
+
+class ReadRows(Protocol):
+    """How `load` aggregates events: the course's before `cutoff`, or with `after` as
+    (id, earlier cutoff) only those with a greater id or at or after the earlier cutoff."""
+
+    def __call__(
+        self, course_id: int, cutoff: datetime, after: tuple[int, datetime] | None
+    ) -> FactRows: ...
+
+
+@dataclass(frozen=True)
+class Loaded:
+    rows: FactRows
+    watermark: int  # every event with a greater id is left for the next increment
+    source: str  # "snapshot" or "events"
+    save: bool  # whether `rows` should become the course's snapshot
+
+
+@contextmanager
+def consistent_read() -> Iterator[None]:
+    """One view of the events for the watermark and every aggregate read after it."""
+    if connection.in_atomic_block:  # the caller's transaction decides
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
+def load(course: Course, as_of: date, read: ReadRows) -> Loaded:
+    """The fact rows of `course` for `as_of`, from its snapshot where that is still valid."""
+    cutoff = cutoff_of(as_of)
+    with consistent_read():
+        watermark = Activity.objects.aggregate(m=Max("id"))["m"] or 0
+        snapshot = (
+            FactsSnapshot.objects.filter(course=course, format=FORMAT, as_of__lte=as_of)
+            .only("as_of", "last_activity_id", "events", "data")
+            .first()
+        )
+        if snapshot is not None:
+            rows = _on_top_of(course, snapshot, cutoff, read)
+            if rows is not None:
+                read_since = rows.events - snapshot.events
+                save = read_since > RESAVE_SHARE * max(snapshot.events, 1)
+                return Loaded(rows, watermark, "snapshot", save)
+        return Loaded(read(course.pk, cutoff, None), watermark, "events", True)
+
+
+def _on_top_of(
+    course: Course, snapshot: FactsSnapshot, cutoff: datetime, read: ReadRows
+) -> FactRows | None:
+    held_cutoff = cutoff_of(snapshot.as_of)
+    held = FactRows.from_bytes(bytes(snapshot.data))
+    if not held.item_ids <= set(Item.objects.filter(course=course).values_list("pk", flat=True)):
+        log.info("facts_snapshot_stale course=%s reason=item_deleted", course.pk)
+        return None
+    since = read(course.pk, cutoff, (snapshot.last_activity_id, held_cutoff))
+    # Day rows before the held cutoff in `since` are events with newer ids: late arrivals.
+    late = int(since.days["events"][since.days["day"] <= snapshot.as_of.toordinal()].sum())
+    stored = Activity.objects.filter(course=course, occurred_at__lt=held_cutoff).count()
+    if stored - late != snapshot.events:
+        log.info(
+            "facts_snapshot_stale course=%s reason=events_changed held=%s now=%s",
+            course.pk,
+            snapshot.events,
+            stored - late,
+        )
+        return None
+    return held.merged(since)
+
+
+def store(course: Course, as_of: date, loaded: Loaded, now: datetime) -> None:
+    """Keep `loaded` as the course's snapshot, unless a later day's is already kept."""
+    kept = FactsSnapshot.objects.filter(course=course).values_list("as_of", flat=True).first()
+    if kept is not None and kept > as_of:
+        return
+    FactsSnapshot.objects.update_or_create(
+        course=course,
+        defaults={
+            "as_of": as_of,
+            "last_activity_id": loaded.watermark,
+            "events": loaded.rows.events,
+            "format": FORMAT,
+            "data": loaded.rows.to_bytes(),
+            "saved_at": now,
+        },
+    )
