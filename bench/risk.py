@@ -160,6 +160,23 @@ def generate(courses: int, learners: int, events: int) -> None:
         cur.execute("VACUUM ANALYZE completion_activity")
 
 
+def forget_scores() -> None:
+    """Every run times the same thing: a course's first scoring, then the next day's."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "TRUNCATE completion_progress, completion_riskscore, completion_signalvalue, "
+            "completion_scoringrun, completion_factssnapshot"
+        )
+        # The generated events all precede AS_OF; a previous run's new ones do not.
+        cur.execute(
+            "DELETE FROM completion_activity WHERE occurred_at >= %s "
+            "AND course_id IN (SELECT id FROM lti_tool_course)",
+            [AS_OF],
+        )
+
+
 def floor_aggregate() -> int:
     from django.db import connection
 
@@ -272,6 +289,7 @@ def main() -> None:
             args.learners,
             args.events,
         )
+    forget_scores()
     course_ids = list(Course.objects.order_by("pk").values_list("pk", flat=True))
     enrolments = Membership.objects.count()
     print(

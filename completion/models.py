@@ -398,11 +398,20 @@ class StatusOverride(models.Model):
         return self.status or "(cleared)"
 
 
+# Scores (Progress, SignalValue, RiskScore) are written tens of thousands of rows per course a
+# day. Their keys have no database constraints, which PostgreSQL checked row by row at commit
+# (a third of writing a day), and no single-column indexes: the composite ones lead with each
+# key. Only `completion.scoring` writes them, with ids it has just read, and Django still
+# cascades deletes.
 class Progress(models.Model):
     """A learner's progress in a course as it stood at the end of `as_of` (UTC)."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(
+        Membership, models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    course = models.ForeignKey(
+        Course, models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     as_of = models.DateField()
     status = models.CharField(max_length=20)
     status_label = models.CharField(max_length=100)
@@ -435,8 +444,12 @@ class SignalValue(models.Model):
     fired ones so "who failed a quiz twice today" is one indexed query.
     """
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(
+        Membership, models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    course = models.ForeignKey(
+        Course, models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     as_of = models.DateField()
     code = models.CharField(max_length=40)
     value = models.FloatField(null=True, blank=True)
@@ -464,8 +477,12 @@ class RiskScore(models.Model):
         YELLOW = "yellow", "Yellow"
         RED = "red", "Red"
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(
+        Membership, models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    course = models.ForeignKey(
+        Course, models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     as_of = models.DateField()
     tier = models.CharField(max_length=10, choices=Tier.choices)
     probability = models.FloatField()  # of completing

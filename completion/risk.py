@@ -108,11 +108,10 @@ class RiskResult:
     probability: float  # of completing, 0..1
     reasons: tuple[str, ...]
     model: str = RULES
-    change: float | None = None
 
-    def with_previous(self, previous: float | None) -> RiskResult:
-        change = None if previous is None else round(self.probability - previous, 4)
-        return replace(self, change=change)
+    def change_from(self, previous: float | None) -> float | None:
+        """The change in probability since `previous` (yesterday's), if there was one."""
+        return None if previous is None else round(self.probability - previous, 4)
 
 
 def tier_of(probability: float, config: RulesConfig) -> str:

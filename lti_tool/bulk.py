@@ -11,11 +11,12 @@ rows whose unique key is already stored are skipped.
 
 from __future__ import annotations
 
-import json
+import numbers
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
@@ -49,12 +50,22 @@ def upsert_rows(
     _write(model, fields, rows, unique=unique)
 
 
+def insert_new_rows(
+    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert `rows` that the caller knows are all new (say, a day nobody has written yet,
+    under a lock): on PostgreSQL COPY goes straight into the table, with no staging table and
+    no conflict handling, about half the database's work. A stored key raises IntegrityError."""
+    _write(model, fields, rows, unique=None, new=True)
+
+
 def _write(
     model: type[models.Model],
     fields: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
     unique: Sequence[str] | None,
+    new: bool = False,
 ) -> int:
     columns = [f for f in model._meta.concrete_fields if not f.primary_key]
     unknown = set(fields) - {f.attname for f in columns}
@@ -67,7 +78,7 @@ def _write(
         attnames = [f.attname for f in columns]
         objs = [model(**dict(zip(attnames, full(row), strict=True))) for row in rows]
         if unique is None:
-            model._default_manager.bulk_create(objs, batch_size=BATCH, ignore_conflicts=True)
+            model._default_manager.bulk_create(objs, batch_size=BATCH, ignore_conflicts=not new)
         else:
             model._default_manager.bulk_create(
                 objs,
@@ -89,7 +100,9 @@ def _write(
     quote = connection.ops.quote_name
     names = ", ".join(quote(f.column) for f in columns)
     keys: list[str] = []
-    if unique is None:
+    if new:
+        conflict = ""
+    elif unique is None:
         conflict = "ON CONFLICT DO NOTHING"
     else:
         column_of = {f.attname: str(f.column) for f in columns}
@@ -111,6 +124,11 @@ def _write(
                 [value for row in rows for value in db_values(row)],
             )
             return int(cursor.rowcount)
+        if new:
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(db_values(row))
+            return len(rows)
         stage = quote(f"stage_{table}")
         cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {names} FROM {table} WITH NO DATA")
         with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
@@ -156,6 +174,19 @@ def _field_name(model: type[models.Model], attname: str) -> str:
     return attname
 
 
-def _json_dumps(value: Any) -> str:
-    # Dates in JSON payloads (unmet criteria, signal values) are stored as ISO text.
-    return json.dumps(value, default=str)
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _json_dumps(value: Any) -> bytes:
+    # orjson: a scoring pass writes tens of thousands of JSON values, and json.dumps was a
+    # tenth of its time. Datetimes pass through to `_json_default`, as json.dumps wrote them.
+    return orjson.dumps(value, default=_json_default, option=_JSON_OPTIONS)
+
+
+def _json_default(value: Any) -> Any:
+    """Numbers from numpy as JSON numbers; anything else (dates, datetimes) as its text."""
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return str(value)

@@ -96,9 +96,6 @@ def test_settings_tune_thresholds_and_weights_and_reject_nonsense():
 
 
 def test_change_since_yesterday():
-    result = score_rules([], progress=0.0, completed=False, config=CONFIG).with_previous(0.9)
-    assert result.change == pytest.approx(0.832 - 0.9, abs=1e-4)
-    assert (
-        score_rules([], progress=0.0, completed=False, config=CONFIG).with_previous(None).change
-        is None
-    )
+    result = score_rules([], progress=0.0, completed=False, config=CONFIG)
+    assert result.change_from(0.9) == pytest.approx(0.832 - 0.9, abs=1e-4)
+    assert result.change_from(None) is None
