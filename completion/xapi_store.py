@@ -23,6 +23,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from completion import facts_snapshot
 from completion.events import store_events
 from completion.ingest import xapi
 from completion.ingest.xapi_validation import parse_timestamp
@@ -240,12 +241,16 @@ def _void_stored(deployment_id: int, voided: set[str]) -> None:
         xapi.to_event(p, stored=parse_timestamp(p.get("stored")))
         for p in statements.values_list("payload", flat=True)
     ]
-    Activity.objects.filter(
+    gone = Activity.objects.filter(
         course__deployment_id=deployment_id,
         occurred_at__in={e.occurred_at for e in events if e is not None},
         source=Source.XAPI,
         source_id__in=voided,
-    ).delete()
+    )
+    courses = set(gone.values_list("course_id", flat=True))
+    if courses:
+        gone.delete()
+        facts_snapshot.forget(courses)
     PendingActivity.objects.filter(
         deployment_id=deployment_id, source=Source.XAPI, source_id__in=voided
     ).delete()

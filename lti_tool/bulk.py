@@ -125,7 +125,11 @@ def _write(
             )
             return int(cursor.rowcount)
         if new:
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            # Raw COPY bypasses Django's error translation: a stored key is IntegrityError.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(db_values(row))
             return len(rows)

@@ -6,11 +6,14 @@ import base64
 import copy
 import json
 import uuid
+from datetime import date
 
 import pytest
 
+from completion import facts_snapshot
 from completion.ingest.xapi import duration_seconds, to_event, validate_statement
-from completion.models import Activity, PendingActivity, XapiStatement
+from completion.models import Activity, FactsSnapshot, PendingActivity, XapiStatement
+from completion.scoring import load_rows, score_course
 from lti_tool import credentials
 from lti_tool.models import Course, Deployment, Membership
 from lti_tool.services import upsert_membership, upsert_person
@@ -304,6 +307,23 @@ def test_voiding_removes_the_event_but_keeps_the_statement(client, lrs):
     assert (
         client.get(f"/xapi/statements?voidedStatementId={target['id']}", **lrs).status_code == 200
     )
+
+
+def test_voiding_drops_the_course_facts_snapshot(client, lrs):
+    target = {**VALID, "id": str(uuid.uuid4())}
+    post(client, lrs, target)
+    course_id = Activity.objects.get().course_id
+    score_course(course_id, as_of=Activity.objects.get().occurred_at.date())
+    assert FactsSnapshot.objects.filter(course_id=course_id).exists()
+    void = {
+        "actor": VALID["actor"],
+        "verb": {"id": ADL + "voided"},
+        "object": {"objectType": "StatementRef", "id": target["id"]},
+    }
+    assert post(client, lrs, void).status_code == 200
+    assert not FactsSnapshot.objects.filter(course_id=course_id).exists()
+    loaded = facts_snapshot.load(Course.objects.get(pk=course_id), date.today(), load_rows)
+    assert (loaded.source, loaded.rows.events) == ("events", 0)
 
 
 def test_missing_version_header_and_bad_credentials_are_refused(client, lrs):

@@ -1,15 +1,18 @@
-"""insert_rows: plain rows in, defaults filled, JSON stored, stored keys skipped (both DBs)."""
+"""insert_rows, insert_new_rows and upsert_rows: plain rows in, defaults filled, JSON stored,
+stored keys skipped or refused (both DBs); the JSON text they write."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
 
+import numpy as np
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
-from completion.models import SignalValue
+from completion.models import RiskScore, SignalValue
 from interventions.models import Intervention, OutboundMessage
-from lti_tool.bulk import SMALL, insert_rows, upsert_rows
+from lti_tool.bulk import SMALL, _json_dumps, insert_new_rows, insert_rows, upsert_rows
 from lti_tool.models import Course, Deployment, Membership, Person
 
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -106,3 +109,78 @@ def test_counts_and_json_through_copy(membership):
         assert again == SMALL + 10  # what ON CONFLICT let through
     else:
         assert again == SMALL + 20  # what was offered: bulk_create cannot tell
+
+
+def _signal_rows(membership, codes):
+    day = WHEN.date()
+    return [(membership.pk, membership.course_id, day, code, 1.0, 2.0, "") for code in codes]
+
+
+SIGNAL_FIELDS = ("membership_id", "course_id", "as_of", "code", "value", "threshold", "reason")
+
+
+@pytest.mark.parametrize("count", [3, SMALL + 20], ids=["one statement", "through COPY"])
+def test_insert_new_rows_stores_every_row_with_its_defaults(membership, count):
+    insert_new_rows(SignalValue, SIGNAL_FIELDS, _signal_rows(membership, range(count)))
+    stored = SignalValue.objects.filter(membership=membership)
+    assert stored.count() == count
+    last = stored.get(code=str(count - 1))
+    assert (last.as_of, last.value, last.threshold, last.reason) == (WHEN.date(), 1.0, 2.0, "")
+    assert last.fired is True  # the field's default
+
+
+@pytest.mark.parametrize("count", [3, SMALL + 20], ids=["one statement", "through COPY"])
+def test_insert_new_rows_refuses_a_stored_key_and_stores_none_of_the_batch(membership, count):
+    insert_new_rows(SignalValue, SIGNAL_FIELDS, _signal_rows(membership, ["stored"]))
+    batch = _signal_rows(membership, [*(f"new{n}" for n in range(count - 1)), "stored"])
+    # Django's IntegrityError on both paths, as any failed query raises (not psycopg's own).
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_new_rows(SignalValue, SIGNAL_FIELDS, batch)
+    assert list(SignalValue.objects.values_list("code", flat=True)) == ["stored"]
+
+
+def test_insert_new_rows_with_nothing_to_insert_does_nothing(membership):
+    insert_new_rows(SignalValue, SIGNAL_FIELDS, [])
+    assert not SignalValue.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (np.int64(3), b"3"),
+        (np.int64(-(2**40)), b"-1099511627776"),
+        (np.int32(7), b"7"),
+        (np.float64(2.5), b"2.5"),
+        (np.float32(0.5), b"0.5"),
+        (date(2026, 3, 2), b'"2026-03-02"'),
+        (datetime(2026, 3, 2, 9, 30, tzinfo=UTC), b'"2026-03-02 09:30:00+00:00"'),
+        (datetime(2026, 3, 2, 9, 30, 0, 123), b'"2026-03-02 09:30:00.000123"'),
+        (
+            {"absent": [np.int64(3), np.float64(0.25), True], "due": date(2026, 3, 2), "n": None},
+            b'{"absent":[3,0.25,true],"due":"2026-03-02","n":null}',
+        ),
+        ({1: "a"}, b'{"1":"a"}'),
+    ],
+    ids=lambda v: type(v).__name__,
+)
+def test_json_text_has_numpy_numbers_as_numbers_and_dates_as_their_text(value, text):
+    assert _json_dumps(value) == text
+    # What json.dumps(default=str) wrote before, bar numpy numbers (which it wrote as strings).
+    assert json.loads(text) == json.loads(
+        json.dumps(value, default=lambda v: v.item() if isinstance(v, np.generic) else str(v))
+    )
+
+
+def test_numpy_numbers_in_json_fields_are_stored_as_numbers(membership):
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQLite path writes JSON through Django's own encoder")
+    fields = ("membership_id", "course_id", "as_of", "tier", "probability", "reasons")
+    fields += ("signals", "model_used", "computed_at")
+    signals = {"absent": [np.int64(4), np.float64(2.5), True], "since": date(2026, 3, 1)}
+    insert_new_rows(
+        RiskScore,
+        fields,
+        [(membership.pk, membership.course_id, WHEN.date(), "red", 0.2, [], signals, "rules",
+          WHEN)],
+    )  # fmt: skip
+    assert RiskScore.objects.get().signals == {"absent": [4, 2.5, True], "since": "2026-03-01"}
