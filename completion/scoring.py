@@ -386,11 +386,10 @@ def write_scores(
         facts_snapshot.store(course, as_of, snapshot, now)
     scores = sorted(result.scores, key=lambda s: s.membership_id)
     ids = [s.membership_id for s in scores]
-    previous = dict(
-        RiskScore.objects.filter(course=course, as_of=as_of - timedelta(days=1)).values_list(
-            "membership_id", "probability"
-        )
-    )
+    yesterday = RiskScore.objects.filter(course=course, as_of=as_of - timedelta(days=1))
+    if not result.extra.get("full", True):
+        yesterday = yesterday.filter(membership_id__in=ids)
+    previous = dict(yesterday.values_list("membership_id", "probability"))
     progress = [_progress_row(course.pk, as_of, s, now) for s in scores]
     risks = [_risk_row(course.pk, as_of, s, previous.get(s.membership_id), now) for s in scores]
     fired = [
@@ -556,11 +555,15 @@ def changed_memberships(course: Course, as_of: date) -> list[int] | None:
     run = ScoringRun.objects.filter(course=course, as_of=as_of).first()
     if run is None or not run.cohort_stats:
         return None
-    people = (
+    # Two queries, not a subquery: the few people come first, so the roster is probed by key
+    # rather than scanned.
+    people = list(
         Activity.objects.filter(course=course, id__gt=run.last_activity_id)
         .values_list("person_id", flat=True)
         .distinct()
     )
+    if not people:
+        return []
     return list(sel.learners_of(course).filter(person_id__in=people).values_list("pk", flat=True))
 
 
