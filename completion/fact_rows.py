@@ -53,13 +53,10 @@ Columns = dict[str, np.ndarray]
 def _columns(spec: Sequence[tuple[str, Any]], rows: Sequence[Sequence[Any]]) -> Columns:
     if not rows:
         return {name: np.empty(0, dtype) for name, dtype in spec}
-    values = list(zip(*rows, strict=True))
-    return {
-        name: np.array([np.nan if v is None else v for v in column], dtype)
-        if dtype is np.float64
-        else np.array(column, dtype)
-        for (name, dtype), column in zip(spec, values, strict=True)
-    }
+    # One conversion of the whole table (None becomes NaN), then a cast per column: ids and
+    # counts are exact in a double far beyond any table's size (2**53).
+    table = np.array(rows, dtype=np.float64)
+    return {name: table[:, i].astype(dtype) for i, (name, dtype) in enumerate(spec)}
 
 
 def _merge(
@@ -147,11 +144,12 @@ class FactRows:
         )
 
     def to_bytes(self) -> bytes:
-        """A compressed .npz; whole-number columns in the narrowest type their values fit."""
+        """An .npz; whole-number columns in the narrowest type their values fit. Not
+        compressed: zlib took 0.34 s a course to save a third of 9 MB."""
         out = io.BytesIO()
         columns = {f"d_{k}": _narrowed(v) for k, v in self.days.items()}
         columns |= {f"i_{k}": _narrowed(v) for k, v in self.items.items()}
-        np.savez_compressed(out, **columns)  # type: ignore[arg-type]
+        np.savez(out, **columns)  # type: ignore[arg-type]
         return out.getvalue()
 
     @classmethod
