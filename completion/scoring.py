@@ -386,9 +386,11 @@ def write_scores(
         facts_snapshot.store(course, as_of, snapshot, now)
     scores = sorted(result.scores, key=lambda s: s.membership_id)
     ids = [s.membership_id for s in scores]
-    yesterday = RiskScore.objects.filter(course=course, as_of=as_of - timedelta(days=1))
-    if not result.extra.get("full", True):
-        yesterday = yesterday.filter(membership_id__in=ids)
+    full = bool(result.extra.get("full", True))
+    # A few learners are found by membership, so only their rows are read (through the
+    # unique index), not the whole course's day.
+    learners = Q(course=course) if full else Q(membership_id__in=ids)
+    yesterday = RiskScore.objects.filter(learners, as_of=as_of - timedelta(days=1))
     previous = dict(yesterday.values_list("membership_id", "probability"))
     progress = [_progress_row(course.pk, as_of, s, now) for s in scores]
     risks = [_risk_row(course.pk, as_of, s, previous.get(s.membership_id), now) for s in scores]
@@ -407,10 +409,7 @@ def write_scores(
         SignalValue.objects.filter(course=course, as_of=as_of).delete()
         insert_new_rows(SignalValue, SIGNAL_COLUMNS, fired)
     else:
-        stale = SignalValue.objects.filter(course=course, as_of=as_of)
-        if not result.extra.get("full", True):
-            stale = stale.filter(membership_id__in=ids)
-        stale.delete()
+        SignalValue.objects.filter(learners, as_of=as_of).delete()
         upsert_rows(Progress, PROGRESS_COLUMNS, progress, ("membership_id", "as_of"))
         upsert_rows(RiskScore, RISK_COLUMNS, risks, ("membership_id", "as_of"))
         upsert_rows(SignalValue, SIGNAL_COLUMNS, fired, ("membership_id", "as_of", "code"))
