@@ -287,6 +287,9 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
+    # A django-q worker imports the task modules once, at start; so does this process before
+    # it forks its workers, so no timed step pays for an import.
+    import completion.risk_tasks  # noqa: F401
     from completion.models import Activity
     from lti_tool.models import Course, Membership
 

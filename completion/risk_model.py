@@ -15,14 +15,6 @@ from typing import Any
 
 import joblib
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from completion.signals import (
     CODES,
@@ -77,6 +69,15 @@ def features_of(signals: Sequence[SignalResult], lc: LearnerContext) -> list[flo
 
 
 def _estimator(algorithm: str) -> Any:
+    # scikit-learn is imported where it is used: importing it takes about 2 s, which every
+    # web and queue worker would pay at start although only training needs it (a stored
+    # model's artefact imports what it needs when it is loaded).
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if algorithm == "gbm":
         base: Any = HistGradientBoostingClassifier(
             max_iter=150, learning_rate=0.08, max_leaf_nodes=15, random_state=0
@@ -104,6 +105,10 @@ def train(
     seed: int = 0,
 ) -> TrainedArtefact:
     """Fit a calibrated classifier of completion; hold out a quarter to report its quality."""
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+    from sklearn.model_selection import train_test_split
+
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm: {algorithm}")
     xa = np.asarray(x, dtype=float)
