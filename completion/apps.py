@@ -35,3 +35,6 @@ def register_purgers() -> None:
             model._meta.label,
             age_purger(model, deployment_field=deployment_field, age_field=age_field),
         )
+    from completion.facts_snapshot import purge_stale
+
+    register_purger(m.FactsSnapshot._meta.label, purge_stale)

@@ -16,6 +16,7 @@ are always read from the events.
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,12 +24,12 @@ from datetime import date, datetime
 from typing import Protocol
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from completion.fact_rows import FactRows
 from completion.facts import cutoff_of
 from completion.models import Activity, FactsSnapshot, Item
-from lti_tool.models import Course
+from lti_tool.models import Course, Deployment
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,15 @@ def _on_top_of(
     course: Course, snapshot: FactsSnapshot, cutoff: datetime, read: ReadRows
 ) -> FactRows | None:
     held_cutoff = cutoff_of(snapshot.as_of)
-    held = FactRows.from_bytes(bytes(snapshot.data))
+    try:
+        held = FactRows.from_bytes(bytes(snapshot.data))
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile):
+        # A cache fails soft: an unreadable snapshot is read again from the events.
+        log.warning("facts_snapshot_unreadable course=%s", course.pk, exc_info=True)
+        return None
+    if held.events != snapshot.events:
+        log.warning("facts_snapshot_unreadable course=%s reason=count_mismatch", course.pk)
+        return None
     if not held.item_ids <= set(Item.objects.filter(course=course).values_list("pk", flat=True)):
         log.info("facts_snapshot_stale course=%s reason=item_deleted", course.pk)
         return None
@@ -126,6 +135,16 @@ def store(course: Course, as_of: date, loaded: Loaded, now: datetime) -> None:
             "saved_at": now,
         },
     )
+
+
+def purge_stale(deployment: Deployment, cutoff: datetime, dry_run: bool) -> int:
+    """Retention's purger. A snapshot of a day before the cutoff holds only events retention
+    deletes, and a retired course's is never read again: both go. An active course's other
+    snapshots are replaced at its next pass, because their count no longer matches."""
+    stale = FactsSnapshot.objects.filter(course__deployment=deployment).filter(
+        Q(as_of__lt=cutoff.date()) | Q(course__retired_at__isnull=False)
+    )
+    return stale.count() if dry_run else stale.delete()[0]
 
 
 def forget(course_ids: Iterable[int]) -> None:

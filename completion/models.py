@@ -401,8 +401,11 @@ class StatusOverride(models.Model):
 # Scores (Progress, SignalValue, RiskScore) are written tens of thousands of rows per course a
 # day. Their keys have no database constraints, which PostgreSQL checked row by row at commit
 # (a third of writing a day), and no single-column indexes: the composite ones lead with each
-# key. Only `completion.scoring` writes them, with ids it has just read, and Django still
-# cascades deletes.
+# key. Only `completion.scoring` writes them, under a per-course lock, leaving out memberships
+# no longer stored; Django still cascades deletes. What this gives up: a membership deleted in
+# the instant between that check and the commit leaves that day's rows behind.
+
+
 class Progress(models.Model):
     """A learner's progress in a course as it stood at the end of `as_of` (UTC)."""
 

@@ -340,17 +340,16 @@ def score_course(
 ) -> ScoringSummary:
     """Score a course's learners (all, or some) for `as_of` and store the results. Idempotent."""
     course = Course.objects.get(pk=course_id)
-    with gc_paused():
-        computed = compute_course(course, as_of=as_of, membership_ids=membership_ids)
-        result = computed.result
-        write_scores(
-            course,
-            as_of,
-            result,
-            watermark=computed.watermark,
-            now=now or timezone.now(),
-            snapshot=computed.snapshot,
-        )
+    computed = compute_course(course, as_of=as_of, membership_ids=membership_ids)
+    result = computed.result
+    write_scores(
+        course,
+        as_of,
+        result,
+        watermark=computed.watermark,
+        now=now or timezone.now(),
+        snapshot=computed.snapshot,
+    )
     tiers = [s.risk.tier for s in result.scores]
     return ScoringSummary(
         course_id,
@@ -373,33 +372,36 @@ def write_scores(
     now: datetime,
     snapshot: facts_snapshot.Loaded | None = None,
 ) -> None:
-    """Upsert Progress, RiskScore and fired SignalValues for the scored learners (and keep
+    """Store Progress, RiskScore and fired SignalValues for the scored learners (and keep
     the facts snapshot the scoring read, if it asks to be kept)."""
-    postgres = connection.vendor == "postgresql"
-    if postgres:
+    if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, course.pk])
-            # Scores are derived data that the next pass recomputes: not waiting for the WAL
-            # flush risks losing the last moment's scores in a crash, never corrupting any.
-            cursor.execute("SET LOCAL synchronous_commit = off")
     if snapshot is not None:
         facts_snapshot.store(course, as_of, snapshot, now)
-    scores = sorted(result.scores, key=lambda s: s.membership_id)
-    ids = [s.membership_id for s in scores]
     full = bool(result.extra.get("full", True))
+    ids = [s.membership_id for s in result.scores]
     # A few learners are found by membership, so only their rows are read (through the
     # unique index), not the whole course's day.
     learners = Q(course=course) if full else Q(membership_id__in=ids)
+    # The score tables have no database foreign keys: leave out memberships deleted since
+    # scoring read them, rather than store rows that point nowhere.
+    members = Membership.objects.filter(Q(course=course) if full else Q(pk__in=ids))
+    live = set(members.values_list("pk", flat=True))
+    scores = sorted(
+        (s for s in result.scores if s.membership_id in live), key=lambda s: s.membership_id
+    )
     yesterday = RiskScore.objects.filter(learners, as_of=as_of - timedelta(days=1))
     previous = dict(yesterday.values_list("membership_id", "probability"))
-    progress = [_progress_row(course.pk, as_of, s, now) for s in scores]
-    risks = [_risk_row(course.pk, as_of, s, previous.get(s.membership_id), now) for s in scores]
-    fired = [
-        (s.membership_id, course.pk, as_of, r.code, r.value, r.threshold, True, r.reason[:300])
-        for s in scores
-        for r in s.signals
-        if r.fired
-    ]
+    with gc_paused():
+        progress = [_progress_row(course.pk, as_of, s, now) for s in scores]
+        risks = [_risk_row(course.pk, as_of, s, previous.get(s.membership_id), now) for s in scores]
+        fired = [
+            (s.membership_id, course.pk, as_of, r.code, r.value, r.threshold, True, r.reason[:300])
+            for s in scores
+            for r in s.signals
+            if r.fired
+        ]
     day = {"course": course, "as_of": as_of}
     if not (RiskScore.objects.filter(**day).exists() or Progress.objects.filter(**day).exists()):
         # The course's first scoring of the day (the nightly pass): every row is new, and

@@ -6,7 +6,9 @@ database's own work. On PostgreSQL large batches go through COPY into a temporar
 one `INSERT … ON CONFLICT DO NOTHING`, small ones (an xAPI request's) through one multi-row
 `INSERT … ON CONFLICT DO NOTHING`, without a temporary table's catalogue churn; elsewhere
 through `bulk_create(ignore_conflicts=True)`. Either way every new row is stored once and
-rows whose unique key is already stored are skipped.
+rows whose unique key is already stored are skipped (`upsert_rows` updates them instead).
+`insert_new_rows` is for rows known to be new: COPY straight into the table, and a stored key
+is an error. JSON values are written with orjson: NaN and infinities become null.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import orjson
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -188,7 +191,9 @@ def _json_dumps(value: Any) -> bytes:
 
 
 def _json_default(value: Any) -> Any:
-    """Numbers from numpy as JSON numbers; anything else (dates, datetimes) as its text."""
+    """numpy scalars as their Python values; anything else (dates, datetimes) as its text."""
+    if isinstance(value, np.generic):
+        return value.item()
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):

@@ -4,6 +4,15 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def wait_briefly_for_locks(apps, schema_editor):
+    # Dropping a foreign key locks the referenced tables (memberships, courses) too, and every
+    # launch reads those: give up after a few seconds rather than queue launches behind a
+    # long transaction. Run the migration again when it fails this way. Reversing it needs
+    # any score rows of deleted memberships removed first, or the constraints cannot return.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET LOCAL lock_timeout = '5s'")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -12,6 +21,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(wait_briefly_for_locks, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='progress',
             name='course',

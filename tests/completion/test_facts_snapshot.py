@@ -6,11 +6,13 @@ Durations are whole seconds, so sums are exact in any order and facts compare wi
 
 from __future__ import annotations
 
+import gc
 import io
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.db.models import Max
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -517,3 +519,73 @@ def test_rescoring_after_new_events_stores_what_a_first_write_would():
     forget_day(course, DAY2)
     score_course(course.pk, as_of=DAY2)  # the first write again
     assert stored_scores(course, DAY2) == upserted
+
+
+# --- failing soft, isolation, deleted memberships ----------------------------------------------
+
+
+@pytest.mark.parametrize("data", [b"not a zip", b""])
+def test_an_unreadable_snapshot_is_read_again_from_the_events(data):
+    course, _, _ = history()
+    score_course(course.pk, as_of=DAY1)
+    FactsSnapshot.objects.filter(course=course).update(data=data)
+    loaded = facts_snapshot.load(course, DAY2, scoring.load_rows)
+    assert (loaded.source, loaded.save) == ("events", True)
+    assert_facts_are_right(course, DAY2, loaded)
+
+
+def test_a_snapshot_whose_rows_disagree_with_its_count_is_read_again():
+    course, _, _ = history()
+    score_course(course.pk, as_of=DAY1)
+    FactsSnapshot.objects.filter(course=course).update(events=6)  # holds 7
+    assert facts_snapshot.load(course, DAY2, scoring.load_rows).source == "events"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_watermark_and_every_read_share_one_view_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises transactions; the isolation level is PostgreSQL's")
+    course, _, _ = history()
+    seen = []
+
+    def read(course_id, cutoff, after):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW transaction_isolation")
+            seen.append(cursor.fetchone()[0])
+        return scoring.load_rows(course_id, cutoff, after)
+
+    facts_snapshot.load(course, DAY1, read)
+    assert seen == ["repeatable read"]
+
+
+def test_a_membership_deleted_while_scoring_gets_no_rows():
+    course, _, people = history()
+    week = day(7).date()  # slow has been away for days: signals fire
+    computed = scoring.compute_course(course, as_of=week)
+    slow = people["slow"].pk
+    assert [r.code for s in computed.result.scores if s.membership_id == slow for r in s.signals
+            if r.fired]  # fmt: skip
+    people["slow"].delete()
+    scoring.write_scores(course, week, computed.result, watermark=computed.watermark, now=START)
+
+    def stored(model):
+        return set(model.objects.filter(as_of=week).values_list("membership_id", flat=True))
+
+    assert stored(Progress) == stored(RiskScore) == {people["keen"].pk, people["new"].pk}
+    assert stored(SignalValue)
+    assert slow not in stored(SignalValue)
+
+
+def test_the_collector_is_back_on_after_scoring_fails():
+    inside = []
+
+    def fail():
+        with scoring.gc_paused():
+            inside.append(gc.isenabled())
+            raise RuntimeError("boom")
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        fail()
+    assert inside == [False]
+    assert gc.isenabled()

@@ -6,14 +6,13 @@ import base64
 import copy
 import json
 import uuid
-from datetime import date
 
 import pytest
 
 from completion import facts_snapshot
 from completion.ingest.xapi import duration_seconds, to_event, validate_statement
 from completion.models import Activity, FactsSnapshot, PendingActivity, XapiStatement
-from completion.scoring import load_rows, score_course
+from completion.scoring import load_rows, score_course, today
 from lti_tool import credentials
 from lti_tool.models import Course, Deployment, Membership
 from lti_tool.services import upsert_membership, upsert_person
@@ -322,7 +321,7 @@ def test_voiding_drops_the_course_facts_snapshot(client, lrs):
     }
     assert post(client, lrs, void).status_code == 200
     assert not FactsSnapshot.objects.filter(course_id=course_id).exists()
-    loaded = facts_snapshot.load(Course.objects.get(pk=course_id), date.today(), load_rows)
+    loaded = facts_snapshot.load(Course.objects.get(pk=course_id), today(), load_rows)
     assert (loaded.source, loaded.rows.events) == ("events", 0)
 
 

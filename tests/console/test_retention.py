@@ -14,6 +14,7 @@ from certificates.models import Certificate
 from completion.models import (
     Activity,
     CaliperEvent,
+    FactsSnapshot,
     PendingActivity,
     Progress,
     RiskScore,
@@ -45,6 +46,7 @@ KINDS = [
     Progress,
     OutboundMessage,
     Intervention,
+    FactsSnapshot,
 ]
 
 
@@ -98,6 +100,11 @@ def records(course, membership, at, tag):
         not_before=at,
     )
     OutboundMessage.objects.filter(pk=message.pk).update(created_at=at)  # auto_now_add
+    other, _ = make_course(items=(), deployment=deployment)  # one snapshot per course
+    FactsSnapshot.objects.create(
+        course=other, as_of=day, last_activity_id=0, events=0, format=1, data=b"",
+        saved_at=at,
+    )  # fmt: skip
     Intervention.objects.create(
         membership=membership,
         course=course,
@@ -128,6 +135,21 @@ def test_every_learning_record_kind_is_registered_and_nothing_legal_is():
     assert not [n for n in names if n.startswith("certificates.") or "Audit" in n]
 
 
+def test_a_retired_course_facts_snapshot_goes_at_the_next_purge_however_recent():
+    course, _ = make_course(items=())
+    kept, _ = make_course(items=(), deployment=course.deployment)
+    for c in (course, kept):
+        FactsSnapshot.objects.create(
+            course=c, as_of=RECENT.date(), last_activity_id=0, events=0, format=1, data=b"",
+            saved_at=RECENT,
+        )  # fmt: skip
+    course.retired_at = RECENT
+    course.save()
+    deleted = dict(retention.purge(course.deployment, now=NOW, dry_run=False))
+    assert deleted["completion.FactsSnapshot"] == 1
+    assert list(FactsSnapshot.objects.values_list("course_id", flat=True)) == [kept.pk]
+
+
 def test_legal_records_cannot_be_given_a_purger():
     for model in (Certificate, AuditEntry):
         with pytest.raises(ImproperlyConfigured):
@@ -152,7 +174,7 @@ def test_the_command_dry_run_prints_each_deployment_and_kind(learner_records, ca
     assert f"Deployment {course.deployment_id} " in out
     assert "completion.Activity: would delete 1" in out
     assert "interventions.OutboundMessage: would delete 1" in out
-    assert "Dry run: would delete 10 records in total." in out
+    assert "Dry run: would delete 11 records in total." in out
     assert counts() == before
 
 
