@@ -13,14 +13,23 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from completion.facts import Day, ItemFacts, LearnerFacts, attempts_of
 
-if TYPE_CHECKING:
-    from completion.scoring import Enrolment
+
+class Enrollee(Protocol):
+    """Whose facts to build (`scoring.Enrolment`)."""
+
+    @property
+    def membership_id(self) -> int: ...
+    @property
+    def person_id(self) -> int: ...
+    @property
+    def enrolled_at(self) -> datetime: ...
+
 
 # (name, dtype); the first two of each are the group's key. NaN stands for SQL NULL.
 DAY_COLUMNS = (
@@ -160,7 +169,7 @@ class FactRows:
                 {name: stored[f"i_{name}"].astype(t) for name, t in ITEM_COLUMNS},
             )
 
-    def facts(self, people: Iterable[Enrolment]) -> list[LearnerFacts]:
+    def facts(self, people: Iterable[Enrollee]) -> list[LearnerFacts]:
         """Each enrolment's facts, in the order given (no rows: no activity)."""
         d, i = self.days, self.items
         day_of = date.fromordinal

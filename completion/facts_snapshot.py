@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from django.db import connection, transaction
@@ -37,6 +37,9 @@ FORMAT = 1  # bump when FactRows' columns change: older snapshots are then ignor
 # Store a fresh snapshot once the events read on top of it pass this share of those it holds,
 # so a day's read stays small without rewriting megabytes every night.
 RESAVE_SHARE = 0.05
+# Read every event again at least this often, so that a change the count cannot see (a
+# deletion and a late commit that cancel out) lasts a week at most.
+REREAD_DAYS = 7
 
 
 class ReadRows(Protocol):
@@ -54,11 +57,14 @@ class Loaded:
     watermark: int  # every event with a greater id is left for the next increment
     source: str  # "snapshot" or "events"
     save: bool  # whether `rows` should become the course's snapshot
+    read_on: date  # the day whose pass last read every event behind `rows`
 
 
 @contextmanager
 def consistent_read() -> Iterator[None]:
-    """One view of the events for the watermark and every aggregate read after it."""
+    """One view of the events for the watermark and every aggregate read after it (on
+    PostgreSQL, a REPEATABLE READ transaction). Nested in a caller's transaction, the caller's
+    isolation applies; a snapshot built that way may fail the count later, and is replaced."""
     if connection.in_atomic_block:  # the caller's transaction decides
         yield
         return
@@ -75,8 +81,13 @@ def load(course: Course, as_of: date, read: ReadRows) -> Loaded:
     with consistent_read():
         watermark = Activity.objects.aggregate(m=Max("id"))["m"] or 0
         snapshot = (
-            FactsSnapshot.objects.filter(course=course, format=FORMAT, as_of__lte=as_of)
-            .only("as_of", "last_activity_id", "events", "data")
+            FactsSnapshot.objects.filter(
+                course=course,
+                format=FORMAT,
+                as_of__lte=as_of,
+                read_on__gt=as_of - timedelta(days=REREAD_DAYS),
+            )
+            .only("as_of", "read_on", "last_activity_id", "events", "data")
             .first()
         )
         if snapshot is not None:
@@ -84,8 +95,8 @@ def load(course: Course, as_of: date, read: ReadRows) -> Loaded:
             if rows is not None:
                 read_since = rows.events - snapshot.events
                 save = read_since > RESAVE_SHARE * max(snapshot.events, 1)
-                return Loaded(rows, watermark, "snapshot", save)
-        return Loaded(read(course.pk, cutoff, None), watermark, "events", True)
+                return Loaded(rows, watermark, "snapshot", save, snapshot.read_on)
+        return Loaded(read(course.pk, cutoff, None), watermark, "events", True, as_of)
 
 
 def _on_top_of(
@@ -128,6 +139,7 @@ def store(course: Course, as_of: date, loaded: Loaded, now: datetime) -> None:
         course=course,
         defaults={
             "as_of": as_of,
+            "read_on": loaded.read_on,
             "last_activity_id": loaded.watermark,
             "events": loaded.rows.events,
             "format": FORMAT,

@@ -539,6 +539,7 @@ class FactsSnapshot(models.Model):
 
     course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="+")
     as_of = models.DateField()
+    read_on = models.DateField()  # the last day every event was read; later ones were merged
     last_activity_id = models.BigIntegerField()
     events = models.BigIntegerField()
     format = models.PositiveSmallIntegerField()

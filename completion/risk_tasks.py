@@ -2,7 +2,7 @@
 
 Plain functions taking ids or ISO dates. Work is batched per course (one task per course, never
 one per learner); every task is idempotent and safe with two workers at once, because scoring
-upserts on (membership, day) under a per-course lock. Their schedules are in
+stores one row per (membership, day) under a per-course lock. Their schedules are in
 `config/schedules.py`.
 """
 

@@ -1,8 +1,10 @@
-"""Scoring a course on a day: load facts in bulk, run the pure scorer, upsert the results.
+"""Scoring a course on a day: load facts in bulk, run the pure scorer, store the results.
 
 Facts come from two aggregates over the course's events (per learner and day, per learner and
-item), never a query per learner. Results are upserted on (membership, day) under a per-course
-advisory lock on PostgreSQL, so running twice, or in two workers at once, leaves one copy.
+item), never a query per learner; a full pass reads them from the course's facts snapshot and
+the events stored since (`facts_snapshot`). Results are stored on (membership, day) under a
+per-course advisory lock on PostgreSQL: a day's first write inserts, later ones upsert, so
+running twice, or in two workers at once, leaves one copy.
 Only events strictly before the end of `as_of` (UTC) are read: a past day is scored as it
 would have looked then. Thresholds, criteria and models are read as they are now.
 """
@@ -51,6 +53,7 @@ from lti_tool.models import Course, Membership
 
 PG_FAST_PATH = True  # the ORM path stays the reference (see tests)
 LOCK_NAMESPACE = 7321  # pg_advisory_xact_lock(namespace, course id)
+PEOPLE_SLICE = 5000
 
 
 @dataclass(frozen=True)
@@ -557,15 +560,20 @@ def changed_memberships(course: Course, as_of: date) -> list[int] | None:
     if run is None or not run.cohort_stats:
         return None
     # Two queries, not a subquery: the few people come first, so the roster is probed by key
-    # rather than scanned.
+    # rather than scanned (in slices, for SQLite's limit on query parameters).
     people = list(
         Activity.objects.filter(course=course, id__gt=run.last_activity_id)
         .values_list("person_id", flat=True)
         .distinct()
     )
-    if not people:
-        return []
-    return list(sel.learners_of(course).filter(person_id__in=people).values_list("pk", flat=True))
+    learners = sel.learners_of(course)
+    return [
+        pk
+        for at in range(0, len(people), PEOPLE_SLICE)
+        for pk in learners.filter(person_id__in=people[at : at + PEOPLE_SLICE]).values_list(
+            "pk", flat=True
+        )
+    ]
 
 
 def today() -> date:

@@ -55,7 +55,8 @@ def load_rows_pg(
 ) -> FactRows:
     """The course's events before `cutoff`; of `person_ids` only; or, with `after` as
     (id, cutoff), only those with a greater id or at or after that earlier cutoff."""
-    where, extra = "", list[Any]()
+    where = ""
+    extra: list[Any] = []
     if person_ids is not None:
         where += " AND person_id = ANY(%s)"
         extra.append(person_ids)

@@ -26,6 +26,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('as_of', models.DateField()),
+                ('read_on', models.DateField()),
                 ('last_activity_id', models.BigIntegerField()),
                 ('events', models.BigIntegerField()),
                 ('format', models.PositiveSmallIntegerField()),

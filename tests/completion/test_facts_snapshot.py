@@ -589,3 +589,18 @@ def test_the_collector_is_back_on_after_scoring_fails():
         fail()
     assert inside == [False]
     assert gc.isenabled()
+
+
+def test_every_event_is_read_again_a_week_after_the_last_full_read():
+    course, items, people = history()
+    score_course(course.pk, as_of=DAY1)
+    add_later_events(course, items, people)
+    six, seven = DAY1 + timedelta(days=6), DAY1 + timedelta(days=7)
+    assert facts_snapshot.load(course, six, scoring.load_rows).source == "snapshot"
+    # A re-save from the snapshot keeps the day of the last full read.
+    score_course(course.pk, as_of=six)
+    snap = FactsSnapshot.objects.get(course=course)
+    assert (snap.as_of, snap.read_on) == (six, DAY1)
+    loaded = facts_snapshot.load(course, seven, scoring.load_rows)
+    assert (loaded.source, loaded.read_on) == ("events", seven)
+    assert_facts_are_right(course, seven, loaded)

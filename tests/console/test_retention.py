@@ -102,7 +102,7 @@ def records(course, membership, at, tag):
     OutboundMessage.objects.filter(pk=message.pk).update(created_at=at)  # auto_now_add
     other, _ = make_course(items=(), deployment=deployment)  # one snapshot per course
     FactsSnapshot.objects.create(
-        course=other, as_of=day, last_activity_id=0, events=0, format=1, data=b"",
+        course=other, as_of=day, read_on=day, last_activity_id=0, events=0, format=1, data=b"",
         saved_at=at,
     )  # fmt: skip
     Intervention.objects.create(
@@ -140,7 +140,8 @@ def test_a_retired_course_facts_snapshot_goes_at_the_next_purge_however_recent()
     kept, _ = make_course(items=(), deployment=course.deployment)
     for c in (course, kept):
         FactsSnapshot.objects.create(
-            course=c, as_of=RECENT.date(), last_activity_id=0, events=0, format=1, data=b"",
+            course=c, as_of=RECENT.date(), read_on=RECENT.date(), last_activity_id=0, events=0,
+            format=1, data=b"",
             saved_at=RECENT,
         )  # fmt: skip
     course.retired_at = RECENT
