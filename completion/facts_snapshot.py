@@ -7,10 +7,11 @@ are the snapshot merged with the events it does not hold (newer ids, or later ti
 
 It is used only while the events it holds are unchanged. The course's events before its cutoff,
 less those with newer ids, must still number what it was built from: deleted events
-(retention, xAPI voiding, erasure) and events committed late by a long transaction with an
-older id both break that, and so does a deleted item (its events lose their item). Then the day
-is read from the events and the snapshot replaced. Earlier days than a snapshot's (backtests)
-are always read from the events.
+(retention, xAPI voiding, a deleted person) and events committed late by a long transaction
+with an older id both break that, and so does a deleted item (its events lose their item).
+Then the day is read from the events and the snapshot replaced; so it is, at the latest,
+`REREAD_DAYS` after the last such read. Earlier days than a snapshot's (backtests) are always
+read from the events.
 """
 
 from __future__ import annotations
@@ -161,5 +162,5 @@ def purge_stale(deployment: Deployment, cutoff: datetime, dry_run: bool) -> int:
 
 def forget(course_ids: Iterable[int]) -> None:
     """Drop the courses' snapshots: for code that deletes events. The count check would see
-    a deletion on its own, but not one that a late event of the same day makes up for."""
+    a deletion on its own, but not one that a late-committed event happens to make up for."""
     FactsSnapshot.objects.filter(course_id__in=list(course_ids)).delete()
