@@ -172,8 +172,10 @@ class FactRows:
     def facts(self, people: Iterable[Enrollee]) -> list[LearnerFacts]:
         """Each enrolment's facts, in the order given (no rows: no activity)."""
         d, i = self.days, self.items
-        day_of = date.fromordinal
-        dates, counts = [day_of(x) for x in d["day"].tolist()], d["events"].tolist()
+        # A course's rows span a few hundred distinct days: build each date once.
+        ordinals = d["day"].tolist()
+        day_of = {n: date.fromordinal(n) for n in set(ordinals)}
+        dates, counts = [day_of[n] for n in ordinals], d["events"].tolist()
         secs, posts, errors = d["seconds"].tolist(), d["posts"].tolist(), d["errors"].tolist()
         item_cols = [i[name].tolist() for name, _ in ITEM_COLUMNS[1:]]
         day_ranges, item_ranges = _by_person(d["person"]), _by_person(i["person"])

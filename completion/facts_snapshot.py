@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 from django.db import connection, transaction
 from django.db.models import Max, Q
@@ -56,7 +56,7 @@ class ReadRows(Protocol):
 class Loaded:
     rows: FactRows
     watermark: int  # every event with a greater id is left for the next increment
-    source: str  # "snapshot" or "events"
+    source: Literal["snapshot", "events"]
     save: bool  # whether `rows` should become the course's snapshot
     read_on: date  # the day whose pass last read every event behind `rows`
 
