@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from completion.facts import Day, ItemFacts, LearnerFacts, attempts_of
+from completion.facts import Day, ItemFacts, LearnerFacts
 
 
 class Enrollee(Protocol):
@@ -117,10 +117,6 @@ def _narrowed(column: np.ndarray) -> np.ndarray:
     return column
 
 
-def _stamp(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
 @dataclass(frozen=True)
 class FactRows:
     days: Columns
@@ -175,43 +171,50 @@ class FactRows:
         # A course's rows span a few hundred distinct days: build each date once.
         ordinals = d["day"].tolist()
         day_of = {n: date.fromordinal(n) for n in set(ordinals)}
-        dates, counts = [day_of[n] for n in ordinals], d["events"].tolist()
-        secs, posts, errors = d["seconds"].tolist(), d["posts"].tolist(), d["errors"].tolist()
-        item_cols = [i[name].tolist() for name, _ in ITEM_COLUMNS[1:]]
+        days = list(
+            map(
+                Day,
+                [day_of[n] for n in ordinals],
+                d["events"].tolist(),
+                d["seconds"].tolist(),
+                d["posts"].tolist(),
+                d["errors"].tolist(),
+            )
+        )
+        # Every item row of the course at once, column by column, not a call per row.
+        item_ids = i["item"].tolist()
+        items = list(
+            map(
+                ItemFacts,
+                item_ids,
+                _stamps(i["first_at"]),
+                _stamps(i["done_at"]),  # NaN: never done
+                (i["consumed"] > 0).tolist(),
+                (i["submitted"] > 0).tolist(),
+                # attempts_of, a column at a time
+                np.maximum(i["attempted"], i["passed"] + i["failed"]).tolist(),
+                i["failed"].tolist(),
+                [None if b != b else b for b in i["best"].tolist()],
+                i["seconds"].tolist(),
+            )
+        )
         day_ranges, item_ranges = _by_person(d["person"]), _by_person(i["person"])
         out = []
         for p in people:
             a, b = day_ranges.get(p.person_id, (0, 0))
-            days = tuple(map(Day, dates[a:b], counts[a:b], secs[a:b], posts[a:b], errors[a:b]))
-            a, b = item_ranges.get(p.person_id, (0, 0))
-            items = {
-                row[0]: _item_facts(*row)
-                for row in zip(*(column[a:b] for column in item_cols), strict=True)
-            }
-            out.append(LearnerFacts(p.membership_id, p.person_id, p.enrolled_at, days, items))
+            c, e = item_ranges.get(p.person_id, (0, 0))
+            out.append(
+                LearnerFacts(
+                    p.membership_id,
+                    p.person_id,
+                    p.enrolled_at,
+                    tuple(days[a:b]),
+                    dict(zip(item_ids[c:e], items[c:e], strict=True)),
+                )
+            )
         return out
 
 
-def _item_facts(
-    item: int,
-    first_at: float,
-    done_at: float,
-    consumed: int,
-    submitted: int,
-    attempted: int,
-    passed: int,
-    failed: int,
-    best: float,
-    seconds: float,
-) -> ItemFacts:
-    return ItemFacts(
-        item,
-        _stamp(first_at),
-        None if done_at != done_at else _stamp(done_at),  # NaN: never done
-        consumed > 0,
-        submitted > 0,
-        attempts_of(attempted, passed, failed),
-        failed,
-        None if best != best else best,
-        seconds,
-    )
+def _stamps(epochs: np.ndarray) -> list[datetime | None]:
+    """Aware UTC datetimes of epoch seconds (None for NaN)."""
+    return [None if e != e else datetime.fromtimestamp(e, UTC) for e in epochs.tolist()]

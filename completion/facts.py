@@ -8,11 +8,13 @@ the SQL against a reference. This module reads nothing and writes nothing.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from itertools import pairwise
 from typing import NamedTuple
 
 CONSUME_VERBS = frozenset({"launched", "viewed", "progressed", "completed", "passed"})
@@ -77,6 +79,13 @@ class LearnerFacts:
     @cached_property
     def posts(self) -> int:
         return sum(d.posts for d in self.days)
+
+    @cached_property
+    def usual_gap(self) -> float:
+        """The median of the last 10 gaps between active days, at least 1 (needs 3 days);
+        `signals.cadence_days` adjusts it for pauses."""
+        days = [d.day for d in self.days[-11:]]
+        return max(float(statistics.median((b - a).days for a, b in pairwise(days))), 1.0)
 
 
 def cutoff_of(as_of: date) -> datetime:

@@ -15,8 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
+from operator import attrgetter
+from typing import NamedTuple
 
-from completion.facts import LearnerFacts, cutoff_of
+from completion.facts import Day, LearnerFacts, cutoff_of
 
 NOT_STARTED = "not_started_48h"
 MISSED_2 = "missed_visits_2"
@@ -58,8 +60,7 @@ ENGAGEMENT_WINDOW_DAYS = 14
 MIN_PEERS = 5
 
 
-@dataclass(frozen=True)
-class SignalResult:
+class SignalResult(NamedTuple):  # a tuple: built 16 times per learner per day
     code: str
     value: float | None
     threshold: float
@@ -130,15 +131,12 @@ def week_of(facts: LearnerFacts, as_of: date) -> int:
 
 def cadence_days(facts: LearnerFacts, paused: frozenset[date], fallback: float) -> float:
     """The learner's usual gap between visits in days: the median of their last 10 gaps."""
-    days = [d.day for d in facts.days[-11:]]
-    if len(days) < 3:
+    if len(facts.days) < 3:
         return max(fallback, 1.0)
-    if paused:
-        gaps = [
-            max((b - a).days - sum(1 for p in paused if a < p < b), 1) for a, b in pairwise(days)
-        ]
-    else:
-        gaps = [(b - a).days for a, b in pairwise(days)]
+    if not paused:
+        return facts.usual_gap
+    days = [d.day for d in facts.days[-11:]]
+    gaps = [max((b - a).days - sum(1 for p in paused if a < p < b), 1) for a, b in pairwise(days)]
     return max(float(statistics.median(gaps)), 1.0)
 
 
@@ -150,8 +148,17 @@ def days_absent(facts: LearnerFacts, as_of: date, paused: frozenset[date]) -> in
     return (as_of - since).days - sum(1 for p in paused if since < p <= as_of)
 
 
+_DAY = attrgetter("day")
+
+
+def days_between(facts: LearnerFacts, first: date, last: date) -> Sequence[Day]:
+    """The learner's active days from `first` to `last` inclusive (days are sorted)."""
+    days = facts.days
+    return days[bisect_left(days, first, key=_DAY) : bisect_right(days, last, key=_DAY)]
+
+
 def activity_between(facts: LearnerFacts, first: date, last: date) -> int:
-    return sum(d.events for d in facts.days if first <= d.day <= last)
+    return sum(d.events for d in days_between(facts, first, last))
 
 
 def engagement_components(
@@ -160,7 +167,7 @@ def engagement_components(
     """Visits, consumption, assessment participation and time, each per day of the window."""
     window = min(max((lc.as_of - facts.enrolled_on).days + 1, 1), ENGAGEMENT_WINDOW_DAYS)
     first = lc.as_of - timedelta(days=window - 1)
-    recent = [d for d in facts.days if first <= d.day <= lc.as_of]
+    recent = days_between(facts, first, lc.as_of)
     visits = len(recent) / window
     seconds = sum(d.seconds for d in recent) / window
     assessed = sum(1 for i in cc.assessment_items if i in facts.items)
@@ -367,7 +374,7 @@ def technical_errors(
 ) -> SignalResult:
     """Technical error events in the last 7 days."""
     first = lc.as_of - timedelta(days=6)
-    errors = sum(d.errors for d in f.days if first <= d.day <= lc.as_of)
+    errors = sum(d.errors for d in days_between(f, first, lc.as_of))
     fired = errors >= th
     plural = "error" if errors == 1 else "errors"
     return SignalResult(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from completion import signals as s
 from completion.facts import Day, ItemFacts, LearnerFacts
@@ -252,3 +255,27 @@ def test_cohort_stats_round_trip_through_json():
     stats = s.cohort_stats(everyone, CC)
     assert s.stats_from_json(s.stats_to_json(stats)) == stats
     assert stats.progress_by_week[0].n == 6
+
+
+active_days = st.lists(st.integers(0, 90), unique=True, max_size=40).map(sorted)
+
+
+@given(active_days, st.integers(-5, 95), st.integers(-5, 95))
+def test_days_between_is_the_days_in_the_range(offsets, first, last):
+    f = facts(active(*offsets))
+    expected = [x for x in f.days if d(first) <= x.day <= d(last)]
+    assert list(s.days_between(f, d(first), d(last))) == expected
+
+
+@given(active_days.filter(lambda days: len(days) >= 3))
+def test_the_cached_usual_gap_is_the_median_of_the_last_ten_gaps(offsets):
+    f = facts(active(*offsets))
+    gaps = [b - a for a, b in zip(offsets[-11:], offsets[-11:][1:], strict=False)]
+    assert s.cadence_days(f, frozenset(), 2.0) == max(float(statistics.median(gaps)), 1.0)
+    # With a pause, the gaps spanning it shrink (never below a day).
+    paused = frozenset({d(offsets[-1]) - timedelta(days=1)})
+    shrunk = [
+        max(b - a - (a < offsets[-1] - 1 < b), 1)
+        for a, b in zip(offsets[-11:], offsets[-11:][1:], strict=False)
+    ]
+    assert s.cadence_days(f, paused, 2.0) == max(float(statistics.median(shrunk)), 1.0)
