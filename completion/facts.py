@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from itertools import pairwise
+from operator import attrgetter
 from typing import NamedTuple
 
 CONSUME_VERBS = frozenset({"launched", "viewed", "progressed", "completed", "passed"})
@@ -56,6 +57,9 @@ class EventRow(NamedTuple):
     score: float | None = None
 
 
+_SECONDS, _POSTS = attrgetter("seconds"), attrgetter("posts")
+
+
 @dataclass(frozen=True)
 class LearnerFacts:
     membership_id: int
@@ -64,7 +68,7 @@ class LearnerFacts:
     days: tuple[Day, ...] = ()  # sorted by day, only days with activity
     items: Mapping[int, ItemFacts] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def enrolled_on(self) -> date:
         return self.enrolled_at.date()
 
@@ -74,11 +78,11 @@ class LearnerFacts:
 
     @cached_property
     def time_seconds(self) -> float:
-        return sum(d.seconds for d in self.days)
+        return sum(map(_SECONDS, self.days))
 
     @cached_property
     def posts(self) -> int:
-        return sum(d.posts for d in self.days)
+        return sum(map(_POSTS, self.days))
 
     @cached_property
     def usual_gap(self) -> float:
