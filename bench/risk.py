@@ -122,7 +122,13 @@ def generate(courses: int, learners: int, events: int) -> None:
             WHERE tablename = 'completion_activity' AND indexname NOT LIKE '%%pkey'
               AND indexname <> 'activity_source_key'""")
         indexes = cur.fetchall()
-        cur.execute("ALTER TABLE completion_activity DROP CONSTRAINT IF EXISTS activity_source_key")
+        # The unique key is rebuilt from the schema's own definition (its column order
+        # decides which queries it serves), not from a copy here that could go stale.
+        cur.execute("""
+            SELECT pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conname = 'activity_source_key'""")
+        (source_key,) = cur.fetchone()
+        cur.execute("ALTER TABLE completion_activity DROP CONSTRAINT activity_source_key")
         for name, _ in indexes:
             cur.execute(f'DROP INDEX IF EXISTS "{name}"')
         cur.execute("SET session_replication_role = replica")  # no FK triggers for the load
@@ -156,8 +162,7 @@ def generate(courses: int, learners: int, events: int) -> None:
         for _, definition in indexes:
             cur.execute(definition)
         cur.execute(
-            "ALTER TABLE completion_activity ADD CONSTRAINT activity_source_key "
-            "UNIQUE (course_id, source, source_id, occurred_at)"
+            f"ALTER TABLE completion_activity ADD CONSTRAINT activity_source_key {source_key}"
         )
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE completion_activity")
