@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -57,7 +57,8 @@ class EventRow(NamedTuple):
     score: float | None = None
 
 
-_SECONDS, _POSTS = attrgetter("seconds"), attrgetter("posts")
+_SECONDS: Callable[[Day], float] = attrgetter("seconds")
+_POSTS: Callable[[Day], int] = attrgetter("posts")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ rules of any single step.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -23,8 +23,11 @@ from completion.signals import (
     CourseContext,
     LearnerContext,
     SignalResult,
+    StatInput,
     cohort_stats,
     compute_signals,
+    stat_input,
+    stats_of,
 )
 
 MIN_COMPLETERS_FOR_PACE = 5
@@ -106,25 +109,28 @@ def reference_days(
     learners: Sequence[tuple[LearnerFacts, LearnerExtras]], setup: CourseSetup
 ) -> float | None:
     """Self-paced courses: the median working days earlier completers took, if 5+ finished."""
+    return median_took([completion_days(f, setup) for f, _ in learners])
+
+
+def completion_days(facts: LearnerFacts, setup: CourseSetup) -> int | None:
+    """Working days from enrolment to the last tracked item done; None if any is not done."""
     tracked = setup.criteria.tracked_items
     if not tracked:
         return None
-    took: list[int] = []
-    for facts, _ in learners:
-        done = [facts.items[k].done_at for k in tracked if k in facts.items]
-        if len(done) == len(tracked) and all(d is not None for d in done):
-            finished = max(d for d in done if d is not None).date()
-            took.append(
-                pace.working_days(
-                    facts.enrolled_on,
-                    finished,
-                    setup.timeline.skip_weekends,
-                    setup.timeline.blackout,
-                )
-            )
-    if len(took) < MIN_COMPLETERS_FOR_PACE:
+    done = [facts.items[k].done_at for k in tracked if k in facts.items]
+    if len(done) != len(tracked) or any(d is None for d in done):
         return None
-    return float(statistics.median(took))
+    finished = max(d for d in done if d is not None).date()
+    return pace.working_days(
+        facts.enrolled_on, finished, setup.timeline.skip_weekends, setup.timeline.blackout
+    )
+
+
+def median_took(took: Iterable[int | None]) -> float | None:
+    known = [t for t in took if t is not None]
+    if len(known) < MIN_COMPLETERS_FOR_PACE:
+        return None
+    return float(statistics.median(known))
 
 
 def evaluate_learner(
@@ -207,6 +213,37 @@ def score_cohort(
         for (f, ev, lc, sig), risk in zip(rows, rules, strict=True)
     )
     return CohortResult(scores, stats, ref_days)
+
+
+def score_in_chunks(
+    chunks: Callable[[], Iterable[Sequence[tuple[LearnerFacts, LearnerExtras]]]],
+    setup: CourseSetup,
+    as_of: date,
+    *,
+    predictor: Predictor | None = None,
+) -> CohortResult:
+    """`score_cohort` over a whole cohort whose facts are built a chunk at a time: each call
+    of `chunks` yields the cohort afresh, in the same order. Only one chunk's facts are held
+    at once, at the price of building them twice. The same result as `score_cohort`."""
+    took: list[int | None] = []
+    inputs: list[StatInput] = []
+    for chunk in chunks():
+        for f, x in chunk:
+            took.append(completion_days(f, setup))
+            # The statistics read progress and scores, never the expected pace, the only part
+            # the completers' median (still unknown here) changes.
+            _, lc = evaluate_learner(f, x, setup, as_of, None)
+            inputs.append(stat_input(f, lc, setup.context))
+    ref_days = median_took(took)
+    stats = stats_of(inputs)
+    del inputs, took
+    scores: list[LearnerScore] = []
+    for chunk in chunks():
+        part = score_cohort(
+            chunk, setup, as_of, stats=stats, ref_days=ref_days, predictor=predictor
+        )
+        scores.extend(part.scores)
+    return CohortResult(tuple(scores), stats, ref_days)
 
 
 def _predicted(

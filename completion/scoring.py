@@ -44,6 +44,7 @@ from completion.scorecard import (
     LearnerScore,
     Predictor,
     score_cohort,
+    score_in_chunks,
 )
 from completion.scoring_pg import load_rows_pg
 from completion.signals import stats_from_json, stats_to_json
@@ -54,6 +55,10 @@ from lti_tool.models import Course, Membership
 PG_FAST_PATH = True  # the ORM path stays the reference (see tests)
 LOCK_NAMESPACE = 7321  # pg_advisory_xact_lock(namespace, course id)
 PEOPLE_SLICE = 5000
+# Learners whose facts a full pass builds at once; a larger course is scored in chunks of
+# this many (`score_in_chunks`), which bounds a worker's memory at the cost of building each
+# chunk's facts twice. At 20,000, facts take about 220 MB.
+CHUNK = 20_000
 
 
 @dataclass(frozen=True)
@@ -300,17 +305,16 @@ def _compute_course(
         facts = load_facts(course, as_of, people, subset=True)
     else:
         loaded = facts_snapshot.load(course, as_of, load_rows)
-        watermark, facts = loaded.watermark, loaded.rows.facts(people)
+        watermark = loaded.watermark
         snapshot = loaded if loaded.save else None
     extras = load_extras(course, setup, as_of, people, subset=subset)
-    learners = [(f, extras[f.membership_id]) for f in facts]
     if predictor is None and use_model:
         predictor = predictor_for(course, row)
     if subset and run is not None:
         stats = stats_from_json(run.cohort_stats)
         ref = run.cohort_stats.get("reference_days")
         result = score_cohort(
-            learners,
+            [(f, extras[f.membership_id]) for f in facts],
             setup,
             as_of,
             stats=stats,
@@ -318,7 +322,7 @@ def _compute_course(
             predictor=predictor,
         )
     else:
-        result = score_cohort(learners, setup, as_of, predictor=predictor)
+        result = _score_everyone(loaded.rows, people, extras, setup, as_of, predictor)
     if membership_ids is not None and not subset:
         wanted = set(membership_ids)
         result = CohortResult(
@@ -332,6 +336,27 @@ def _compute_course(
             result.scores, result.stats, result.reference_days, {"full": not subset}
         )
     return Computed(result, watermark, snapshot)
+
+
+def _score_everyone(
+    rows: FactRows,
+    people: Sequence[Enrolment],
+    extras: dict[int, LearnerExtras],
+    setup: CourseSetup,
+    as_of: date,
+    predictor: Predictor | None,
+) -> CohortResult:
+    """The whole cohort's scores; a course of more than `CHUNK` learners a chunk at a time,
+    so that a worker never holds every learner's facts at once."""
+
+    def chunks() -> Iterator[list[tuple[LearnerFacts, LearnerExtras]]]:
+        for at in range(0, len(people), CHUNK):
+            yield [(f, extras[f.membership_id]) for f in rows.facts(people[at : at + CHUNK])]
+
+    if len(people) > CHUNK:
+        return score_in_chunks(chunks, setup, as_of, predictor=predictor)
+    learners = [(f, extras[f.membership_id]) for f in rows.facts(people)]
+    return score_cohort(learners, setup, as_of, predictor=predictor)
 
 
 def score_course(

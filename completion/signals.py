@@ -513,35 +513,54 @@ def bucket_of(values: Sequence[float]) -> Bucket:
     return Bucket(round(mean, 9), round(std, 9), n)
 
 
+class StatInput(NamedTuple):
+    """What one learner adds to the cohort's statistics."""
+
+    cadence: float | None  # None with fewer than 3 active days
+    components: tuple[float, float, float, float]
+    week: int
+    progress: float
+    content_seconds: float
+    score: float | None
+
+
+def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatInput:
+    return StatInput(
+        cadence_days(f, lc.paused_days, 2.0) if len(f.days) >= 3 else None,
+        engagement_components(f, lc, cc),
+        week_of(f, lc.as_of),
+        lc.progress,
+        sum(i.seconds for k, i in f.items.items() if k in cc.content_items),
+        lc.score,
+    )
+
+
 def cohort_stats(
     learners: Sequence[tuple[LearnerFacts, LearnerContext]], cc: CourseContext
 ) -> CohortStats:
     """Statistics of a course's learners on one day (everyone, including completers)."""
-    if not learners:
+    return stats_of([stat_input(f, lc, cc) for f, lc in learners])
+
+
+def stats_of(inputs: Sequence[StatInput]) -> CohortStats:
+    """The cohort's statistics from each learner's part, in the learners' order."""
+    if not inputs:
         return CohortStats()
-    gaps: list[float] = []
-    components: list[tuple[float, float, float, float]] = []
+    gaps = [x.cadence for x in inputs if x.cadence is not None]
+    components = [x.components for x in inputs]
     by_week: dict[int, list[float]] = {}
     content_by_week: dict[int, list[float]] = {}
-    scores: list[float] = []
-    for f, lc in learners:
-        if len(f.days) >= 3:
-            gaps.append(cadence_days(f, lc.paused_days, 2.0))
-        components.append(engagement_components(f, lc, cc))
-        week = week_of(f, lc.as_of)
-        by_week.setdefault(week, []).append(lc.progress)
-        content_by_week.setdefault(week, []).append(
-            sum(i.seconds for k, i in f.items.items() if k in cc.content_items)
-        )
-        if lc.score is not None:
-            scores.append(lc.score)
+    for x in inputs:
+        by_week.setdefault(x.week, []).append(x.progress)
+        content_by_week.setdefault(x.week, []).append(x.content_seconds)
+    scores = [x.score for x in inputs if x.score is not None]
     columns = list(zip(*components, strict=True))
     means = tuple(sum(c) / len(c) for c in columns)
     stds = tuple(statistics.pstdev(c) if len(c) > 1 else 0.0 for c in columns)
     partial = CohortStats(engagement_mean=means, engagement_std=stds)
     composite = [engagement_score(c, partial) for c in components]
     return CohortStats(
-        size=len(learners),
+        size=len(inputs),
         median_cadence=float(statistics.median(gaps)) if gaps else 2.0,
         engagement_mean=tuple(round(m, 9) for m in means),
         engagement_std=tuple(round(s, 9) for s in stds),

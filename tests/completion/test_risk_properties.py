@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -228,3 +229,61 @@ def test_sql_facts_match_the_reference_on_generated_events(events, day):
             assert item.seconds == pytest.approx(ref.seconds)
             assert item.best_score == pytest.approx(ref.best_score)
     Activity.objects.filter(course=course).delete()
+
+
+PEOPLE = tuple(range(1, 9))
+finishers_st = st.dictionaries(st.sampled_from(PEOPLE), st.integers(0, 25), max_size=8)
+
+
+def chunked_cohort(events, finishers, as_of, setup, size):
+    """Eight learners enrolled on different days; `finishers` complete every item on a day."""
+    done = [
+        EventRow(p, item, "completed", START + timedelta(days=day, hours=item))
+        for p, day in finishers.items()
+        for item in ITEMS
+    ]
+    people = [
+        (p, START + timedelta(days=p % 4))
+        for p in PEOPLE  # four enrolment days, so the weeks and paces differ
+    ]
+
+    def chunks():
+        for at in range(0, len(people), size):
+            yield [
+                (
+                    facts_from_events(
+                        membership_id=p,
+                        person_id=p,
+                        enrolled_at=at_,
+                        events=[e._replace(person_id=(e.person_id - 1) * 2 + 1) for e in events]
+                        + done,
+                        as_of=as_of,
+                    ),
+                    LearnerExtras(),
+                )
+                for p, at_ in people[at : at + size]
+            ]
+
+    return chunks
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    events=events_st,
+    finishers=finishers_st,
+    day=st.integers(0, 40),
+    size=st.integers(1, 9),
+    self_paced=st.booleans(),
+)
+def test_scoring_in_chunks_equals_scoring_everyone_at_once(
+    events, finishers, day, size, self_paced
+):
+    from completion.scorecard import score_in_chunks
+
+    setup = SETUP
+    if self_paced:
+        setup = replace(SETUP, timeline=pace.Timeline(mode=pace.SELF_PACED, duration_days=15))
+    as_of = START.date() + timedelta(days=day)
+    chunks = chunked_cohort(events, finishers, as_of, setup, size)
+    everyone = [learner for chunk in chunks() for learner in chunk]
+    assert score_in_chunks(chunks, setup, as_of) == score_cohort(everyone, setup, as_of)

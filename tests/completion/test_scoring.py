@@ -241,3 +241,46 @@ def test_two_workers_scoring_the_same_course_at_once_leave_one_copy():
     assert RiskScore.objects.filter(course=course, as_of=as_of).count() == 2
     assert Progress.objects.filter(course=course, as_of=as_of).count() == 2
     assert ScoringRun.objects.filter(course=course, as_of=as_of).count() == 1
+
+
+def test_a_course_larger_than_a_chunk_is_scored_in_chunks_with_the_same_results(monkeypatch):
+    course, _keen, _slow, quiz = busy_course()
+    for n in range(5):  # more learners, enrolled on other days
+        other = enrol(course, f"other{n}", at=day(n % 3))
+        add(course, other, "viewed", day(n % 3 + 1), item=quiz, seconds=60 * n)
+    as_of = day(4).date()
+
+    def stored():
+        return (
+            list(
+                RiskScore.objects.order_by("membership_id").values_list(
+                    "membership_id", "tier", "probability", "reasons", "signals"
+                )
+            ),
+            list(
+                Progress.objects.order_by("membership_id").values_list(
+                    "membership_id", "status", "percent_complete", "expected_percent", "gap"
+                )
+            ),
+            sorted(SignalValue.objects.values_list("membership_id", "code", "value", "reason")),
+            ScoringRun.objects.get(course=course, as_of=as_of).cohort_stats,
+        )
+
+    score_course(course.pk, as_of=as_of)
+    whole = stored()
+    chunked = []
+    monkeypatch.setattr(scoring, "score_in_chunks", _spy(scoring.score_in_chunks, chunked))
+    monkeypatch.setattr(scoring, "CHUNK", 3)
+    for model in (RiskScore, Progress, SignalValue, ScoringRun):
+        model.objects.filter(course=course).delete()
+    score_course(course.pk, as_of=as_of)
+    assert chunked  # 7 learners, chunks of 3
+    assert stored() == whole
+
+
+def _spy(fn, calls):
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return fn(*args, **kwargs)
+
+    return spy
