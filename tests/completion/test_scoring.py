@@ -284,3 +284,26 @@ def _spy(fn, calls):
         return fn(*args, **kwargs)
 
     return spy
+
+
+def test_the_postgresql_rows_read_a_batch_at_a_time_equal_the_portable_ones(monkeypatch):
+    from django.db import connection
+
+    from completion import scoring_pg
+    from completion.facts import cutoff_of
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the fast path is PostgreSQL's")
+    course, *_ = busy_course()
+    cutoff = cutoff_of(day(4).date())
+    monkeypatch.setattr(scoring_pg, "BATCH", 2)  # every table spans several batches
+    fast = scoring_pg.load_rows_pg(course.pk, cutoff)
+    portable = scoring.load_rows_orm(course.pk, cutoff)
+    assert len(fast.days["person"]) > 2
+    assert len(fast.items["person"]) > 2
+    for name in fast.days:
+        assert fast.days[name].tolist() == pytest.approx(portable.days[name].tolist())
+    for name in fast.items:
+        assert fast.items[name].tolist() == pytest.approx(
+            portable.items[name].tolist(), nan_ok=True
+        )
