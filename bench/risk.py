@@ -126,8 +126,12 @@ def generate(courses: int, learners: int, events: int) -> None:
         # decides which queries it serves), not from a copy here that could go stale.
         cur.execute("""
             SELECT pg_get_constraintdef(oid) FROM pg_constraint
-            WHERE conname = 'activity_source_key'""")
-        (source_key,) = cur.fetchone()
+            WHERE conname = 'activity_source_key'
+              AND conrelid = 'completion_activity'::regclass""")
+        found = cur.fetchone()
+        if found is None:
+            raise SystemExit("completion_activity has no activity_source_key: migrate first")
+        (source_key,) = found
         cur.execute("ALTER TABLE completion_activity DROP CONSTRAINT activity_source_key")
         for name, _ in indexes:
             cur.execute(f'DROP INDEX IF EXISTS "{name}"')

@@ -145,18 +145,18 @@ def store(course: Course, as_of: date, loaded: Loaded, now: datetime) -> None:
         "format": FORMAT,
         "saved_at": now,
     }
-    data = loaded.rows.to_buffer()
+    data = loaded.rows.to_bytes()
     if connection.vendor == "postgresql":
         _upsert_binary(course.pk, values, data)
     else:
         FactsSnapshot.objects.update_or_create(course=course, defaults={**values, "data": data})
 
 
-def _upsert_binary(course_id: int, values: dict[str, object], data: memoryview) -> None:
+def _upsert_binary(course_id: int, values: dict[str, object], data: bytes) -> None:
     """Django's PostgreSQL cursors bind parameters into the SQL text, where a 180 MB snapshot
     (a 100,000-learner course) became 360 MB of hex and several copies of it: more than the
     rest of the course's scoring together. A server-binding cursor sends the bytes as they are."""
-    table = FactsSnapshot._meta.db_table
+    table = connection.ops.quote_name(FactsSnapshot._meta.db_table)
     names = [connection.ops.quote_name(n) for n in ("course_id", *values, "data")]
     updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names[1:])
     sql = (
@@ -165,6 +165,7 @@ def _upsert_binary(course_id: int, values: dict[str, object], data: memoryview) 
         f"ON CONFLICT (course_id) DO UPDATE SET {updates}"
     )
     connection.ensure_connection()
+    connection.validate_no_broken_transaction()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, [course_id, *values.values(), data])
 

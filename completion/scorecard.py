@@ -234,6 +234,7 @@ def score_in_chunks(
             # the completers' median (still unknown here) changes.
             _, lc = evaluate_learner(f, x, setup, as_of, None)
             inputs.append(stat_input(f, lc, setup.context))
+        del chunk  # before the next chunk's facts are built
     ref_days = median_took(took)
     stats = stats_of(inputs)
     del inputs, took
@@ -243,6 +244,7 @@ def score_in_chunks(
             chunk, setup, as_of, stats=stats, ref_days=ref_days, predictor=predictor
         )
         scores.extend(part.scores)
+        del chunk
     return CohortResult(tuple(scores), stats, ref_days)
 
 

@@ -42,17 +42,19 @@ BATCH = 100_000
 
 def _fetch(sql: str, params: list[Any]) -> np.ndarray:
     """The rows as one float table (NULL as NaN), converted a batch at a time: a large
-    course's millions of rows never exist as Python tuples all at once."""
+    course's millions of rows never exist as Python tuples all at once (libpq still holds
+    the whole result until the cursor closes)."""
     with transaction.atomic(), connection.cursor() as cursor:
         # JIT compiling costs about a second per query here and saves nothing.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
-        width = len(cursor.description)
-        parts = [np.empty((0, width))]
+        table = np.empty((max(cursor.rowcount, 0), len(cursor.description)))
+        at = 0
         while batch := cursor.fetchmany(BATCH):
-            parts.append(np.array(batch, dtype=np.float64))
-        return np.concatenate(parts)
+            table[at : at + len(batch)] = batch
+            at += len(batch)
+        return table[:at]
 
 
 def load_rows_pg(
