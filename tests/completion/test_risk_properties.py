@@ -287,3 +287,17 @@ def test_scoring_in_chunks_equals_scoring_everyone_at_once(
     chunks = chunked_cohort(events, finishers, as_of, setup, size)
     everyone = [learner for chunk in chunks() for learner in chunk]
     assert score_in_chunks(chunks, setup, as_of) == score_cohort(everyone, setup, as_of)
+    model = FiredCount()
+    assert score_in_chunks(chunks, setup, as_of, predictor=model) == score_cohort(
+        everyone, setup, as_of, predictor=model
+    )
+
+
+class FiredCount:
+    """A stand-in trained model: each learner's probability from their own signals only."""
+
+    name = "fired-count"
+    order = dict.fromkeys(s.CODES, 1.0)
+
+    def predict(self, rows):
+        return [1.0 / (1 + sum(r.fired for r in signals) + lc.progress) for signals, lc in rows]
