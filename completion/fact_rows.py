@@ -191,7 +191,7 @@ class FactRows:
                 d["errors"].tolist(),
             )
         )
-        # Every item row of the course at once, column by column, not a call per row.
+        # All these people's item rows at once, column by column, not a call per row.
         item_ids = i["item"].tolist()
         items = list(
             map(
