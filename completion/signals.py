@@ -161,6 +161,11 @@ def activity_between(facts: LearnerFacts, first: date, last: date) -> int:
     return sum(d.events for d in days_between(facts, first, last))
 
 
+def content_seconds(facts: LearnerFacts, cc: CourseContext) -> float:
+    """Time on the course's content items (not assessments or forums)."""
+    return sum(i.seconds for k, i in facts.items.items() if k in cc.content_items)
+
+
 def engagement_components(
     facts: LearnerFacts, lc: LearnerContext, cc: CourseContext
 ) -> tuple[float, float, float, float]:
@@ -343,7 +348,7 @@ def low_content_time(
         expected = cohort.content_median_by_week.get(week_of(f, lc.as_of), 0.0)
     if expected <= 0 or lc.paused_today or lc.completed:
         return SignalResult(LOW_CONTENT_TIME, None, th, False)
-    spent = sum(i.seconds for k, i in f.items.items() if k in cc.content_items)
+    spent = content_seconds(f, cc)
     ratio = spent / expected
     fired = ratio + 1e-9 < th
     return SignalResult(
@@ -530,7 +535,7 @@ def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatIn
         engagement_components(f, lc, cc),
         week_of(f, lc.as_of),
         lc.progress,
-        sum(i.seconds for k, i in f.items.items() if k in cc.content_items),
+        content_seconds(f, cc),
         lc.score,
     )
 
