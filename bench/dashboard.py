@@ -26,7 +26,8 @@ def build(n: int) -> tuple[int, int]:
     from django.db import connection
     from django.utils import timezone
 
-    from completion.models import Activity, Item, Progress, RiskScore, SignalValue
+    from completion.models import Activity, Item, Progress, RiskScore
+    from completion.signals import SignalResult, fired_mask, to_stored
     from lti_tool.models import Course, Membership, Person
 
     deployment = bench_deployment()
@@ -59,7 +60,7 @@ def build(n: int) -> tuple[int, int]:
         for k in range(10)
     ]  # fmt: skip
     day = now.date()
-    progress, risks, signals, events = [], [], [], []
+    progress, risks, events = [], [], []
     for m in members:
         done = rng.random() * 100
         p = rng.random()
@@ -68,13 +69,13 @@ def build(n: int) -> tuple[int, int]:
                                  status_label="In progress", percent_complete=done, items_done=3,
                                  items_total=10, time_on_task_seconds=3600, expected_percent=60,
                                  gap=60 - done, computed_at=now))  # fmt: skip
+        fired = [SignalResult("missed_visits_2", 3.0, 2.0, True, "3 days since last visit")]
+        if tier != "red":
+            fired = []
         risks.append(RiskScore(membership=m, course=course, as_of=day, tier=tier, probability=p,
-                               change=0.01, reasons=["3 days since last visit"], signals={},
+                               change=0.01, reasons=["3 days since last visit"],
+                               signals=to_stored(fired), fired_signals=fired_mask(fired),
                                model_used="rules", computed_at=now))  # fmt: skip
-        if tier == "red":
-            signals.append(SignalValue(membership=m, course=course, as_of=day,
-                                       code="missed_visits_2", value=3, threshold=2,
-                                       reason="3 days since last visit"))  # fmt: skip
         for e in range(20):
             at = now - timedelta(days=rng.randint(0, 20), minutes=rng.randint(0, 1000))
             events.append(Activity(course=course, person_id=m.person_id, item=rng.choice(items),
@@ -82,7 +83,6 @@ def build(n: int) -> tuple[int, int]:
                                    source_id=f"{m.pk}-{e}"))  # fmt: skip
     Progress.objects.bulk_create(progress, batch_size=5000)
     RiskScore.objects.bulk_create(risks, batch_size=5000)
-    SignalValue.objects.bulk_create(signals, batch_size=5000)
     Activity.objects.bulk_create(events, batch_size=10000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

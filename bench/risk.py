@@ -178,8 +178,8 @@ def forget_scores() -> None:
 
     with connection.cursor() as cur:
         cur.execute(
-            "TRUNCATE completion_progress, completion_riskscore, completion_signalvalue, "
-            "completion_scoringrun, completion_factssnapshot"
+            "TRUNCATE completion_progress, completion_riskscore, completion_scoringrun, "
+            "completion_factssnapshot"
         )
         # The generated events all precede AS_OF; a previous run's new ones do not.
         cur.execute(

@@ -26,7 +26,6 @@ def register_purgers() -> None:
         # Re-sent attachments refresh stored_at, so one outlives every statement naming it.
         (m.XapiAttachment, "deployment", "stored_at"),
         (m.CaliperEvent, "deployment", "received_at"),
-        (m.SignalValue, "course__deployment", "as_of"),
         (m.RiskScore, "course__deployment", "as_of"),
         (m.Progress, "course__deployment", "as_of"),
     ]

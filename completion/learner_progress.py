@@ -20,9 +20,9 @@ from completion.models import (
     Pause,
     Progress,
     RiskScore,
-    SignalValue,
     StatusOverride,
 )
+from completion.signals import from_stored
 from lti_tool import privacy
 from lti_tool.models import Course, Membership, Person
 
@@ -130,11 +130,19 @@ def risk_rows(person: Person) -> list[dict[str, Any]]:
 
 
 def signal_rows(person: Person) -> list[dict[str, Any]]:
-    return privacy.rows_of(
-        SignalValue.objects.filter(membership__person=person)
-        .order_by("as_of")
-        .values("course__context_id", "as_of", "code", "value", "threshold", "reason")
+    """Each signal that fired for the person, by day."""
+    scores = (
+        RiskScore.objects.filter(membership__person=person, fired_signals__gt=0)
+        .order_by("as_of", "course_id")
+        .values_list("course__context_id", "as_of", "signals")
     )
+    return [
+        {"course__context_id": course, "as_of": as_of, "code": r.code, "value": r.value,
+         "threshold": r.threshold, "reason": r.reason}
+        for course, as_of, signals in scores
+        for r in from_stored(signals)
+        if r.fired
+    ]  # fmt: skip
 
 
 def pause_rows(person: Person) -> list[dict[str, Any]]:

@@ -398,12 +398,12 @@ class StatusOverride(models.Model):
         return self.status or "(cleared)"
 
 
-# Scores (Progress, SignalValue, RiskScore) are written tens of thousands of rows per course a
-# day. Their keys have no database constraints, which PostgreSQL checked row by row at commit
-# (a third of writing a day), and no single-column indexes: the composite ones lead with each
-# key. Only `completion.scoring` writes them, under a per-course lock, leaving out memberships
-# no longer stored; Django still cascades deletes. What this gives up: a membership deleted in
-# the instant between that check and the commit leaves that day's rows behind.
+# Scores (Progress, RiskScore) are written tens of thousands of rows per course a day. Their
+# keys have no database constraints, which PostgreSQL checked row by row at commit (a third of
+# writing a day), and no single-column indexes: the composite ones lead with each key. Only
+# `completion.scoring` writes them, under a per-course lock, leaving out memberships no longer
+# stored; Django still cascades deletes. What this gives up: a membership deleted in the
+# instant between that check and the commit leaves that day's rows behind.
 
 
 class Progress(models.Model):
@@ -440,38 +440,6 @@ class Progress(models.Model):
         return f"{self.membership_id} {self.as_of} {self.percent_complete:.0f}%"
 
 
-class SignalValue(models.Model):
-    """A signal that fired for a learner on a day, with its value and threshold.
-
-    Every evaluated signal (fired or not) is kept in `RiskScore.signals`; this table holds the
-    fired ones so "who failed a quiz twice today" is one indexed query.
-    """
-
-    membership = models.ForeignKey(
-        Membership, models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    course = models.ForeignKey(
-        Course, models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    as_of = models.DateField()
-    code = models.CharField(max_length=40)
-    value = models.FloatField(null=True, blank=True)
-    threshold = models.FloatField()
-    fired = models.BooleanField(default=True)
-    reason = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["membership", "as_of", "code"], name="signal_membership_day_code"
-            ),
-        ]
-        indexes = [models.Index(fields=["course", "as_of", "code"], name="signal_course_day")]
-
-    def __str__(self) -> str:
-        return f"{self.code}={self.value}"
-
-
 class RiskScore(models.Model):
     """A learner's drop-out risk on a day: tier, completion probability, change and reasons."""
 
@@ -491,7 +459,12 @@ class RiskScore(models.Model):
     probability = models.FloatField()  # of completing
     change = models.FloatField(null=True, blank=True)  # since the day before
     reasons = models.JSONField(default=list, blank=True)
-    signals = models.JSONField(default=dict, blank=True)  # {code: [value, threshold, fired]}
+    # Every signal evaluated: {code: [value, threshold, fired]}, a fired one's reason fourth
+    # (`signals.to_stored`). The fired ones again as bits (`signals.FIRED_BIT`), so "who failed
+    # a quiz twice today" needs no JSON: there used to be a row per fired signal, two thirds
+    # of a day's writes.
+    signals = models.JSONField(default=dict, blank=True)
+    fired_signals = models.BigIntegerField(default=0)
     model_used = models.CharField(max_length=20)
     computed_at = models.DateTimeField()
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from completion import criteria as crit
 from completion import pace
@@ -23,14 +23,13 @@ from completion.models import (
     Pause,
     Progress,
     RiskScore,
-    SignalValue,
     StatusOverride,
     TrainedRiskModel,
 )
 from completion.risk import RulesConfig
 from completion.risk_model import NotEnoughHistory, TrainedPredictor
 from completion.scorecard import CourseSetup
-from completion.signals import CourseContext
+from completion.signals import FIRED_BIT, CourseContext, codes_in, from_stored
 from lti_tool.models import Course, Membership, Role
 
 CONTENT_KINDS = frozenset({"module", "page", "video", "other"})
@@ -236,6 +235,45 @@ def _row(r: RiskScore, p: Progress) -> LearnerRow:
     )
 
 
+def with_fired(scores: QuerySet[RiskScore], code: str) -> QuerySet[RiskScore]:
+    """The scores on which signal `code` fired (none for an unknown code)."""
+    bit = FIRED_BIT.get(code)
+    if bit is None:
+        return scores.none()
+    return scores.alias(hit=F("fired_signals").bitand(bit)).filter(hit__gt=0)
+
+
+def fired_counts(scores: QuerySet[RiskScore]) -> list[tuple[str, int]]:
+    """How many of `scores` each signal fired on, most first, leaving out those that never did.
+    Grouped by the stored bits, so Python sees one row per combination, not per learner."""
+    counts: dict[str, int] = {}
+    for mask, n in scores.values_list("fired_signals").annotate(n=Count("pk")).order_by():
+        for code in codes_in(mask):
+            counts[code] = counts.get(code, 0) + n
+    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def fired_since(course: Course, day: date, *, days: int = 14) -> dict[int, dict[str, date]]:
+    """The signals that fired for each learner on `day`, each with the first of the `days`
+    days before it on which it fired too (not necessarily every day since)."""
+    window = RiskScore.objects.filter(
+        course=course, as_of__gte=day - timedelta(days=days), as_of__lte=day, fired_signals__gt=0
+    )
+    current = dict(window.filter(as_of=day).values_list("membership_id", "fired_signals"))
+    first: dict[int, dict[str, date]] = {}
+    for membership_id, as_of, mask in (
+        window.filter(membership_id__in=list(current))
+        .order_by("as_of")
+        .values_list("membership_id", "as_of", "fired_signals")
+    ):
+        shared = mask & current[membership_id]
+        if shared:
+            found = first.setdefault(membership_id, {})
+            for code in codes_in(shared):
+                found.setdefault(code, as_of)  # oldest first: the first day stays
+    return first
+
+
 def learner_risk(membership: Membership, as_of: date | None = None) -> dict[str, Any] | None:
     """A learner's progress, risk and every signal on a day (default: their newest)."""
     scores = RiskScore.objects.filter(membership=membership)
@@ -249,6 +287,7 @@ def learner_risk(membership: Membership, as_of: date | None = None) -> dict[str,
     progress = Progress.objects.filter(membership=membership, as_of=risk.as_of).first()
     if progress is None:
         return None
+    signals = from_stored(risk.signals)
     return {
         "row": _row(risk, progress),
         "due_on": progress.due_on,
@@ -256,14 +295,14 @@ def learner_risk(membership: Membership, as_of: date | None = None) -> dict[str,
         "items_done": progress.items_done,
         "items_total": progress.items_total,
         "signals": [
-            {"code": code, "value": v[0], "threshold": v[1], "fired": v[2]}
-            for code, v in risk.signals.items()
+            {"code": r.code, "value": r.value, "threshold": r.threshold, "fired": r.fired}
+            for r in signals
         ],
-        "fired": list(
-            SignalValue.objects.filter(membership=membership, as_of=risk.as_of).values(
-                "code", "value", "threshold", "reason"
-            )
-        ),
+        "fired": [
+            {"code": r.code, "value": r.value, "threshold": r.threshold, "reason": r.reason}
+            for r in signals
+            if r.fired
+        ],
     }
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from django.db.models import CharField, Count, F, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 
-from completion.models import Activity, Progress, RiskScore, SignalValue
+from completion.models import Activity, Progress, RiskScore
+from completion.risk_selectors import fired_counts, with_fired
 from lti_tool.models import Course
 
 PER_PAGE = 50
@@ -121,8 +122,7 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
     if q.status:
         found = found.filter(status=q.status)
     if q.reason:
-        fired = SignalValue.objects.filter(course=course, as_of=day, code=q.reason)
-        found = found.filter(membership_id__in=fired.values("membership_id"))
+        found = with_fired(found, q.reason)
     if q.search:
         found = found.filter(sort_name__contains=q.search.lower())
     if q.section:
@@ -156,12 +156,7 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
                 .distinct()
             )
         ),
-        reasons=list(
-            SignalValue.objects.filter(course=course, as_of=day)
-            .values_list("code")
-            .annotate(n=Count("pk"))
-            .order_by("-n", "code")
-        ),
+        reasons=fired_counts(everyone),
         sections=_attribute_values(course, "section"),
         groups=_attribute_values(course, "group"),
     )

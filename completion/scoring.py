@@ -35,7 +35,6 @@ from completion.models import (
     Progress,
     RiskScore,
     ScoringRun,
-    SignalValue,
 )
 from completion.scorecard import (
     CohortResult,
@@ -47,7 +46,7 @@ from completion.scorecard import (
     score_in_chunks,
 )
 from completion.scoring_pg import load_rows_pg
-from completion.signals import stats_from_json, stats_to_json
+from completion.signals import fired_mask, stats_from_json, stats_to_json, to_stored
 from lti_tool import webhooks
 from lti_tool.bulk import insert_new_rows, upsert_rows
 from lti_tool.models import Course, Membership
@@ -400,8 +399,8 @@ def write_scores(
     now: datetime,
     snapshot: facts_snapshot.Loaded | None = None,
 ) -> None:
-    """Store Progress, RiskScore and fired SignalValues for the scored learners (and keep
-    the facts snapshot the scoring read, if it asks to be kept)."""
+    """Store Progress and RiskScore for the scored learners (and keep the facts snapshot the
+    scoring read, if it asks to be kept)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, course.pk])
@@ -424,25 +423,15 @@ def write_scores(
     with gc_paused():
         progress = [_progress_row(course.pk, as_of, s, now) for s in scores]
         risks = [_risk_row(course.pk, as_of, s, previous.get(s.membership_id), now) for s in scores]
-        fired = [
-            (s.membership_id, course.pk, as_of, r.code, r.value, r.threshold, True, r.reason[:300])
-            for s in scores
-            for r in s.signals
-            if r.fired
-        ]
     day = {"course": course, "as_of": as_of}
     if not (RiskScore.objects.filter(**day).exists() or Progress.objects.filter(**day).exists()):
         # The course's first scoring of the day (the nightly pass): every row is new, and
         # the lock keeps it so until they are stored.
         insert_new_rows(Progress, PROGRESS_COLUMNS, progress)
         insert_new_rows(RiskScore, RISK_COLUMNS, risks)
-        SignalValue.objects.filter(course=course, as_of=as_of).delete()
-        insert_new_rows(SignalValue, SIGNAL_COLUMNS, fired)
     else:
-        SignalValue.objects.filter(learners, as_of=as_of).delete()
         upsert_rows(Progress, PROGRESS_COLUMNS, progress, ("membership_id", "as_of"))
         upsert_rows(RiskScore, RISK_COLUMNS, risks, ("membership_id", "as_of"))
-        upsert_rows(SignalValue, SIGNAL_COLUMNS, fired, ("membership_id", "as_of", "code"))
     _record_run(course, as_of, result, watermark, now)
     announce_red(course, as_of, [s.membership_id for s in scores if s.risk.tier == "red"])
     met = [s.membership_id for s in scores if s.evaluation.met]
@@ -509,18 +498,9 @@ RISK_COLUMNS = (
     "change",
     "reasons",
     "signals",
+    "fired_signals",
     "model_used",
     "computed_at",
-)
-SIGNAL_COLUMNS = (
-    "membership_id",
-    "course_id",
-    "as_of",
-    "code",
-    "value",
-    "threshold",
-    "fired",
-    "reason",
 )
 
 
@@ -558,7 +538,8 @@ def _risk_row(
         risk.probability,
         risk.change_from(previous),
         list(risk.reasons),
-        {r.code: [r.value, r.threshold, r.fired] for r in s.signals},
+        to_stored(s.signals),
+        fired_mask(s.signals),
         risk.model,
         now,
     )

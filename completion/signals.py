@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import statistics
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from completion.facts import Day, LearnerFacts, cutoff_of
 
@@ -56,6 +56,9 @@ DEFAULTS: Mapping[str, float] = {
     PEER_DEVIATION: -1.5,  # z-score of progress among peers at the same point
 }
 CODES: tuple[str, ...] = tuple(DEFAULTS)
+# Bit i of `RiskScore.fired_signals` stands for CODES[i]. The bits are stored: a new signal
+# takes the next bit, and none is ever reordered or reused.
+FIRED_BIT: Mapping[str, int] = {code: 1 << i for i, code in enumerate(CODES)}
 ENGAGEMENT_WINDOW_DAYS = 14
 MIN_PEERS = 5
 
@@ -66,6 +69,33 @@ class SignalResult(NamedTuple):  # a tuple: built 16 times per learner per day
     threshold: float
     fired: bool
     reason: str = ""
+
+
+def fired_mask(results: Iterable[SignalResult]) -> int:
+    """The fired signals as `RiskScore.fired_signals` stores them."""
+    return sum(FIRED_BIT[r.code] for r in results if r.fired)
+
+
+def codes_in(mask: int) -> list[str]:
+    """The signal codes whose bits `mask` has, in `CODES` order."""
+    return [code for code, bit in FIRED_BIT.items() if mask & bit]
+
+
+def to_stored(results: Iterable[SignalResult]) -> dict[str, list[object]]:
+    """`RiskScore.signals`: {code: [value, threshold, fired]}, and the reason of a fired one
+    as a fourth element (rows stored before reasons were kept there have three)."""
+    return {
+        r.code: [r.value, r.threshold, True, r.reason] if r.fired else [r.value, r.threshold, False]
+        for r in results
+    }
+
+
+def from_stored(stored: Mapping[str, Sequence[Any]]) -> list[SignalResult]:
+    """Every signal of a stored `RiskScore.signals`, in the order stored."""
+    return [
+        SignalResult(code, v[0], v[1], bool(v[2]), v[3] if len(v) > 3 else "")
+        for code, v in stored.items()
+    ]
 
 
 @dataclass(frozen=True)

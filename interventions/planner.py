@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, Count, Exists, Max, Min, OuterRef, Q, Sum
+from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -30,8 +30,8 @@ from completion.models import (
     Pause,
     Progress,
     RiskScore,
-    SignalValue,
 )
+from completion.risk_selectors import fired_since
 from interventions import experiments, messages, personalise, playbooks, throttle
 from interventions.actions import announce_escalations
 from interventions.models import (
@@ -246,29 +246,18 @@ def _load(course: Course, now: datetime) -> _Facts:
     item_ids = {i for per in failures.values() for i in per}
     titles = dict(Item.objects.filter(pk__in=item_ids).values_list("id", "title"))
     today = now.date()
-    latest_signal_day = SignalValue.objects.filter(course=course, as_of__lte=today).aggregate(
+    latest_signal_day = RiskScore.objects.filter(course=course, as_of__lte=today).aggregate(
         day=Max("as_of")
     )["day"]
-    fired: dict[int, dict[str, datetime]] = defaultdict(dict)
-    if latest_signal_day is not None:
-        current = set(
-            SignalValue.objects.filter(
-                course=course, as_of=latest_signal_day, fired=True
-            ).values_list("membership_id", "code")
-        )
-        for row in (
-            SignalValue.objects.filter(
-                course=course,
-                fired=True,
-                as_of__gte=latest_signal_day - timedelta(days=14),
-                as_of__lte=latest_signal_day,
-            )
-            .values("membership_id", "code")
-            .annotate(first=Min("as_of"))
-        ):
-            if (row["membership_id"], row["code"]) in current:
-                first = datetime.combine(row["first"], datetime.min.time(), tzinfo=now.tzinfo)
-                fired[row["membership_id"]][row["code"]] = first
+    fired = {
+        membership_id: {
+            code: datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
+            for code, first in codes.items()
+        }
+        for membership_id, codes in (
+            fired_since(course, latest_signal_day) if latest_signal_day else {}
+        ).items()
+    }
     reasons = (
         {
             membership_id: list(why)

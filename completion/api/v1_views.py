@@ -29,8 +29,9 @@ from completion.api.auth import (
     query_of,
     responses,
 )
-from completion.models import Progress, RiskScore, SignalValue
+from completion.models import Progress, RiskScore
 from completion.risk_selectors import latest_day, learner_history, learners_of
+from completion.signals import from_stored
 from lti_tool.models import Course, Membership
 
 NOT_SCORED = "not_scored"
@@ -120,20 +121,15 @@ def access_api_learner(course: Course, membership_id: int) -> Membership:
 
 def _signals(risk: RiskScore) -> list[dict[str, Any]]:
     """Every signal evaluated that day (`RiskScore.signals`), with the reason of fired ones."""
-    reasons = dict(
-        SignalValue.objects.filter(membership_id=risk.membership_id, as_of=risk.as_of).values_list(
-            "code", "reason"
-        )
-    )
     return [
         {
-            "code": code,
-            "value": value,
-            "threshold": threshold,
-            "fired": bool(fired),
-            "reason": reasons.get(code, ""),
+            "code": r.code,
+            "value": r.value,
+            "threshold": r.threshold,
+            "fired": r.fired,
+            "reason": r.reason,
         }
-        for code, (value, threshold, fired) in sorted(risk.signals.items())
+        for r in sorted(from_stored(risk.signals), key=lambda r: r.code)
     ]
 
 

@@ -62,6 +62,10 @@ def test_a_learner_sees_only_their_own_risk(scored):
     assert own.status_code == 200
     assert own.json()["membership_id"] == alice.pk
     assert {s["code"] for s in own.json()["signals"]} >= {"missed_visits_2", "behind_pace_20"}
+    theirs = get(scored, f"/api/risk/learners/{bob.pk}/", scored["bob"]).json()
+    fired = {f["code"]: f["reason"] for f in theirs["fired"]}
+    assert set(fired) == {s["code"] for s in theirs["signals"] if s["fired"]}
+    assert fired["failed_twice"] == "failed Module 4 quiz twice"
     assert get(scored, f"/api/risk/learners/{bob.pk}/", scored["alice"]).status_code == 404
     assert (
         get(scored, f"/api/risk/courses/{scored['course'].pk}/", scored["alice"]).status_code == 403

@@ -6,9 +6,10 @@ import pytest
 
 from completion import scoring
 from completion.facts import facts_from_events
-from completion.models import Progress, RiskScore, ScoringRun, SignalValue
+from completion.models import Progress, RiskScore, ScoringRun
 from completion.risk_services import override_status, pause_learner, update_criteria
 from completion.scoring import score_course
+from completion.signals import codes_in
 from lti_tool.models import AuditEntry
 from tests.completion.riskdata import START, add, day, enrol, make_course, rows_of
 
@@ -67,9 +68,13 @@ def test_scoring_writes_progress_risk_and_fired_signals_with_reasons():
     assert summary.learners == 2
     slow_risk = RiskScore.objects.get(membership=slow)
     assert "failed Module 4 quiz twice" in slow_risk.reasons
-    assert slow_risk.signals["failed_twice"] == [2.0, 2.0, True]
+    assert slow_risk.signals["failed_twice"] == [2.0, 2.0, True, "failed Module 4 quiz twice"]
+    assert all(len(entry) == 3 for entry in slow_risk.signals.values() if not entry[2])
     assert slow_risk.tier == "red"
-    assert SignalValue.objects.filter(membership=slow, code="failed_twice").exists()
+    assert set(codes_in(slow_risk.fired_signals)) == {
+        code for code, entry in slow_risk.signals.items() if entry[2]
+    }
+    assert "failed_twice" in codes_in(slow_risk.fired_signals)
     keen_progress = Progress.objects.get(membership=keen)
     # Tracked: intro, reading, lecture, quiz (the forum is not content); 3 of 4 done.
     assert (keen_progress.items_done, keen_progress.items_total) == (3, 4)
@@ -85,25 +90,23 @@ def test_scoring_twice_is_idempotent():
     score_course(course.pk, as_of=as_of)
     first = list(
         RiskScore.objects.order_by("membership_id").values(
-            "tier", "probability", "reasons", "signals"
+            "tier", "probability", "reasons", "signals", "fired_signals"
         )
     )
-    signals = SignalValue.objects.count()
     score_course(course.pk, as_of=as_of)
     assert (
         list(
             RiskScore.objects.order_by("membership_id").values(
-                "tier", "probability", "reasons", "signals"
+                "tier", "probability", "reasons", "signals", "fired_signals"
             )
         )
         == first
     )
-    assert (
-        RiskScore.objects.count(),
-        Progress.objects.count(),
-        SignalValue.objects.count(),
-        ScoringRun.objects.count(),
-    ) == (2, 2, signals, 1)
+    assert (RiskScore.objects.count(), Progress.objects.count(), ScoringRun.objects.count()) == (
+        2,
+        2,
+        1,
+    )
 
 
 def test_events_after_the_as_of_date_do_not_change_it():
@@ -254,7 +257,7 @@ def test_a_course_larger_than_a_chunk_is_scored_in_chunks_with_the_same_results(
         return (
             list(
                 RiskScore.objects.order_by("membership_id").values_list(
-                    "membership_id", "tier", "probability", "reasons", "signals"
+                    "membership_id", "tier", "probability", "reasons", "signals", "fired_signals"
                 )
             ),
             list(
@@ -262,7 +265,6 @@ def test_a_course_larger_than_a_chunk_is_scored_in_chunks_with_the_same_results(
                     "membership_id", "status", "percent_complete", "expected_percent", "gap"
                 )
             ),
-            sorted(SignalValue.objects.values_list("membership_id", "code", "value", "reason")),
             ScoringRun.objects.get(course=course, as_of=as_of).cohort_stats,
         )
 
@@ -271,7 +273,7 @@ def test_a_course_larger_than_a_chunk_is_scored_in_chunks_with_the_same_results(
     chunked = []
     monkeypatch.setattr(scoring, "score_in_chunks", _spy(scoring.score_in_chunks, chunked))
     monkeypatch.setattr(scoring, "CHUNK", 3)
-    for model in (RiskScore, Progress, SignalValue, ScoringRun):
+    for model in (RiskScore, Progress, ScoringRun):
         model.objects.filter(course=course).delete()
     score_course(course.pk, as_of=as_of)
     assert chunked  # 7 learners, chunks of 3

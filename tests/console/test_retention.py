@@ -18,7 +18,6 @@ from completion.models import (
     PendingActivity,
     Progress,
     RiskScore,
-    SignalValue,
     XapiAttachment,
     XapiStatement,
 )
@@ -41,7 +40,6 @@ KINDS = [
     XapiStatement,
     XapiAttachment,
     CaliperEvent,
-    SignalValue,
     RiskScore,
     Progress,
     OutboundMessage,
@@ -73,7 +71,6 @@ def records(course, membership, at, tag):
         deployment=deployment, event_id=f"c-{tag}", payload={}, received_at=at
     )
     scoped = {"membership": membership, "course": course, "as_of": day}
-    SignalValue.objects.create(**scoped, code="absent", value=9, threshold=7)
     RiskScore.objects.create(
         **scoped, tier="red", probability=0.2, model_used="rules", computed_at=at
     )
@@ -175,7 +172,7 @@ def test_the_command_dry_run_prints_each_deployment_and_kind(learner_records, ca
     assert f"Deployment {course.deployment_id} " in out
     assert "completion.Activity: would delete 1" in out
     assert "interventions.OutboundMessage: would delete 1" in out
-    assert "Dry run: would delete 11 records in total." in out
+    assert "Dry run: would delete 10 records in total." in out
     assert counts() == before
 
 

@@ -198,3 +198,24 @@ def test_the_planner_reads_each_learners_latest_progress_up_to_today(course):
         scored_daily.pk: 30,
         scored_once.pk: 10,
     }
+
+
+def test_signal_steps_date_from_the_first_day_the_signal_fired(course):
+    from completion.models import RiskScore
+    from completion.signals import SignalResult, fired_mask, to_stored
+
+    m = enrol(course, "t")
+    act(course, m, "viewed", NOW - timedelta(hours=3))  # present: no absence steps
+    for days_ago, fired in ((3, True), (2, False), (1, True), (0, True)):
+        signals = [SignalResult("technical_errors", 1.0, 1.0, fired, "1 technical error")]
+        RiskScore.objects.create(
+            membership=m, course=course, as_of=(NOW - timedelta(days=days_ago)).date(),
+            tier="yellow", probability=0.6, signals=to_stored(signals),
+            fired_signals=fired_mask(signals), model_used="rules", computed_at=NOW,
+        )  # fmt: skip
+    summary = plan_course(course_id=course.pk, now=NOW)
+    first = (NOW - timedelta(days=3)).date()
+    episodes = {a.step: Intervention.objects.get(step=a.step).episode for a in summary.actions}
+    # The guide goes when the signal fires, the ticket 24 h after: both are due, as one episode
+    # that began on the first day of the 14 before today the signal fired (gaps included).
+    assert episodes["tech_guide"] == episodes["tech_ticket"] == f"technical_errors-{first:%Y-%m-%d}"

@@ -4,13 +4,13 @@ stored keys skipped or refused (both DBs); the JSON text they write."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from completion.models import RiskScore, SignalValue
+from completion.models import RiskScore
 from interventions.models import Intervention, OutboundMessage
 from lti_tool.bulk import SMALL, _json_dumps, insert_new_rows, insert_rows, upsert_rows
 from lti_tool.models import Course, Deployment, Membership, Person
@@ -76,22 +76,15 @@ def test_an_unknown_field_is_refused(membership):
 
 @pytest.mark.parametrize("extra", [0, SMALL], ids=["one statement", "through COPY"])
 def test_upsert_updates_the_named_fields_and_keeps_the_others(membership, extra):
-    key = ("membership_id", "as_of", "code")
-    day = WHEN.date()
-    fields = (*key, "course_id", "value", "threshold", "reason")
-    filler = [(membership.pk, day, f"x{n}", membership.course_id, 0, 1, "") for n in range(extra)]
-    first = (membership.pk, day, "absent", membership.course_id, 3, 2, "3 d")
-    upsert_rows(SignalValue, fields, [first], key)
-    SignalValue.objects.filter(code="absent").update(fired=False)  # a field the upsert omits
-    upsert_rows(
-        SignalValue,
-        ("membership_id", "as_of", "code", "course_id", "value", "threshold"),
-        [(membership.pk, day, "absent", membership.course_id, 5, 4), *[r[:6] for r in filler]],
-        key,
-    )
-    row = SignalValue.objects.get(code="absent")
-    assert (row.value, row.threshold, row.reason, row.fired) == (5, 4, "3 d", False)
-    assert SignalValue.objects.count() == 1 + extra
+    key = ("membership_id", "as_of")
+    first = _risk_rows(membership, [0])[0]
+    upsert_rows(RiskScore, (*RISK_FIELDS, "reasons"), [(*first, ["3 d"])], key)
+    RiskScore.objects.update(fired_signals=5)  # a field the upserts omit
+    again = (*first[:4], 0.2, *first[5:])
+    upsert_rows(RiskScore, RISK_FIELDS, [again, *_risk_rows(membership, range(1, extra + 1))], key)
+    row = RiskScore.objects.get(as_of=WHEN.date())
+    assert (row.probability, row.reasons, row.fired_signals) == (0.2, ["3 d"], 5)
+    assert RiskScore.objects.count() == 1 + extra
 
 
 def test_counts_and_json_through_copy(membership):
@@ -111,37 +104,42 @@ def test_counts_and_json_through_copy(membership):
         assert again == SMALL + 20  # what was offered: bulk_create cannot tell
 
 
-def _signal_rows(membership, codes):
-    day = WHEN.date()
-    return [(membership.pk, membership.course_id, day, code, 1.0, 2.0, "") for code in codes]
+def _risk_rows(membership, days):
+    return [
+        (membership.pk, membership.course_id, WHEN.date() + timedelta(days=n), "green", 0.9,
+         "rules", WHEN)
+        for n in days
+    ]  # fmt: skip
 
 
-SIGNAL_FIELDS = ("membership_id", "course_id", "as_of", "code", "value", "threshold", "reason")
+RISK_FIELDS = ("membership_id", "course_id", "as_of", "tier", "probability", "model_used")
+RISK_FIELDS += ("computed_at",)
 
 
 @pytest.mark.parametrize("count", [3, SMALL + 20], ids=["one statement", "through COPY"])
 def test_insert_new_rows_stores_every_row_with_its_defaults(membership, count):
-    insert_new_rows(SignalValue, SIGNAL_FIELDS, _signal_rows(membership, range(count)))
-    stored = SignalValue.objects.filter(membership=membership)
+    insert_new_rows(RiskScore, RISK_FIELDS, _risk_rows(membership, range(count)))
+    stored = RiskScore.objects.filter(membership=membership)
     assert stored.count() == count
-    last = stored.get(code=str(count - 1))
-    assert (last.as_of, last.value, last.threshold, last.reason) == (WHEN.date(), 1.0, 2.0, "")
-    assert last.fired is True  # the field's default
+    last = stored.get(as_of=WHEN.date() + timedelta(days=count - 1))
+    assert (last.tier, last.probability, last.computed_at) == ("green", 0.9, WHEN)
+    # the fields' defaults
+    assert (last.reasons, last.signals, last.fired_signals, last.change) == ([], {}, 0, None)
 
 
 @pytest.mark.parametrize("count", [3, SMALL + 20], ids=["one statement", "through COPY"])
 def test_insert_new_rows_refuses_a_stored_key_and_stores_none_of_the_batch(membership, count):
-    insert_new_rows(SignalValue, SIGNAL_FIELDS, _signal_rows(membership, ["stored"]))
-    batch = _signal_rows(membership, [*(f"new{n}" for n in range(count - 1)), "stored"])
+    insert_new_rows(RiskScore, RISK_FIELDS, _risk_rows(membership, [count - 1]))
+    batch = _risk_rows(membership, range(count))  # its last row's key is stored
     # Django's IntegrityError on both paths, as any failed query raises (not psycopg's own).
     with pytest.raises(IntegrityError), transaction.atomic():
-        insert_new_rows(SignalValue, SIGNAL_FIELDS, batch)
-    assert list(SignalValue.objects.values_list("code", flat=True)) == ["stored"]
+        insert_new_rows(RiskScore, RISK_FIELDS, batch)
+    assert RiskScore.objects.count() == 1
 
 
 def test_insert_new_rows_with_nothing_to_insert_does_nothing(membership):
-    insert_new_rows(SignalValue, SIGNAL_FIELDS, [])
-    assert not SignalValue.objects.exists()
+    insert_new_rows(RiskScore, RISK_FIELDS, [])
+    assert not RiskScore.objects.exists()
 
 
 @pytest.mark.parametrize(
