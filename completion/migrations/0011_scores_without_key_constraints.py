@@ -2,15 +2,29 @@
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.models import Exists, OuterRef
 
 
 def wait_briefly_for_locks(apps, schema_editor):
     # Dropping a foreign key locks the referenced tables (memberships, courses) too, and every
     # launch reads those: give up after a few seconds rather than queue launches behind a
-    # long transaction. Run the migration again when it fails this way. Reversing it needs
-    # any score rows of deleted memberships removed first, or the constraints cannot return.
+    # long transaction. Run the migration again when it fails this way.
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("SET LOCAL lock_timeout = '5s'")
+
+
+def drop_orphan_scores(apps, schema_editor):
+    """Before the constraints return (unapplying): score rows of memberships or courses
+    deleted in the instant between scoring's check and its commit, which they would refuse."""
+    wait_briefly_for_locks(apps, schema_editor)
+    Membership = apps.get_model("lti_tool", "Membership")
+    Course = apps.get_model("lti_tool", "Course")
+    for name in ("Progress", "RiskScore", "SignalValue"):
+        scores = apps.get_model("completion", name).objects
+        scores.filter(
+            ~Exists(Membership.objects.filter(pk=OuterRef("membership_id")))
+            | ~Exists(Course.objects.filter(pk=OuterRef("course_id")))
+        ).delete()
 
 
 class Migration(migrations.Migration):
@@ -52,4 +66,6 @@ class Migration(migrations.Migration):
             name='membership',
             field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='lti_tool.membership'),
         ),
+        # Last, so that it runs first when the migration is unapplied.
+        migrations.RunPython(migrations.RunPython.noop, drop_orphan_scores),
     ]

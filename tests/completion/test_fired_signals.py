@@ -200,3 +200,20 @@ def test_migration_0012_folds_signal_values_into_risk_scores_and_back():
         assert sorted(restored) == sorted(fired)
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unapplying_0011_drops_orphan_scores_so_the_constraints_can_return():
+    course, _ = make_course()
+    kept = enrol(course, "kept")
+    score(kept, DAY, "failed_twice")
+    gone = enrol(course, "gone")
+    score(gone, DAY, "failed_twice")
+    RiskScore.objects.filter(membership=gone).update(membership_id=gone.pk + 1000)  # an orphan
+    try:
+        old = migrate([("completion", "0010_facts_snapshot")])
+        left = old.get_model("completion", "RiskScore").objects.values_list("membership_id")
+        assert list(left) == [(kept.pk,)]
+        assert old.get_model("completion", "SignalValue").objects.count() == 1  # unfolded
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
