@@ -72,10 +72,47 @@ def _columns(spec: Sequence[tuple[str, Any]], rows: Table) -> Columns:
 def _merge(
     spec: Sequence[tuple[str, Any]], a: Columns, b: Columns, special: dict[str, Any]
 ) -> Columns:
+    """Both slices' rows, sorted, one row per key. Keys in both are re-aggregated; the rest
+    are inserted into `a` where they sort. A day's merge adds a few thousand rows to a
+    snapshot's millions: this writes each column once, where concatenating and sorting both
+    made two more copies of everything (and sorted millions of rows a day)."""
     if not len(b["person"]):
         return a
     if not len(a["person"]):
         return b
+    key_a, key_b = spec[0][0], spec[1][0]
+    ka, kb = _packed(a[key_a], a[key_b]), _packed(b[key_a], b[key_b])
+    if ka is None or kb is None:
+        return _merge_by_sorting(spec, a, b, special)
+    at = np.searchsorted(ka, kb)
+    shared = at < len(ka)
+    shared[shared] = ka[at[shared]] == kb[shared]
+    new = ~shared
+    # A row of `a` moves down by the number of new rows inserted before it.
+    moved = at[shared] + np.searchsorted(at[new], at[shared], side="right")
+    merged = {}
+    for name, _ in spec:
+        column = np.insert(a[name], at[new], b[name][new])
+        if name not in (key_a, key_b):
+            ufunc = special.get(name, np.add)
+            column[moved] = ufunc(column[moved], b[name][shared])
+        merged[name] = column
+    return merged
+
+
+def _packed(high: np.ndarray, low: np.ndarray) -> np.ndarray | None:
+    """One int64 per key that sorts as (high, low) does; None when a value is outside
+    0..2**31 (ids that large are read the slow way)."""
+    if (len(high) and (high.min() < 0 or high.max() >= 2**31)) or (
+        len(low) and (low.min() < 0 or low.max() >= 2**31)
+    ):
+        return None
+    return (high.astype(np.int64) << 32) | low.astype(np.int64)
+
+
+def _merge_by_sorting(
+    spec: Sequence[tuple[str, Any]], a: Columns, b: Columns, special: dict[str, Any]
+) -> Columns:
     both = {name: np.concatenate([a[name], b[name]]) for name, _ in spec}
     key_a, key_b = spec[0][0], spec[1][0]
     order = np.lexsort((both[key_b], both[key_a]))

@@ -105,12 +105,17 @@ def _on_top_of(
     course: Course, snapshot: FactsSnapshot, cutoff: datetime, read: ReadRows
 ) -> FactRows | None:
     held_cutoff = cutoff_of(snapshot.as_of)
+    # Kept from here on as columns only: the stored bytes (180 MB for 100,000 learners) go
+    # before the merge doubles the columns.
+    data, snapshot.data = snapshot.data, b""
     try:
-        held = FactRows.from_bytes(bytes(snapshot.data))
+        held = FactRows.from_bytes(bytes(data))
     except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile):
         # A cache fails soft: an unreadable snapshot is read again from the events.
         log.warning("facts_snapshot_unreadable course=%s", course.pk, exc_info=True)
         return None
+    finally:
+        del data
     if held.events != snapshot.events:
         log.warning("facts_snapshot_unreadable course=%s reason=count_mismatch", course.pk)
         return None

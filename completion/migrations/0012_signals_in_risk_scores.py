@@ -12,7 +12,7 @@ CODES = (
     "declining_trend", "peer_deviation",
 )  # fmt: skip
 BIT = {code: 1 << i for i, code in enumerate(CODES)}
-BATCH = 2000
+BATCH = 400  # rows a query: their ids and days stay within older SQLite's 999 parameters
 
 
 # The same on PostgreSQL in one statement: a large installation holds hundreds of millions of
@@ -35,7 +35,7 @@ WHERE r.membership_id = f.membership_id AND r.as_of = f.as_of
 
 def fold_signal_values(apps, schema_editor):
     """Each fired SignalValue becomes its RiskScore's bit and, in `signals`, the fourth
-    element (the reason) of its entry. Read in key order a batch at a time; a learner's day
+    element (the reason) of its entry. Read a batch at a time in id order; a learner's day
     split across two batches is merged into what the first batch stored."""
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(FOLD_SQL, [list(CODES)])

@@ -17,7 +17,7 @@ from django.db.models import Max
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from completion import facts_snapshot, scoring
+from completion import fact_rows, facts_snapshot, scoring
 from completion.fact_rows import DAY_COLUMNS, ITEM_COLUMNS, FactRows
 from completion.facts import EventRow, cutoff_of, facts_from_events
 from completion.models import (
@@ -154,6 +154,60 @@ def test_merging_with_no_rows_changes_nothing():
     empty = FactRows.from_rows([], [])
     assert_same_rows(rows.merged(empty), rows)
     assert_same_rows(empty.merged(rows), rows)
+
+
+def _item_rows(keys, data):
+    """Item rows for `keys` (person, item), random values with NULLs, one row per key."""
+    maybe = st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False))
+    counts = st.integers(0, 5)
+    return [
+        (person, item, data.draw(st.floats(0, 1e6)), data.draw(maybe), *data.draw(
+            st.tuples(counts, counts, counts, counts, counts)), data.draw(maybe),
+         float(data.draw(st.integers(0, 10_000))))
+        for person, item in keys
+    ]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sets(st.tuples(st.integers(1, 30), st.integers(1, 12)), max_size=60),
+    st.sets(st.tuples(st.integers(1, 30), st.integers(1, 12)), max_size=30),
+    st.data(),
+)
+def test_inserting_a_slice_merges_as_sorting_both_together_does(keys_a, keys_b, data):
+    """`_merge` inserts the new keys into the held rows; `_merge_by_sorting`, the reference
+    (and the path for ids past 2**31), sorts the two slices together and re-aggregates."""
+    a = FactRows.from_rows(
+        [(p, D0 + d, n, float(n * 7), 0, 1) for n, (p, d) in enumerate(sorted(keys_a))],
+        _item_rows(keys_a, data),
+    )
+    b = FactRows.from_rows(
+        [(p, D0 + d, n + 1, float(n), 1, 0) for n, (p, d) in enumerate(sorted(keys_b))],
+        _item_rows(keys_b, data),
+    )
+    for spec, part, special in (
+        (DAY_COLUMNS, "days", {}),
+        (ITEM_COLUMNS, "items", fact_rows.ITEM_MERGE),
+    ):
+        got = fact_rows._merge(spec, getattr(a, part), getattr(b, part), special)
+        expected = fact_rows._merge_by_sorting(spec, getattr(a, part), getattr(b, part), special)
+        assert got.keys() == expected.keys()
+        for name in got:
+            assert got[name].dtype == expected[name].dtype
+            np.testing.assert_array_equal(got[name], expected[name], err_msg=f"{part}.{name}")
+
+
+def test_ids_past_two_to_the_31_merge_by_sorting():
+    big = 2**40
+    a = FactRows.from_rows([(big, D0, 2, 3.0, 0, 0), (big + 2, D0, 1, 1.0, 0, 0)], [])
+    b = FactRows.from_rows([(big + 1, D0, 1, 1.0, 0, 0), (big, D0, 1, 2.0, 1, 0)], [])
+    assert fact_rows._packed(a.days["person"], a.days["day"]) is None
+    merged = a.merged(b)
+    assert [list(r) for r in zip(*merged.days.values(), strict=True)] == [
+        [big, D0, 3, 5.0, 1, 0],
+        [big + 1, D0, 1, 1.0, 0, 0],
+        [big + 2, D0, 1, 1.0, 0, 0],
+    ]
 
 
 # --- the loaders' slices merge to the whole (hypothesis) ---------------------------------------
