@@ -69,9 +69,11 @@ def build(n: int) -> tuple[int, int]:
                                  status_label="In progress", percent_complete=done, items_done=3,
                                  items_total=10, time_on_task_seconds=3600, expected_percent=60,
                                  gap=60 - done, computed_at=now))  # fmt: skip
-        fired = [SignalResult("missed_visits_2", 3.0, 2.0, True, "3 days since last visit")]
-        if tier != "red":
-            fired = []
+        fired = (
+            [SignalResult("missed_visits_2", 3.0, 2.0, True, "3 days since last visit")]
+            if tier == "red"
+            else []
+        )
         risks.append(RiskScore(membership=m, course=course, as_of=day, tier=tier, probability=p,
                                change=0.01, reasons=["3 days since last visit"],
                                signals=to_stored(fired), fired_signals=fired_mask(fired),

@@ -82,7 +82,8 @@ def _merge(
         return b
     key_a, key_b = spec[0][0], spec[1][0]
     ka, kb = _packed(a[key_a], a[key_b]), _packed(b[key_a], b[key_b])
-    if ka is None or kb is None:
+    if ka is None or kb is None or not (_increasing(ka) and _increasing(kb)):
+        # Ids past 2**31, or not one row a key in order (aggregates always are).
         return _merge_by_sorting(spec, a, b, special)
     at = np.searchsorted(ka, kb)
     shared = at < len(ka)
@@ -108,6 +109,10 @@ def _packed(high: np.ndarray, low: np.ndarray) -> np.ndarray | None:
     ):
         return None
     return (high.astype(np.int64) << 32) | low.astype(np.int64)
+
+
+def _increasing(keys: np.ndarray) -> bool:
+    return bool((keys[1:] > keys[:-1]).all())
 
 
 def _merge_by_sorting(

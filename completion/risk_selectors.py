@@ -259,13 +259,11 @@ def fired_since(course: Course, day: date, *, days: int = 14) -> dict[int, dict[
     window = RiskScore.objects.filter(
         course=course, as_of__gte=day - timedelta(days=days), as_of__lte=day, fired_signals__gt=0
     )
-    current = dict(window.filter(as_of=day).values_list("membership_id", "fired_signals"))
+    today = window.filter(as_of=day)
+    current = dict(today.values_list("membership_id", "fired_signals"))
     first: dict[int, dict[str, date]] = {}
-    for membership_id, as_of, mask in (
-        window.filter(membership_id__in=list(current))
-        .order_by("as_of")
-        .values_list("membership_id", "as_of", "fired_signals")
-    ):
+    rows = window.filter(membership_id__in=today.values("membership_id")).order_by("as_of")
+    for membership_id, as_of, mask in rows.values_list("membership_id", "as_of", "fired_signals"):
         shared = mask & current[membership_id]
         if shared:
             found = first.setdefault(membership_id, {})

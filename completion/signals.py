@@ -91,11 +91,17 @@ def to_stored(results: Iterable[SignalResult]) -> dict[str, list[object]]:
 
 
 def from_stored(stored: Mapping[str, Sequence[Any]]) -> list[SignalResult]:
-    """Every signal of a stored `RiskScore.signals`, in the order stored."""
+    """Every signal of a stored `RiskScore.signals`, in `CODES` order (PostgreSQL's jsonb
+    keeps its keys in an order of its own), any unknown code last."""
     return [
         SignalResult(code, v[0], v[1], bool(v[2]), v[3] if len(v) > 3 else "")
-        for code, v in stored.items()
+        for code, v in sorted(stored.items(), key=_stored_order)
     ]
+
+
+def _stored_order(entry: tuple[str, object]) -> tuple[int, str]:
+    code = entry[0]
+    return (CODES.index(code) if code in FIRED_BIT else len(CODES), code)
 
 
 @dataclass(frozen=True)

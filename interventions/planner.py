@@ -246,7 +246,7 @@ def _load(course: Course, now: datetime) -> _Facts:
     item_ids = {i for per in failures.values() for i in per}
     titles = dict(Item.objects.filter(pk__in=item_ids).values_list("id", "title"))
     today = now.date()
-    latest_signal_day = RiskScore.objects.filter(course=course, as_of__lte=today).aggregate(
+    latest_scored_day = RiskScore.objects.filter(course=course, as_of__lte=today).aggregate(
         day=Max("as_of")
     )["day"]
     fired = {
@@ -255,17 +255,17 @@ def _load(course: Course, now: datetime) -> _Facts:
             for code, first in codes.items()
         }
         for membership_id, codes in (
-            fired_since(course, latest_signal_day) if latest_signal_day else {}
+            fired_since(course, latest_scored_day) if latest_scored_day else {}
         ).items()
     }
     reasons = (
         {
             membership_id: list(why)
             for membership_id, why in RiskScore.objects.filter(
-                course=course, as_of=latest_signal_day
+                course=course, as_of=latest_scored_day
             ).values_list("membership_id", "reasons")
         }
-        if latest_signal_day
+        if latest_scored_day
         else {}
     )
     progress = _latest_progress(course, today)

@@ -69,32 +69,66 @@ def fold_signal_values(apps, schema_editor):
         RiskScore.objects.bulk_update(set(changed), ["fired_signals", "signals"], batch_size=BATCH)
 
 
+# The way back on PostgreSQL: the fired entries become rows again, then lose their reasons
+# (the code before this migration reads three elements an entry).
+UNFOLD_SQL = (
+    """
+INSERT INTO completion_signalvalue
+    (membership_id, course_id, as_of, code, value, threshold, fired, reason)
+SELECT r.membership_id, r.course_id, r.as_of, e.key, (e.value ->> 0)::float8,
+       (e.value ->> 1)::float8, true, left(coalesce(e.value ->> 3, ''), 300)
+FROM completion_riskscore AS r, jsonb_each(r.signals) AS e
+WHERE r.fired_signals > 0 AND (e.value ->> 2)::boolean
+""",
+    """
+UPDATE completion_riskscore AS r
+SET signals = (SELECT jsonb_object_agg(e.key, e.value - 3) FROM jsonb_each(r.signals) AS e)
+WHERE r.fired_signals > 0
+""",
+)
+
+
 def unfold_signal_values(apps, schema_editor):
-    """The fired entries of `RiskScore.signals` as SignalValue rows again."""
+    """The fired entries of `RiskScore.signals` as SignalValue rows again, and the entries
+    back to [value, threshold, fired]."""
+    if schema_editor.connection.vendor == "postgresql":
+        for sql in UNFOLD_SQL:
+            schema_editor.execute(sql)
+        return
     SignalValue = apps.get_model("completion", "SignalValue")
     RiskScore = apps.get_model("completion", "RiskScore")
     last = 0
     while True:
         batch = list(
-            RiskScore.objects.filter(pk__gt=last, fired_signals__gt=0)
-            .order_by("pk")
-            .values_list("pk", "membership_id", "course_id", "as_of", "signals")[:BATCH]
+            RiskScore.objects.filter(pk__gt=last, fired_signals__gt=0).order_by("pk")[:BATCH]
         )
         if not batch:
             return
-        last = batch[-1][0]
+        last = batch[-1].pk
         SignalValue.objects.bulk_create(
             [
                 SignalValue(
-                    membership_id=membership_id, course_id=course_id, as_of=as_of, code=code,
-                    value=v[0], threshold=v[1], fired=True, reason=(v[3] if len(v) > 3 else "")[:300],
+                    membership_id=score.membership_id, course_id=score.course_id,
+                    as_of=score.as_of, code=code, value=v[0], threshold=v[1], fired=True,
+                    reason=(v[3] if len(v) > 3 else "")[:300],
                 )  # fmt: skip
-                for _, membership_id, course_id, as_of, signals in batch
-                for code, v in signals.items()
+                for score in batch
+                for code, v in score.signals.items()
                 if v[2]
             ],
             batch_size=BATCH,
         )
+        for score in batch:
+            score.signals = {code: v[:3] for code, v in score.signals.items()}
+        RiskScore.objects.bulk_update(batch, ["signals"], batch_size=BATCH)
+
+
+def wait_briefly_for_locks(apps, schema_editor):
+    # Both ways rewrite the risk rows and drop or create a table in one transaction: give up
+    # after a few seconds waiting for workers' locks rather than hold theirs up behind it.
+    # Stop the workers, or run the migration again, when it fails this way.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET LOCAL lock_timeout = '5s'")
 
 
 class Migration(migrations.Migration):
@@ -104,6 +138,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(wait_briefly_for_locks, migrations.RunPython.noop),
         migrations.AddField(
             model_name='riskscore',
             name='fired_signals',
@@ -113,4 +148,6 @@ class Migration(migrations.Migration):
         migrations.DeleteModel(
             name='SignalValue',
         ),
+        # Last, so that it runs first when the migration is unapplied.
+        migrations.RunPython(migrations.RunPython.noop, wait_briefly_for_locks),
     ]

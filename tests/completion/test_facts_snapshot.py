@@ -197,6 +197,19 @@ def test_inserting_a_slice_merges_as_sorting_both_together_does(keys_a, keys_b, 
             np.testing.assert_array_equal(got[name], expected[name], err_msg=f"{part}.{name}")
 
 
+def test_rows_with_a_key_twice_merge_by_sorting():
+    # Aggregates hold one row a key; rows built otherwise take the general way.
+    a = FactRows.from_rows([(1, D0, 2, 3.0, 0, 0)], [])
+    b = FactRows.from_rows(
+        [(1, D0, 5, 1.0, 0, 0), (1, D0, 7, 1.0, 0, 0), (2, D0, 1, 0.0, 0, 0)], []
+    )
+    merged = a.merged(b)
+    assert [list(r) for r in zip(*merged.days.values(), strict=True)] == [
+        [1, D0, 14, 5.0, 0, 0],
+        [2, D0, 1, 0.0, 0, 0],
+    ]
+
+
 def test_ids_past_two_to_the_31_merge_by_sorting():
     big = 2**40
     a = FactRows.from_rows([(big, D0, 2, 3.0, 0, 0), (big + 2, D0, 1, 1.0, 0, 0)], [])

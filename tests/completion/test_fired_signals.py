@@ -4,6 +4,7 @@ data export), and migration 0012, which folded the old SignalValue rows into the
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -41,10 +42,12 @@ def test_the_bits_hold_exactly_the_fired_codes(fired):
     assert mask == sum(1 << CODES.index(code) for code in fired)
 
 
-def test_the_first_bits_never_move():
-    # Stored in every RiskScore: reordering CODES would change what old rows say.
+def test_the_bits_never_move():
+    # Stored in every RiskScore: reordering CODES would change what old rows say. New codes
+    # go after the sixteen that migration 0012 wrote bits for.
+    folded = importlib.import_module("completion.migrations.0012_signals_in_risk_scores")
+    assert CODES[: len(folded.CODES)] == folded.CODES
     assert FIRED_BIT["not_started_48h"] == 1
-    assert FIRED_BIT["missed_visits_2"] == 2
     assert FIRED_BIT["peer_deviation"] == 1 << 15
 
 
@@ -67,6 +70,13 @@ def test_rows_stored_before_reasons_read_with_an_empty_reason():
     assert from_stored({"missed_visits_2": [3.0, 2.0, True]}) == [
         SignalResult("missed_visits_2", 3.0, 2.0, True, "")
     ]
+
+
+def test_stored_signals_read_in_signal_order_whatever_order_the_json_kept():
+    # PostgreSQL's jsonb orders keys shortest first.
+    stored = {"zzz": [1.0, 1.0, False], "failed_twice": [2.0, 2.0, False],
+              "not_started_48h": [0.0, 48.0, False]}  # fmt: skip
+    assert [r.code for r in from_stored(stored)] == ["not_started_48h", "failed_twice", "zzz"]
 
 
 # --- the queries -----------------------------------------------------------------------------
@@ -151,7 +161,9 @@ def migrate(targets):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migration_0012_folds_signal_values_into_risk_scores_and_back():
+def test_migration_0012_folds_signal_values_into_risk_scores_and_back(monkeypatch):
+    migration = importlib.import_module("completion.migrations.0012_signals_in_risk_scores")
+    monkeypatch.setattr(migration, "BATCH", 1)  # a learner's day spans batches (not on PG)
     old = migrate(BEFORE)
     try:
         OldRisk = old.get_model("completion", "RiskScore")
@@ -198,6 +210,13 @@ def test_migration_0012_folds_signal_values_into_risk_scores_and_back():
             "membership_id", "as_of", "code", "value", "threshold", "reason"
         )
         assert sorted(restored) == sorted(fired)
+        # The code before 0012 reads three elements an entry.
+        again = back.get_model("completion", "RiskScore").objects.get(membership_id=1, as_of=DAY)
+        assert again.signals == {
+            "failed_twice": [2.0, 2.0, True],
+            "missed_visits_2": [3.0, 2.0, True],
+            "peer_deviation": [0.1, -1.5, False],
+        }
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 

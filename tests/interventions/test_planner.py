@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from completion.models import Pause
+from completion.models import Pause, RiskScore
+from completion.signals import SignalResult, fired_mask, to_stored
 from interventions.models import (
     AdvisorCase,
     ContactPreference,
@@ -200,22 +201,32 @@ def test_the_planner_reads_each_learners_latest_progress_up_to_today(course):
     }
 
 
-def test_signal_steps_date_from_the_first_day_the_signal_fired(course):
-    from completion.models import RiskScore
-    from completion.signals import SignalResult, fired_mask, to_stored
+def scored(m, day, fired):
+    signals = [SignalResult("technical_errors", 1.0, 1.0, fired, "1 technical error")]
+    RiskScore.objects.create(
+        membership=m, course=m.course, as_of=day, tier="yellow", probability=0.6,
+        signals=to_stored(signals), fired_signals=fired_mask(signals), model_used="rules",
+        computed_at=NOW,
+    )  # fmt: skip
 
+
+def test_signal_steps_date_from_the_first_day_the_signal_fired(course):
     m = enrol(course, "t")
     act(course, m, "viewed", NOW - timedelta(hours=3))  # present: no absence steps
     for days_ago, fired in ((3, True), (2, False), (1, True), (0, True)):
-        signals = [SignalResult("technical_errors", 1.0, 1.0, fired, "1 technical error")]
-        RiskScore.objects.create(
-            membership=m, course=course, as_of=(NOW - timedelta(days=days_ago)).date(),
-            tier="yellow", probability=0.6, signals=to_stored(signals),
-            fired_signals=fired_mask(signals), model_used="rules", computed_at=NOW,
-        )  # fmt: skip
+        scored(m, (NOW - timedelta(days=days_ago)).date(), fired)
     summary = plan_course(course_id=course.pk, now=NOW)
     first = (NOW - timedelta(days=3)).date()
     episodes = {a.step: Intervention.objects.get(step=a.step).episode for a in summary.actions}
     # The guide goes when the signal fires, the ticket 24 h after: both are due, as one episode
     # that began on the first day of the 14 before today the signal fired (gaps included).
     assert episodes["tech_guide"] == episodes["tech_ticket"] == f"technical_errors-{first:%Y-%m-%d}"
+
+
+def test_signal_steps_read_the_latest_scored_day_even_when_nothing_fired_on_it(course):
+    m = enrol(course, "u")
+    act(course, m, "viewed", NOW - timedelta(hours=3))
+    scored(m, (NOW - timedelta(days=1)).date(), True)
+    scored(m, NOW.date(), False)  # the errors stopped: no step for yesterday's signal
+    steps = {a.step for a in plan_course(course_id=course.pk, now=NOW).actions}
+    assert not steps & {"tech_guide", "tech_ticket"}
