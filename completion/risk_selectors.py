@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models.lookups import GreaterThan
 
 from completion import criteria as crit
 from completion import pace
@@ -259,17 +260,24 @@ def fired_since(course: Course, day: date, *, days: int = 14) -> dict[int, dict[
     window = RiskScore.objects.filter(
         course=course, as_of__gte=day - timedelta(days=days), as_of__lte=day, fired_signals__gt=0
     )
-    today = window.filter(as_of=day)
-    current = dict(today.values_list("membership_id", "fired_signals"))
-    first: dict[int, dict[str, date]] = {}
-    rows = window.filter(membership_id__in=today.values("membership_id")).order_by("as_of")
-    for membership_id, as_of, mask in rows.values_list("membership_id", "as_of", "fired_signals"):
-        shared = mask & current[membership_id]
-        if shared:
-            found = first.setdefault(membership_id, {})
-            for code in codes_in(shared):
-                found.setdefault(code, as_of)  # oldest first: the first day stays
-    return first
+    current = dict(window.filter(as_of=day).values_list("membership_id", "fired_signals"))
+    # One grouped scan for the first day of each signal, per learner. (Joining the window to
+    # today's learners instead let a planner short of statistics loop over both: minutes.)
+    firsts = (
+        window.values("membership_id")
+        .order_by()
+        .annotate(
+            **{
+                code: Min("as_of", filter=GreaterThan(F("fired_signals").bitand(bit), 0))
+                for code, bit in FIRED_BIT.items()
+            }
+        )
+    )
+    return {
+        row["membership_id"]: {code: row[code] for code in codes_in(mask)}
+        for row in firsts
+        if (mask := current.get(row["membership_id"]))
+    }
 
 
 def learner_risk(membership: Membership, as_of: date | None = None) -> dict[str, Any] | None:
