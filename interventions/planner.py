@@ -249,14 +249,13 @@ def _load(course: Course, now: datetime) -> _Facts:
     latest_scored_day = RiskScore.objects.filter(course=course, as_of__lte=today).aggregate(
         day=Max("as_of")
     )["day"]
+    firsts = fired_since(course, latest_scored_day) if latest_scored_day else {}
     fired = {
         membership_id: {
             code: datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
             for code, first in codes.items()
         }
-        for membership_id, codes in (
-            fired_since(course, latest_scored_day) if latest_scored_day else {}
-        ).items()
+        for membership_id, codes in firsts.items()
     }
     reasons = (
         {
