@@ -33,6 +33,14 @@ WHERE r.membership_id = f.membership_id AND r.as_of = f.as_of
 """
 
 
+def in_batches(rows):
+    """`rows` in id order, `BATCH` at a time (the SQLite way both directions take)."""
+    last = 0
+    while batch := list(rows.filter(pk__gt=last).order_by("pk")[:BATCH]):
+        yield batch
+        last = batch[-1].pk
+
+
 def fold_signal_values(apps, schema_editor):
     """Each fired SignalValue becomes its RiskScore's bit and, in `signals`, the fourth
     element (the reason) of its entry. Read a batch at a time in id order; a learner's day
@@ -42,21 +50,10 @@ def fold_signal_values(apps, schema_editor):
         return
     SignalValue = apps.get_model("completion", "SignalValue")
     RiskScore = apps.get_model("completion", "RiskScore")
-    last = 0
-    while True:
-        batch = list(
-            SignalValue.objects.filter(pk__gt=last, fired=True)
-            .order_by("pk")
-            .values_list("pk", "membership_id", "as_of", "code", "value", "threshold", "reason")[
-                :BATCH
-            ]
-        )
-        if not batch:
-            return
-        last = batch[-1][0]
+    for batch in in_batches(SignalValue.objects.filter(fired=True)):
         fired = defaultdict(list)
-        for _, membership_id, as_of, code, value, threshold, reason in batch:
-            fired[membership_id, as_of].append((code, value, threshold, reason))
+        for v in batch:
+            fired[v.membership_id, v.as_of].append((v.code, v.value, v.threshold, v.reason))
         scores = RiskScore.objects.filter(
             membership_id__in={m for m, _ in fired}, as_of__in={d for _, d in fired}
         )
@@ -97,14 +94,7 @@ def unfold_signal_values(apps, schema_editor):
         return
     SignalValue = apps.get_model("completion", "SignalValue")
     RiskScore = apps.get_model("completion", "RiskScore")
-    last = 0
-    while True:
-        batch = list(
-            RiskScore.objects.filter(pk__gt=last, fired_signals__gt=0).order_by("pk")[:BATCH]
-        )
-        if not batch:
-            return
-        last = batch[-1].pk
+    for batch in in_batches(RiskScore.objects.filter(fired_signals__gt=0)):
         SignalValue.objects.bulk_create(
             [
                 SignalValue(
