@@ -185,6 +185,12 @@ def days_absent(facts: LearnerFacts, as_of: date, paused: frozenset[date]) -> in
 
 
 _DAY = attrgetter("day")
+_EVENTS = attrgetter("events")
+_SECONDS = attrgetter("seconds")
+_ERRORS = attrgetter("errors")
+_FIRST_AT = attrgetter("first_at")
+_FAILURES = attrgetter("failures")
+_ATTEMPTS = attrgetter("attempts")
 
 
 def days_between(facts: LearnerFacts, first: date, last: date) -> Sequence[Day]:
@@ -194,7 +200,7 @@ def days_between(facts: LearnerFacts, first: date, last: date) -> Sequence[Day]:
 
 
 def activity_between(facts: LearnerFacts, first: date, last: date) -> int:
-    return sum(d.events for d in days_between(facts, first, last))
+    return sum(map(_EVENTS, days_between(facts, first, last)))
 
 
 def content_seconds(facts: LearnerFacts, cc: CourseContext) -> float:
@@ -210,7 +216,7 @@ def engagement_components(
     first = lc.as_of - timedelta(days=window - 1)
     recent = days_between(facts, first, lc.as_of)
     visits = len(recent) / window
-    seconds = sum(d.seconds for d in recent) / window
+    seconds = sum(map(_SECONDS, recent)) / window
     assessed = sum(1 for i in cc.assessment_items if i in facts.items)
     participation = assessed / len(cc.assessment_items) if cc.assessment_items else 0.0
     return (visits, lc.progress, participation, math.log1p(seconds / 60.0))
@@ -252,13 +258,16 @@ def not_started(
 ) -> SignalResult:
     """No item started within `th` hours of enrolment."""
     wanted = cc.start_items
-    first = min((i.first_at for k, i in f.items.items() if not wanted or k in wanted), default=None)
-    elapsed = (cutoff_of(lc.as_of) - f.enrolled_at).total_seconds() / 3600
+    if wanted:
+        first = min((i.first_at for k, i in f.items.items() if k in wanted), default=None)
+    else:
+        first = min(map(_FIRST_AT, f.items.values()), default=None)
     if first is not None:
         hours = (first - f.enrolled_at).total_seconds() / 3600
         fired = hours > th and not lc.paused_today
         reason = f"first item started {hours / 24:.0f} days after enrolment" if fired else ""
         return SignalResult(NOT_STARTED, round(hours, 2), th, fired, reason)
+    elapsed = (cutoff_of(lc.as_of) - f.enrolled_at).total_seconds() / 3600
     if elapsed <= th or lc.paused_today:
         return SignalResult(NOT_STARTED, round(elapsed, 2), th, False)
     return SignalResult(
@@ -311,27 +320,26 @@ def failed_twice(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
     """Failed one assessment `th` times or more (and not passed it since)."""
-    worst = max(((i.failures, k) for k, i in f.items.items() if i.done_at is None), default=(0, 0))
-    if worst[0] < th:
-        return SignalResult(FAILED_TWICE, float(worst[0]), th, False)
-    times = "twice" if worst[0] == 2 else f"{worst[0]} times"
-    return SignalResult(
-        FAILED_TWICE, float(worst[0]), th, True, f"failed {cc.title(worst[1])} {times}"
-    )
+    open_items = {k: i for k, i in f.items.items() if i.done_at is None}
+    most = max(map(_FAILURES, open_items.values()), default=0)
+    if most < th:
+        return SignalResult(FAILED_TWICE, float(most), th, False)
+    # The item named is the one with the highest id among those failed most.
+    item = max(k for k, i in open_items.items() if i.failures == most)
+    times = "twice" if most == 2 else f"{most} times"
+    return SignalResult(FAILED_TWICE, float(most), th, True, f"failed {cc.title(item)} {times}")
 
 
 def many_attempts(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
     """Three or more attempts at one assessment."""
-    worst = max(((i.attempts, k) for k, i in f.items.items()), default=(0, 0))
-    fired = worst[0] >= th
+    most = max(map(_ATTEMPTS, f.items.values()), default=0)
+    if most < th:
+        return SignalResult(MANY_ATTEMPTS, float(most), th, False)
+    item = max(k for k, i in f.items.items() if i.attempts == most)  # the highest id, as above
     return SignalResult(
-        MANY_ATTEMPTS,
-        float(worst[0]),
-        th,
-        fired,
-        f"{worst[0]} attempts at {cc.title(worst[1])}" if fired else "",
+        MANY_ATTEMPTS, float(most), th, True, f"{most} attempts at {cc.title(item)}"
     )
 
 
@@ -415,7 +423,7 @@ def technical_errors(
 ) -> SignalResult:
     """Technical error events in the last 7 days."""
     first = lc.as_of - timedelta(days=6)
-    errors = sum(d.errors for d in days_between(f, first, lc.as_of))
+    errors = sum(map(_ERRORS, days_between(f, first, lc.as_of)))
     fired = errors >= th
     plural = "error" if errors == 1 else "errors"
     return SignalResult(

@@ -605,6 +605,31 @@ def test_an_unreadable_snapshot_is_read_again_from_the_events(data):
     assert_facts_are_right(course, DAY2, loaded)
 
 
+def test_a_snapshot_deleted_between_finding_and_reading_it_is_read_from_the_events(
+    monkeypatch,
+):
+    course, _, _ = history()
+    score_course(course.pk, as_of=DAY1)
+    read_data = facts_snapshot._read_data
+
+    def deleted_first(snapshot_id):
+        FactsSnapshot.objects.filter(pk=snapshot_id).delete()  # say, retention's purger
+        return read_data(snapshot_id)
+
+    monkeypatch.setattr(facts_snapshot, "_read_data", deleted_first)
+    loaded = facts_snapshot.load(course, DAY2, scoring.load_rows)
+    assert (loaded.source, loaded.save) == ("events", True)
+    assert_facts_are_right(course, DAY2, loaded)
+
+
+def test_the_stored_bytes_read_back_unchanged():
+    course, _, _ = history()
+    score_course(course.pk, as_of=DAY1)
+    snap = FactsSnapshot.objects.get(course=course)
+    assert facts_snapshot._read_data(snap.pk) == bytes(snap.data)
+    assert facts_snapshot._read_data(snap.pk + 1000) is None
+
+
 def test_a_snapshot_whose_rows_disagree_with_its_count_is_read_again():
     course, _, _ = history()
     score_course(course.pk, as_of=DAY1)
