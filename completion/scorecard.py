@@ -31,6 +31,11 @@ from completion.signals import (
 )
 
 MIN_COMPLETERS_FOR_PACE = 5
+# A trained model is asked for blocks of this many learners, counted from the first learner
+# it is given. Numeric libraries may round a row's result differently in a batch of another
+# shape, so a cohort scored in chunks of a multiple of this asks exactly what scoring it at
+# once asks, and gets the same probabilities to the last bit.
+PREDICT_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -239,7 +244,11 @@ def score_in_chunks(
     stats = stats_of(inputs)
     del inputs, took
     scores: list[LearnerScore] = []
+    ragged = False
     for chunk in chunks():
+        if ragged and predictor is not None:
+            raise ValueError(f"only the last chunk may hold other than {PREDICT_ROWS}*n learners")
+        ragged = len(chunk) % PREDICT_ROWS != 0
         part = score_cohort(
             chunk, setup, as_of, stats=stats, ref_days=ref_days, predictor=predictor
         )
@@ -254,7 +263,12 @@ def _predicted(
     predictor: Predictor,
     config: RulesConfig,
 ) -> list[RiskResult]:
-    probabilities = predictor.predict([(sig, lc) for _, _, lc, sig in rows])
+    inputs = [(sig, lc) for _, _, lc, sig in rows]
+    probabilities = [
+        p
+        for at in range(0, len(inputs), PREDICT_ROWS)
+        for p in predictor.predict(inputs[at : at + PREDICT_ROWS])
+    ]
     out = []
     for (_, _, lc, sig), rule, p in zip(rows, rules, probabilities, strict=True):
         if lc.completed:

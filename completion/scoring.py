@@ -56,7 +56,8 @@ LOCK_NAMESPACE = 7321  # pg_advisory_xact_lock(namespace, course id)
 PEOPLE_SLICE = 5000
 # Learners whose facts a full pass builds at once; a larger course is scored in chunks of
 # this many (`score_in_chunks`), which bounds a worker's memory at the cost of building each
-# chunk's facts twice. At 20,000, facts take about 220 MB.
+# chunk's facts twice. At 20,000, facts take about 220 MB. A multiple of
+# `scorecard.PREDICT_ROWS`, so that a trained model's probabilities do not depend on it.
 CHUNK = 20_000
 
 

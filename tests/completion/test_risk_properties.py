@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -272,25 +273,41 @@ def chunked_cohort(events, finishers, as_of, setup, size):
     events=events_st,
     finishers=finishers_st,
     day=st.integers(0, 40),
-    size=st.integers(1, 9),
+    block=st.integers(1, 3),
+    blocks_per_chunk=st.integers(1, 4),
     self_paced=st.booleans(),
 )
 def test_scoring_in_chunks_equals_scoring_everyone_at_once(
-    events, finishers, day, size, self_paced
+    events, finishers, day, block, blocks_per_chunk, self_paced
 ):
-    from completion.scorecard import score_in_chunks
+    from completion import scorecard
 
     setup = SETUP
     if self_paced:
         setup = replace(SETUP, timeline=pace.Timeline(mode=pace.SELF_PACED, duration_days=15))
     as_of = START.date() + timedelta(days=day)
-    chunks = chunked_cohort(events, finishers, as_of, setup, size)
+    # Chunks of a multiple of the model's block, as `scoring.CHUNK` is of `PREDICT_ROWS`.
+    chunks = chunked_cohort(events, finishers, as_of, setup, block * blocks_per_chunk)
     everyone = [learner for chunk in chunks() for learner in chunk]
-    assert score_in_chunks(chunks, setup, as_of) == score_cohort(everyone, setup, as_of)
-    model = FiredCount()
-    assert score_in_chunks(chunks, setup, as_of, predictor=model) == score_cohort(
-        everyone, setup, as_of, predictor=model
-    )
+    assert scorecard.score_in_chunks(chunks, setup, as_of) == score_cohort(everyone, setup, as_of)
+    model = ShapeSensitive()
+    with mock.patch.object(scorecard, "PREDICT_ROWS", block):
+        chunked = scorecard.score_in_chunks(chunks, setup, as_of, predictor=model)
+        assert chunked == score_cohort(everyone, setup, as_of, predictor=model)
+
+
+def test_a_model_is_asked_in_blocks_and_chunks_must_not_split_them():
+    from completion import scorecard
+
+    as_of = START.date() + timedelta(days=10)
+    model = ShapeSensitive()
+    with mock.patch.object(scorecard, "PREDICT_ROWS", 3):
+        everyone = [x for chunk in chunked_cohort([], {1: 2}, as_of, SETUP, 8)() for x in chunk]
+        score_cohort(everyone, SETUP, as_of, predictor=model)
+        assert model.asked == [3, 3, 2]
+        ragged = chunked_cohort([], {1: 2}, as_of, SETUP, 4)  # 4 is no multiple of 3
+        with pytest.raises(ValueError, match="only the last chunk"):
+            scorecard.score_in_chunks(ragged, SETUP, as_of, predictor=model)
 
 
 class FiredCount:
@@ -301,3 +318,23 @@ class FiredCount:
 
     def predict(self, rows):
         return [1.0 / (1 + sum(r.fired for r in signals) + lc.progress) for signals, lc in rows]
+
+
+class ShapeSensitive(FiredCount):
+    """A stand-in model whose answer for a learner depends on the size of the batch asked, as
+    a numeric library's last bit may: only the same batches give the same probabilities."""
+
+    name = "shape-sensitive"
+
+    def __init__(self):
+        self.asked = []
+
+    def predict(self, rows):
+        self.asked.append(len(rows))
+        return [p + len(rows) * 1e-3 for p in super().predict(rows)]
+
+
+def test_the_scoring_chunk_is_a_whole_number_of_model_blocks():
+    from completion import scorecard, scoring
+
+    assert scoring.CHUNK % scorecard.PREDICT_ROWS == 0
