@@ -9,7 +9,9 @@ their first 60 days, rolling enrolment), then times and prints:
     after the full pass and once more (as the 5-minute schedule would run it next);
   * the daily pass over all 100,000 learners the next day, which reads each course's facts
     snapshot and only the events stored since;
-  * peak RSS of this process.
+  * peak RSS of this process;
+  * for each step, the CPU time of Python (this process and its workers) and of everything
+    else on the machine, which is the PostgreSQL backends.
 Usage: .venv/bin/python bench/risk.py [--fresh] [--courses 20] [--learners 5000] [--events 200]
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/finishline_bench_risk.
 """
@@ -49,11 +51,32 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def machine_cpu_seconds() -> float:
+    """User and system CPU time of the whole machine so far (every process, the database's
+    included), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()[1:]
+    user, nice, system = (int(v) for v in fields[:3])
+    irq, softirq = int(fields[5]), int(fields[6])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """This process's CPU time and that of its finished worker processes."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def timed(label: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    machine, own = machine_cpu_seconds(), own_cpu_seconds()
     started = time.perf_counter()
     result = fn(*args, **kwargs)
     seconds = time.perf_counter() - started
+    machine, own = machine_cpu_seconds() - machine, own_cpu_seconds() - own
     print(f"{label:<58} {seconds:8.2f} s   peak RSS {peak_mib():7.0f} MiB", flush=True)
+    # Where the time went: Python (this process and its workers) against everything else on
+    # the machine, which during a pass is the PostgreSQL backends.
+    print(f"  CPU: Python {own:.1f} s, PostgreSQL and the rest {max(machine - own, 0.0):.1f} s")
     return result, seconds
 
 
