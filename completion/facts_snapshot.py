@@ -180,7 +180,7 @@ def _upsert_binary(course_id: int, values: dict[str, object], data: bytes) -> No
 def _read_data(snapshot_id: int) -> bytes | None:
     """The snapshot's bytes. Django's PostgreSQL cursors read bytea as text, in hex: twice the
     size on the wire, encoded by the server and decoded here (0.1 s of a 9 MB snapshot, of
-    which a binary read takes a fifth)."""
+    which a binary read takes a fifth). Django's query log does not see this read."""
     if connection.vendor != "postgresql":
         found = FactsSnapshot.objects.filter(pk=snapshot_id).values_list("data", flat=True)
         data = found.first()

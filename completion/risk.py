@@ -99,6 +99,8 @@ def _merge(base: Mapping[str, float], extra: object, what: str) -> dict[str, flo
         if code not in base:
             raise ValueError(f"unknown signal in {what}s: {code}")
         merged[code] = float(value)
+        if not math.isfinite(merged[code]):
+            raise ValueError(f"the {what} of {code} must be a finite number")
     return merged
 
 

@@ -46,7 +46,8 @@ def _fetch(sql: str, params: list[Any]) -> np.ndarray:
     course's millions of rows never exist as Python tuples all at once (libpq still holds
     the whole result until the cursor closes). Read in binary: Django's cursors ask for
     text, which the server formats and psycopg parses again (twice the time, for the same
-    numbers: float8's text is its shortest exact form)."""
+    numbers: float8's text is its shortest exact form). Django's query log and
+    `execute_wrapper`s do not see this cursor's queries."""
     with (
         transaction.atomic(),
         connection.wrap_database_errors,

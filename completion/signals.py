@@ -325,7 +325,7 @@ def failed_twice(
     if most < th:
         return SignalResult(FAILED_TWICE, float(most), th, False)
     # The item named is the one with the highest id among those failed most.
-    item = max(k for k, i in open_items.items() if i.failures == most)
+    item = max((k for k, i in open_items.items() if i.failures == most), default=0)
     times = "twice" if most == 2 else f"{most} times"
     return SignalResult(FAILED_TWICE, float(most), th, True, f"failed {cc.title(item)} {times}")
 
@@ -335,9 +335,10 @@ def many_attempts(
 ) -> SignalResult:
     """Three or more attempts at one assessment."""
     most = max(map(_ATTEMPTS, f.items.values()), default=0)
-    if most < th:
+    if not most >= th:
         return SignalResult(MANY_ATTEMPTS, float(most), th, False)
-    item = max(k for k, i in f.items.items() if i.attempts == most)  # the highest id, as above
+    # The highest id among those attempted most, as above.
+    item = max((k for k, i in f.items.items() if i.attempts == most), default=0)
     return SignalResult(
         MANY_ATTEMPTS, float(most), th, True, f"{most} attempts at {cc.title(item)}"
     )

@@ -90,6 +90,8 @@ def test_settings_tune_thresholds_and_weights_and_reject_nonsense():
         {"trend_window_days": 7},
         {"colour": "red"},
         {"thresholds": [1]},
+        {"thresholds": {s.MANY_ATTEMPTS: "nan"}},
+        {"weights": {s.ERRORS: float("inf")}},
     ):
         with pytest.raises(ValueError):  # noqa: PT011
             RulesConfig.from_settings(bad)

@@ -138,6 +138,17 @@ def test_three_or_more_attempts():
     assert (result.fired, result.reason) == (True, "3 attempts at Module 4 quiz")
 
 
+def test_ties_name_the_highest_item_and_a_zero_threshold_needs_no_items():
+    tied = facts(items={k: item(k, failures=2, attempts=3) for k in (4, 9, 6)})
+    assert run(s.FAILED_TWICE, tied, ctx(d(1))).reason == "failed item 9 twice"
+    assert run(s.MANY_ATTEMPTS, tied, ctx(d(1))).reason == "3 attempts at item 9"
+    # An instructor's threshold of 0 fires for a learner with no items rather than failing.
+    for code in (s.FAILED_TWICE, s.MANY_ATTEMPTS):
+        result = run(code, facts(), ctx(d(1)), th=0.0)
+        assert (result.value, result.fired) == (0.0, True)
+    assert not run(s.MANY_ATTEMPTS, tied, ctx(d(1)), th=3.5).fired
+
+
 def test_time_below_the_minimum_pro_rata():
     cc = CourseContext(min_time_seconds=3600)
     lc = ctx(d(3), progress=0.5)  # 1800 s expected for half the course
