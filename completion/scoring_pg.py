@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import psycopg
-from django.db import connection, transaction
+from django.db import transaction
 
 from completion.fact_rows import FactRows
 from completion.facts import CONSUME_VERBS, DONE_VERBS
+from lti_tool.bulk import server_cursor
 
 DAYS_SQL = """
 SELECT person_id, (occurred_at AT TIME ZONE 'UTC')::date - date '0001-01-01' + 1, count(*),
@@ -44,15 +44,9 @@ BATCH = 100_000
 def _fetch(sql: str, params: list[Any]) -> np.ndarray:
     """The rows as one float table (NULL as NaN), converted a batch at a time: a large
     course's millions of rows never exist as Python tuples all at once (libpq still holds
-    the whole result until the cursor closes). Read in binary: Django's cursors ask for
-    text, which the server formats and psycopg parses again (twice the time, for the same
-    numbers: float8's text is its shortest exact form). Django's query log and
-    `execute_wrapper`s do not see this cursor's queries."""
-    with (
-        transaction.atomic(),
-        connection.wrap_database_errors,
-        psycopg.Cursor(connection.connection) as cursor,
-    ):
+    the whole result until the cursor closes). Read in binary, the same numbers (float8
+    travels as its bits) in about half the time of reading them as text."""
+    with transaction.atomic(), server_cursor() as cursor:
         # JIT compiling costs about a second per query here and saves nothing.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL work_mem = '64MB'")

@@ -14,18 +14,32 @@ is an error. JSON values are written with orjson: NaN and infinities become null
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import orjson
+import psycopg
 from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 BATCH = 2000
 SMALL = 500  # up to this many rows, one INSERT statement rather than COPY
+
+
+@contextmanager
+def server_cursor() -> Iterator[psycopg.Cursor[Any]]:
+    """A psycopg cursor on Django's PostgreSQL connection that sends parameters apart from the
+    SQL and can read in binary (`execute(..., binary=True)`). Django's own cursors bind values
+    into the SQL text and read text: a large `bytea` travels as hex, and every number is
+    formatted by the server and parsed again. Django's query log does not see this cursor."""
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def insert_rows(
