@@ -9,6 +9,8 @@ through `bulk_create(ignore_conflicts=True)`. Either way every new row is stored
 rows whose unique key is already stored are skipped (`upsert_rows` updates them instead).
 `insert_new_rows` is for rows known to be new: COPY straight into the table, and a stored key
 is an error. JSON values are written with orjson: NaN and infinities become null.
+`server_cursor` is the raw psycopg cursor for large values and results that Django's cursors
+would bind into the SQL text or read back as text (the facts snapshot, the fact aggregates).
 """
 
 from __future__ import annotations
