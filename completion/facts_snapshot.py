@@ -42,6 +42,9 @@ RESAVE_SHARE = 0.05
 # Read every event again at least this often, so that a change the count cannot see (a
 # deletion and a late commit that cancel out) lasts a week at most.
 REREAD_DAYS = 7
+# `_count_before` lets PostgreSQL count in parallel only a course of more events than this.
+SERIAL_COUNT_UP_TO = 5_000_000
+_PARALLEL = "max_parallel_workers_per_gather"
 
 
 class ReadRows(Protocol):
@@ -127,7 +130,7 @@ def _on_top_of(
     since = read(course.pk, cutoff, (snapshot.last_activity_id, held_cutoff))
     # Day rows before the held cutoff in `since` are events with newer ids: late arrivals.
     late = int(since.days["events"][since.days["day"] <= snapshot.as_of.toordinal()].sum())
-    stored = Activity.objects.filter(course=course, occurred_at__lt=held_cutoff).count()
+    stored = _count_before(course, held_cutoff, snapshot.events)
     if stored - late != snapshot.events:
         log.info(
             "facts_snapshot_stale course=%s reason=events_changed held=%s now=%s",
@@ -137,6 +140,28 @@ def _on_top_of(
         )
         return None
     return held.merged(since)
+
+
+def _count_before(course: Course, cutoff: datetime, held: int) -> int:
+    """How many of the course's events occurred before `cutoff` (an index-only scan).
+
+    Up to `SERIAL_COUNT_UP_TO` events, without PostgreSQL's parallel workers: in a nightly
+    pass every core is already scoring a course, so the workers only add their own overhead
+    (in a course of a million events, three processes spent about 0.29 s of CPU on what one
+    does in 0.13 s)."""
+    events = Activity.objects.filter(course=course, occurred_at__lt=cutoff)
+    if connection.vendor != "postgresql" or held > SERIAL_COUNT_UP_TO:
+        return events.count()
+    with connection.cursor() as cursor:
+        # For this count only: the setting goes back as it was, in the same transaction (if
+        # the count fails, the transaction and the setting are rolled back together).
+        cursor.execute(
+            "SELECT current_setting(%s), set_config(%s, '0', true)", [_PARALLEL, _PARALLEL]
+        )
+        (before, _) = cursor.fetchone()
+        count = events.count()
+        cursor.execute("SELECT set_config(%s, %s, true)", [_PARALLEL, before])
+    return count
 
 
 def store(course: Course, as_of: date, loaded: Loaded, now: datetime) -> None:

@@ -26,6 +26,7 @@ from completion.signals import (
     StatInput,
     cohort_stats,
     compute_signals,
+    plan_of,
     stat_input,
     stats_of,
 )
@@ -202,11 +203,8 @@ def score_cohort(
     evaluated = [(f, *evaluate_learner(f, x, setup, as_of, ref_days)) for f, x in learners]
     if stats is None:
         stats = cohort_stats([(f, lc) for f, _, lc in evaluated], setup.context)
-    thresholds = setup.rules.thresholds
-    rows = [
-        (f, ev, lc, compute_signals(f, lc, setup.context, stats, thresholds))
-        for f, ev, lc in evaluated
-    ]
+    plan, cc = plan_of(setup.rules.thresholds), setup.context
+    rows = [(f, ev, lc, compute_signals(f, lc, cc, stats, plan=plan)) for f, ev, lc in evaluated]
     rules = [
         score_rules(sig, progress=lc.progress, completed=lc.completed, config=setup.rules)
         for _, _, lc, sig in rows

@@ -527,16 +527,27 @@ SIGNALS: Mapping[str, Callable[..., SignalResult]] = {
 }
 
 
+SignalPlan = tuple[tuple[Callable[..., SignalResult], float], ...]
+
+
+def plan_of(thresholds: Mapping[str, float] | None = None) -> SignalPlan:
+    """Every signal in `CODES` order with its threshold, worked out once for a cohort."""
+    th = {**DEFAULTS, **(thresholds or {})}
+    return tuple((SIGNALS[code], th[code]) for code in CODES)
+
+
 def compute_signals(
     facts: LearnerFacts,
     lc: LearnerContext,
     cc: CourseContext,
     cohort: CohortStats,
     thresholds: Mapping[str, float] | None = None,
+    *,
+    plan: SignalPlan | None = None,
 ) -> tuple[SignalResult, ...]:
-    """Every signal for one learner on `lc.as_of`, in `CODES` order."""
-    th = {**DEFAULTS, **(thresholds or {})}
-    return tuple(SIGNALS[code](facts, lc, cc, cohort, th[code]) for code in CODES)
+    """Every signal for one learner on `lc.as_of`, in `CODES` order (`plan`, if given,
+    stands for `plan_of(thresholds)`)."""
+    return tuple([signal(facts, lc, cc, cohort, th) for signal, th in plan or plan_of(thresholds)])
 
 
 # --- cohort statistics ---------------------------------------------------------------------------

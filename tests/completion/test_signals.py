@@ -256,6 +256,9 @@ def test_compute_signals_returns_every_code_in_order_with_tunable_thresholds():
     assert not next(r for r in results if r.code == s.BEHIND_20).fired
     tuned = s.compute_signals(facts(), lc, CC, CohortStats(), {s.BEHIND_20: 0.1})
     assert next(r for r in tuned if r.code == s.BEHIND_20).fired
+    # A cohort works its plan out once; the same results as passing the thresholds.
+    plan = s.plan_of({s.BEHIND_20: 0.1})
+    assert s.compute_signals(facts(), lc, CC, CohortStats(), plan=plan) == tuned
 
 
 def test_cohort_stats_round_trip_through_json():
