@@ -8,7 +8,8 @@ one `INSERT … ON CONFLICT DO NOTHING`, small ones (an xAPI request's) through 
 through `bulk_create(ignore_conflicts=True)`. Either way every new row is stored once and
 rows whose unique key is already stored are skipped (`upsert_rows` updates them instead).
 `insert_new_rows` is for rows known to be new: COPY straight into the table, and a stored key
-is an error. JSON values are written with orjson: NaN and infinities become null.
+is an error. COPY sends binary values where every column's type allows it (`_copy`). JSON
+values are written with orjson: NaN and infinities become null.
 `server_cursor` is the raw psycopg cursor for large values and results that Django's cursors
 would bind into the SQL text or read back as text (the facts snapshot, the fact aggregates).
 """
@@ -16,7 +17,7 @@ would bind into the SQL text or read back as text (the facts snapshot, the fact 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
@@ -29,6 +30,12 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 BATCH = 2000
+# Column types whose values `_copy` sends packed: a text COPY lets the server parse strings
+# into a uuid or a numeric, where a binary one needs Python objects of the exact kind.
+BINARY_COPY_TYPES = frozenset(
+    {"bigint", "integer", "smallint", "boolean", "double precision", "date", "jsonb"}
+    | {"timestamp with time zone", "varchar", "text"}
+)
 SMALL = 500  # up to this many rows, one INSERT statement rather than COPY
 
 
@@ -145,18 +152,12 @@ def _write(
             return int(cursor.rowcount)
         if new:
             # Raw COPY bypasses Django's error translation: a stored key is IntegrityError.
-            with (
-                connection.wrap_database_errors,
-                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(db_values(row))
+            with connection.wrap_database_errors:
+                _copy(cursor.cursor, f"COPY {table} ({names})", columns, rows, db_values)
             return len(rows)
         stage = quote(f"stage_{table}")
         cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {names} FROM {table} WITH NO DATA")
-        with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(db_values(row))
+        _copy(cursor.cursor, f"COPY {stage} ({names})", columns, rows, db_values)
         # Upserts take row locks in key order, so two concurrent writers cannot deadlock.
         order = f"ORDER BY {', '.join(quote(k) for k in keys)}" if unique is not None else ""
         cursor.execute(
@@ -165,6 +166,25 @@ def _write(
         written = int(cursor.rowcount)
         cursor.execute(f"DROP TABLE {stage}")
         return written
+
+
+def _copy(
+    cursor: psycopg.Cursor[Any],
+    statement: str,
+    columns: Sequence[models.Field[Any, Any]],
+    rows: Iterable[Sequence[Any]],
+    db_values: Callable[[Sequence[Any]], list[Any]],
+) -> None:
+    """COPY `rows`, in PostgreSQL's binary format where every column's type is one whose
+    values psycopg packs from what Django hands it (numbers, dates and times are cheaper
+    packed than written out as text and parsed back); otherwise as text."""
+    types = [str(f.db_type(connection)).split("(", 1)[0] for f in columns]
+    binary = all(t in BINARY_COPY_TYPES for t in types)
+    with cursor.copy(f"{statement} FROM STDIN" + (" (FORMAT BINARY)" if binary else "")) as copy:
+        if binary:
+            copy.set_types(types)
+        for row in rows:
+            copy.write_row(db_values(row))
 
 
 def _row_filler(

@@ -4,13 +4,14 @@ stored keys skipped or refused (both DBs); the JSON text they write."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from completion.models import RiskScore
+from completion.models import RiskScore, XapiStatement
 from interventions.models import Intervention, OutboundMessage
 from lti_tool.bulk import SMALL, _json_dumps, insert_new_rows, insert_rows, upsert_rows
 from lti_tool.models import Course, Deployment, Membership, Person
@@ -183,3 +184,27 @@ def test_numpy_numbers_in_json_fields_are_stored_as_numbers(membership):
           WHEN)],
     )  # fmt: skip
     assert RiskScore.objects.get().signals == {"absent": [4, 2.5, True], "since": "2026-03-01"}
+
+
+def test_a_table_with_a_uuid_column_goes_through_copy_as_text(membership):
+    # A binary COPY would need uuid.UUID objects; as text the server parses the strings.
+    fields = ("deployment_id", "statement_id", "payload", "stored_at")
+    deployment_id = membership.course.deployment_id
+    rows = [(deployment_id, str(uuid.UUID(int=n)), {"n": n}, WHEN) for n in range(SMALL + 20)]
+    assert insert_rows(XapiStatement, fields, rows) == SMALL + 20
+    stored = XapiStatement.objects.get(statement_id=uuid.UUID(int=SMALL))
+    assert (stored.payload, stored.stored_at, stored.voided) == ({"n": SMALL}, WHEN, False)
+
+
+def test_copy_in_binary_takes_whole_numbers_for_floats_and_keeps_every_type(membership):
+    fields = (*RISK_FIELDS, "change", "reasons", "fired_signals")
+    rows = [
+        (membership.pk, membership.course_id, WHEN.date() + timedelta(days=n), "red", 1,
+         "rules", WHEN, None, ["3 days since last visit"], 5)
+        for n in range(SMALL + 20)
+    ]  # fmt: skip
+    insert_new_rows(RiskScore, fields, rows)
+    last = RiskScore.objects.get(as_of=WHEN.date() + timedelta(days=SMALL + 19))
+    got = (last.tier, last.probability, last.change, last.reasons, last.fired_signals)
+    assert got == ("red", 1.0, None, ["3 days since last visit"], 5)
+    assert last.computed_at == WHEN
