@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property
+from django.utils.functional import cached_property
 from itertools import pairwise
 from operator import attrgetter
 from typing import NamedTuple
