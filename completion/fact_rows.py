@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from completion.facts import Day, ItemFacts, LearnerFacts
+from completion.facts import Days, ItemFacts, LearnerFacts
 
 
 class Enrollee(Protocol):
@@ -223,16 +223,9 @@ class FactRows:
         # A course's rows span a few hundred distinct days: build each date once.
         ordinals = d["day"].tolist()
         day_of = {n: date.fromordinal(n) for n in set(ordinals)}
-        days = list(
-            map(
-                Day,
-                [day_of[n] for n in ordinals],
-                d["events"].tolist(),
-                d["seconds"].tolist(),
-                d["posts"].tolist(),
-                d["errors"].tolist(),
-            )
-        )
+        dates = tuple(map(day_of.__getitem__, ordinals))
+        events, seconds = tuple(d["events"].tolist()), tuple(d["seconds"].tolist())
+        posts, errors = tuple(d["posts"].tolist()), tuple(d["errors"].tolist())
         # All these people's item rows at once, column by column, not a call per row.
         item_ids = i["item"].tolist()
         items = list(
@@ -260,7 +253,7 @@ class FactRows:
                     p.membership_id,
                     p.person_id,
                     p.enrolled_at,
-                    tuple(days[a:b]),
+                    Days(dates[a:b], events[a:b], seconds[a:b], posts[a:b], errors[a:b]),
                     dict(zip(item_ids[c:e], items[c:e], strict=True)),
                 )
             )

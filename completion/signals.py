@@ -18,7 +18,7 @@ from itertools import pairwise
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from completion.facts import Day, LearnerFacts, cutoff_of
+from completion.facts import LearnerFacts, cutoff_of
 
 NOT_STARTED = "not_started_48h"
 MISSED_2 = "missed_visits_2"
@@ -171,7 +171,7 @@ def cadence_days(facts: LearnerFacts, paused: frozenset[date], fallback: float) 
         return max(fallback, 1.0)
     if not paused:
         return facts.usual_gap
-    days = [d.day for d in facts.days[-11:]]
+    days = facts.days.dates[-11:]
     gaps = [max((b - a).days - sum(1 for p in paused if a < p < b), 1) for a, b in pairwise(days)]
     return max(float(statistics.median(gaps)), 1.0)
 
@@ -184,23 +184,15 @@ def days_absent(facts: LearnerFacts, as_of: date, paused: frozenset[date]) -> in
     return (as_of - since).days - sum(1 for p in paused if since < p <= as_of)
 
 
-_DAY = attrgetter("day")
-_EVENTS = attrgetter("events")
-_SECONDS = attrgetter("seconds")
-_ERRORS = attrgetter("errors")
 _FIRST_AT = attrgetter("first_at")
 _FAILURES = attrgetter("failures")
 _ATTEMPTS = attrgetter("attempts")
 
 
-def days_between(facts: LearnerFacts, first: date, last: date) -> Sequence[Day]:
-    """The learner's active days from `first` to `last` inclusive (days are sorted)."""
-    days = facts.days
-    return days[bisect_left(days, first, key=_DAY) : bisect_right(days, last, key=_DAY)]
-
-
 def activity_between(facts: LearnerFacts, first: date, last: date) -> int:
-    return sum(map(_EVENTS, days_between(facts, first, last)))
+    """Events on the learner's days from `first` to `last` inclusive."""
+    days = facts.days
+    return sum(days.events[days.span(first, last)])
 
 
 def content_seconds(facts: LearnerFacts, cc: CourseContext) -> float:
@@ -214,9 +206,10 @@ def engagement_components(
     """Visits, consumption, assessment participation and time, each per day of the window."""
     window = min(max((lc.as_of - facts.enrolled_on).days + 1, 1), ENGAGEMENT_WINDOW_DAYS)
     first = lc.as_of - timedelta(days=window - 1)
-    recent = days_between(facts, first, lc.as_of)
-    visits = len(recent) / window
-    seconds = sum(map(_SECONDS, recent)) / window
+    days = facts.days
+    recent = days.span(first, lc.as_of)
+    visits = (recent.stop - recent.start) / window
+    seconds = sum(days.seconds[recent]) / window
     assessed = sum(1 for i in cc.assessment_items if i in facts.items)
     participation = assessed / len(cc.assessment_items) if cc.assessment_items else 0.0
     return (visits, lc.progress, participation, math.log1p(seconds / 60.0))
@@ -424,7 +417,7 @@ def technical_errors(
 ) -> SignalResult:
     """Technical error events in the last 7 days."""
     first = lc.as_of - timedelta(days=6)
-    errors = sum(map(_ERRORS, days_between(f, first, lc.as_of)))
+    errors = sum(f.days.errors[f.days.span(first, lc.as_of)])
     fired = errors >= th
     plural = "error" if errors == 1 else "errors"
     return SignalResult(

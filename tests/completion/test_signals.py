@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from completion import signals as s
-from completion.facts import Day, ItemFacts, LearnerFacts
+from completion.facts import Day, Days, ItemFacts, LearnerFacts
 from completion.signals import Bucket, CohortStats, CourseContext, LearnerContext
 
 ENROLLED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday, 09:00
@@ -28,7 +28,7 @@ def d(n: int) -> date:
 
 
 def facts(days=(), items=None, enrolled=ENROLLED):
-    return LearnerFacts(1, 1, enrolled, tuple(days), items or {})
+    return LearnerFacts(1, 1, enrolled, Days.of(days), items or {})
 
 
 def item(item_id, *, first=ENROLLED, done=None, attempts=0, failures=0, best=None, seconds=0.0):
@@ -275,10 +275,11 @@ active_days = st.lists(st.integers(0, 90), unique=True, max_size=40).map(sorted)
 
 
 @given(active_days, st.integers(-5, 95), st.integers(-5, 95))
-def test_days_between_is_the_days_in_the_range(offsets, first, last):
-    f = facts(active(*offsets))
+def test_a_span_of_days_is_the_days_in_the_range(offsets, first, last):
+    f = facts(active(*offsets, events=2))
     expected = [x for x in f.days if d(first) <= x.day <= d(last)]
-    assert list(s.days_between(f, d(first), d(last))) == expected
+    assert list(f.days[f.days.span(d(first), d(last))]) == expected
+    assert s.activity_between(f, d(first), d(last)) == 2 * len(expected)
 
 
 @given(active_days.filter(lambda days: len(days) >= 3))
