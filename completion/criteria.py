@@ -99,9 +99,13 @@ def locked_items(criteria: Criteria, done: frozenset[int]) -> frozenset[int]:
 
 
 def unmet_requirements(
-    criteria: Criteria, achievement: Achievement, titles: Mapping[int, str]
+    criteria: Criteria,
+    achievement: Achievement,
+    titles: Mapping[int, str],
+    score: float | None,
 ) -> tuple[str, ...]:
-    """Each requirement still open, in plain words; empty when the criteria are met."""
+    """Each requirement still open, in plain words; empty when the criteria are met.
+    `score` is the learner's `overall_score`."""
 
     def name(item: int) -> str:
         return titles.get(item) or f"item {item}"
@@ -129,7 +133,6 @@ def unmet_requirements(
         if best is None or best + 1e-9 < minimum:
             got = "no score" if best is None else f"best {best:.0%}"
             unmet.append(f"{name(item)}: {got}; {minimum:.0%} required")
-    score = overall_score(criteria, achievement)
     if criteria.min_overall_score is not None and (
         score is None or score + 1e-9 < criteria.min_overall_score
     ):
@@ -158,7 +161,8 @@ def evaluate(
     tracked = criteria.tracked_items
     done = len(tracked & achievement.done_items)
     percent = 100.0 * done / len(tracked) if tracked else 0.0
-    unmet = unmet_requirements(criteria, achievement, titles or {})
+    score = overall_score(criteria, achievement)
+    unmet = unmet_requirements(criteria, achievement, titles or {}, score)
     prerequisites_open = not criteria.prerequisite_courses <= achievement.completed_courses
     met = not unmet and not prerequisites_open and (bool(tracked) or achievement.started)
     if override:
@@ -182,7 +186,7 @@ def evaluate(
         percent_complete=percent,
         items_done=done,
         items_total=len(tracked),
-        score=overall_score(criteria, achievement),
+        score=score,
         unmet=unmet,
         locked_items=locked_items(criteria, achievement.done_items),
         due_on=due_on,

@@ -26,6 +26,8 @@ from completion.signals import (
     StatInput,
     cohort_stats,
     compute_signals,
+    content_seconds,
+    engagement_components,
     plan_of,
     stat_input,
     stats_of,
@@ -176,14 +178,17 @@ def evaluate_learner(
         else frozenset()
     )
     completed = evaluation.met or evaluation.status == crit.COMPLETED
+    progress = evaluation.percent_complete / 100.0
     context = LearnerContext(
         as_of=as_of,
         expected=expected,
-        progress=evaluation.percent_complete / 100.0,
+        progress=progress,
         score=evaluation.score,
         paused_days=paused,
         completed=completed,
         days_enrolled=(as_of - facts.enrolled_on).days,
+        engagement=engagement_components(facts, as_of, progress, setup.context),
+        content_seconds=content_seconds(facts, setup.context),
     )
     return evaluation, context
 

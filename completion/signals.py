@@ -131,6 +131,10 @@ class LearnerContext:
     paused_days: frozenset[date] = frozenset()
     completed: bool = False
     days_enrolled: int = 0
+    # Both the cohort's statistics and the signals read these: the scorer works them out once
+    # (`engagement_components`, `content_seconds`). None: whoever needs them works them out.
+    engagement: tuple[float, float, float, float] | None = None
+    content_seconds: float | None = None
 
     @property
     def paused_today(self) -> bool:
@@ -201,18 +205,30 @@ def content_seconds(facts: LearnerFacts, cc: CourseContext) -> float:
 
 
 def engagement_components(
-    facts: LearnerFacts, lc: LearnerContext, cc: CourseContext
+    facts: LearnerFacts, as_of: date, progress: float, cc: CourseContext
 ) -> tuple[float, float, float, float]:
     """Visits, consumption, assessment participation and time, each per day of the window."""
-    window = min(max((lc.as_of - facts.enrolled_on).days + 1, 1), ENGAGEMENT_WINDOW_DAYS)
-    first = lc.as_of - timedelta(days=window - 1)
+    window = min(max((as_of - facts.enrolled_on).days + 1, 1), ENGAGEMENT_WINDOW_DAYS)
+    first = as_of - timedelta(days=window - 1)
     days = facts.days
-    recent = days.span(first, lc.as_of)
+    recent = days.span(first, as_of)
     visits = (recent.stop - recent.start) / window
     seconds = sum(days.seconds[recent]) / window
     assessed = sum(1 for i in cc.assessment_items if i in facts.items)
     participation = assessed / len(cc.assessment_items) if cc.assessment_items else 0.0
-    return (visits, lc.progress, participation, math.log1p(seconds / 60.0))
+    return (visits, progress, participation, math.log1p(seconds / 60.0))
+
+
+def engagement_of(
+    facts: LearnerFacts, lc: LearnerContext, cc: CourseContext
+) -> tuple[float, float, float, float]:
+    if lc.engagement is not None:
+        return lc.engagement
+    return engagement_components(facts, lc.as_of, lc.progress, cc)
+
+
+def content_seconds_of(facts: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> float:
+    return lc.content_seconds if lc.content_seconds is not None else content_seconds(facts, cc)
 
 
 def engagement_score(components: Sequence[float], cohort: CohortStats) -> float:
@@ -386,7 +402,7 @@ def low_content_time(
         expected = cohort.content_median_by_week.get(week_of(f, lc.as_of), 0.0)
     if expected <= 0 or lc.paused_today or lc.completed:
         return SignalResult(LOW_CONTENT_TIME, None, th, False)
-    spent = content_seconds(f, cc)
+    spent = content_seconds_of(f, lc, cc)
     ratio = spent / expected
     fired = ratio + 1e-9 < th
     return SignalResult(
@@ -436,7 +452,7 @@ def low_engagement(code: str) -> Callable[..., SignalResult]:
         in_week1 = (lc.as_of - f.enrolled_on).days < 7
         if in_week1 != (code == LOW_ENGAGEMENT_WEEK1) or cohort.size < MIN_PEERS:
             return SignalResult(code, None, th, False)
-        score = engagement_score(engagement_components(f, lc, cc), cohort)
+        score = engagement_score(engagement_of(f, lc, cc), cohort)
         pct = percentile_of(score, cohort.engagement_quantiles)
         if pct is None:
             return SignalResult(code, None, th, False)
@@ -581,10 +597,10 @@ class StatInput(NamedTuple):
 def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatInput:
     return StatInput(
         cadence_days(f, lc.paused_days, 2.0) if len(f.days) >= 3 else None,
-        engagement_components(f, lc, cc),
+        engagement_of(f, lc, cc),
         week_of(f, lc.as_of),
         lc.progress,
-        content_seconds(f, cc),
+        content_seconds_of(f, lc, cc),
         lc.score,
     )
 
