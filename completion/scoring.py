@@ -359,6 +359,9 @@ def _score_everyone(
     return score_cohort(learners, setup, as_of, predictor=predictor)
 
 
+# As a decorator the pause outlasts the call's own frame: by the time the collector runs
+# again, the scores are freed, rather than all traversed once more (about 8% of a daily pass).
+@gc_paused()
 def score_course(
     course_id: int,
     *,

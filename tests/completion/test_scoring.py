@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 
 import pytest
@@ -107,6 +108,22 @@ def test_scoring_twice_is_idempotent():
         2,
         1,
     )
+
+
+def test_scoring_pauses_the_cyclic_collector_and_restarts_it_even_on_failure(monkeypatch):
+    course, *_ = busy_course()
+    seen = []
+
+    def failing_write(*args, **kwargs):
+        seen.append(gc.isenabled())
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(scoring, "write_scores", failing_write)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        score_course(course.pk, as_of=day(6).date())
+    assert seen == [False]
+    assert gc.isenabled()
 
 
 def test_events_after_the_as_of_date_do_not_change_it():
