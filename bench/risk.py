@@ -8,11 +8,15 @@ their first 60 days, rolling enrolment), then times and prints:
   * incremental re-scoring of 1,000 learners who have new events (one task per course), right
     after the full pass and once more (as the 5-minute schedule would run it next);
   * the daily pass over all 100,000 learners the next day, which reads each course's facts
-    snapshot and only the events stored since;
+    snapshot and only the events stored since. Before it, the score tables get the VACUUM
+    ANALYZE that autovacuum gives them during the day in between (on by default in
+    PostgreSQL, off on these machines): `--no-vacuum` leaves it out, as if the next day
+    came straight after the full pass;
   * peak RSS of this process;
   * for each step, the CPU time of Python (this process and its workers) and of everything
     else on the machine, which is the PostgreSQL backends.
 Usage: .venv/bin/python bench/risk.py [--fresh] [--courses 20] [--learners 5000] [--events 200]
+           [--workers 2] [--no-vacuum]
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/finishline_bench_risk.
 """
 
@@ -220,6 +224,19 @@ def settle() -> None:
         cur.execute("CHECKPOINT")
 
 
+def day_between() -> None:
+    """What autovacuum does to the score tables after the nightly pass's inserts (and the
+    snapshots' rewrite): it sets hint bits and the visibility map, and gathers statistics,
+    which the next night's first reads would otherwise do themselves."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "VACUUM ANALYZE completion_progress, completion_riskscore, completion_scoringrun, "
+            "completion_factssnapshot"
+        )
+
+
 def floor_aggregate() -> int:
     from django.db import connection
 
@@ -309,6 +326,11 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=5000, help="per course")
     parser.add_argument("--events", type=int, default=200, help="per learner")
     parser.add_argument("--workers", type=int, default=2, help="processes for the passes")
+    parser.add_argument(
+        "--no-vacuum",
+        action="store_true",
+        help="no VACUUM ANALYZE of the score tables before the daily pass",
+    )
     args = parser.parse_args()
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -366,6 +388,10 @@ def main() -> None:
         print(f"  {scored:,} learners with new events re-scored")
     next_day = AS_OF + timedelta(days=1)
     add_new_events(course_ids, 1000, next_day)
+    if args.no_vacuum:
+        print("(no VACUUM ANALYZE of the score tables before the daily pass)")
+    else:
+        day_between()
     settle()
     scored, _ = timed(
         f"daily pass over everyone, next day ({args.workers} workers)",
