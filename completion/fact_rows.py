@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -232,8 +232,8 @@ class FactRows:
             map(
                 ItemFacts,
                 item_ids,
-                _stamps(i["first_at"]),
-                _stamps(i["done_at"]),  # NaN: never done
+                i["first_at"].tolist(),
+                [None if e != e else e for e in i["done_at"].tolist()],  # NaN: never done
                 (i["consumed"] > 0).tolist(),
                 (i["submitted"] > 0).tolist(),
                 # attempts_of, a column at a time
@@ -258,8 +258,3 @@ class FactRows:
                 )
             )
         return out
-
-
-def _stamps(epochs: np.ndarray) -> list[datetime | None]:
-    """Aware UTC datetimes of epoch seconds (None for NaN)."""
-    return [None if e != e else datetime.fromtimestamp(e, UTC) for e in epochs.tolist()]

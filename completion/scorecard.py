@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from completion import criteria as crit
@@ -101,14 +101,24 @@ class CohortResult:
 def achievement_of(
     facts: LearnerFacts, setup: CourseSetup, extras: LearnerExtras
 ) -> crit.Achievement:
-    items = facts.items
+    done, consumed, submitted = [], [], []
+    best: dict[int, float] = {}
+    for k, i in facts.items.items():  # one loop, not four: this runs for every learner daily
+        if i.done_at is not None:
+            done.append(k)
+        if i.consumed:
+            consumed.append(k)
+        if i.submitted:
+            submitted.append(k)
+        if i.best_score is not None:
+            best[k] = i.best_score
     return crit.Achievement(
-        done_items=frozenset(k for k, i in items.items() if i.done_at is not None),
-        consumed_items=frozenset(k for k, i in items.items() if i.consumed),
-        submitted_items=frozenset(k for k, i in items.items() if i.submitted),
-        best_scores={k: i.best_score for k, i in items.items() if i.best_score is not None},
+        done_items=frozenset(done),
+        consumed_items=frozenset(consumed),
+        submitted_items=frozenset(submitted),
+        best_scores=best,
         time_seconds=facts.time_seconds,
-        started=bool(items),
+        started=bool(facts.items),
         completed_courses=extras.completed_courses,
     )
 
@@ -128,7 +138,7 @@ def completion_days(facts: LearnerFacts, setup: CourseSetup) -> int | None:
     done = [facts.items[k].done_at for k in tracked if k in facts.items]
     if len(done) != len(tracked) or any(d is None for d in done):
         return None
-    finished = max(d for d in done if d is not None).date()
+    finished = datetime.fromtimestamp(max(d for d in done if d is not None), UTC).date()
     return pace.working_days(
         facts.enrolled_on, finished, setup.timeline.skip_weekends, setup.timeline.blackout
     )

@@ -272,7 +272,7 @@ def not_started(
     else:
         first = min(map(_FIRST_AT, f.items.values()), default=None)
     if first is not None:
-        hours = (first - f.enrolled_at).total_seconds() / 3600
+        hours = (first - f.enrolled_at.timestamp()) / 3600
         fired = hours > th and not lc.paused_today
         reason = f"first item started {hours / 24:.0f} days after enrolment" if fired else ""
         return SignalResult(NOT_STARTED, round(hours, 2), th, fired, reason)

@@ -145,7 +145,7 @@ def test_merging_two_slices_reaggregates_the_keys_they_share():
     # although each slice alone counts one.
     (one,) = merged.facts([scoring.Enrolment(5, 1, START)])
     assert (one.items[10].attempts, one.items[10].failures) == (1, 0)
-    assert one.items[10].done_at == datetime.fromtimestamp(T0 + 200, UTC)
+    assert one.items[10].done_at == T0 + 200
     assert one.days[0].events == 5
 
 
@@ -357,9 +357,12 @@ def test_a_scored_day_keeps_its_facts_and_a_later_day_adds_the_events_stored_sin
     facts = assert_facts_are_right(course, DAY2, loaded)
     keen, slow = facts[people["keen"].pk], facts[people["slow"].pk]
     intro, quiz = keen.items[items["intro"].pk], keen.items[items["quiz"].pk]
-    assert (intro.first_at, intro.done_at) == (day(0, 9), day(0, 9) + timedelta(minutes=30))
+    assert (intro.first_at, intro.done_at) == (
+        day(0, 9).timestamp(),
+        (day(0, 9) + timedelta(minutes=30)).timestamp(),
+    )
     assert intro.seconds == 705.0
-    assert (quiz.attempts, quiz.best_score, quiz.done_at) == (1, 0.8, day(2))
+    assert (quiz.attempts, quiz.best_score, quiz.done_at) == (1, 0.8, day(2).timestamp())
     slow_quiz = slow.items[items["quiz"].pk]
     assert (slow_quiz.attempts, slow_quiz.failures, slow_quiz.best_score) == (2, 2, 0.4)
     assert [d.events for d in slow.days] == [1, 3, 1]
@@ -428,7 +431,7 @@ def test_an_event_committed_late_with_an_old_id_is_never_missed(when, source):
     # Before the snapshot's cutoff it cannot be read by id or by time: the count tells.
     assert loaded.source == source
     facts = assert_facts_are_right(course, DAY2, loaded)
-    assert facts[people["slow"].pk].items[items["intro"].pk].done_at == when
+    assert facts[people["slow"].pk].items[items["intro"].pk].done_at == when.timestamp()
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,10 @@ def facts(days=(), items=None, enrolled=ENROLLED):
 
 
 def item(item_id, *, first=ENROLLED, done=None, attempts=0, failures=0, best=None, seconds=0.0):
-    return ItemFacts(item_id, first, done, True, False, attempts, failures, best, seconds)
+    done_at = None if done is None else done.timestamp()
+    return ItemFacts(
+        item_id, first.timestamp(), done_at, True, False, attempts, failures, best, seconds
+    )
 
 
 def active(*offsets, events=1, seconds=0.0):
