@@ -18,7 +18,7 @@ from django.db.models import Max
 
 from completion import metrics
 from completion.models import Activity, CohortOutcome
-from completion.risk_model import TrainedArtefact, features_of, train
+from completion.risk_model import DEFAULT_ALGORITHM, TrainedArtefact, features_of, train
 from completion.scorecard import LearnerScore, Predictor
 from completion.scoring import compute_course, today
 from lti_tool.models import Course
@@ -203,6 +203,6 @@ def training_rows(
     return x, y
 
 
-def train_on(courses: Sequence[Course], *, algorithm: str = "logistic") -> TrainedArtefact:
+def train_on(courses: Sequence[Course], *, algorithm: str = DEFAULT_ALGORITHM) -> TrainedArtefact:
     x, y = training_rows(courses)
     return train(x, y, algorithm=algorithm)

@@ -1,8 +1,8 @@
 """The trained risk model: features from signals, fitting, calibration and importances. Pure.
 
 Features are the same signals the rules read (fired flag and value per code) plus progress,
-expected progress and days enrolled. The estimator is scikit-learn's logistic regression (or
-gradient boosting) inside `CalibratedClassifierCV`, so probabilities are calibrated. Artefacts
+expected progress and days enrolled. The estimator is scikit-learn's gradient boosting (or
+logistic regression) inside `CalibratedClassifierCV`, so probabilities are calibrated. Artefacts
 are joblib bytes; storing and choosing them is `risk_training`'s and `scoring`'s business.
 """
 
@@ -25,6 +25,9 @@ from completion.signals import (
 )
 
 ALGORITHMS = ("logistic", "gbm")
+# Gradient boosting flags drop-outs earlier and more accurately on both synthetic cohorts
+# (README, "Figures"); logistic regression stays available as the simpler model.
+DEFAULT_ALGORITHM = "gbm"
 MIN_SAMPLES = 40
 MIN_PER_CLASS = 8
 TRAINED = "trained"
@@ -101,7 +104,7 @@ def train(
     x: Sequence[Sequence[float]],
     completed: Sequence[bool],
     *,
-    algorithm: str = "logistic",
+    algorithm: str = DEFAULT_ALGORITHM,
     seed: int = 0,
 ) -> TrainedArtefact:
     """Fit a calibrated classifier of completion; hold out a quarter to report its quality."""

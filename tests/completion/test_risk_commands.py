@@ -54,9 +54,13 @@ def test_evaluate_risk_prints_the_metrics_and_lead_time(cohort):
     assert all(row[1] == "rules" for row in lines)
 
 
-def test_a_trained_model_is_stored_with_importances_and_used_when_chosen(cohort):
-    output = run("train_risk_model", course=cohort.pk)
+@pytest.mark.parametrize("algorithm", [None, "logistic"], ids=["default (gbm)", "logistic"])
+def test_a_trained_model_is_stored_with_importances_and_used_when_chosen(cohort, algorithm):
+    output = run(
+        "train_risk_model", course=cohort.pk, **({"algorithm": algorithm} if algorithm else {})
+    )
     model = TrainedRiskModel.objects.get(course=cohort)
+    assert model.algorithm == (algorithm or "gbm")
     assert "holdout_auc" in model.metrics
     assert model.importances
     assert f"trained model {model.pk}" in output

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from completion.risk_evaluation import train_on
-from completion.risk_model import ALGORITHMS, NotEnoughHistory
+from completion.risk_model import ALGORITHMS, DEFAULT_ALGORITHM, NotEnoughHistory
 from completion.risk_services import save_trained_model
 from lti_tool.models import Course, Deployment
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         group = parser.add_mutually_exclusive_group(required=True)
         group.add_argument("--course", type=int)
         group.add_argument("--deployment", type=int)
-        parser.add_argument("--algorithm", choices=ALGORITHMS, default="logistic")
+        parser.add_argument("--algorithm", choices=ALGORITHMS, default=DEFAULT_ALGORITHM)
 
     def handle(self, *args: Any, **options: Any) -> None:
         course = deployment = None
