@@ -9,9 +9,9 @@ their first 60 days, rolling enrolment), then times and prints:
     after the full pass and once more (as the 5-minute schedule would run it next);
   * the daily pass over all 100,000 learners the next day, which reads each course's facts
     snapshot and only the events stored since. Before it, the score tables get the VACUUM
-    ANALYZE that autovacuum gives them during the day in between (on by default in
-    PostgreSQL, off on these machines): `--no-vacuum` leaves it out, as if the next day
-    came straight after the full pass;
+    ANALYZE that autovacuum (on by default in PostgreSQL, off on these machines) gives young
+    tables in the day in between: `--no-vacuum` leaves it out, as if the next night came
+    straight after the full pass, which is also what tables of long standing see;
   * peak RSS of this process;
   * for each step, the CPU time of Python (this process and its workers) and of everything
     else on the machine, which is the PostgreSQL backends.
@@ -225,9 +225,11 @@ def settle() -> None:
 
 
 def day_between() -> None:
-    """What autovacuum does to the score tables after the nightly pass's inserts (and the
-    snapshots' rewrite): it sets hint bits and the visibility map, and gathers statistics,
-    which the next night's first reads would otherwise do themselves."""
+    """What autovacuum does in the day after a young course's first pass: it vacuums the
+    score tables, setting the hint bits and visibility map that the next night's reads of
+    the new rows would otherwise set themselves, and analyzes them. Once the tables hold
+    months of rows, a night's inserts stay under autovacuum's thresholds, so `--no-vacuum`
+    is the closer model there."""
     from django.db import connection
 
     with connection.cursor() as cur:

@@ -37,10 +37,12 @@ def recreate_database(url: str) -> None:
 
 
 def main() -> None:
+    from completion.risk_model import ALGORITHMS, DEFAULT_ALGORITHM
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=600)
     parser.add_argument("--days", type=int, default=84)
-    parser.add_argument("--algorithm", choices=["logistic", "gbm"], default="gbm")
+    parser.add_argument("--algorithm", choices=ALGORITHMS, default=DEFAULT_ALGORITHM)
     parser.add_argument("--generator", choices=["cohort", "risk_cohort"], default="cohort")
     args = parser.parse_args()
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)

@@ -102,6 +102,7 @@ def unmet_requirements(
     criteria: Criteria,
     achievement: Achievement,
     titles: Mapping[int, str],
+    *,
     score: float | None,
 ) -> tuple[str, ...]:
     """Each requirement still open, in plain words; empty when the criteria are met.
@@ -162,7 +163,7 @@ def evaluate(
     done = len(tracked & achievement.done_items)
     percent = 100.0 * done / len(tracked) if tracked else 0.0
     score = overall_score(criteria, achievement)
-    unmet = unmet_requirements(criteria, achievement, titles or {}, score)
+    unmet = unmet_requirements(criteria, achievement, titles or {}, score=score)
     prerequisites_open = not criteria.prerequisite_courses <= achievement.completed_courses
     met = not unmet and not prerequisites_open and (bool(tracked) or achievement.started)
     if override:

@@ -152,7 +152,8 @@ def _count_before(course: Course, cutoff: datetime, held: int) -> int:
     events = Activity.objects.filter(course=course, occurred_at__lt=cutoff)
     if connection.vendor != "postgresql" or held > SERIAL_COUNT_UP_TO:
         return events.count()
-    with connection.cursor() as cursor:
+    # A local setting lasts as long as its transaction: in none, only for its own statement.
+    with transaction.atomic(), connection.cursor() as cursor:
         # For this count only: the setting goes back as it was, in the same transaction (if
         # the count fails, the transaction and the setting are rolled back together).
         cursor.execute(

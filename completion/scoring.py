@@ -431,11 +431,12 @@ def write_scores(
     if not (RiskScore.objects.filter(**day).exists() or Progress.objects.filter(**day).exists()):
         # The course's first scoring of the day (the nightly pass): every row is new, and
         # the lock keeps it so until they are stored.
-        insert_new_rows(Progress, PROGRESS_COLUMNS, progress)
-        insert_new_rows(RiskScore, RISK_COLUMNS, risks)
+        insert_new_rows(Progress, PROGRESS_COLUMNS, progress, binary=True)
+        insert_new_rows(RiskScore, RISK_COLUMNS, risks, binary=True)
     else:
-        upsert_rows(Progress, PROGRESS_COLUMNS, progress, ("membership_id", "as_of"))
-        upsert_rows(RiskScore, RISK_COLUMNS, risks, ("membership_id", "as_of"))
+        key = ("membership_id", "as_of")
+        upsert_rows(Progress, PROGRESS_COLUMNS, progress, key, binary=True)
+        upsert_rows(RiskScore, RISK_COLUMNS, risks, key, binary=True)
     _record_run(course, as_of, result, watermark, now)
     announce_red(course, as_of, [s.membership_id for s in scores if s.risk.tier == "red"])
     met = [s.membership_id for s in scores if s.evaluation.met]

@@ -556,6 +556,8 @@ def compute_signals(
 ) -> tuple[SignalResult, ...]:
     """Every signal for one learner on `lc.as_of`, in `CODES` order (`plan`, if given,
     stands for `plan_of(thresholds)`)."""
+    if plan is not None and thresholds is not None:
+        raise ValueError("give thresholds or a plan made of them, not both")
     return tuple([signal(facts, lc, cc, cohort, th) for signal, th in plan or plan_of(thresholds)])
 
 

@@ -8,8 +8,8 @@ one `INSERT … ON CONFLICT DO NOTHING`, small ones (an xAPI request's) through 
 through `bulk_create(ignore_conflicts=True)`. Either way every new row is stored once and
 rows whose unique key is already stored are skipped (`upsert_rows` updates them instead).
 `insert_new_rows` is for rows known to be new: COPY straight into the table, and a stored key
-is an error. COPY sends binary values where every column's type allows it (`_copy`). JSON
-values are written with orjson: NaN and infinities become null.
+is an error. Callers whose values are of their columns' exact kinds may ask for a binary COPY
+(`binary=True`). JSON values are written with orjson: NaN and infinities become null.
 `server_cursor` is the raw psycopg cursor for large values and results that Django's cursors
 would bind into the SQL text or read back as text (the facts snapshot, the fact aggregates).
 """
@@ -30,8 +30,8 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 BATCH = 2000
-# Column types whose values `_copy` sends packed: a text COPY lets the server parse strings
-# into a uuid or a numeric, where a binary one needs Python objects of the exact kind.
+# Column types whose values `_copy` sends packed when the caller asks: types whose Python
+# values callers hand over as they are (no uuid or numeric, which arrive as strings).
 BINARY_COPY_TYPES = frozenset(
     {"bigint", "integer", "smallint", "boolean", "double precision", "date", "jsonb"}
     | {"timestamp with time zone", "varchar", "text"}
@@ -70,19 +70,32 @@ def upsert_rows(
     fields: Sequence[str],
     rows: Sequence[Sequence[Any]],
     unique: Sequence[str],
+    *,
+    binary: bool = False,
 ) -> None:
     """Insert `rows`, or where a row with the same `unique` values exists, update its named
-    fields (the others keep their values). As `insert_rows` otherwise."""
-    _write(model, fields, rows, unique=unique)
+    fields (the others keep their values). As `insert_rows` otherwise; `binary` as for
+    `insert_new_rows`."""
+    _write(model, fields, rows, unique=unique, binary=binary)
 
 
 def insert_new_rows(
-    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    binary: bool = False,
 ) -> None:
     """Insert `rows` that the caller knows are all new (say, a day nobody has written yet,
     under a lock): on PostgreSQL COPY goes straight into the table, with no staging table and
-    no conflict handling, about half the database's work. A stored key raises IntegrityError."""
-    _write(model, fields, rows, unique=None, new=True)
+    no conflict handling, about half the database's work. A stored key raises IntegrityError.
+
+    `binary`: COPY sends the values packed in PostgreSQL's binary format rather than as text
+    for the server to parse (cheaper on both sides). The caller vouches that every value is
+    already of its column's exact kind: an aware datetime for a timestamp, a date for a date,
+    a str for text, an int within range for an integer; a table with a column type not in
+    `BINARY_COPY_TYPES` goes as text all the same."""
+    _write(model, fields, rows, unique=None, new=True, binary=binary)
 
 
 def _write(
@@ -92,6 +105,7 @@ def _write(
     *,
     unique: Sequence[str] | None,
     new: bool = False,
+    binary: bool = False,
 ) -> int:
     columns = [f for f in model._meta.concrete_fields if not f.primary_key]
     unknown = set(fields) - {f.attname for f in columns}
@@ -153,11 +167,11 @@ def _write(
         if new:
             # Raw COPY bypasses Django's error translation: a stored key is IntegrityError.
             with connection.wrap_database_errors:
-                _copy(cursor.cursor, f"COPY {table} ({names})", columns, rows, db_values)
+                _copy(cursor.cursor, f"COPY {table} ({names})", columns, rows, db_values, binary)
             return len(rows)
         stage = quote(f"stage_{table}")
         cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {names} FROM {table} WITH NO DATA")
-        _copy(cursor.cursor, f"COPY {stage} ({names})", columns, rows, db_values)
+        _copy(cursor.cursor, f"COPY {stage} ({names})", columns, rows, db_values, binary)
         # Upserts take row locks in key order, so two concurrent writers cannot deadlock.
         order = f"ORDER BY {', '.join(quote(k) for k in keys)}" if unique is not None else ""
         cursor.execute(
@@ -174,12 +188,12 @@ def _copy(
     columns: Sequence[models.Field[Any, Any]],
     rows: Iterable[Sequence[Any]],
     db_values: Callable[[Sequence[Any]], list[Any]],
+    binary: bool,
 ) -> None:
-    """COPY `rows`, in PostgreSQL's binary format where every column's type is one whose
-    values psycopg packs from what Django hands it (numbers, dates and times are cheaper
-    packed than written out as text and parsed back); otherwise as text."""
+    """COPY `rows` as text, or in binary where the caller asks and every column's type
+    allows it (see `insert_new_rows`)."""
     types = [str(f.db_type(connection)).split("(", 1)[0] for f in columns]
-    binary = all(t in BINARY_COPY_TYPES for t in types)
+    binary = binary and all(t in BINARY_COPY_TYPES for t in types)
     with cursor.copy(f"{statement} FROM STDIN" + (" (FORMAT BINARY)" if binary else "")) as copy:
         if binary:
             copy.set_types(types)

@@ -4,6 +4,7 @@ import gc
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError, connection
 
 from completion import scoring
 from completion.facts import facts_from_events
@@ -110,20 +111,22 @@ def test_scoring_twice_is_idempotent():
     )
 
 
-def test_scoring_pauses_the_cyclic_collector_and_restarts_it_even_on_failure(monkeypatch):
+def test_scoring_pauses_the_cyclic_collector_and_restarts_it_even_on_failure():
     course, *_ = busy_course()
     seen = []
 
-    def failing_write(*args, **kwargs):
-        seen.append(gc.isenabled())
-        raise RuntimeError("the database went away")
+    def database_gone(execute, sql, params, many, context):
+        if "completion_progress" in sql and sql.lstrip().startswith("INSERT"):
+            seen.append(gc.isenabled())
+            raise OperationalError("the database went away")
+        return execute(sql, params, many, context)
 
-    monkeypatch.setattr(scoring, "write_scores", failing_write)
     assert gc.isenabled()
-    with pytest.raises(RuntimeError):
+    with connection.execute_wrapper(database_gone), pytest.raises(OperationalError):
         score_course(course.pk, as_of=day(6).date())
-    assert seen == [False]
+    assert seen == [False]  # paused while writing, not only while computing
     assert gc.isenabled()
+    assert not Progress.objects.exists()
 
 
 def test_events_after_the_as_of_date_do_not_change_it():

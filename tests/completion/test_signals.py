@@ -262,6 +262,8 @@ def test_compute_signals_returns_every_code_in_order_with_tunable_thresholds():
     # A cohort works its plan out once; the same results as passing the thresholds.
     plan = s.plan_of({s.BEHIND_20: 0.1})
     assert s.compute_signals(facts(), lc, CC, CohortStats(), plan=plan) == tuned
+    with pytest.raises(ValueError, match="not both"):
+        s.compute_signals(facts(), lc, CC, CohortStats(), {s.BEHIND_20: 0.3}, plan=plan)
 
 
 def test_cohort_stats_round_trip_through_json():

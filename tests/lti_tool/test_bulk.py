@@ -186,12 +186,12 @@ def test_numpy_numbers_in_json_fields_are_stored_as_numbers(membership):
     assert RiskScore.objects.get().signals == {"absent": [4, 2.5, True], "since": "2026-03-01"}
 
 
-def test_a_table_with_a_uuid_column_goes_through_copy_as_text(membership):
+def test_a_table_with_a_uuid_column_goes_as_text_even_when_binary_is_asked(membership):
     # A binary COPY would need uuid.UUID objects; as text the server parses the strings.
     fields = ("deployment_id", "statement_id", "payload", "stored_at")
     deployment_id = membership.course.deployment_id
     rows = [(deployment_id, str(uuid.UUID(int=n)), {"n": n}, WHEN) for n in range(SMALL + 20)]
-    assert insert_rows(XapiStatement, fields, rows) == SMALL + 20
+    insert_new_rows(XapiStatement, fields, rows, binary=True)
     stored = XapiStatement.objects.get(statement_id=uuid.UUID(int=SMALL))
     assert (stored.payload, stored.stored_at, stored.voided) == ({"n": SMALL}, WHEN, False)
 
@@ -203,8 +203,24 @@ def test_copy_in_binary_takes_whole_numbers_for_floats_and_keeps_every_type(memb
          "rules", WHEN, None, ["3 days since last visit"], 5)
         for n in range(SMALL + 20)
     ]  # fmt: skip
-    insert_new_rows(RiskScore, fields, rows)
+    insert_new_rows(RiskScore, fields, rows, binary=True)
     last = RiskScore.objects.get(as_of=WHEN.date() + timedelta(days=SMALL + 19))
     got = (last.tier, last.probability, last.change, last.reasons, last.fired_signals)
     assert got == ("red", 1.0, None, ["3 days since last visit"], 5)
+    assert last.computed_at == WHEN
+
+
+def test_copy_as_text_lets_the_server_parse_what_callers_hand_over(membership):
+    # The default: a date as a string and a naive datetime (UTC on this connection), as an
+    # AGS result's timestamp without an offset arrives, still go in.
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    naive = WHEN.replace(tzinfo=None)
+    rows = [
+        (membership.pk, membership.course_id, str(WHEN.date() + timedelta(days=n)), "green",
+         0.9, "rules", naive)
+        for n in range(SMALL + 20)
+    ]  # fmt: skip
+    insert_new_rows(RiskScore, RISK_FIELDS, rows)
+    last = RiskScore.objects.get(as_of=WHEN.date() + timedelta(days=SMALL + 19))
     assert last.computed_at == WHEN
