@@ -26,8 +26,8 @@ from completion.signals import (
     StatInput,
     cohort_stats,
     compute_signals,
-    content_seconds,
     engagement_components,
+    item_summary,
     plan_of,
     stat_input,
     stats_of,
@@ -189,6 +189,7 @@ def evaluate_learner(
     )
     completed = evaluation.met or evaluation.status == crit.COMPLETED
     progress = evaluation.percent_complete / 100.0
+    items = item_summary(facts, setup.context)
     context = LearnerContext(
         as_of=as_of,
         expected=expected,
@@ -197,8 +198,8 @@ def evaluate_learner(
         paused_days=paused,
         completed=completed,
         days_enrolled=(as_of - facts.enrolled_on).days,
-        engagement=engagement_components(facts, as_of, progress, setup.context),
-        content_seconds=content_seconds(facts, setup.context),
+        engagement=engagement_components(facts, as_of, progress, setup.context, items.assessed),
+        items=items,
     )
     return evaluation, context
 

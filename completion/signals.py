@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
-from operator import attrgetter
 from typing import Any, NamedTuple
 
 from completion.facts import LearnerFacts, cutoff_of
@@ -132,9 +131,9 @@ class LearnerContext:
     completed: bool = False
     days_enrolled: int = 0
     # Both the cohort's statistics and the signals read these: the scorer works them out once
-    # (`engagement_components`, `content_seconds`). None: whoever needs them works them out.
+    # (`engagement_components`, `item_summary`). None: whoever needs them works them out.
     engagement: tuple[float, float, float, float] | None = None
-    content_seconds: float | None = None
+    items: ItemSummary | None = None
 
     @property
     def paused_today(self) -> bool:
@@ -188,33 +187,76 @@ def days_absent(facts: LearnerFacts, as_of: date, paused: frozenset[date]) -> in
     return (as_of - since).days - sum(1 for p in paused if since < p <= as_of)
 
 
-_FIRST_AT = attrgetter("first_at")
-_FAILURES = attrgetter("failures")
-_ATTEMPTS = attrgetter("attempts")
-
-
 def activity_between(facts: LearnerFacts, first: date, last: date) -> int:
     """Events on the learner's days from `first` to `last` inclusive."""
     days = facts.days
     return sum(days.events[days.span(first, last)])
 
 
-def content_seconds(facts: LearnerFacts, cc: CourseContext) -> float:
-    """Time on the course's content items (not assessments or forums)."""
-    return sum(i.seconds for k, i in facts.items.items() if k in cc.content_items)
+class ItemSummary(NamedTuple):
+    """What the signals read from a learner's items, gathered in one pass over them."""
+
+    first_start: float | None  # first use of a start item (of any, if the course names none)
+    open_failures: int  # most failures on one item not done yet
+    open_failed_item: int  # the highest id among those items (0: none)
+    attempts: int  # most attempts on one item
+    attempted_item: int  # the highest id among those items (0: none)
+    content_seconds: float  # time on the course's content items (not assessments or forums)
+    assessed: int  # assessment items used
+
+
+def item_summary(facts: LearnerFacts, cc: CourseContext) -> ItemSummary:
+    start, content, assessment = cc.start_items, cc.content_items, cc.assessment_items
+    first: float | None = None
+    failures, failed_item = 0, None
+    attempts, attempted_item = 0, None
+    seconds: float = 0  # an int start, as sum() has: the same additions in the same order
+    assessed = 0
+    for k, i in facts.items.items():
+        if (not start or k in start) and (first is None or i.first_at < first):
+            first = i.first_at
+        if i.done_at is None and (
+            failed_item is None
+            or i.failures > failures
+            or (i.failures == failures and k > failed_item)
+        ):
+            failures, failed_item = i.failures, k
+        if (
+            attempted_item is None
+            or i.attempts > attempts
+            or (i.attempts == attempts and k > attempted_item)
+        ):
+            attempts, attempted_item = i.attempts, k
+        if k in content:
+            seconds += i.seconds
+        if k in assessment:
+            assessed += 1
+    return ItemSummary(
+        first,
+        failures,
+        0 if failed_item is None else failed_item,
+        attempts,
+        0 if attempted_item is None else attempted_item,
+        seconds,
+        assessed,
+    )
+
+
+def items_of(facts: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> ItemSummary:
+    return lc.items if lc.items is not None else item_summary(facts, cc)
 
 
 def engagement_components(
-    facts: LearnerFacts, as_of: date, progress: float, cc: CourseContext
+    facts: LearnerFacts, as_of: date, progress: float, cc: CourseContext, assessed: int
 ) -> tuple[float, float, float, float]:
-    """Visits, consumption, assessment participation and time, each per day of the window."""
+    """Visits, consumption, assessment participation (`assessed` of the course's assessment
+    items used) and time, each per day of the window."""
     window = min(max((as_of - facts.enrolled_on).days + 1, 1), ENGAGEMENT_WINDOW_DAYS)
     first = as_of - timedelta(days=window - 1)
     days = facts.days
     recent = days.span(first, as_of)
     visits = (recent.stop - recent.start) / window
     seconds = sum(days.seconds[recent]) / window
-    assessed = sum(1 for i in cc.assessment_items if i in facts.items)
     participation = assessed / len(cc.assessment_items) if cc.assessment_items else 0.0
     return (visits, progress, participation, math.log1p(seconds / 60.0))
 
@@ -224,11 +266,8 @@ def engagement_of(
 ) -> tuple[float, float, float, float]:
     if lc.engagement is not None:
         return lc.engagement
-    return engagement_components(facts, lc.as_of, lc.progress, cc)
-
-
-def content_seconds_of(facts: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> float:
-    return lc.content_seconds if lc.content_seconds is not None else content_seconds(facts, cc)
+    assessed = items_of(facts, lc, cc).assessed
+    return engagement_components(facts, lc.as_of, lc.progress, cc, assessed)
 
 
 def engagement_score(components: Sequence[float], cohort: CohortStats) -> float:
@@ -266,11 +305,7 @@ def not_started(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
     """No item started within `th` hours of enrolment."""
-    wanted = cc.start_items
-    if wanted:
-        first = min((i.first_at for k, i in f.items.items() if k in wanted), default=None)
-    else:
-        first = min(map(_FIRST_AT, f.items.values()), default=None)
+    first = items_of(f, lc, cc).first_start
     if first is not None:
         hours = (first - f.enrolled_at.timestamp()) / 3600
         fired = hours > th and not lc.paused_today
@@ -329,12 +364,12 @@ def failed_twice(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
     """Failed one assessment `th` times or more (and not passed it since)."""
-    open_items = {k: i for k, i in f.items.items() if i.done_at is None}
-    most = max(map(_FAILURES, open_items.values()), default=0)
+    items = items_of(f, lc, cc)
+    most = items.open_failures
     if most < th:
         return SignalResult(FAILED_TWICE, float(most), th, False)
     # The item named is the one with the highest id among those failed most.
-    item = max((k for k, i in open_items.items() if i.failures == most), default=0)
+    item = items.open_failed_item
     times = "twice" if most == 2 else f"{most} times"
     return SignalResult(FAILED_TWICE, float(most), th, True, f"failed {cc.title(item)} {times}")
 
@@ -343,11 +378,12 @@ def many_attempts(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
     """Three or more attempts at one assessment."""
-    most = max(map(_ATTEMPTS, f.items.values()), default=0)
+    items = items_of(f, lc, cc)
+    most = items.attempts
     if not most >= th:
         return SignalResult(MANY_ATTEMPTS, float(most), th, False)
     # The highest id among those attempted most, as above.
-    item = max((k for k, i in f.items.items() if i.attempts == most), default=0)
+    item = items.attempted_item
     return SignalResult(
         MANY_ATTEMPTS, float(most), th, True, f"{most} attempts at {cc.title(item)}"
     )
@@ -402,7 +438,7 @@ def low_content_time(
         expected = cohort.content_median_by_week.get(week_of(f, lc.as_of), 0.0)
     if expected <= 0 or lc.paused_today or lc.completed:
         return SignalResult(LOW_CONTENT_TIME, None, th, False)
-    spent = content_seconds_of(f, lc, cc)
+    spent = items_of(f, lc, cc).content_seconds
     ratio = spent / expected
     fired = ratio + 1e-9 < th
     return SignalResult(
@@ -602,7 +638,7 @@ def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatIn
         engagement_of(f, lc, cc),
         week_of(f, lc.as_of),
         lc.progress,
-        content_seconds_of(f, lc, cc),
+        items_of(f, lc, cc).content_seconds,
         lc.score,
     )
 

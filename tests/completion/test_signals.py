@@ -299,3 +299,43 @@ def test_the_cached_usual_gap_is_the_median_of_the_last_ten_gaps(offsets):
         for a, b in zip(offsets[-11:], offsets[-11:][1:], strict=False)
     ]
     assert s.cadence_days(f, paused, 2.0) == max(float(statistics.median(shrunk)), 1.0)
+
+
+item_rows = st.dictionaries(
+    st.integers(1, 12),
+    st.tuples(
+        st.integers(0, 5 * 86400),  # first use, seconds after enrolment
+        st.booleans(),  # done
+        st.integers(0, 4),  # attempts
+        st.integers(0, 4),  # failures
+        st.floats(0, 5000, allow_nan=False),  # seconds
+    ),
+    max_size=10,
+)
+item_sets = st.frozensets(st.integers(1, 12), max_size=6)
+
+
+@given(item_rows, item_sets, item_sets, item_sets)
+def test_the_item_summary_is_what_each_signal_would_work_out_on_its_own(
+    rows, start, content, tests
+):
+    items = {
+        k: item(k, first=ENROLLED + timedelta(seconds=at), done=ENROLLED if done else None,
+                attempts=attempts, failures=failures, seconds=secs)
+        for k, (at, done, attempts, failures, secs) in rows.items()
+    }  # fmt: skip
+    cc = CourseContext(start_items=start, content_items=content, assessment_items=tests)
+    got = s.item_summary(facts(items=items), cc)
+    firsts = [i.first_at for k, i in items.items() if not start or k in start]
+    assert got.first_start == min(firsts, default=None)
+    open_items = {k: i for k, i in items.items() if i.done_at is None}
+    most = max((i.failures for i in open_items.values()), default=0)
+    assert got.open_failures == most
+    assert got.open_failed_item == max(
+        (k for k, i in open_items.items() if i.failures == most), default=0
+    )
+    most = max((i.attempts for i in items.values()), default=0)
+    assert got.attempts == most
+    assert got.attempted_item == max((k for k, i in items.items() if i.attempts == most), default=0)
+    assert got.content_seconds == sum(i.seconds for k, i in items.items() if k in content)
+    assert got.assessed == sum(1 for k in tests if k in items)
