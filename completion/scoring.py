@@ -360,7 +360,8 @@ def _score_everyone(
 
 
 # As a decorator the pause outlasts the call's own frame: by the time the collector runs
-# again, the scores are freed, rather than all traversed once more (about 8% of a daily pass).
+# again, the scores are freed, rather than all traversed once more (about 8% of a course's
+# scoring in one process).
 @gc_paused()
 def score_course(
     course_id: int,
