@@ -425,9 +425,9 @@ def write_scores(
     )
     yesterday = RiskScore.objects.filter(learners, as_of=as_of - timedelta(days=1))
     previous = dict(yesterday.values_list("membership_id", "probability"))
-    with gc_paused():
-        progress = [_progress_row(course.pk, as_of, s, now) for s in scores]
-        risks = [_risk_row(course.pk, as_of, s, previous.get(s.membership_id), now) for s in scores]
+    # The collector is paused by score_course, this function's caller, for the whole write.
+    progress = [_progress_row(course.pk, as_of, s, now) for s in scores]
+    risks = [_risk_row(course.pk, as_of, s, previous.get(s.membership_id), now) for s in scores]
     day = {"course": course, "as_of": as_of}
     if not (RiskScore.objects.filter(**day).exists() or Progress.objects.filter(**day).exists()):
         # The course's first scoring of the day (the nightly pass): every row is new, and
