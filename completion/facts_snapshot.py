@@ -25,11 +25,11 @@ from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
 
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Sum
 
 from completion.fact_rows import FactRows
 from completion.facts import cutoff_of
-from completion.models import Activity, FactsSnapshot, Item
+from completion.models import Activity, ActivityTally, FactsSnapshot, Item
 from lti_tool.bulk import server_cursor
 from lti_tool.models import Course, Deployment
 
@@ -42,9 +42,6 @@ RESAVE_SHARE = 0.05
 # Read every event again at least this often, so that a change the count cannot see (a
 # deletion and a late commit that cancel out) lasts a week at most.
 REREAD_DAYS = 7
-# `_count_before` lets PostgreSQL count in parallel only a course of more events than this.
-SERIAL_COUNT_UP_TO = 5_000_000
-_PARALLEL = "max_parallel_workers_per_gather"
 
 
 class ReadRows(Protocol):
@@ -130,7 +127,7 @@ def _on_top_of(
     since = read(course.pk, cutoff, (snapshot.last_activity_id, held_cutoff))
     # Day rows before the held cutoff in `since` are events with newer ids: late arrivals.
     late = int(since.days["events"][since.days["day"] <= snapshot.as_of.toordinal()].sum())
-    stored = _count_before(course, held_cutoff, snapshot.events)
+    stored = _count_before(course, snapshot.as_of)
     if stored - late != snapshot.events:
         log.info(
             "facts_snapshot_stale course=%s reason=events_changed held=%s now=%s",
@@ -142,27 +139,39 @@ def _on_top_of(
     return held.merged(since)
 
 
-def _count_before(course: Course, cutoff: datetime, held: int) -> int:
-    """How many of the course's events occurred before `cutoff` (an index-only scan).
+def _count_before(course: Course, as_of: date) -> int:
+    """How many of the course's events occurred before the end of `as_of`.
 
-    Up to `SERIAL_COUNT_UP_TO` events, without PostgreSQL's parallel workers: in a nightly
-    pass every core is already scoring a course, so the workers only add their own overhead
-    (in a course of a million events, three processes spent about 0.29 s of CPU on what one
-    does in 0.13 s)."""
-    events = Activity.objects.filter(course=course, occurred_at__lt=cutoff)
-    if connection.vendor != "postgresql" or held > SERIAL_COUNT_UP_TO:
-        return events.count()
-    # A local setting lasts as long as its transaction: in none, only for its own statement.
-    with transaction.atomic(), connection.cursor() as cursor:
-        # For this count only: the setting goes back as it was, in the same transaction (if
-        # the count fails, the transaction and the setting are rolled back together).
-        cursor.execute(
-            "SELECT current_setting(%s), set_config(%s, '0', true)", [_PARALLEL, _PARALLEL]
-        )
-        (before, _) = cursor.fetchone()
-        count = events.count()
-        cursor.execute("SELECT set_config(%s, %s, true)", [_PARALLEL, before])
-    return count
+    On PostgreSQL, the sum of the course's tally up to that day: the triggers that keep it
+    write in the same transactions as the events, so in any one view of the database the sum
+    is the count, at a few index entries' cost rather than a million (94 ms of a 5,000-learner
+    course's 270 ms in PostgreSQL a daily pass). Elsewhere, the count itself."""
+    if connection.vendor != "postgresql":
+        return Activity.objects.filter(course=course, occurred_at__lt=cutoff_of(as_of)).count()
+    days = ActivityTally.objects.filter(course_id=course.pk, day__lte=as_of)
+    return int(days.aggregate(n=Sum("events"))["n"] or 0)
+
+
+FOLD_SQL = """
+WITH folded AS (
+    DELETE FROM completion_activitytally
+    WHERE course_id = %(course)s AND day IN (
+        SELECT day FROM completion_activitytally WHERE course_id = %(course)s
+        GROUP BY day HAVING count(*) > 1)
+    RETURNING day, events)
+INSERT INTO completion_activitytally (course_id, day, events)
+SELECT %(course)s, day, sum(events) FROM folded GROUP BY day HAVING sum(events) <> 0
+"""
+
+
+def fold_tally(course_id: int) -> None:
+    """Fold the course's tally into one row per day (PostgreSQL; a no-op elsewhere). A delta
+    written meanwhile by an uncommitted statement is not seen, so not deleted: it is folded
+    next time. Safe alongside writers; scoring calls it under the course's lock."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(FOLD_SQL, {"course": course_id})
 
 
 def store(course: Course, as_of: date, loaded: Loaded, now: datetime) -> None:

@@ -27,13 +27,13 @@ import orjson
 import psycopg
 from django.db import connection, models, transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 BATCH = 2000
 # Column types whose values `_copy` sends packed when the caller asks: types whose Python
 # values callers hand over as they are (no uuid or numeric, which arrive as strings).
 BINARY_COPY_TYPES = frozenset(
-    {"bigint", "integer", "smallint", "boolean", "double precision", "date", "jsonb"}
+    {"bigint", "integer", "smallint", "boolean", "double precision", "date", "json", "jsonb"}
     | {"timestamp with time zone", "varchar", "text"}
 )
 SMALL = 500  # up to this many rows, one INSERT statement rather than COPY
@@ -128,12 +128,17 @@ def _write(
                 update_fields=[_field_name(model, f) for f in fields if f not in unique],
             )
         return len(rows)
-    json_at = [i for i, f in enumerate(columns) if isinstance(f, models.JSONField)]
+    # A `json` column (not `jsonb`) takes its value as text, not parsed on the way in.
+    json_at = [
+        (i, Json if f.db_type(connection) == "json" else Jsonb)
+        for i, f in enumerate(columns)
+        if isinstance(f, models.JSONField)
+    ]
 
     def db_values(row: Sequence[Any]) -> list[Any]:
         values = full(row)
-        for i in json_at:
-            values[i] = Jsonb(values[i], dumps=_json_dumps)
+        for i, wrap in json_at:
+            values[i] = wrap(values[i], dumps=_json_dumps)
         return values
 
     table = model._meta.db_table

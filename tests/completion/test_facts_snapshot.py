@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Max
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -655,33 +655,6 @@ def test_the_watermark_and_every_read_share_one_view_on_postgresql():
 
     facts_snapshot.load(course, DAY1, read)
     assert seen == ["repeatable read"]
-
-
-@pytest.mark.parametrize(("held", "workers"), [(7, "0"), (5_000_001, "3")], ids=["small", "large"])
-def test_the_snapshot_count_runs_serially_in_a_small_course_and_puts_the_setting_back(
-    held, workers
-):
-    if connection.vendor != "postgresql":
-        pytest.skip("parallel query is PostgreSQL's")
-    course, _, _ = history()
-    seen = []
-
-    def watch(execute, sql, params, many, context):
-        if sql.startswith("SELECT COUNT(*)"):
-            with context["connection"].connection.cursor() as raw:  # not through the wrapper
-                raw.execute("SHOW max_parallel_workers_per_gather")
-                seen.append(raw.fetchone()[0])
-        return execute(sql, params, many, context)
-
-    cutoff = cutoff_of(DAY1)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 3")
-        with connection.execute_wrapper(watch):
-            count = facts_snapshot._count_before(course, cutoff, held)
-        cursor.execute("SHOW max_parallel_workers_per_gather")
-        after = cursor.fetchone()[0]
-    assert count == Activity.objects.filter(course=course, occurred_at__lt=cutoff).count()
-    assert (seen, after) == ([workers], "3")
 
 
 def test_a_membership_deleted_while_scoring_gets_no_rows():

@@ -224,3 +224,37 @@ def test_copy_as_text_lets_the_server_parse_what_callers_hand_over(membership):
     insert_new_rows(RiskScore, RISK_FIELDS, rows)
     last = RiskScore.objects.get(as_of=WHEN.date() + timedelta(days=SMALL + 19))
     assert last.computed_at == WHEN
+
+
+@pytest.mark.parametrize(
+    ("count", "binary"), [(3, False), (SMALL + 20, False), (SMALL + 20, True)],
+    ids=["insert", "copy-text", "copy-binary"],
+)  # fmt: skip
+def test_risk_signals_are_kept_as_the_json_text_written_and_read_back_alike(
+    membership, count, binary
+):
+    # Keys in an order jsonb would change (it sorts by length): json keeps the text as sent.
+    signals = {"peer_deviation": [-0.5, -1.5, False], "errors": [2, 1.0, True, "2 errors"]}
+    rows = [
+        (membership.pk, membership.course_id, WHEN.date() + timedelta(days=n), "red", 0.2,
+         "rules", WHEN, {**signals, "n": n})
+        for n in range(count)
+    ]  # fmt: skip
+    insert_new_rows(RiskScore, (*RISK_FIELDS, "signals"), rows, binary=binary)
+    upsert_rows(
+        RiskScore, (*RISK_FIELDS, "signals"), rows[:1], ("membership_id", "as_of"), binary=binary
+    )
+    made = RiskScore.objects.create(
+        membership=membership, course=membership.course, as_of=WHEN.date() - timedelta(days=1),
+        tier="green", probability=0.9, model_used="rules", computed_at=WHEN, signals=signals,
+    )  # fmt: skip
+    assert RiskScore.objects.get(pk=made.pk).signals == signals
+    stored = dict(RiskScore.objects.values_list("as_of", "signals"))
+    assert stored[WHEN.date()] == {**signals, "n": 0}
+    assert len(stored) == count + 1
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT signals::text FROM completion_riskscore WHERE id = %s", [made.pk]
+            )
+            assert cursor.fetchone()[0].startswith('{"peer_deviation"')

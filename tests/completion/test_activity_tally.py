@@ -1,0 +1,172 @@
+"""The activity tally (PostgreSQL triggers): per course and UTC day, its rows always sum to the
+number of stored events, whatever wrote or removed them, and folding keeps the sums."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, timedelta
+
+import psycopg
+import pytest
+from django.db import connection
+
+from completion import facts_snapshot, scoring
+from completion.events import ACTIVITY_FIELDS
+from completion.models import Activity, ActivityTally
+from lti_tool.bulk import insert_rows
+from tests.completion.riskdata import START, add, day, enrol, make_course
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("the tally is kept by PostgreSQL triggers; SQLite counts the events instead")
+
+
+def counted() -> Counter:
+    """Events per (course, UTC day), counted from the events themselves."""
+    found = Counter()
+    for course_id, at in Activity.objects.values_list("course_id", "occurred_at"):
+        found[(course_id, at.astimezone(UTC).date())] += 1
+    return found
+
+
+def tallied() -> Counter:
+    found = Counter()
+    for course_id, on, events in ActivityTally.objects.values_list("course_id", "day", "events"):
+        found[(course_id, on)] += events
+    return +found  # days summing to nothing drop out, as they do from the count
+
+
+def row(course, membership, at, source_id):
+    return (course.pk, membership.person_id, None, "viewed", at, at, None, None, None, "api",
+            source_id)  # fmt: skip
+
+
+def test_every_way_of_writing_and_removing_events_keeps_the_tally_equal_to_the_count():
+    course, items = make_course()
+    other, _ = make_course()
+    ann, bob = enrol(course, "ann"), enrol(other, "bob")
+    add(course, ann, "viewed", day(0))
+    add(course, ann, "viewed", day(0, 23))
+    assert tallied() == counted() == Counter({(course.pk, day(0).date()): 2})
+
+    # A multi-row statement, then the same rows again (ON CONFLICT skips them: no delta).
+    rows = [row(course, ann, day(1, h), f"b{h}") for h in range(5)]
+    rows += [row(other, bob, day(1, 23) + timedelta(hours=2), "late-utc")]  # day 2 in UTC
+    assert insert_rows(Activity, ACTIVITY_FIELDS, rows) == 6
+    assert insert_rows(Activity, ACTIVITY_FIELDS, rows) == 0
+    assert tallied() == counted()
+    assert tallied()[(other.pk, day(2).date())] == 1
+
+    # Updates that move events between days or courses, and one that moves nothing.
+    Activity.objects.filter(course=course, occurred_at=day(1, 0)).update(occurred_at=day(3))
+    Activity.objects.filter(course=course, occurred_at=day(1, 1)).update(course=other)
+    before = ActivityTally.objects.count()
+    items[0].delete()  # SET NULL on the events' item: not a move
+    Activity.objects.filter(course=course).update(verb="launched")
+    assert ActivityTally.objects.count() == before
+    assert tallied() == counted()
+
+    # Deletions: one event, a day's, a learner's (Django cascades from the person).
+    Activity.objects.filter(course=course, occurred_at=day(3)).delete()
+    Activity.objects.filter(course=course, occurred_at__date=day(1).date()).delete()
+    bob.person.delete()
+    assert tallied() == counted()
+    assert all(n > 0 for n in counted().values())
+
+
+def test_a_random_run_of_writes_keeps_the_tally_equal_to_the_count():
+    course, _ = make_course()
+    other, _ = make_course()
+    people = [enrol(course, f"p{k}") for k in range(3)] + [enrol(other, "q")]
+    rnd = random.Random(7)
+    made = 0
+    for _ in range(60):
+        op = rnd.choice(["add", "add", "bulk", "move", "delete", "fold"])
+        if op == "add":
+            m = rnd.choice(people)
+            add(m.course, m, "viewed", day(rnd.randrange(5), rnd.randrange(24)))
+        elif op == "bulk":
+            m = rnd.choice(people)
+            made += 1
+            rows = [
+                row(m.course, m, day(rnd.randrange(5), rnd.randrange(24)), f"r{made}-{k}")
+                for k in range(rnd.randrange(1, 6))
+            ]
+            insert_rows(Activity, ACTIVITY_FIELDS, rows)
+        elif op == "move":
+            ids = list(Activity.objects.values_list("pk", flat=True)[:3])
+            Activity.objects.filter(pk__in=ids).update(
+                occurred_at=day(rnd.randrange(5), rnd.randrange(24))
+            )
+        elif op == "delete":
+            ids = list(Activity.objects.order_by("?").values_list("pk", flat=True)[:2])
+            Activity.objects.filter(pk__in=ids).delete()
+        else:
+            facts_snapshot.fold_tally(rnd.choice([course, other]).pk)
+        assert tallied() == counted(), op
+
+
+def test_folding_leaves_one_row_per_day_with_the_same_sums():
+    course, _ = make_course()
+    other, _ = make_course()
+    ann, bob = enrol(course, "ann"), enrol(other, "bob")
+    for h in range(4):
+        add(course, ann, "viewed", day(0, h))
+        add(other, bob, "viewed", day(0, h))
+    gone = add(course, ann, "viewed", day(1))
+    gone.delete()  # a day whose deltas sum to nothing
+    facts_snapshot.fold_tally(course.pk)
+    rows = list(ActivityTally.objects.filter(course_id=course.pk).values_list("day", "events"))
+    assert rows == [(day(0).date(), 4)]
+    assert ActivityTally.objects.filter(course_id=other.pk).count() == 4  # not this course's
+    assert tallied() == counted()
+
+
+def test_truncating_the_events_empties_the_tally_and_a_deleted_course_takes_its_rows():
+    course, _ = make_course()
+    other, _ = make_course()
+    add(course, enrol(course, "ann"), "viewed", day(0))
+    add(other, enrol(other, "bob"), "viewed", day(0))
+    course.delete()
+    assert set(ActivityTally.objects.values_list("course_id", flat=True)) == {other.pk}
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE completion_activity")
+    assert not ActivityTally.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_folding_keeps_a_delta_another_transaction_has_not_committed_yet():
+    course, _ = make_course()
+    ann = enrol(course, "ann")
+    add(course, ann, "viewed", day(0))
+    add(course, ann, "viewed", day(0, 11))
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
+        dbname=settings["NAME"], password=settings["PASSWORD"] or None,
+    ) as other:  # fmt: skip
+        other.execute(
+            "INSERT INTO completion_activity (course_id, person_id, verb, occurred_at, "
+            "received_at, source, source_id) VALUES (%s, %s, 'viewed', %s, %s, 'api', 'slow')",
+            [course.pk, ann.person_id, day(0, 12), day(0, 12)],
+        )
+        facts_snapshot.fold_tally(course.pk)  # does not see, so does not delete, its delta
+        other.commit()
+    assert tallied() == counted() == Counter({(course.pk, day(0).date()): 3})
+
+
+def test_a_snapshot_is_checked_against_the_tally_on_postgresql():
+    course, _ = make_course()
+    ann = enrol(course, "ann")
+    for n in range(3):
+        add(course, ann, "viewed", day(n))
+    scoring.score_course(course.pk, as_of=day(1).date())
+    assert facts_snapshot.load(course, day(2).date(), scoring.load_rows).source == "snapshot"
+    # A delta that no event stands for: the snapshot's check now disagrees, so it is not used.
+    ActivityTally.objects.create(course_id=course.pk, day=START.date(), events=1)
+    assert facts_snapshot.load(course, day(2).date(), scoring.load_rows).source == "events"
