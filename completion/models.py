@@ -136,11 +136,11 @@ class Activity(models.Model):
 
 class ActivityTally(models.Model):
     """How many events a course has per UTC day, written by PostgreSQL triggers on
-    `completion_activity` (migration 0013), never by Python. A facts snapshot checks that the
-    events it was built from are unchanged by summing these, not by counting a million index
-    entries. Each row is a delta (one per inserting or deleting statement, course and day), so
-    concurrent writers never wait on one row; `facts_snapshot.fold_tally` folds a course's
-    rows into one per day. Empty on SQLite, where the snapshot counts the events instead.
+    `completion_activity` (migration 0013). A facts snapshot checks that the events it was
+    built from are unchanged by summing these, not by counting a million index entries. Each
+    row is a delta (one per inserting or deleting statement, course and day), so concurrent
+    writers never wait on one row. `completion.tally` reads, folds and recounts it. Empty on
+    SQLite, where the snapshot counts the events instead.
     """
 
     course_id = models.BigIntegerField()

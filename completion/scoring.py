@@ -24,7 +24,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from completion import facts_snapshot
+from completion import facts_snapshot, tally
 from completion import risk_selectors as sel
 from completion.dispatch import criteria_met
 from completion.fact_rows import FactRows
@@ -413,7 +413,7 @@ def write_scores(
         facts_snapshot.store(course, as_of, snapshot, now)
     full = bool(result.extra.get("full", True))
     if full:  # nightly, under the lock: the day's deltas become one row
-        facts_snapshot.fold_tally(course.pk)
+        tally.fold(course.pk)
     ids = [s.membership_id for s in result.scores]
     # A few learners are found by membership, so only their rows are read (through the
     # unique index), not the whole course's day.
