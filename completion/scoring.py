@@ -412,8 +412,8 @@ def write_scores(
     if snapshot is not None:
         facts_snapshot.store(course, as_of, snapshot, now)
     full = bool(result.extra.get("full", True))
-    if full:  # nightly, under the lock: the day's deltas become one row
-        tally.fold(course.pk)
+    # Under the lock, each scoring: a busy course's ingestion adds a delta row per statement.
+    tally.fold(course.pk)
     ids = [s.membership_id for s in result.scores]
     # A few learners are found by membership, so only their rows are read (through the
     # unique index), not the whole course's day.

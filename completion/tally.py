@@ -3,8 +3,8 @@
 Statement-level triggers on `completion_activity` (migration 0013) write `ActivityTally`
 deltas in the same transactions as the events, so in any one view of the database a course's
 sum up to a day is exactly its count of events before the end of that day. The facts
-snapshot's check reads it (`events_up_to`); the nightly pass folds it (`fold`). A load that
-bypasses triggers (`session_replication_role = replica`, as bulk loaders and logical
+snapshot's check reads it (`events_up_to`); each scoring of a course folds it (`fold`). A
+load that bypasses triggers (`session_replication_role = replica`, as bulk loaders and logical
 replication set it) leaves it short: `recount` puts it right. SQLite has no triggers here;
 there `events_up_to` counts.
 """

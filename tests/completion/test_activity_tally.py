@@ -191,3 +191,16 @@ def test_a_load_that_bypasses_the_triggers_is_put_right_by_a_recount():
     tally.recount()
     assert tallied() == counted()
     assert tally.events_up_to(other.pk, day(0).date()) == 1
+
+
+def test_every_scoring_of_a_course_folds_its_tally_full_or_incremental():
+    course, _ = make_course()
+    ann, bob = enrol(course, "ann"), enrol(course, "bob")
+    for h in range(3):
+        add(course, ann, "viewed", day(0, h))
+    scoring.score_course(course.pk, as_of=day(0).date())
+    assert ActivityTally.objects.filter(course_id=course.pk).count() == 1
+    add(course, bob, "viewed", day(0, 5))
+    add(course, bob, "viewed", day(0, 6))
+    scoring.score_course(course.pk, as_of=day(0).date(), membership_ids=[bob.pk])
+    assert list(ActivityTally.objects.filter(course_id=course.pk).values_list("events")) == [(5,)]
