@@ -138,9 +138,9 @@ class ActivityTally(models.Model):
     """How many events a course has per UTC day, written by PostgreSQL triggers on
     `completion_activity` (migration 0013). A facts snapshot checks that the events it was
     built from are unchanged by summing these, not by counting a million index entries. Each
-    row is a delta (one per inserting or deleting statement, course and day), so concurrent
-    writers never wait on one row. `completion.tally` reads, folds and recounts it. Empty on
-    SQLite, where the snapshot counts the events instead.
+    row is a delta (one per statement that inserts, deletes or moves events, per course and
+    day), so concurrent writers never wait on one row. `completion.tally` reads, folds and
+    corrects it. Empty on SQLite, where the snapshot counts the events instead.
     """
 
     course_id = models.BigIntegerField()
@@ -469,7 +469,9 @@ class TextJSONField(models.JSONField):
     """JSON kept on PostgreSQL as `json`, its text checked and stored as it came, rather than
     `jsonb`, a tree built on every write. For a column written far more often than read and
     never queried inside: building jsonb for a risk score's signals took 70 of the 160 ms
-    PostgreSQL spent storing a 5,000-learner course's day. Elsewhere, a JSONField."""
+    PostgreSQL spent storing a 5,000-learner course's day. `json` has no equality operator
+    and no containment or key lookups: no filter, DISTINCT or ORDER BY may use the column
+    on PostgreSQL (SQLite would let them pass). Elsewhere, a JSONField."""
 
     def db_type(self, connection: Any) -> str | None:
         return "json" if connection.vendor == "postgresql" else super().db_type(connection)

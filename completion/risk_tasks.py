@@ -12,6 +12,7 @@ from datetime import date
 
 from django_q.tasks import async_task
 
+from completion import tally
 from completion.models import Activity, ScoringRun
 from completion.scoring import ScoringSummary, changed_memberships, score_course, today
 from lti_tool.models import Course, Role
@@ -67,8 +68,10 @@ def rescore_changed_courses(as_of: str | None = None) -> int:
 
 
 def nightly_pass(as_of: str | None = None) -> int:
-    """Enqueue one full pass per live course with learners; returns how many."""
+    """Enqueue one full pass per live course with learners; returns how many. First fold
+    every course's event tally, those no pass scores included (retired, without learners)."""
     day = _day(as_of)
+    tally.fold()
     courses = list(
         Course.objects.filter(retired_at__isnull=True, memberships__role=Role.LEARNER)
         .values_list("pk", flat=True)

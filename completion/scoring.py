@@ -48,7 +48,7 @@ from completion.scorecard import (
 from completion.scoring_pg import load_rows_pg
 from completion.signals import fired_mask, stats_from_json, stats_to_json, to_stored
 from lti_tool import webhooks
-from lti_tool.bulk import insert_new_rows, upsert_rows
+from lti_tool.bulk import fetch_rows, insert_new_rows, upsert_rows
 from lti_tool.models import Course, Membership
 
 PG_FAST_PATH = True  # the ORM path stays the reference (see tests)
@@ -97,7 +97,8 @@ def enrolments(
     if membership_ids is not None:
         qs = qs.filter(pk__in=membership_ids)
     return [
-        Enrolment(*row) for row in qs.order_by("pk").values_list("pk", "person_id", "enrolled_at")
+        Enrolment(*row)
+        for row in fetch_rows(qs.order_by("pk").values_list("pk", "person_id", "enrolled_at"))
     ]
 
 
@@ -406,13 +407,13 @@ def write_scores(
 ) -> None:
     """Store Progress and RiskScore for the scored learners (and keep the facts snapshot the
     scoring read, if it asks to be kept)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, course.pk])
+    lock_course(course.pk)
     if snapshot is not None:
         facts_snapshot.store(course, as_of, snapshot, now)
+        if snapshot.source == "events":  # every event was read: a count costs little more
+            tally.reconcile(course.pk)
     full = bool(result.extra.get("full", True))
-    # Under the lock, each scoring: a busy course's ingestion adds a delta row per statement.
+    # Each scoring: a busy course's ingestion adds a tally row per statement.
     tally.fold(course.pk)
     ids = [s.membership_id for s in result.scores]
     # A few learners are found by membership, so only their rows are read (through the
@@ -450,6 +451,26 @@ def write_scores(
                 sender=Progress, course_id=course.pk, membership_ids=met, as_of=as_of
             )
         )
+
+
+def lock_course(course_id: int) -> None:
+    """Hold the course's scoring lock until the transaction ends (PostgreSQL; SQLite
+    serialises writers anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, course_id])
+
+
+def recount_tally(course_ids: Iterable[int] | None = None) -> int:
+    """Put the event tally of some courses (default all) right, each in a transaction of its
+    own under its scoring lock; returns how many course days were off."""
+    ids = Course.objects.values_list("pk", flat=True) if course_ids is None else course_ids
+    off = 0
+    for course_id in list(ids):
+        with transaction.atomic():
+            lock_course(course_id)
+            off += tally.reconcile(course_id)
+    return off
 
 
 def announce_red(course: Course, as_of: date, red: list[int]) -> None:

@@ -3,73 +3,95 @@
 Statement-level triggers on `completion_activity` (migration 0013) write `ActivityTally`
 deltas in the same transactions as the events, so in any one view of the database a course's
 sum up to a day is exactly its count of events before the end of that day. The facts
-snapshot's check reads it (`events_up_to`); each scoring of a course folds it (`fold`). A
-load that bypasses triggers (`session_replication_role = replica`, as bulk loaders and logical
-replication set it) leaves it short: `recount` puts it right. SQLite has no triggers here;
-there `events_up_to` counts.
+snapshot's check reads it (`events_up_to`). Each scoring of a course folds its rows, and the
+nightly pass everyone's (`fold`). Whenever scoring reads all of a course's events anyway, it
+also puts the course's tally right (`reconcile`), so a tally left short or long (a load that
+bypassed the triggers with `session_replication_role = replica`, a `loaddata` of dumped
+tally rows, whose events then tally again) is mended by the next full read; `scoring.
+recount_tally` does it on demand. SQLite has no triggers here; there `events_up_to` counts.
+
+Every change here is a single statement that keeps every sum: a fold deletes rows and
+inserts their sum, and a correction inserts the difference between the events and the tally
+it saw, in one view. So they are exact alongside writers of events and alongside each
+other, except two corrections of one course at once, which would both add the difference:
+`reconcile` runs only under the course's scoring lock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
 from datetime import date
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Sum
 
 from completion.facts import cutoff_of
 from completion.models import Activity, ActivityTally
 
+log = logging.getLogger(__name__)
+
 FOLD_SQL = """
 WITH folded AS (
     DELETE FROM completion_activitytally
-    WHERE course_id = %(course)s AND day IN (
-        SELECT day FROM completion_activitytally WHERE course_id = %(course)s
-        GROUP BY day HAVING count(*) > 1)
-    RETURNING day, events)
+    WHERE (course_id, day) IN (
+        SELECT course_id, day FROM completion_activitytally {where}
+        GROUP BY course_id, day HAVING count(*) > 1)
+    RETURNING course_id, day, events)
 INSERT INTO completion_activitytally (course_id, day, events)
-SELECT %(course)s, day, sum(events) FROM folded GROUP BY day HAVING sum(events) <> 0
+SELECT course_id, day, sum(events) FROM folded GROUP BY course_id, day HAVING sum(events) <> 0
 """
 
-RECOUNT_SQL = """
+RECONCILE_SQL = """
 INSERT INTO completion_activitytally (course_id, day, events)
-SELECT course_id, (occurred_at AT TIME ZONE 'UTC')::date, count(*)
-FROM completion_activity WHERE course_id = ANY(%(courses)s) GROUP BY 1, 2
+SELECT %(course)s, day, sum(counted) - sum(tallied) FROM (
+    SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, count(*) AS counted, 0 AS tallied
+    FROM completion_activity WHERE course_id = %(course)s GROUP BY 1
+    UNION ALL
+    SELECT day, 0, events FROM completion_activitytally WHERE course_id = %(course)s
+) both_ways
+GROUP BY day HAVING sum(counted) <> sum(tallied)
+RETURNING day, events
 """
 
 
 def events_up_to(course_id: int, day: date) -> int:
     """How many of the course's events occurred before the end of `day`: on PostgreSQL a sum
-    of a few dozen tally rows (counting them was an index-only scan of a million entries,
-    94 ms of a 5,000-learner course's 270 ms in PostgreSQL a daily pass)."""
+    over one tally row per day of the course (counting the events was an index-only scan of
+    a million entries, 94 ms of a 5,000-learner course's 270 ms in PostgreSQL a daily pass)."""
     if connection.vendor != "postgresql":
         return Activity.objects.filter(course_id=course_id, occurred_at__lt=cutoff_of(day)).count()
     days = ActivityTally.objects.filter(course_id=course_id, day__lte=day)
     return int(days.aggregate(n=Sum("events"))["n"] or 0)
 
 
-def fold(course_id: int) -> None:
-    """Fold the course's tally into one row per day (a no-op off PostgreSQL). A delta written
-    meanwhile by an uncommitted statement is not seen, so not deleted: it is folded next
-    time. Safe alongside writers; scoring calls it under the course's lock."""
+def fold(course_id: int | None = None) -> None:
+    """Fold the course's (or every course's) tally rows into one per day; a no-op off
+    PostgreSQL. A delta that an uncommitted statement wrote meanwhile is not seen, so not
+    deleted: it is folded next time."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute(FOLD_SQL, {"course": course_id})
-
-
-def recount(course_ids: Iterable[int] | None = None) -> None:
-    """Count the courses' (default: every course's) events afresh into the tally. Writers of
-    events wait until it commits (a SHARE lock), so none is counted twice or missed."""
-    if connection.vendor != "postgresql":
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("LOCK TABLE completion_activity IN SHARE MODE")
-        if course_ids is None:
-            cursor.execute("SELECT DISTINCT course_id FROM completion_activity")
-            courses = [row[0] for row in cursor.fetchall()]
-            ActivityTally.objects.all().delete()
+        if course_id is None:
+            cursor.execute(FOLD_SQL.format(where=""))
         else:
-            courses = list(course_ids)
-            ActivityTally.objects.filter(course_id__in=courses).delete()
-        cursor.execute(RECOUNT_SQL, {"courses": courses})
+            cursor.execute(
+                FOLD_SQL.format(where="WHERE course_id = %(course)s"), {"course": course_id}
+            )
+
+
+def reconcile(course_id: int) -> int:
+    """Count the course's events and put its tally right by the difference, day by day;
+    returns how many days were off. Only under the course's scoring lock (see above)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(RECONCILE_SQL, {"course": course_id})
+        off = cursor.fetchall()
+    if off:
+        log.warning(
+            "activity_tally_corrected course=%s days=%s events=%+d",
+            course_id,
+            len(off),
+            sum(events for _, events in off),
+        )
+    return len(off)

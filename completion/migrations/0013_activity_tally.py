@@ -3,11 +3,20 @@
 from django.db import migrations, models
 
 # Statement-level triggers with transition tables: one INSERT into the tally per statement
-# and course and day, however many events the statement wrote (a bulk import, a COPY).
+# and course and day, however many events the statement wrote (a bulk import, a COPY). The
+# functions keep the search_path they were made with: a restore that empties it still finds
+# the tally.
 # Only a change of course or time moves an updated event (an item's deletion sets item_id to
 # NULL in many rows and tallies nothing); ids never change, so old and new rows pair by id.
 CREATE_SQL = """
-CREATE FUNCTION completion_tally_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Give up after a few seconds waiting for other writers rather than hold them up behind it;
+-- both tables at once, in the order a launch writes them (course, then its event), so the
+-- two cannot deadlock. Writers then wait until the stored events are counted (below).
+SET LOCAL lock_timeout = '5s';
+LOCK TABLE lti_tool_course, completion_activity IN SHARE ROW EXCLUSIVE MODE;
+
+CREATE FUNCTION completion_tally_inserted() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO completion_activitytally (course_id, day, events)
     SELECT course_id, (occurred_at AT TIME ZONE 'UTC')::date, count(*)
@@ -15,7 +24,8 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION completion_tally_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION completion_tally_deleted() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO completion_activitytally (course_id, day, events)
     SELECT course_id, (occurred_at AT TIME ZONE 'UTC')::date, -count(*)
@@ -23,7 +33,8 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION completion_tally_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION completion_tally_updated() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO completion_activitytally (course_id, day, events)
     SELECT course_id, day, sum(n) FROM (
@@ -38,7 +49,8 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION completion_tally_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION completion_tally_truncated() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     DELETE FROM completion_activitytally;
     RETURN NULL;
@@ -46,7 +58,8 @@ END $$;
 
 -- A deleted course's events were deleted first (Django cascades), leaving deltas that sum
 -- to nothing: they go with the course.
-CREATE FUNCTION completion_tally_course_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION completion_tally_course_deleted() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     DELETE FROM completion_activitytally WHERE course_id IN (SELECT id FROM old_rows);
     RETURN NULL;
@@ -67,8 +80,8 @@ CREATE TRIGGER completion_course_tally_delete AFTER DELETE ON lti_tool_course
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION completion_tally_course_deleted();
 
--- The events already stored; the triggers' lock on the table holds back writers until this
--- migration commits, so none is counted twice or missed.
+-- The events already stored; the lock above holds back writers until this migration
+-- commits, so none is counted twice or missed.
 INSERT INTO completion_activitytally (course_id, day, events)
 SELECT course_id, (occurred_at AT TIME ZONE 'UTC')::date, count(*)
 FROM completion_activity GROUP BY 1, 2;

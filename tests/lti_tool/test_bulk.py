@@ -13,7 +13,14 @@ from django.db import IntegrityError, connection, transaction
 
 from completion.models import RiskScore, XapiStatement
 from interventions.models import Intervention, OutboundMessage
-from lti_tool.bulk import SMALL, _json_dumps, insert_new_rows, insert_rows, upsert_rows
+from lti_tool.bulk import (
+    SMALL,
+    _json_dumps,
+    fetch_rows,
+    insert_new_rows,
+    insert_rows,
+    upsert_rows,
+)
 from lti_tool.models import Course, Deployment, Membership, Person
 
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -241,8 +248,9 @@ def test_risk_signals_are_kept_as_the_json_text_written_and_read_back_alike(
         for n in range(count)
     ]  # fmt: skip
     insert_new_rows(RiskScore, (*RISK_FIELDS, "signals"), rows, binary=binary)
+    again = [(*row[:-1], {**row[-1], "again": True}) for row in rows[:2]]
     upsert_rows(
-        RiskScore, (*RISK_FIELDS, "signals"), rows[:1], ("membership_id", "as_of"), binary=binary
+        RiskScore, (*RISK_FIELDS, "signals"), again, ("membership_id", "as_of"), binary=binary
     )
     made = RiskScore.objects.create(
         membership=membership, course=membership.course, as_of=WHEN.date() - timedelta(days=1),
@@ -250,11 +258,29 @@ def test_risk_signals_are_kept_as_the_json_text_written_and_read_back_alike(
     )  # fmt: skip
     assert RiskScore.objects.get(pk=made.pk).signals == signals
     stored = dict(RiskScore.objects.values_list("as_of", "signals"))
-    assert stored[WHEN.date()] == {**signals, "n": 0}
+    assert stored[WHEN.date()] == {**signals, "n": 0, "again": True}
+    assert stored[WHEN.date() + timedelta(days=2)] == {**signals, "n": 2}
     assert len(stored) == count + 1
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT signals::text FROM completion_riskscore WHERE id = %s", [made.pk]
-            )
-            assert cursor.fetchone()[0].startswith('{"peer_deviation"')
+            cursor.execute("SELECT signals::text FROM completion_riskscore")
+            assert all(text.startswith('{"peer_deviation"') for (text,) in cursor.fetchall())
+
+
+def test_fetch_rows_reads_what_the_queryset_reads(membership):
+    more = [
+        Membership.objects.create(
+            course=membership.course, person=Person.objects.create(
+                deployment=membership.course.deployment, sub=f"u{n}"),
+            role="learner", enrolled_at=WHEN + timedelta(hours=n), status_changed_at=WHEN,
+        )
+        for n in range(2, 5)
+    ]  # fmt: skip
+    query = Membership.objects.filter(course=membership.course, role="learner").exclude(
+        pk=more[0].pk
+    )
+    rows = query.order_by("pk").values_list("pk", "person_id", "enrolled_at", "role")
+    got = fetch_rows(rows)
+    assert got == list(rows)
+    assert [r[2] for r in got] == [WHEN, WHEN + timedelta(hours=3), WHEN + timedelta(hours=4)]
+    assert all(r[2].utcoffset() == timedelta(0) for r in got)
