@@ -61,6 +61,9 @@ class Loaded:
     source: Literal["snapshot", "events"]
     save: bool  # whether `rows` should become the course's snapshot
     read_on: date  # the day whose pass last read every event behind `rows`
+    # Read from the events, which the course's event tally does not add up to (PostgreSQL):
+    # whoever stores the rows puts the tally right (`tally.reconcile`).
+    tally_off: bool = False
 
 
 @contextmanager
@@ -99,7 +102,9 @@ def load(course: Course, as_of: date, read: ReadRows) -> Loaded:
                 read_since = rows.events - snapshot.events
                 save = read_since > RESAVE_SHARE * max(snapshot.events, 1)
                 return Loaded(rows, watermark, "snapshot", save, snapshot.read_on)
-        return Loaded(read(course.pk, cutoff, None), watermark, "events", True, as_of)
+        rows = read(course.pk, cutoff, None)
+        off = tally.disagrees(course.pk, as_of, rows.events)
+        return Loaded(rows, watermark, "events", True, as_of, tally_off=off)
 
 
 def _on_top_of(

@@ -410,7 +410,7 @@ def write_scores(
     lock_course(course.pk)
     if snapshot is not None:
         facts_snapshot.store(course, as_of, snapshot, now)
-        if snapshot.source == "events":  # every event was read: a count costs little more
+        if snapshot.tally_off:
             tally.reconcile(course.pk)
     full = bool(result.extra.get("full", True))
     # Each scoring: a busy course's ingestion adds a tally row per statement.

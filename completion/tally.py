@@ -5,10 +5,11 @@ deltas in the same transactions as the events, so in any one view of the databas
 sum up to a day is exactly its count of events before the end of that day. The facts
 snapshot's check reads it (`events_up_to`). Each scoring of a course folds its rows, and the
 nightly pass everyone's (`fold`). Whenever scoring reads all of a course's events anyway, it
-also puts the course's tally right (`reconcile`), so a tally left short or long (a load that
-bypassed the triggers with `session_replication_role = replica`, a `loaddata` of dumped
-tally rows, whose events then tally again) is mended by the next full read; `scoring.
-recount_tally` does it on demand. SQLite has no triggers here; there `events_up_to` counts.
+compares their number with the tally in the same view (`disagrees`) and, if they differ,
+puts the tally right (`reconcile`), so a tally left short or long (a load that bypassed the
+triggers with `session_replication_role = replica`, a `loaddata` of dumped tally rows, whose
+events then tally again) is mended by the next full read; `scoring.recount_tally` does it on
+demand. SQLite has no triggers here; there `events_up_to` counts.
 
 Every change here is a single statement that keeps every sum: a fold deletes rows and
 inserts their sum, and a correction inserts the difference between the events and the tally
@@ -62,6 +63,12 @@ def events_up_to(course_id: int, day: date) -> int:
         return Activity.objects.filter(course_id=course_id, occurred_at__lt=cutoff_of(day)).count()
     days = ActivityTally.objects.filter(course_id=course_id, day__lte=day)
     return int(days.aggregate(n=Sum("events"))["n"] or 0)
+
+
+def disagrees(course_id: int, day: date, events: int) -> bool:
+    """Whether the tally does not add up to `events`, the course's events before the end of
+    `day` as just read in the same view (always False off PostgreSQL: nothing to compare)."""
+    return connection.vendor == "postgresql" and events_up_to(course_id, day) != events
 
 
 def fold(course_id: int | None = None) -> None:

@@ -260,3 +260,20 @@ def test_every_scoring_of_a_course_folds_its_tally_full_or_incremental():
     add(course, bob, "viewed", day(0, 6))
     scoring.score_course(course.pk, as_of=day(0).date(), membership_ids=[bob.pk])
     assert list(ActivityTally.objects.filter(course_id=course.pk).values_list("events")) == [(5,)]
+
+
+def test_a_full_read_compares_with_the_tally_and_counts_again_only_when_it_is_off(monkeypatch):
+    course, _ = make_course()
+    ann = enrol(course, "ann")
+    add(course, ann, "viewed", day(0))
+    counted_again = []
+    monkeypatch.setattr(tally, "reconcile", counted_again.append)
+    loaded = facts_snapshot.load(course, day(1).date(), scoring.load_rows)
+    assert (loaded.source, loaded.tally_off) == ("events", False)
+    scoring.score_course(course.pk, as_of=day(1).date())
+    assert counted_again == []
+    bypass_triggers((course, ann, day(1)))
+    loaded = facts_snapshot.load(course, day(1).date(), scoring.load_rows)
+    assert (loaded.source, loaded.tally_off) == ("events", True)
+    scoring.score_course(course.pk, as_of=day(1).date())
+    assert counted_again == [course.pk]
