@@ -6,9 +6,10 @@ of a course's events before the end of its day with ids up to its watermark; a l
 are the snapshot merged with the events it does not hold (newer ids, or later times).
 
 It is used only while the events it holds are unchanged. The course's events before its cutoff,
-less those with newer ids, must still number what it was built from: deleted events
-(retention, xAPI voiding, a deleted person) and events committed late by a long transaction
-with an older id both break that, and so does a deleted item (its events lose their item).
+less those with newer ids, must still number what it was built from (on PostgreSQL that
+number is summed from `completion.tally`, not counted): deleted events (retention, xAPI
+voiding, a deleted person) and events committed late by a long transaction with an older id
+both break that, and so does a deleted item (its events lose their item).
 Then the day is read from the events and the snapshot replaced; so it is, at the latest,
 `REREAD_DAYS` after the last such read. Earlier days than a snapshot's (backtests) are always
 read from the events.

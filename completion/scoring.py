@@ -406,15 +406,16 @@ def write_scores(
     snapshot: facts_snapshot.Loaded | None = None,
 ) -> None:
     """Store Progress and RiskScore for the scored learners (and keep the facts snapshot the
-    scoring read, if it asks to be kept)."""
+    scoring read, if it asks to be kept). Under the course's lock, it also keeps the course's
+    event tally: folded each time (a busy course's ingestion adds a row per statement), and
+    put right when the facts were read from every event and did not match it."""
     lock_course(course.pk)
     if snapshot is not None:
         facts_snapshot.store(course, as_of, snapshot, now)
         if snapshot.tally_off:
             tally.reconcile(course.pk)
-    full = bool(result.extra.get("full", True))
-    # Each scoring: a busy course's ingestion adds a tally row per statement.
     tally.fold(course.pk)
+    full = bool(result.extra.get("full", True))
     ids = [s.membership_id for s in result.scores]
     # A few learners are found by membership, so only their rows are read (through the
     # unique index), not the whole course's day.
