@@ -27,7 +27,7 @@ def build(n: int) -> tuple[int, int]:
     from django.utils import timezone
 
     from completion.models import Activity, Item, Progress, RiskScore
-    from completion.signals import SignalResult, fired_mask, to_stored
+    from completion.risk.signals import SignalResult, fired_mask, to_stored
     from lti_tool.models import Course, Membership, Person
 
     deployment = bench_deployment()

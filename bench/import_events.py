@@ -1,12 +1,12 @@
 """Benchmark: CSV backfill into the event store on PostgreSQL, beside the raw COPY floor.
 
 Writes a CSV of N events (streamed to disk) for a cohort of learners, imports it with
-`completion.imports.import_file` (one pass: validate, COPY into staging, INSERT into the
-indexed event store), and prints events/s, the import's peak RSS, and the rate of a plain
-binary COPY of the same number of rows into an unindexed table. Then it imports --overlap
-new events over the same period (each chunk's keys are probed, then a plain INSERT), and
-that file once more (every row a duplicate: `INSERT … ON CONFLICT DO NOTHING`), and prints
-both rates.
+`completion.ingest.files.imports.import_file` (one pass: validate, COPY into staging, INSERT
+into the indexed event store), and prints events/s, the import's peak RSS, and the rate of a
+plain binary COPY of the same number of rows into an unindexed table. Then it imports
+--overlap new events over the same period (each chunk's keys are probed, then a plain
+INSERT), and that file once more (every row a duplicate: `INSERT … ON CONFLICT DO NOTHING`),
+and prints both rates.
 
     .venv/bin/python bench/import_events.py [--events 10000000] [--overlap 1000000]
         [--learners 5000]
@@ -49,7 +49,7 @@ def main() -> None:
 
     from django.db import connection
 
-    from completion.imports import import_file
+    from completion.ingest.files.imports import import_file
     from lti_tool.models import Course, Membership, Person
 
     deployment = bench_deployment()

@@ -28,9 +28,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
+    from interventions.delivery.outbox import dispatch_due, enqueue_message
     from interventions.models import Intervention, OutboundMessage
-    from interventions.outbox import dispatch_due, enqueue_message
-    from interventions.planner import plan_course
+    from interventions.planning.planner import plan_course
     from lti_tool.models import Course
     from tests.mail import SmtpServer
 

@@ -41,7 +41,7 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from lti_tool.keys import ensure_keys
+    from lti_tool.keys.tool import ensure_keys
     from lti_tool.services import register_platform
     from tests.platform.server import TestPlatform
 

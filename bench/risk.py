@@ -196,7 +196,7 @@ def generate(courses: int, learners: int, events: int) -> None:
             f"ALTER TABLE completion_activity ADD CONSTRAINT activity_source_key {source_key}"
         )
     # The load ran without triggers, the tally's among them.
-    from completion.scoring import recount_tally
+    from completion.risk.scoring import recount_tally
 
     recount_tally()
     with connection.cursor() as cur:
@@ -256,7 +256,7 @@ CHILD_PEAKS: list[float] = []
 
 
 def _score_one(job: tuple[int, str]) -> tuple[int, float]:
-    from completion.risk_tasks import score_course_full
+    from completion.risk.tasks import score_course_full
 
     summary = score_course_full(job[0], job[1])
     return summary.learners, peak_mib()
@@ -298,7 +298,7 @@ def add_new_events(course_ids: list[int], learners: int, at_day: date) -> None:
 
 
 def _rescore_one(job: tuple[int, str]) -> tuple[int, float]:
-    from completion.risk_tasks import rescore_changed
+    from completion.risk.tasks import rescore_changed
 
     summary = rescore_changed(job[0], job[1])
     return (summary.learners if summary else 0), peak_mib()
@@ -310,7 +310,7 @@ def incremental(course_ids: list[int], as_of: date, workers: int) -> int:
 
     from django.db import connections
 
-    from completion.risk_tasks import courses_with_new_events
+    from completion.risk.tasks import courses_with_new_events
 
     courses = courses_with_new_events(as_of)
     jobs = [(c, as_of.isoformat()) for c in courses]
@@ -349,7 +349,7 @@ def main() -> None:
 
     # A django-q worker imports the task modules once, at start; so does this process before
     # it forks its workers, so no timed step pays for an import.
-    import completion.risk_tasks  # noqa: F401
+    import completion.risk.tasks  # noqa: F401
     from completion.models import Activity
     from lti_tool.models import Course, Membership
 

@@ -80,7 +80,7 @@ def seed(*, fresh: bool) -> str:
     from django.db import connection
     from django.utils import timezone
 
-    from lti_tool.credentials import issue_credential
+    from lti_tool.keys.credentials import issue_credential
     from lti_tool.models import Course, Membership, Person
 
     deployment = bench_deployment()

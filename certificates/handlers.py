@@ -12,7 +12,7 @@ from django_q.tasks import async_task
 
 from certificates.models import Certificate, CertificateSettings, GradebookPost
 from completion.dispatch import criteria_met
-from lti_tool import privacy
+from lti_tool.audit import privacy
 from lti_tool.models import Course, Person
 
 CHUNK = 5000
@@ -72,5 +72,5 @@ def _certificate_rows(person: Person) -> list[dict[str, Any]]:
     )  # fmt: skip
 
 
-# The learner's "my data" export includes their certificates (lti_tool.privacy).
+# The learner's "my data" export includes their certificates (lti_tool.audit.privacy).
 privacy.register("certificates", _certificate_rows)

@@ -41,7 +41,7 @@ from certificates.signing import active_key, sign_record
 from completion.dispatch import learner_notice
 from completion.models import Progress
 from lti_tool import webhooks
-from lti_tool.audit import append_audit
+from lti_tool.audit.trail import append_audit
 from lti_tool.models import Course, Membership, Person, Role
 
 log = logging.getLogger(__name__)
@@ -498,7 +498,7 @@ def queue_write_backs(memberships: Iterable[Membership], *, now: datetime) -> in
 
 def post_due_write_backs(*, now: datetime, limit: int = 200) -> tuple[int, int]:
     """Post due completions; a refused or failed post waits longer each time. (posted, failed)"""
-    from completion.sync import post_completion_score
+    from completion.ingest.lms.sync import post_completion_score
 
     posted = failed = 0
     due = GradebookPost.objects.filter(posted_at__isnull=True, next_attempt_at__lte=now)

@@ -13,9 +13,9 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django_q.tasks import async_task
 
-from completion.imports import import_file
+from completion.ingest.files.imports import import_file
 from completion.models import CourseSync, ImportBatch
-from lti_tool import credentials
+from lti_tool.keys import credentials
 from lti_tool.models import Deployment, ServiceCredential
 
 
@@ -41,9 +41,9 @@ class CourseSyncAdmin(admin.ModelAdmin[CourseSync]):
     def sync_now(self, request: HttpRequest, queryset: QuerySet[CourseSync]) -> None:
         for sync in queryset:
             task = (
-                "completion.tasks.roster"
+                "completion.ingest.lms.tasks.roster"
                 if sync.kind == CourseSync.Kind.ROSTER
-                else "completion.tasks.grades"
+                else "completion.ingest.lms.tasks.grades"
             )
             async_task(task, sync.course_id)
         self.message_user(request, f"{queryset.count()} sync(s) queued.", messages.SUCCESS)

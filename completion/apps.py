@@ -17,7 +17,7 @@ def register_purgers() -> None:
     from django.db.models import Model
 
     from completion import models as m
-    from lti_tool.retention import age_purger, register_purger
+    from lti_tool.audit.retention import age_purger, register_purger
 
     ages: list[tuple[type[Model], str, str]] = [
         (m.Activity, "course__deployment", "occurred_at"),
@@ -34,6 +34,6 @@ def register_purgers() -> None:
             model._meta.label,
             age_purger(model, deployment_field=deployment_field, age_field=age_field),
         )
-    from completion.facts_snapshot import purge_stale
+    from completion.risk.snapshot import purge_stale
 
     register_purger(m.FactsSnapshot._meta.label, purge_stale)

@@ -1,13 +1,13 @@
 """Frozen data shared by the ingest parsers and the event store. Pure.
 
 Every source (launch, AGS, xAPI, Caliper, CSV/JSONL, REST) is parsed into `EngagementEvent`s,
-and one service (`completion.events.store_events`) resolves and stores them.
+and one service (`completion.events.store.store_events`) resolves and stores them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 VERBS = frozenset(
@@ -93,3 +93,8 @@ class StoreResult:
             self.duplicate + other.duplicate,
             self.pending + other.pending,
         )
+
+
+def cutoff_of(as_of: date) -> datetime:
+    """Events strictly before this instant count for `as_of` (the end of that UTC day)."""
+    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)

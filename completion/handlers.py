@@ -7,8 +7,8 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from completion.events import match_pending, record_launch_event
-from completion.learner_progress import register_privacy_sections
+from completion.events.store import match_pending, record_launch_event
+from completion.learner.progress import register_privacy_sections
 from completion.models import PendingActivity
 from lti_tool.models import Deployment, Membership
 from lti_tool.signals import launch_recorded, roster_changed
@@ -45,5 +45,5 @@ def match_after_roster_change(*, deployment_id: int, **_: Any) -> None:
     match_pending(deployment=Deployment.objects.get(pk=deployment_id))
 
 
-# The learner's "my data" export includes completion's records (lti_tool.privacy).
+# The learner's "my data" export includes completion's records (lti_tool.audit.privacy).
 register_privacy_sections()

@@ -88,9 +88,9 @@ class Activity(models.Model):
 
     # No database foreign-key constraints on this hot, append-only table: each one costs a
     # locking lookup per inserted row (a third of a bulk import's time). Rows are only
-    # written by `completion.events` and `completion.imports` with ids they have just
-    # resolved, and Django still cascades deletes. course and person need no index of their
-    # own: the composite indexes below lead with them.
+    # written by `completion.events.store` and `completion.ingest.files.imports` with ids
+    # they have just resolved, and Django still cascades deletes. course and person need no
+    # index of their own: the composite indexes below lead with them.
     course = models.ForeignKey(
         Course, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
@@ -139,7 +139,7 @@ class ActivityTally(models.Model):
     `completion_activity` (migration 0013). A facts snapshot checks that the events it was
     built from are unchanged by summing these, not by counting a million index entries. Each
     row is a delta (one per statement that inserts, deletes or moves events, per course and
-    day), so concurrent writers never wait on one row. `completion.tally` reads, folds and
+    day), so concurrent writers never wait on one row. `completion.events.tally` reads, folds and
     corrects it. Empty on SQLite, where the snapshot counts the events instead.
     """
 
@@ -202,7 +202,7 @@ class XapiStatement(models.Model):
     # The statement this one's object refers to (a StatementRef, voiding or not): queries
     # return a statement targeting a match as a match (Communication 2.1.3).
     target = models.UUIDField(null=True, blank=True)
-    # Lookup keys for GET /statements?agent=…/activity=… (`completion.ingest.xapi`): the
+    # Lookup keys for GET /statements?agent=…/activity=… (`completion.ingest.xapi.statements`): the
     # actor's, and the object's when it is an Activity or an identified agent ("" if none).
     actor_key = models.CharField(max_length=32, blank=True, default="")
     object_key = models.CharField(max_length=32, blank=True, default="")
@@ -332,8 +332,8 @@ class CompletionCriteria(models.Model):
     """What completing a course means, its timeline, and how risk is scored for it.
 
     Item references are `Item` primary keys kept in JSON lists/maps so instructors can change
-    them in one form; `completion.risk_selectors.criteria_of` turns this row into the pure
-    `completion.criteria.Criteria` and `completion.pace.Timeline`.
+    them in one form; `completion.risk.selectors.criteria_of` turns this row into the pure
+    `completion.progress.criteria.Criteria` and `completion.progress.pace.Timeline`.
     """
 
     class Timeline(models.TextChoices):
@@ -364,7 +364,7 @@ class CompletionCriteria(models.Model):
     skip_weekends = models.BooleanField(default=True)
     blackout_dates = models.JSONField(default=list, blank=True)  # ["2026-12-25"]
     anchors = models.JSONField(default=list, blank=True)  # [{"on": "…", "share": .5, "label": …}]
-    rule_settings = models.JSONField(default=dict, blank=True)  # completion.risk.RulesConfig
+    rule_settings = models.JSONField(default=dict, blank=True)  # completion.risk.rules.RulesConfig
     risk_model = models.CharField(max_length=10, choices=RiskModel.choices, default=RiskModel.RULES)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -426,7 +426,7 @@ class StatusOverride(models.Model):
 # Scores (Progress, RiskScore) are written tens of thousands of rows per course a day. Their
 # keys have no database constraints, which PostgreSQL checked row by row at commit (a third of
 # writing a day), and no single-column indexes: the composite ones lead with each key. Only
-# `completion.scoring` writes them, under a per-course lock, leaving out memberships no longer
+# `completion.risk.scoring` writes them, under a per-course lock, leaving out memberships no longer
 # stored; Django still cascades deletes. What this gives up: a membership deleted in the
 # instant between that check and the commit leaves that day's rows behind.
 
@@ -552,7 +552,7 @@ class ScoringRun(models.Model):
 
 
 class FactsSnapshot(models.Model):
-    """A course's fact rows (`completion.fact_rows`) as of a day, so later days read only the
+    """A course's fact rows (`completion.risk.fact_rows`) as of a day, so later days read only the
     events stored since. A cache: deleting it only makes the next pass slower.
 
     It holds the course's events before the end of `as_of` with ids up to `last_activity_id`;

@@ -1,16 +1,29 @@
-"""URLs of the engagement-data endpoints (xAPI) and the risk pages and API."""
+"""URLs of the engagement-data endpoints (xAPI, Caliper, REST) and the progress and risk pages.
+
+The instructor's and the learner's pages and the risk API share the `completion_risk` namespace.
+"""
 
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from completion import caliper_views, xapi_views
+from completion.api import risk_urls as risk_api_urls
 from completion.api.ingest_views import EventIngestApi
+from completion.ingest.caliper import views as caliper_views
+from completion.ingest.xapi import views as xapi_views
+from completion.instructor import urls as instructor_urls
+from completion.learner import urls as learner_urls
+
+progress_and_risk: list[URLPattern | URLResolver] = [
+    *instructor_urls.urlpatterns,
+    *learner_urls.urlpatterns,
+    *risk_api_urls.urlpatterns,
+]
 
 urlpatterns: list[URLPattern | URLResolver] = [
     re_path(r"^xapi/statements/?$", xapi_views.statements, name="xapi_statements"),
     re_path(r"^xapi/about/?$", xapi_views.about, name="xapi_about"),
     re_path(r"^caliper/events/?$", caliper_views.events, name="caliper_events"),
     path("api/v1/events", EventIngestApi.as_view(), name="api_events"),
-    path("", include("completion.risk_urls")),  # progress, risk
+    path("", include((progress_and_risk, "completion_risk"))),
 ]

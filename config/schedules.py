@@ -10,20 +10,20 @@ from typing import Any
 SCHEDULES: list[dict[str, Any]] = [
     {
         "name": "sync: rosters and grades of every course",
-        "func": "completion.tasks.sync_all_courses",
+        "func": "completion.ingest.lms.tasks.sync_all_courses",
         "schedule_type": "C",
         "cron": "30 2 * * *",
     },
     {
         "name": "risk: re-score learners with new events",
-        "func": "completion.risk_tasks.rescore_changed_courses",
+        "func": "completion.risk.tasks.rescore_changed_courses",
         "schedule_type": "I",
         # Every minute: a learner who completes gets a certificate within about a minute.
         "minutes": 1,
     },
     {
         "name": "risk: nightly full pass",
-        "func": "completion.risk_tasks.nightly_pass",
+        "func": "completion.risk.tasks.nightly_pass",
         "schedule_type": "C",
         "cron": "15 0 * * *",
     },
@@ -83,13 +83,13 @@ SCHEDULES: list[dict[str, Any]] = [
     },
     {
         "name": "reports: weekly cohort risk report to instructors and advisors",
-        "func": "interventions.report_tasks.weekly_reports",
+        "func": "interventions.reports.tasks.weekly_reports",
         "schedule_type": "C",
         "cron": "0 6 * * 1",
     },
     {
         "name": "business: satisfaction surveys at completion and non-completion",
-        "func": "interventions.business_tasks.send_due_surveys",
+        "func": "interventions.business.tasks.send_due_surveys",
         "schedule_type": "C",
         "cron": "20 * * * *",
     },

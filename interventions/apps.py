@@ -15,7 +15,7 @@ class InterventionsConfig(AppConfig):
 def register_purgers() -> None:
     """Messages and intervention steps age out under the deployment's retention policy."""
     from interventions.models import Intervention, OutboundMessage
-    from lti_tool.retention import age_purger, register_purger
+    from lti_tool.audit.retention import age_purger, register_purger
 
     register_purger(
         OutboundMessage._meta.label,

@@ -8,9 +8,9 @@ from typing import Any
 from django.dispatch import receiver
 
 from completion.dispatch import learner_notice
-from interventions.actions import send_notice
+from interventions.learners.actions import send_notice
 from interventions.models import ContactPreference, Intervention, OutboundMessage
-from lti_tool import privacy
+from lti_tool.audit import privacy
 from lti_tool.models import Person
 
 

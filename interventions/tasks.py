@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
-from interventions.digest import send_daily_digests
-from interventions.outbox import dispatch_due
-from interventions.outcomes import measure_outcomes
-from interventions.planner import plan_course
+from interventions.delivery.digest import send_daily_digests
+from interventions.delivery.outbox import dispatch_due
+from interventions.measurement.outcomes import measure_outcomes
+from interventions.planning.planner import plan_course
 from lti_tool.models import Course
 
 

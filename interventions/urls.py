@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from interventions import learner_views, settings_views, views
+from interventions import views
+from interventions.learners import views as learner_views
+from interventions.playbook_editor import views as settings_views
 
 app_name = "interventions"
 

@@ -10,16 +10,21 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from interventions.outbox import UNSUBSCRIBE_SALT
-from interventions.outcomes import (
+from interventions.delivery.outbox import UNSUBSCRIBE_SALT
+from interventions.delivery.preferences import opt_out
+from interventions.learners.pausing import (
+    PauseRefused,
+    current_pause,
+    pause_learner,
+    resume_learner,
+)
+from interventions.measurement.outcomes import (
     experiment_results,
     intervention_funnel,
     open_cases,
     recovery_rates,
 )
-from interventions.pausing import PauseRefused, current_pause, pause_learner, resume_learner
-from interventions.planner import plan_course
-from interventions.preferences import opt_out
+from interventions.planning.planner import plan_course
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Person, Role
 from lti_tool.selectors import STAFF_ROLES, access_course, access_membership

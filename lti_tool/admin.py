@@ -10,8 +10,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from lti_tool.audit import append_audit
-from lti_tool.keys import rotate_keys
+from lti_tool.audit.trail import append_audit
+from lti_tool.keys.tool import rotate_keys
 from lti_tool.middleware import forget_frame_origins
 from lti_tool.models import (
     AuditEntry,

@@ -2,7 +2,7 @@
 
 Everything that reads an LTI claim reads it here, once. This module checks the shape of the
 claims (required ones present, right message type and version); signatures, nonces and
-audiences are checked in `launch.py`.
+audiences are checked in `lti_tool.launch.flow`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 from lti_tool.context import LaunchContext
-from lti_tool.launch import origin_of
+from lti_tool.launch.flow import origin_of
 from lti_tool.models import Platform
 
 LAUNCH_HEADER = "HTTP_X_FINISHLINE_LAUNCH"

@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from lti_tool import claims as lti_claims
-from lti_tool.audit import append_audit
+from lti_tool.audit.trail import append_audit
 from lti_tool.context import LaunchContext
-from lti_tool.launch import ValidatedLaunch
+from lti_tool.launch.flow import ValidatedLaunch
 from lti_tool.models import (
     Course,
     Deployment,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from lti_tool.launch import purge_expired_login_data
-from lti_tool.retention import purge_all
+from lti_tool.audit.retention import purge_all
+from lti_tool.launch.flow import purge_expired_login_data
 from lti_tool.webhooks import deliver_due
 
 

@@ -16,11 +16,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lti_tool import claims as lti_claims
-from lti_tool import deep_linking, keys, privacy, selectors
-from lti_tool.audit import append_audit
+from lti_tool import selectors
+from lti_tool.audit import privacy
+from lti_tool.audit.trail import append_audit
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_of, launch_required
-from lti_tool.launch import (
+from lti_tool.keys import tool as keys
+from lti_tool.launch import deep_linking
+from lti_tool.launch.flow import (
     STATE_COOKIE_PREFIX,
     LaunchRejected,
     ValidatedLaunch,

@@ -45,7 +45,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from lti_tool.audit import append_audit
+from lti_tool.audit.trail import append_audit
 from lti_tool.models import Deployment, WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger(__name__)

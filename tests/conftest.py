@@ -36,7 +36,8 @@ def _clear_cache():
     """Rate-limit counters, credential and key caches never leak between tests."""
     from django.core.cache import cache
 
-    from lti_tool import keys, platform_keys
+    from lti_tool.keys import platform as platform_keys
+    from lti_tool.keys import tool as keys
 
     cache.clear()
     keys.forget_current_key()

@@ -1,6 +1,6 @@
 """Authentication, scoping and the shared base of the read-only REST API (`/api/v1/`).
 
-A caller presents an `api` credential of one deployment (`lti_tool.credentials`) as
+A caller presents an `api` credential of one deployment (`lti_tool.keys.credentials`) as
 `Authorization: Token <key>.<secret>` (as the event-ingest endpoint takes it) or `Bearer`.
 The credential's deployment scopes every read: another tenant's ids answer 404. This module
 owns the token check, its rate limit, paging and the OpenAPI wiring; the endpoints live in
@@ -29,8 +29,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from lti_tool import credentials
-from lti_tool.credentials import Principal
+from lti_tool.keys import credentials
+from lti_tool.keys.credentials import Principal
 from lti_tool.models import Course
 
 KEYWORDS = ("Token", "Bearer")

@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from completion.events import store_events
-from completion.ingest.rows import RowError, parse_row
-from lti_tool import credentials
+from completion.events.store import store_events
+from completion.ingest.files.rows import RowError, parse_row
+from lti_tool.keys import credentials
 from lti_tool.models import Deployment
 
 DEFAULT_MAX_BODY = 5 * 1024 * 1024

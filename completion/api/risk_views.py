@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from completion import risk_selectors as sel
+from completion.risk import selectors as sel
 from lti_tool import selectors
 from lti_tool.context import LaunchContext
 

@@ -15,7 +15,6 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from completion import criteria as crit
 from completion.api.auth import (
     MAX_ID,
     ApiPagination,
@@ -30,8 +29,9 @@ from completion.api.auth import (
     responses,
 )
 from completion.models import Progress, RiskScore
-from completion.risk_selectors import latest_day, learner_history, learners_of
-from completion.signals import from_stored
+from completion.progress import criteria as crit
+from completion.risk.selectors import latest_day, learner_history, learners_of
+from completion.risk.signals import from_stored
 from lti_tool.models import Course, Membership
 
 NOT_SCORED = "not_scored"

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models, transaction
 
-from completion.ingest import xapi
+from completion.ingest.xapi import statements as xapi
 
 
 def fill_keys(apps, schema_editor):

@@ -4,7 +4,7 @@ from collections import defaultdict
 
 from django.db import migrations, models
 
-# `completion.signals.CODES` when this migration was written: bit i of `fired_signals`.
+# `completion.risk.signals.CODES` when this migration was written: bit i of `fired_signals`.
 CODES = (
     "not_started_48h", "missed_visits_2", "missed_visits_4", "behind_pace_20", "behind_pace_40",
     "failed_twice", "many_attempts", "below_min_time", "score_below_cohort", "low_content_time",

@@ -12,10 +12,10 @@ from certificates.models import Certificate, CertificateSettings
 from certificates.selectors import public_url
 from certificates.services import revoke_certificate
 from completion.models import Progress, RiskScore
-from completion.scoring import score_course
+from completion.risk.scoring import score_course
 from interventions.models import Intervention, OutboundMessage
-from interventions.planner import plan_course
-from lti_tool import credentials
+from interventions.planning.planner import plan_course
+from lti_tool.keys import credentials
 from lti_tool.models import Course
 from tests.certificates.helpers import complete, learner, one_page_course
 from tests.completion.riskdata import add, day, enrol, make_course

@@ -22,10 +22,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from certificates.models import Certificate
-from completion.scoring import score_course
+from completion.risk.scoring import score_course
 from config.wsgi import application
 from interventions.models import OutboundMessage
-from interventions.planner import plan_course
+from interventions.planning.planner import plan_course
 from tests.api.test_api import make_school
 from tests.completion.riskdata import day
 

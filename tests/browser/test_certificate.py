@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from completion.models import Activity, CompletionCriteria, Item
-from completion.scoring import score_course
+from completion.risk.scoring import score_course
 from lti_tool.models import Course, Membership
 from tests.browser.conftest import screenshot
 from tests.certificates.helpers import qr_urls

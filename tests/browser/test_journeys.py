@@ -90,7 +90,7 @@ def test_the_learner_sees_progress_pauses_and_downloads_a_certificate(cohort, pa
     from django.utils import timezone
 
     from completion.models import Activity, Item
-    from completion.scoring import score_course
+    from completion.risk.scoring import score_course
     from lti_tool.models import Course, Membership
 
     frame, lt = launch(page, cohort, "learner")

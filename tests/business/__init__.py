@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from completion.models import CompletionCriteria
-from completion.scoring import score_course
+from completion.risk.scoring import score_course
 from tests.completion.riskdata import START, add, day, enrol, make_course
 from tests.helpers import token_for
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from interventions.attribution import (
+from interventions.business.attribution import (
     ASSUMED,
     COMPLETED,
     MEASURED,

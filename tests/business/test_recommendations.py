@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from interventions.business.recommendations import HISTORY, POPULAR, rank_next, recommend_next
+from interventions.business.surveys import send_due_surveys
 from interventions.models import OutboundMessage
-from interventions.recommendations import HISTORY, POPULAR, rank_next, recommend_next
-from interventions.surveys import send_due_surveys
 from tests.business import complete, course_with_page, learner
 from tests.completion.riskdata import day
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from interventions.attribution import outcome_rates
-from interventions.business_selectors import ALL_COHORTS, learner_outcomes, rates_by_cohort
-from interventions.enrolment_records import import_records
+from interventions.business.attribution import outcome_rates
+from interventions.business.enrolment_records import import_records
+from interventions.business.selectors import ALL_COHORTS, learner_outcomes, rates_by_cohort
 from interventions.models import EnrolmentRecord
 from lti_tool.models import AuditEntry, Person
 from tests.business import complete, course_with_page, learner

@@ -11,17 +11,17 @@ from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
-from completion.scoring import score_course
-from interventions.attribution import nps
-from interventions.business_selectors import ALL_COHORTS, survey_results
+from completion.risk.scoring import score_course
+from interventions.business.attribution import nps
+from interventions.business.selectors import ALL_COHORTS, survey_results
+from interventions.business.surveys import SURVEY_SALT, answer_survey, send_due_surveys, survey_url
+from interventions.delivery.outbox import dispatch_due
 from interventions.models import (
     ContactPreference,
     OutboundMessage,
     SurveyInvitation,
     SurveyResponse,
 )
-from interventions.outbox import dispatch_due
-from interventions.surveys import SURVEY_SALT, answer_survey, send_due_surveys, survey_url
 from tests.business import complete, course_with_page, learner
 from tests.completion.riskdata import add, day
 

@@ -9,7 +9,7 @@ import zxingcpp
 from PIL import Image
 
 from completion.models import CompletionCriteria
-from completion.scoring import score_course
+from completion.risk.scoring import score_course
 from tests.completion.riskdata import add, day, enrol, make_course
 
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from certificates import services, tasks
 from certificates.models import Certificate, CertificateSettings
-from interventions.actions import assign_advisor
-from interventions.pausing import pause_learner, resume_learner
+from interventions.learners.actions import assign_advisor
+from interventions.learners.pausing import pause_learner, resume_learner
 from lti_tool.webhooks import deliver_due
 from tests.certificates.helpers import complete, learner, one_page_course
 from tests.completion.riskdata import enrol

@@ -11,8 +11,8 @@ from django.utils import timezone
 from certificates import services, tasks
 from certificates.models import Certificate, CertificateSettings, CredentialTrack, GradebookPost
 from certificates.selectors import certificate_status
+from interventions.delivery.outbox import dispatch_due
 from interventions.models import OutboundMessage
-from interventions.outbox import dispatch_due
 from lti_tool.models import Deployment
 from tests.certificates.helpers import complete, learner, one_page_course
 from tests.platform.services import Services
@@ -185,8 +185,8 @@ def test_the_learner_sees_which_track_courses_are_done_and_which_remain(
 @pytest.mark.django_db(transaction=True)
 def test_the_every_minute_job_issues_the_certificate_of_a_learner_who_just_finished():
     """The production path: an event arrives, the 1-minute schedule re-scores, a PDF exists."""
-    from completion import risk_tasks
-    from completion.scoring import today
+    from completion.risk import tasks as risk_tasks
+    from completion.risk.scoring import today
     from tests.completion.riskdata import add
 
     course, page = one_page_course()

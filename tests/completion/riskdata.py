@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from completion.facts import EventRow
 from completion.models import Activity, Item
+from completion.risk.facts import EventRow
 from lti_tool.models import Course, Deployment, Membership, Person, Platform
 
 _seq = itertools.count(1)

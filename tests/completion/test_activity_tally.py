@@ -11,9 +11,12 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 
-from completion import facts_snapshot, risk_tasks, scoring, tally
-from completion.events import ACTIVITY_FIELDS
+from completion.events import tally
+from completion.events.store import ACTIVITY_FIELDS
 from completion.models import Activity, ActivityTally
+from completion.risk import scoring
+from completion.risk import snapshot as facts_snapshot
+from completion.risk import tasks as risk_tasks
 from lti_tool.bulk import insert_rows
 from tests.completion.riskdata import START, add, day, enrol, make_course
 

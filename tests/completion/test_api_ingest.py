@@ -5,7 +5,7 @@ import json
 import pytest
 
 from completion.models import Activity
-from lti_tool import credentials
+from lti_tool.keys import credentials
 from lti_tool.models import Course, Deployment
 from lti_tool.services import upsert_membership, upsert_person
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from completion.ingest.caliper import to_event, validate_envelope
+from completion.ingest.caliper.envelopes import to_event, validate_envelope
 from completion.models import Activity, CaliperEvent, PendingActivity
-from lti_tool import credentials
+from lti_tool.keys import credentials
 from lti_tool.models import Course, Deployment
 from lti_tool.services import upsert_membership, upsert_person
 from tests.platform.server import Response

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from completion import charts
-from completion.scoring import score_course
+from completion.instructor import charts
+from completion.risk.scoring import score_course
 from lti_tool.context import LaunchContext
 from tests.completion.riskdata import add, day, enrol, make_course
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from django.core.management import call_command
 
-from completion.cohort import simulate
 from completion.models import Activity, CohortOutcome
+from completion.risk.synthetic import simulate
 from lti_tool.models import Course, Membership
 
 START = datetime(2026, 1, 5, tzinfo=UTC)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from completion import criteria as crit
-from completion.criteria import Achievement, Criteria
+from completion.progress import criteria as crit
+from completion.progress.criteria import Achievement, Criteria
 
 AS_OF = date(2026, 3, 2)
 

@@ -17,9 +17,7 @@ from django.db.models import Max
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from completion import fact_rows, facts_snapshot, scoring
-from completion.fact_rows import DAY_COLUMNS, ITEM_COLUMNS, FactRows
-from completion.facts import EventRow, cutoff_of, facts_from_events
+from completion.data import cutoff_of
 from completion.models import (
     Activity,
     FactsSnapshot,
@@ -28,8 +26,12 @@ from completion.models import (
     RiskScore,
     ScoringRun,
 )
-from completion.scoring import score_course
-from completion.signals import codes_in
+from completion.risk import fact_rows, scoring
+from completion.risk import snapshot as facts_snapshot
+from completion.risk.fact_rows import DAY_COLUMNS, ITEM_COLUMNS, FactRows
+from completion.risk.facts import EventRow, facts_from_events
+from completion.risk.scoring import score_course
+from completion.risk.signals import codes_in
 from tests.completion.riskdata import START, add, day, enrol, make_course, rows_of
 
 pytestmark = pytest.mark.django_db

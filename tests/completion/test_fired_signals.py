@@ -13,10 +13,10 @@ from django.db.migrations.executor import MigrationExecutor
 from hypothesis import given
 from hypothesis import strategies as st
 
-from completion.learner_progress import signal_rows
+from completion.learner.progress import signal_rows
 from completion.models import RiskScore
-from completion.risk_selectors import fired_counts, fired_since, with_fired
-from completion.signals import (
+from completion.risk.selectors import fired_counts, fired_since, with_fired
+from completion.risk.signals import (
     CODES,
     FIRED_BIT,
     SignalResult,

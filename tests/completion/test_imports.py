@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from completion.events import match_pending
-from completion.imports import import_file
+from completion.events.store import match_pending
+from completion.ingest.files.imports import import_file
 from completion.models import Activity, ImportBatch, PendingActivity
 from lti_tool.models import Course, Deployment
 from lti_tool.services import upsert_membership, upsert_person
@@ -107,7 +107,7 @@ def test_broken_rows_are_reported_by_line_and_nothing_is_stored(roster, tmp_path
 def test_a_bad_row_after_chunks_were_loaded_still_stores_nothing(roster, tmp_path, monkeypatch):
     # One pass: chunks are copied and inserted while later rows are still being read, so a
     # rejection near the end must undo what the earlier chunks already inserted.
-    monkeypatch.setattr("completion.imports.CHUNK", 4)
+    monkeypatch.setattr("completion.ingest.files.imports.CHUNK", 4)
     rows = [row(n, learner=f"u{n % 3}") for n in range(1, 20)]
     rows += [row(20, verb="danced"), row(21), row(22, score="x")]
     path = csv_file(tmp_path, rows)
@@ -128,7 +128,7 @@ def test_a_load_the_database_refuses_fails_the_batch_and_stores_nothing(
     # the loader's worker thread, whose error must surface as Django's and roll back.
     from django.db import IntegrityError, connection
 
-    monkeypatch.setattr("completion.imports.CHUNK", 4)
+    monkeypatch.setattr("completion.ingest.files.imports.CHUNK", 4)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -171,8 +171,8 @@ def test_rows_repeated_inside_a_chunk_and_across_chunks_are_stored_once(
     # repeating an earlier one's row: both chunks take ON CONFLICT, the others a plain INSERT.
     from django.db import connection
 
-    caplog.set_level(logging.DEBUG, logger="completion.imports")
-    monkeypatch.setattr("completion.imports.CHUNK", 4)
+    caplog.set_level(logging.DEBUG, logger="completion.ingest.files.imports")
+    monkeypatch.setattr("completion.ingest.files.imports.CHUNK", 4)
     rows = [row(n, learner=f"u{n % 3}", stamp=f"2026-03-02T10:{n:02d}:00Z") for n in range(1, 13)]
     rows.insert(2, rows[1])
     rows.append(rows[0])
@@ -198,8 +198,8 @@ def test_new_rows_over_a_stored_period_in_any_order_take_a_plain_insert(
     # a file not sorted by time still loads without ON CONFLICT. Its re-import takes it.
     from django.db import connection
 
-    caplog.set_level(logging.DEBUG, logger="completion.imports")
-    monkeypatch.setattr("completion.imports.CHUNK", 4)
+    caplog.set_level(logging.DEBUG, logger="completion.ingest.files.imports")
+    monkeypatch.setattr("completion.ingest.files.imports.CHUNK", 4)
     stamps = [f"2026-03-02T10:{n:02d}:00Z" for n in range(12)]
     first = csv_file(tmp_path, [row(n, stamp=s) for n, s in enumerate(stamps)], name="a.csv")
     import_file(deployment=roster, path=first, file_format="csv", created_by="t")
@@ -227,7 +227,9 @@ def test_a_row_another_writer_stored_meanwhile_makes_the_import_load_again_safel
         pytest.skip("only PostgreSQL takes a plain INSERT")
     single = csv_file(tmp_path, [row(3, learner="u0")], name="single.csv")
     import_file(deployment=roster, path=single, file_format="csv", created_by="t")
-    monkeypatch.setattr("completion.imports._ANY_STAGED_ROW_STORED", "SELECT 1 WHERE false")
+    monkeypatch.setattr(
+        "completion.ingest.files.imports._ANY_STAGED_ROW_STORED", "SELECT 1 WHERE false"
+    )
     path = csv_file(tmp_path, [row(n, learner="u0") for n in range(1, 6)])
     batch = import_file(deployment=roster, path=path, file_format="csv", created_by="t")
     assert (batch.status, batch.rows_stored, batch.rows_duplicate) == ("done", 4, 1)

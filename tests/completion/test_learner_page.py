@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from django.test import Client
 
-from completion.scoring import score_course
+from completion.risk.scoring import score_course
 from lti_tool.models import AuditEntry
 from tests.completion.riskdata import add, day, enrol, make_course
 from tests.helpers import token_for

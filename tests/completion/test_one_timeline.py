@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import json
 
-from completion.imports import import_file
+from completion.ingest.files.imports import import_file
 from completion.models import Activity
-from lti_tool import credentials
+from lti_tool.keys import credentials
 from lti_tool.models import Deployment, Person
 from tests.completion.test_caliper import envelope, event
 from tests.completion.test_xapi import VALID

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from completion import pace
-from completion.pace import Anchor, Pause, Timeline
+from completion.progress import pace
+from completion.progress.pace import Anchor, Pause, Timeline
 
 MON = date(2026, 1, 5)  # a Monday
 TUE, WED, THU, FRI, SAT, SUN = (date(2026, 1, d) for d in range(6, 12))

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from completion import signals as s
-from completion.risk import RulesConfig, logistic, score_rules, tier_of
-from completion.signals import SignalResult
+from completion.risk import signals as s
+from completion.risk.rules import RulesConfig, logistic, score_rules, tier_of
+from completion.risk.signals import SignalResult
 
 CONFIG = RulesConfig()
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from completion.models import Item, Progress, StatusOverride
-from completion.scoring import score_course, today
+from completion.risk.scoring import score_course, today
 from lti_tool.models import AuditEntry, Course, Membership
 from tests.completion.riskdata import add
 from tests.platform.launcher import launch, launch_token

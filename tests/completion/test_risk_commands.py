@@ -6,10 +6,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from bench.risk_cohort import START, generate
+from bench.synthetic_cohort import START, generate
 from completion.models import RiskScore, TrainedRiskModel
-from completion.risk_evaluation import known_outcomes
-from completion.risk_services import update_criteria
+from completion.risk.evaluation import known_outcomes
+from completion.risk.services import update_criteria
 from tests.completion.riskdata import make_course
 
 pytestmark = pytest.mark.django_db

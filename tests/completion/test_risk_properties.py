@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from completion import criteria as crit
-from completion import pace
-from completion import signals as s
-from completion.facts import EventRow, facts_from_events
-from completion.risk import RulesConfig
-from completion.scorecard import CourseSetup, LearnerExtras, score_cohort
-from completion.signals import CourseContext
+from completion.progress import criteria as crit
+from completion.progress import pace
+from completion.risk import signals as s
+from completion.risk.facts import EventRow, facts_from_events
+from completion.risk.rules import RulesConfig
+from completion.risk.scorecard import CourseSetup, LearnerExtras, score_cohort
+from completion.risk.signals import CourseContext
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ITEMS = (1, 2, 3, 4, 5)
@@ -170,8 +170,8 @@ def test_expected_progress_never_goes_down_and_accommodation_never_raises_it(
 )
 @given(events=events_st, day=st.integers(0, 30))
 def test_sql_facts_match_the_reference_on_generated_events(events, day):
-    from completion import scoring
     from completion.models import Activity
+    from completion.risk import scoring
     from tests.completion.riskdata import enrol, make_course
 
     course, items = make_course()
@@ -280,7 +280,7 @@ def chunked_cohort(events, finishers, as_of, setup, size):
 def test_scoring_in_chunks_equals_scoring_everyone_at_once(
     events, finishers, day, block, blocks_per_chunk, self_paced
 ):
-    from completion import scorecard
+    from completion.risk import scorecard
 
     setup = SETUP
     if self_paced:
@@ -297,7 +297,7 @@ def test_scoring_in_chunks_equals_scoring_everyone_at_once(
 
 
 def test_a_model_is_asked_in_blocks_and_chunks_must_not_split_them():
-    from completion import scorecard
+    from completion.risk import scorecard
 
     as_of = START.date() + timedelta(days=10)
     model = ShapeSensitive()
@@ -335,6 +335,6 @@ class ShapeSensitive(FiredCount):
 
 
 def test_the_scoring_chunk_is_a_whole_number_of_model_blocks():
-    from completion import scorecard, scoring
+    from completion.risk import scorecard, scoring
 
     assert scoring.CHUNK % scorecard.PREDICT_ROWS == 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from completion.instructor.roster import RosterQuery, roster_page
 from completion.models import RiskScore
-from completion.roster import RosterQuery, roster_page
-from completion.scoring import score_course
+from completion.risk.scoring import score_course
 from lti_tool.context import LaunchContext
 from tests.completion.riskdata import add, day, enrol, make_course
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 from django.db import OperationalError, connection
 
-from completion import scoring
-from completion.facts import facts_from_events
 from completion.models import Progress, RiskScore, ScoringRun
-from completion.risk_services import override_status, pause_learner, update_criteria
-from completion.scoring import score_course
-from completion.signals import codes_in
+from completion.risk import scoring
+from completion.risk.facts import facts_from_events
+from completion.risk.scoring import score_course
+from completion.risk.services import override_status, pause_learner, update_criteria
+from completion.risk.signals import codes_in
 from lti_tool.models import AuditEntry
 from tests.completion.riskdata import START, add, day, enrol, make_course, rows_of
 
@@ -221,7 +221,7 @@ def test_incremental_rescoring_picks_up_learners_with_new_events_only():
 
 
 def test_new_events_enqueue_one_rescoring_task_per_course(django_capture_on_commit_callbacks):
-    from completion.risk_tasks import courses_with_new_events, rescore_changed_courses
+    from completion.risk.tasks import courses_with_new_events, rescore_changed_courses
 
     course, _keen, slow, quiz = busy_course()
     other, _ = make_course()
@@ -311,8 +311,8 @@ def _spy(fn, calls):
 def test_the_postgresql_rows_read_a_batch_at_a_time_equal_the_portable_ones(monkeypatch):
     from django.db import connection
 
-    from completion import scoring_pg
-    from completion.facts import cutoff_of
+    from completion.data import cutoff_of
+    from completion.risk import scoring_pg
 
     if connection.vendor != "postgresql":
         pytest.skip("the fast path is PostgreSQL's")

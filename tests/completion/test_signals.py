@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from completion import signals as s
-from completion.facts import Day, Days, ItemFacts, LearnerFacts
-from completion.signals import Bucket, CohortStats, CourseContext, LearnerContext
+from completion.risk import signals as s
+from completion.risk.facts import Day, Days, ItemFacts, LearnerFacts
+from completion.risk.signals import Bucket, CohortStats, CourseContext, LearnerContext
 
 ENROLLED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday, 09:00
 MON = ENROLLED.date()

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
+from completion.ingest.lms.sync import post_completion_score, sync_course_grades, sync_course_roster
 from completion.models import Activity, CourseSync, Item
-from completion.sync import post_completion_score, sync_course_grades, sync_course_roster
-from lti_tool.lti_services import PlatformUnavailable, RetryPolicy
 from lti_tool.models import Course, Deployment, Membership, MembershipChange
+from lti_tool.platform_services.client import PlatformUnavailable, RetryPolicy
 from tests.platform.services import Services, member
 
 FAST = RetryPolicy(attempts=3, base_delay=0, sleep=lambda s: None)

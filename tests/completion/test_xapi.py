@@ -9,11 +9,11 @@ import uuid
 
 import pytest
 
-from completion import facts_snapshot
-from completion.ingest.xapi import duration_seconds, to_event, validate_statement
+from completion.ingest.xapi.statements import duration_seconds, to_event, validate_statement
 from completion.models import Activity, FactsSnapshot, PendingActivity, XapiStatement
-from completion.scoring import load_rows, score_course, today
-from lti_tool import credentials
+from completion.risk import snapshot as facts_snapshot
+from completion.risk.scoring import load_rows, score_course, today
+from lti_tool.keys import credentials
 from lti_tool.models import Course, Deployment, Membership
 from lti_tool.services import upsert_membership, upsert_person
 
@@ -352,7 +352,7 @@ def test_oversized_body_gets_413_and_a_flood_gets_429(client, lrs, settings):
 
 
 def test_statements_about_unknown_learners_wait_and_are_matched_later(client, lrs):
-    from completion.events import match_pending
+    from completion.events.store import match_pending
 
     stranger = variant(
         actor={"account": {"homePage": "https://lms.example.edu", "name": "newcomer"}}

@@ -14,11 +14,11 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from completion.events import match_pending
-from completion.ingest.xapi_attachments import multipart_body as multipart_body_of
-from completion.ingest.xapi_attachments import split_parts
+from completion.events.store import match_pending
+from completion.ingest.xapi.attachments import multipart_body as multipart_body_of
+from completion.ingest.xapi.attachments import split_parts
 from completion.models import Activity, PendingActivity, XapiStatement
-from lti_tool import credentials
+from lti_tool.keys import credentials
 from lti_tool.models import Course, Deployment, ServiceCredential
 from lti_tool.services import register_platform, upsert_membership, upsert_person
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from completion.ingest.xapi_format import formatted, pick_language, preferred_languages
+from completion.ingest.xapi.formats import formatted, pick_language, preferred_languages
 
 STATEMENT = {
     "id": "6690e6c9-3ef0-4ed3-8b37-7f3964730bee",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from completion.ingest.xapi import activity_key, actor_key, agent_key, object_key
+from completion.ingest.xapi.statements import activity_key, actor_key, agent_key, object_key
 
 ANN = {"homePage": "https://lms.example.edu", "name": "ann"}
 

@@ -14,7 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from completion.ingest.xapi import (
+from completion.ingest.xapi.attachments import (
+    AttachmentError,
+    check_attachments,
+    check_signature,
+    parse_multipart,
+)
+from completion.ingest.xapi.statements import (
     comparable,
     course_key,
     duration_seconds,
@@ -24,12 +30,6 @@ from completion.ingest.xapi import (
     to_event,
     validate_statement,
     voided_target,
-)
-from completion.ingest.xapi_attachments import (
-    AttachmentError,
-    check_attachments,
-    check_signature,
-    parse_multipart,
 )
 
 ADL = "http://adlnet.gov/expapi/verbs/"

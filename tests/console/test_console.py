@@ -11,9 +11,11 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.models import Failure
 
-from completion import console, tasks
+from completion.console import operations as console
+from completion.ingest.lms import tasks
 from completion.models import CourseSync
-from lti_tool import credentials, keys
+from lti_tool.keys import credentials
+from lti_tool.keys import tool as keys
 from lti_tool.models import AuditEntry, Deployment, RetentionPolicy, ServiceCredential, ToolKey
 from tests.completion.riskdata import enrol, make_course
 from tests.helpers import token_for
@@ -186,7 +188,7 @@ def test_the_job_queue_shows_waiting_jobs_and_recent_failures(tenants):
     Failure.objects.create(
         id="f" * 32,
         name="winter-lima-echo",
-        func="completion.tasks.grades",
+        func="completion.ingest.lms.tasks.grades",
         started=now - timedelta(minutes=2),
         stopped=now - timedelta(minutes=1),
         success=False,
@@ -197,7 +199,7 @@ def test_the_job_queue_shows_waiting_jobs_and_recent_failures(tenants):
     broker.purge_queue()
     assert "0 succeeded and 1 failed in the last 24 hours" in body
     assert "winter-lima-echo" in body
-    assert "completion.tasks.grades" in body
+    assert "completion.ingest.lms.tasks.grades" in body
 
 
 class DownRedis:

@@ -22,8 +22,8 @@ from completion.models import (
     XapiStatement,
 )
 from interventions.models import Intervention, OutboundMessage
-from lti_tool import retention
-from lti_tool.audit import verify_chain
+from lti_tool.audit import retention
+from lti_tool.audit.trail import verify_chain
 from lti_tool.models import AuditEntry, Membership
 from lti_tool.tasks import purge_expired_records
 from tests.certificates.helpers import complete, learner, one_page_course

@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from completion.data import ActorRef, EngagementEvent
-from completion.events import store_events
+from completion.events.store import store_events
 from lti_tool.models import Course, Deployment, MembershipChange
 from lti_tool.services import upsert_membership, upsert_person
 

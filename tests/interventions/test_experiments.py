@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from interventions.experiments import HOLDOUT, Arm, ArmResult, assign, compare
+from interventions.measurement.experiments import HOLDOUT, Arm, ArmResult, assign, compare
 
 
 def test_assignment_is_deterministic_and_follows_the_weights():

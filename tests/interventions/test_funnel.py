@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from interventions.measurement.outcomes import intervention_funnel
 from interventions.models import Intervention
-from interventions.outcomes import intervention_funnel
 from tests.interventions.helpers import enrol
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from completion.models import Pause
-from completion.scoring import score_course
+from completion.risk.scoring import score_course
 from interventions.models import AdvisorCase, OutboundMessage, Snooze
 from tests.helpers import token_for
 from tests.interventions.helpers import act, enrol

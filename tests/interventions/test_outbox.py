@@ -13,8 +13,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from interventions.delivery.outbox import dispatch_due, enqueue_message
 from interventions.models import ContactPreference, OutboundMessage
-from interventions.outbox import dispatch_due, enqueue_message
 from lti_tool.models import Deployment
 from tests.helpers import subprocess_database_url
 from tests.platform.server import Response, TestPlatform
@@ -150,7 +150,7 @@ def test_chat_webhooks_get_slack_and_teams_payloads(platform):
 
 
 def test_one_click_unsubscribe_opts_out_and_suppresses_queued_email(client, platform):
-    from interventions.outbox import unsubscribe_url
+    from interventions.delivery.outbox import unsubscribe_url
     from lti_tool.models import Membership
     from tests.platform.launcher import launch
 
@@ -211,7 +211,7 @@ def test_a_worker_killed_mid_dispatch_loses_and_duplicates_nothing(transactional
             sys.executable,
             "-c",
             "import django; django.setup(); "
-            "from interventions.outbox import dispatch_due; dispatch_due(limit=1000)",
+            "from interventions.delivery.outbox import dispatch_due; dispatch_due(limit=1000)",
         ],
         cwd=ROOT,
         env=env,

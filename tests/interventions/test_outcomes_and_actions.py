@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from interventions import actions
-from interventions.experiments import ArmResult, compare
+from interventions.learners import actions
+from interventions.measurement.experiments import ArmResult, compare
+from interventions.measurement.outcomes import arm_results, measure_outcomes, recovery_rates
 from interventions.models import (
     AdvisorCase,
     ContactPreference,
@@ -14,8 +15,7 @@ from interventions.models import (
     Intervention,
     OutboundMessage,
 )
-from interventions.outcomes import arm_results, measure_outcomes, recovery_rates
-from interventions.planner import plan_course
+from interventions.planning.planner import plan_course
 from lti_tool.models import AuditEntry, Membership
 from tests.interventions.helpers import NOW, act, enrol
 
@@ -176,7 +176,7 @@ def test_staff_see_recovery_ab_results_cases_and_todays_plan(client, platform):
 
 
 def test_staff_on_the_daily_digest_get_one_email_instead_of_chat_alerts(course):
-    from interventions.digest import send_daily_digests
+    from interventions.delivery.digest import send_daily_digests
 
     teacher = enrol(course, "teach", role="instructor")
     ContactPreference.objects.create(

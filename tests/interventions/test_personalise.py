@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from interventions.personalise import CourseItem, ItemRow, next_steps
+from interventions.planning.personalise import CourseItem, ItemRow, next_steps
 
 T = "2026-03-01 00:00:00+00"  # as the planner loads it: UTC text, sortable
 LATER = "2026-03-01 00:00:00.5+00"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from completion.models import Pause, RiskScore
-from completion.signals import SignalResult, fired_mask, to_stored
+from completion.risk.signals import SignalResult, fired_mask, to_stored
 from interventions.models import (
     AdvisorCase,
     ContactPreference,
@@ -11,7 +11,7 @@ from interventions.models import (
     Intervention,
     OutboundMessage,
 )
-from interventions.planner import plan_course
+from interventions.planning.planner import plan_course
 from lti_tool.models import Membership
 from tests.interventions.helpers import NOW, act, enrol
 
@@ -116,7 +116,7 @@ def test_new_learner_gets_welcome_then_start_here_if_not_started(course):
 
 
 def test_paused_learner_is_welcomed_back_on_the_return_date_and_not_before(course):
-    from interventions.pausing import pause_learner
+    from interventions.learners.pausing import pause_learner
 
     m = enrol(course, "p")
     act(course, m, "viewed", NOW - timedelta(days=1))
@@ -171,7 +171,7 @@ def test_the_absence_email_says_how_many_minutes_from_finishing_where_they_stopp
 
 def test_the_planner_reads_each_learners_latest_progress_up_to_today(course):
     from completion.models import Progress
-    from interventions.planner import _latest_progress
+    from interventions.planning.day_facts import latest_progress
 
     def row(membership, days_ago, percent):
         Progress.objects.create(
@@ -194,7 +194,7 @@ def test_the_planner_reads_each_learners_latest_progress_up_to_today(course):
     row(scored_daily, 1, 30)
     row(scored_daily, -1, 99)  # a row dated tomorrow is not today's progress
     row(scored_once, 5, 10)
-    latest = _latest_progress(course, NOW.date())
+    latest = latest_progress(course, NOW.date())
     assert {m: p.percent_complete for m, p in latest.items()} == {
         scored_daily.pk: 30,
         scored_once.pk: 10,

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from interventions.models import MessageTemplate, OutboundMessage, PlaybookSetting
-from interventions.planner import plan_course
+from interventions.planning.planner import plan_course
 from lti_tool.models import AuditEntry
 from tests.helpers import token_for
 from tests.interventions.helpers import NOW, act, enrol
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def steps_form(lt, **changes):
     """The settings form as the page posts it, defaults untouched, with `changes` applied."""
-    from interventions.playbook_settings import playbook_rows
+    from interventions.playbook_editor.services import playbook_rows
     from lti_tool.models import Course
 
     data = {"lt": lt}

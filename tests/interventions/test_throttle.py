@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from interventions.throttle import Recipient, after_quiet_hours, decide
+from interventions.planning.throttle import Recipient, after_quiet_hours, decide
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

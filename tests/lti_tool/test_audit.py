@@ -5,7 +5,7 @@ from itertools import pairwise
 import pytest
 from django.core.management import CommandError, call_command
 
-from lti_tool.audit import GENESIS, append_audit, entry_hash, verify_chain
+from lti_tool.audit.trail import GENESIS, append_audit, entry_hash, verify_chain
 from lti_tool.models import AuditEntry
 
 
@@ -86,7 +86,7 @@ def test_swapping_two_entries_is_detected(chain):
 
 
 def test_real_actions_append_to_one_intact_chain(platform, django_capture_on_commit_callbacks):
-    from lti_tool.keys import rotate_keys
+    from lti_tool.keys.tool import rotate_keys
 
     with django_capture_on_commit_callbacks(execute=True):
         rotate_keys(actor="test")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from lti_tool import credentials
+from lti_tool.keys import credentials
 from lti_tool.models import Deployment
 
 

@@ -9,8 +9,8 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from lti_tool.lti_services import FinishlineServiceConnector
 from lti_tool.models import AuditEntry, ToolKey
+from lti_tool.platform_services.client import FinishlineServiceConnector
 from tests.lti_tool.helpers import deep_linking_launch, pick
 
 AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"

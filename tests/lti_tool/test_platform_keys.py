@@ -51,7 +51,7 @@ def test_two_launches_fetch_the_platform_keys_once(client, platform):
 
 
 def test_the_key_set_is_cached_across_processes_in_the_database(client, platform):
-    from lti_tool.platform_keys import forget_platform_keys
+    from lti_tool.keys.platform import forget_platform_keys
 
     assert post_launch(client, platform, sub="a").status_code == 302
     forget_platform_keys()  # another process: nothing in memory, the database row is there

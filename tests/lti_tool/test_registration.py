@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lti_tool.models import AuditEntry, Deployment, Platform
-from lti_tool.registration import TOOL_CONFIGURATION
+from lti_tool.registration.dynamic import TOOL_CONFIGURATION
 from tests.platform.launcher import launch
 from tests.platform.server import Response
 

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from lti_tool.audit import append_audit
+from lti_tool.audit.trail import append_audit
 from tests.completion.riskdata import enrol, make_course
 from tests.helpers import token_for
 

@@ -13,9 +13,9 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from completion import reports
-from completion.risk_services import override_status, pause_learner, update_criteria
-from completion.scoring import score_course
+from completion.reports import compliance as reports
+from completion.risk.scoring import score_course
+from completion.risk.services import override_status, pause_learner, update_criteria
 from tests.completion.riskdata import add, day, enrol, make_course
 from tests.helpers import token_for
 

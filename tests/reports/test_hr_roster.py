@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from completion.hr_roster import import_hr_roster, parse_roster
 from completion.models import HrRosterImport
+from completion.reports.hr_roster import import_hr_roster, parse_roster
 from lti_tool.models import AuditEntry, Person
 from tests.completion.riskdata import enrol, make_course
 from tests.helpers import token_for

@@ -8,13 +8,13 @@ import pytest
 from django.utils import timezone
 
 from completion.models import RiskScore
-from completion.report_selectors import PastCohorts
-from completion.scoring import score_course
+from completion.reports.selectors import PastCohorts
+from completion.risk.scoring import score_course
+from interventions.delivery.outbox import dispatch_due
+from interventions.measurement.outcomes import RecoveryRow
 from interventions.models import ContactPreference, Intervention, OutboundMessage
-from interventions.outbox import dispatch_due
-from interventions.outcomes import RecoveryRow
-from interventions.report_tasks import weekly_reports
-from interventions.weekly_report import (
+from interventions.reports.tasks import weekly_reports
+from interventions.reports.weekly import (
     DaySnapshot,
     WeeklySummary,
     iso_week,

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from completion.risk_evaluation import evaluate_course
-from completion.risk_selectors import predictor_of
+from completion.risk.evaluation import evaluate_course
+from completion.risk.selectors import predictor_of
 from lti_tool.models import Course
 
 

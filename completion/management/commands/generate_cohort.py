@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from completion.cohort import simulate
-from completion.imports import load_events
+from completion.ingest.files.imports import load_events
 from completion.models import CohortOutcome
+from completion.risk.synthetic import simulate
 from lti_tool.models import Course, Membership, Person, Role
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from completion.imports import check_file, import_file
+from completion.ingest.files.imports import check_file, import_file
 from lti_tool.models import Deployment
 
 

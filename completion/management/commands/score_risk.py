@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from completion.scoring import score_course, today
+from completion.risk.scoring import score_course, today
 from lti_tool.models import Course
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from completion.canvas_subscriptions import subscribe_course
+from completion.ingest.caliper.canvas_subscriptions import subscribe_course
 from lti_tool.models import Course
 
 

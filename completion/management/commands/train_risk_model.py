@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from completion.risk_evaluation import train_on
-from completion.risk_model import ALGORITHMS, DEFAULT_ALGORITHM, NotEnoughHistory
-from completion.risk_services import save_trained_model
+from completion.risk.evaluation import train_on
+from completion.risk.model import ALGORITHMS, DEFAULT_ALGORITHM, NotEnoughHistory
+from completion.risk.services import save_trained_model
 from lti_tool.models import Course, Deployment
 
 

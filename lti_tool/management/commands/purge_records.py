@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from lti_tool.retention import purge_all
+from lti_tool.audit.retention import purge_all
 
 
 class Command(BaseCommand):

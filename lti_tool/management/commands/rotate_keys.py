@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from lti_tool.keys import public_jwks, rotate_keys
+from lti_tool.keys.tool import public_jwks, rotate_keys
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from lti_tool import keys
 from lti_tool.demo import platform as demo
+from lti_tool.keys import tool as keys
 from lti_tool.models import Course, Deployment, Membership, MembershipChange, Role
 from lti_tool.services import register_platform, upsert_membership, upsert_person
 

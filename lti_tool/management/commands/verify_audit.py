@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from lti_tool.audit import verify_chain
+from lti_tool.audit.trail import verify_chain
 
 
 class Command(BaseCommand):

@@ -1,0 +1,241 @@
+"""The instructor's roster: one page of a course's learners on a day, sorted and filtered in SQL.
+
+A 10,000-learner course must open fast, so filtering, sorting, counting and paging run in the
+database over the day's RiskScore rows (indexed by course, day and tier), with the Progress
+columns joined by subquery; the last activity is looked up for the page's rows only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import CharField, Count, F, Max, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Lower, NullIf
+
+from completion.models import Activity, Progress, RiskScore
+from completion.risk.selectors import fired_counts, with_fired
+from lti_tool.models import Course
+
+PER_PAGE = 50
+SORTS: dict[str, tuple[str, ...]] = {
+    "risk": ("probability", "membership_id"),
+    "-risk": ("-probability", "membership_id"),
+    "name": ("sort_name", "membership_id"),
+    "-name": ("-sort_name", "membership_id"),
+    "progress": ("percent_complete", "membership_id"),
+    "-progress": ("-percent_complete", "membership_id"),
+    "gap": ("-gap", "membership_id"),  # furthest behind first
+    "-gap": ("gap", "membership_id"),
+    "status": ("status", "probability", "membership_id"),
+    "change": ("change", "membership_id"),  # biggest drop first
+}
+TIERS = ("red", "yellow", "green")
+
+
+@dataclass(frozen=True)
+class RosterQuery:
+    day: date | None = None
+    tier: str = ""
+    status: str = ""
+    reason: str = ""  # a signal code that fired that day
+    search: str = ""
+    section: str = ""  # Person.attributes["section"] (LTI custom claim or HR roster)
+    group: str = ""  # Person.attributes["group"]
+    sort: str = "risk"
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    membership_id: int
+    name: str
+    email: str
+    status: str
+    status_label: str
+    percent_complete: float
+    expected_percent: float
+    gap: float
+    tier: str
+    probability: float
+    change: float | None
+    reasons: list[str]
+    last_activity: datetime | None
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    day: date | None
+    rows: list[RosterRow]
+    total: int  # matching the filters
+    page: int
+    pages: int
+    tier_counts: dict[str, int]  # the whole course that day, before filters
+    statuses: list[tuple[str, str]]  # (status, label) present that day
+    reasons: list[tuple[str, int]]  # fired signal codes that day, with counts
+    sections: list[str]
+    groups: list[str]
+
+
+def latest_day(course: Course) -> date | None:
+    return (
+        RiskScore.objects.filter(course=course)
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .first()
+    )
+
+
+def _progress(day: date, field: str) -> Subquery:
+    return Subquery(
+        Progress.objects.filter(membership=OuterRef("membership"), as_of=day).values(field)[:1]
+    )
+
+
+def _base(course: Course, day: date) -> QuerySet[Any]:  # annotated: typed loosely
+    return RiskScore.objects.filter(course=course, as_of=day).annotate(
+        status=_progress(day, "status"),
+        status_label=_progress(day, "status_label"),
+        percent_complete=_progress(day, "percent_complete"),
+        expected_percent=_progress(day, "expected_percent"),
+        gap=_progress(day, "gap"),
+        sort_name=Lower(
+            Coalesce(
+                NullIf("membership__person__name", Value("")),
+                "membership__person__email",
+                output_field=CharField(),
+            )
+        ),
+    )
+
+
+def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> RosterPage:
+    day = q.day or latest_day(course)
+    if day is None:
+        return RosterPage(None, [], 0, 1, 1, dict.fromkeys(TIERS, 0), [], [], [], [])
+    everyone = RiskScore.objects.filter(course=course, as_of=day)
+    counts = dict(everyone.values_list("tier").annotate(n=Count("pk")).order_by())
+    found = _base(course, day)
+    if q.tier in TIERS:
+        found = found.filter(tier=q.tier)
+    if q.status:
+        found = found.filter(status=q.status)
+    if q.reason:
+        found = with_fired(found, q.reason)
+    if q.search:
+        found = found.filter(sort_name__contains=q.search.lower())
+    if q.section:
+        found = found.filter(membership__person__attributes__section=q.section)
+    if q.group:
+        found = found.filter(membership__person__attributes__group=q.group)
+    total = found.count()
+    pages = max((total + per_page - 1) // per_page, 1)
+    page = min(max(q.page, 1), pages)
+    ordered = found.order_by(*SORTS.get(q.sort, SORTS["risk"]))
+    chunk = list(
+        ordered.values(
+            "membership_id", "status", "status_label", "percent_complete", "expected_percent",
+            "gap", "tier", "probability", "change", "reasons",
+            name=F("membership__person__name"), email=F("membership__person__email"),
+            person_id=F("membership__person_id"),
+        )[(page - 1) * per_page : page * per_page]
+    )  # fmt: skip
+    last = _last_activity(course, [r["person_id"] for r in chunk])
+    return RosterPage(
+        day=day,
+        rows=[_row(r, last.get(r["person_id"])) for r in chunk],
+        total=total,
+        page=page,
+        pages=pages,
+        tier_counts={t: counts.get(t, 0) for t in TIERS},
+        statuses=sorted(
+            set(
+                Progress.objects.filter(course=course, as_of=day)
+                .values_list("status", "status_label")
+                .distinct()
+            )
+        ),
+        reasons=fired_counts(everyone),
+        sections=_attribute_values(course, "section"),
+        groups=_attribute_values(course, "group"),
+    )
+
+
+def _attribute_values(course: Course, key: str) -> list[str]:
+    """The distinct values of a learner attribute in the course (for the filter menus)."""
+    values = (
+        course.memberships.filter(role="learner")
+        .exclude(**{f"person__attributes__{key}__isnull": True})
+        .values_list(f"person__attributes__{key}", flat=True)
+        .distinct()
+    )
+    return sorted({str(v) for v in values if v not in (None, "")})
+
+
+def _last_activity(course: Course, person_ids: list[int]) -> dict[int, datetime]:
+    if not person_ids:
+        return {}
+    return dict(
+        Activity.objects.filter(course=course, person_id__in=person_ids)
+        .values_list("person_id")
+        .annotate(last=Max("occurred_at"))
+        .order_by()
+    )
+
+
+def _row(r: dict[str, Any], last: datetime | None) -> RosterRow:
+    return RosterRow(
+        membership_id=r["membership_id"],
+        name=r["name"] or r["email"] or f"learner {r['membership_id']}",
+        email=r["email"] or "",
+        status=r["status"] or "",
+        status_label=r["status_label"] or "",
+        percent_complete=r["percent_complete"] or 0.0,
+        expected_percent=r["expected_percent"] or 0.0,
+        gap=r["gap"] or 0.0,
+        tier=r["tier"],
+        probability=r["probability"],
+        change=r["change"],
+        reasons=list(r["reasons"] or [])[:3],
+        last_activity=last,
+    )
+
+
+# --- the course overview's charts ---------------------------------------------------------
+
+
+def last_active_offsets(course: Course, *, now: datetime) -> list[tuple[int, int]]:
+    """Per learner, (day of enrolment last active, -1 if never; days enrolled by `now`).
+
+    One index probe per learner (newest event first), not an aggregate over every event.
+    """
+    newest = (
+        Activity.objects.filter(course=course, person=OuterRef("person"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    rows = (
+        course.memberships.filter(role="learner")
+        .annotate(last=Subquery(newest))
+        .values_list("enrolled_at", "last")
+    )
+    return [
+        ((last - enrolled).days if last else -1, (now - enrolled).days) for enrolled, last in rows
+    ]
+
+
+def tiers_per_day(course: Course, *, days: int = 60) -> list[tuple[date, dict[str, int]]]:
+    newest = latest_day(course)
+    if newest is None:
+        return []
+    since = newest - timedelta(days=days - 1)
+    per_day: dict[date, dict[str, int]] = {}
+    for as_of, tier, n in (
+        RiskScore.objects.filter(course=course, as_of__gte=since)
+        .values_list("as_of", "tier")
+        .annotate(n=Count("pk"))
+        .order_by("as_of")
+    ):
+        per_day.setdefault(as_of, {})[tier] = n
+    return sorted(per_day.items())

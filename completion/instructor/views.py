@@ -1,0 +1,200 @@
+"""Instructor pages of the risk engine: the learner table, criteria settings, status overrides.
+
+Views parse, authorise (`access_*`), call one selector or service, and render.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from completion.instructor import charts
+from completion.instructor.forms import CriteriaForm, OverrideForm
+from completion.instructor.roster import (
+    RosterQuery,
+    last_active_offsets,
+    roster_page,
+    tiers_per_day,
+)
+from completion.models import Item
+from completion.risk import selectors as sel
+from completion.risk.services import InvalidCriteria, override_status, update_criteria
+from lti_tool import selectors
+from lti_tool.context import LaunchContext
+from lti_tool.decorators import launch_required
+from lti_tool.models import Course, Role
+from lti_tool.selectors import STAFF_ROLES
+
+
+def _launch(request: HttpRequest) -> LaunchContext:
+    return request.launch  # type: ignore[attr-defined, no-any-return]
+
+
+def _as_of(request: HttpRequest) -> date | None:
+    try:
+        return date.fromisoformat(request.GET.get("as_of", ""))
+    except ValueError:
+        return None
+
+
+@launch_required(roles=STAFF_ROLES)
+def risk_dashboard(request: HttpRequest) -> HttpResponse:
+    """The roster: one page of learners, sorted and filtered on the server."""
+    launch = _launch(request)
+    course = selectors.access_course(launch, launch.course_id or 0, staff=True)
+    query = RosterQuery(
+        day=_as_of(request),
+        tier=request.GET.get("tier", ""),
+        status=request.GET.get("status", ""),
+        reason=request.GET.get("reason", ""),
+        search=request.GET.get("q", "").strip()[:100],
+        section=request.GET.get("section", "")[:200],
+        group=request.GET.get("group", "")[:200],
+        sort=request.GET.get("sort", "risk"),
+        page=_int(request.GET.get("page"), 1),
+    )
+    roster = roster_page(course, query)
+    return render(
+        request,
+        "completion/risk_dashboard.html",
+        {
+            "course": course,
+            "roster": roster,
+            "query": query,
+            "lt": request.GET.get("lt", ""),
+            "filters": _filters_query(request),
+        },
+    )
+
+
+MIN_CURVE_DAYS = 14
+
+
+@launch_required(roles=STAFF_ROLES)
+def course_charts(request: HttpRequest) -> HttpResponse:
+    """The course at a glance: the drop-off curve and the risk tiers over time."""
+    launch = _launch(request)
+    course = selectors.access_course(launch, launch.course_id or 0, staff=True)
+    offsets = last_active_offsets(course, now=timezone.now())
+    horizon = max([age for _, age in offsets] + [MIN_CURVE_DAYS])
+    shares = charts.survival(offsets, horizon)
+    per_day = tiers_per_day(course)
+    return render(
+        request,
+        "completion/charts.html",
+        {
+            "course": course,
+            "curve": charts.drop_off_curve(shares),
+            "learners": len(offsets),
+            "never": sum(1 for last, _ in offsets if last < 0),
+            "bars": charts.tier_bars([(d.strftime("%d %b"), c) for d, c in per_day]),
+            "latest": per_day[-1] if per_day else None,
+            "lt": request.GET.get("lt", ""),
+            "width": charts.WIDTH,
+            "height": charts.HEIGHT,
+        },
+    )
+
+
+# Teaching assistants and advisors may read criteria and statuses; instructors change them.
+EDITORS = frozenset({Role.INSTRUCTOR, Role.ADMIN})
+
+
+def _editors_only(request: HttpRequest, launch: LaunchContext) -> None:
+    if request.method == "POST" and launch.role not in EDITORS:
+        raise PermissionDenied("Only instructors and administrators change this.")
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value or default)
+    except ValueError:
+        return default
+
+
+def _filters_query(request: HttpRequest) -> str:
+    """The current filters as a query string, for sort and page links to keep."""
+    keep = {
+        k: request.GET[k]
+        for k in ("lt", "tier", "status", "reason", "q", "as_of")
+        if request.GET.get(k)
+    }
+    return urlencode(keep)
+
+
+def _criteria_form(course: Course, data: object = None) -> CriteriaForm:
+    items = list(
+        Item.objects.filter(course=course, is_tool_lineitem=False)
+        .order_by("position", "pk")
+        .values_list("pk", "kind", "title")
+    )
+    courses = list(
+        Course.objects.filter(deployment_id=course.deployment_id)
+        .exclude(pk=course.pk)
+        .values_list("pk", "title")
+    )
+    initial = CriteriaForm.initial_from(sel.criteria_row(course))
+    return CriteriaForm(data, initial=initial, items=items, courses=courses)
+
+
+@launch_required(roles=STAFF_ROLES)
+def criteria_settings(request: HttpRequest) -> HttpResponse:
+    launch = _launch(request)
+    course = selectors.access_course(launch, launch.course_id or 0, staff=True)
+    _editors_only(request, launch)
+    form = _criteria_form(course, request.POST if request.method == "POST" else None)
+    saved = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_criteria(course=course, values=form.values(), by=f"person:{launch.person_id}")
+            saved = True
+        except InvalidCriteria as exc:
+            form.add_error(None, str(exc))
+    return render(
+        request,
+        "completion/criteria.html",
+        {
+            "course": course,
+            "form": form,
+            "saved": saved,
+            "lt": request.POST.get("lt") or request.GET.get("lt", ""),
+        },
+        status=400 if request.method == "POST" and not saved else 200,
+    )
+
+
+@launch_required(roles=STAFF_ROLES)
+def override_learner_status(request: HttpRequest, membership_id: int) -> HttpResponse:
+    launch = _launch(request)
+    membership = selectors.access_membership(launch, membership_id)
+    _editors_only(request, launch)
+    form = OverrideForm(request.POST if request.method == "POST" else None)
+    lt = request.POST.get("lt") or request.GET.get("lt", "")
+    if request.method == "POST" and form.is_valid():
+        try:
+            override_status(
+                membership=membership,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+                by=f"person:{launch.person_id}",
+            )
+            return redirect(reverse("completion_risk:dashboard") + f"?lt={lt}")
+        except InvalidCriteria as exc:
+            form.add_error(None, str(exc))
+    return render(
+        request,
+        "completion/override.html",
+        {
+            "membership": membership,
+            "form": form,
+            "lt": lt,
+            "detail": sel.learner_risk(membership),
+        },
+        status=400 if request.method == "POST" else 200,
+    )

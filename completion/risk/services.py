@@ -1,0 +1,202 @@
+"""Writes around the risk engine that people make: criteria, overrides, pauses, accommodations.
+
+Each change of consequence is written to the audit trail in the same transaction, and the
+learners it affects are re-scored after commit (by dotted path, so tasks and services do not
+import each other). Scoring itself is `scoring.score_course`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from completion.models import (
+    Accommodation,
+    CompletionCriteria,
+    Pause,
+    StatusOverride,
+    TrainedRiskModel,
+)
+from completion.progress import criteria as crit
+from completion.risk.model import TrainedArtefact
+from completion.risk.rules import RulesConfig
+from lti_tool.audit.trail import append_audit
+from lti_tool.models import Course, Deployment, Membership
+
+CRITERIA_FIELDS = (
+    "required_item_ids",
+    "min_content_share",
+    "min_overall_score",
+    "min_item_scores",
+    "required_submission_ids",
+    "min_time_minutes",
+    "due_on",
+    "due_days_after_enrolment",
+    "item_prerequisites",
+    "prerequisite_course_ids",
+    "status_labels",
+    "timeline",
+    "starts_on",
+    "ends_on",
+    "duration_days",
+    "skip_weekends",
+    "blackout_dates",
+    "anchors",
+    "rule_settings",
+    "risk_model",
+)
+
+
+class InvalidCriteria(ValueError):
+    """The criteria given cannot be saved; the message says why in plain words."""
+
+
+def _enqueue_rescore(course_id: int, membership_ids: list[int] | None) -> None:
+    transaction.on_commit(
+        lambda: async_task("completion.risk.tasks.rescore_learners", course_id, membership_ids)
+    )
+
+
+@transaction.atomic
+def update_criteria(*, course: Course, values: Mapping[str, Any], by: str) -> CompletionCriteria:
+    """Save a course's criteria (only the keys given change), audit, and re-score the course."""
+    unknown = set(values) - set(CRITERIA_FIELDS)
+    if unknown:
+        raise InvalidCriteria(f"unknown fields: {', '.join(sorted(unknown))}")
+    row, _ = CompletionCriteria.objects.select_for_update().get_or_create(course=course)
+    before = {f: getattr(row, f) for f in values}
+    for name, value in values.items():
+        setattr(row, name, value)
+    _validate(row)
+    row.save()
+    changed = {f: [before[f], values[f]] for f in values if before[f] != values[f]}
+    append_audit(
+        actor=by,
+        action="completion.criteria_updated",
+        obj=row,
+        deployment=course.deployment,
+        data={"course_id": course.pk, "changed": changed},
+    )
+    _enqueue_rescore(course.pk, None)
+    return row
+
+
+def _validate(row: CompletionCriteria) -> None:
+    try:
+        RulesConfig.from_settings(row.rule_settings or {})
+    except (TypeError, ValueError) as exc:
+        raise InvalidCriteria(f"risk settings: {exc}") from exc
+    if not 0 <= row.min_content_share <= 1:
+        raise InvalidCriteria("the share of content must be between 0% and 100%")
+    if row.min_overall_score is not None and not 0 <= row.min_overall_score <= 1:
+        raise InvalidCriteria("the minimum score must be between 0% and 100%")
+    if row.timeline == row.Timeline.ABSOLUTE and not (row.starts_on and row.ends_on):
+        raise InvalidCriteria("a fixed-date timeline needs a start and an end date")
+    if row.starts_on and row.ends_on and row.ends_on < row.starts_on:
+        raise InvalidCriteria("the end date is before the start date")
+    unknown = set(row.status_labels or {}) - set(crit.STATUSES)
+    if unknown:
+        raise InvalidCriteria(f"unknown statuses in labels: {', '.join(sorted(unknown))}")
+    for anchor in row.anchors or []:
+        if not 0 <= float(anchor.get("share", -1)) <= 1:
+            raise InvalidCriteria("an anchor's share must be between 0% and 100%")
+
+
+@transaction.atomic
+def override_status(*, membership: Membership, status: str, reason: str, by: str) -> StatusOverride:
+    """Set (or with status "" clear) a learner's status by hand, with a reason. Audited."""
+    if status and status not in crit.STATUSES:
+        raise InvalidCriteria(f"unknown status: {status}")
+    if not reason.strip():
+        raise InvalidCriteria("an override needs a reason")
+    row = StatusOverride.objects.create(
+        membership=membership, status=status, reason=reason.strip(), by=by, at=timezone.now()
+    )
+    append_audit(
+        actor=by,
+        action="completion.status_overridden",
+        obj=row,
+        deployment=membership.course.deployment,
+        data={"membership_id": membership.pk, "status": status, "reason": row.reason},
+    )
+    _enqueue_rescore(membership.course_id, [membership.pk])
+    return row
+
+
+@transaction.atomic
+def pause_learner(
+    *, membership: Membership, starts_on: date, until: date, reason: str, by: str
+) -> Pause:
+    """Record a pause (learner-declared or staff-entered). Audited; re-scores the learner."""
+    if until < starts_on:
+        raise InvalidCriteria("a pause must end on or after its first day")
+    row = Pause.objects.create(
+        membership=membership, starts_on=starts_on, until=until, reason=reason, created_by=by
+    )
+    append_audit(
+        actor=by,
+        action="completion.paused",
+        obj=row,
+        deployment=membership.course.deployment,
+        data={"membership_id": membership.pk, "starts_on": starts_on, "until": until},
+    )
+    _enqueue_rescore(membership.course_id, [membership.pk])
+    return row
+
+
+@transaction.atomic
+def set_accommodation(
+    *, membership: Membership, time_multiplier: float, note: str, by: str
+) -> Accommodation:
+    """Give a learner a time multiplier (1.0 = none). Audited; re-scores the learner."""
+    if not 1.0 <= time_multiplier <= 5.0:
+        raise InvalidCriteria("a time multiplier must be between 1 and 5")
+    row, _ = Accommodation.objects.update_or_create(
+        membership=membership, defaults={"time_multiplier": time_multiplier, "note": note}
+    )
+    append_audit(
+        actor=by,
+        action="completion.accommodation_set",
+        obj=row,
+        deployment=membership.course.deployment,
+        data={"membership_id": membership.pk, "time_multiplier": time_multiplier},
+    )
+    _enqueue_rescore(membership.course_id, [membership.pk])
+    return row
+
+
+@transaction.atomic
+def save_trained_model(
+    *,
+    artefact: TrainedArtefact,
+    course: Course | None = None,
+    deployment: Deployment | None = None,
+    by: str,
+) -> TrainedRiskModel:
+    """Store a trained model for a course (or a whole deployment). Audited."""
+    if (course is None) == (deployment is None):
+        raise InvalidCriteria("a model belongs to exactly one course or one deployment")
+    row = TrainedRiskModel.objects.create(
+        course=course,
+        deployment=deployment,
+        trained_at=timezone.now(),
+        algorithm=artefact.algorithm,
+        artefact=artefact.artefact,
+        feature_names=artefact.feature_names,
+        samples=artefact.samples,
+        metrics=artefact.metrics,
+        importances=artefact.importances,
+    )
+    append_audit(
+        actor=by,
+        action="completion.risk_model_trained",
+        obj=row,
+        deployment=deployment or (course.deployment if course else None),
+        data={"course_id": course.pk if course else None, "metrics": artefact.metrics},
+    )
+    return row

@@ -1,0 +1,3 @@
+"""What is done for and about one learner: staff actions (message now, snooze, advisor,
+close the loop), the learner's pause and resume, and staff's page of one learner.
+"""

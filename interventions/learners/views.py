@@ -1,0 +1,122 @@
+"""Staff: one learner's page (timeline, signals, risk history, interventions and outcomes) and
+the actions on it (message, snooze, assign an advisor, pause; the status override lives with
+completion). Views parse, authorise (`access_membership`), call one service and render."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from completion.models import Activity, StatusOverride
+from completion.risk import selectors as risk_selectors
+from interventions.learners.actions import (
+    ActionRefused,
+    assign_advisor,
+    send_message_now,
+    snooze_learner,
+)
+from interventions.learners.pausing import PauseRefused, current_pause, pause_learner
+from interventions.models import AdvisorCase, Intervention, OutboundMessage
+from lti_tool.decorators import launch_of, launch_required
+from lti_tool.models import Membership, Person, Role
+from lti_tool.selectors import STAFF_ROLES, access_membership, launch_person
+
+TIMELINE_LIMIT = 200
+
+
+@launch_required(roles=STAFF_ROLES)
+def learner_detail(request: HttpRequest, membership_id: int) -> HttpResponse:
+    launch = launch_of(request)
+    membership = access_membership(launch, membership_id)
+    error = notice = ""
+    if request.method == "POST":
+        error, notice = _act(request, membership, launch_person(launch))
+    return render(
+        request,
+        "interventions/learner.html",
+        {**learner_context(membership), "error": error, "notice": notice,
+         "lt": request.POST.get("lt") or request.GET.get("lt", "")},
+        status=400 if error else 200,
+    )  # fmt: skip
+
+
+def learner_context(membership: Membership) -> dict[str, object]:
+    history = risk_selectors.learner_history(membership, days=60)
+    return {
+        "membership": membership,
+        "person": membership.person,
+        "risk": risk_selectors.learner_risk(membership),
+        "history": history,
+        "sparkline": _sparkline([h["probability"] for h in history]),
+        "timeline": list(
+            Activity.objects.filter(course=membership.course, person=membership.person)
+            .select_related("item")
+            .order_by("-occurred_at")[:TIMELINE_LIMIT]
+        ),
+        "interventions": list(
+            Intervention.objects.filter(membership=membership).order_by("-planned_at")[:100]
+        ),
+        "messages": list(
+            OutboundMessage.objects.filter(membership=membership).order_by("-created_at")[:100]
+        ),
+        "cases": list(
+            AdvisorCase.objects.filter(membership=membership)
+            .select_related("owner")
+            .order_by("-opened_at")
+        ),
+        "overrides": list(StatusOverride.objects.filter(membership=membership).order_by("-at")),
+        "pause": current_pause(membership),
+        "advisors": _staff_of(membership),
+    }
+
+
+def _staff_of(membership: Membership) -> QuerySet[Person]:
+    """Who may own an advisor case for this learner: the course's staff."""
+    return Person.objects.filter(
+        memberships__course=membership.course,
+        memberships__role__in=[Role.ADVISOR, Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
+    ).distinct()
+
+
+def _sparkline(values: list[float], width: int = 300, height: int = 48) -> str:
+    """SVG polyline points for the completion probability, 0..1, oldest left."""
+    if len(values) < 2:
+        return ""
+    step = width / (len(values) - 1)
+    return " ".join(f"{i * step:.1f},{height - v * height:.1f}" for i, v in enumerate(values))
+
+
+def _act(request: HttpRequest, membership: Membership, by: Person) -> tuple[str, str]:
+    action = request.POST.get("action", "")
+    try:
+        if action == "message":
+            send_message_now(
+                membership=membership, subject=request.POST.get("subject", ""),
+                text=request.POST.get("text", ""), by=by,
+            )  # fmt: skip
+            return "", "Message queued; it is in the outbox below."
+        if action == "snooze":
+            days = int(request.POST.get("days") or 0)
+            snooze_learner(membership=membership, days=days, reason=request.POST.get("reason", ""),
+                           by=by)  # fmt: skip
+            return "", f"Automatic nudges snoozed for {days} days."
+        if action == "advisor":
+            advisor = _staff_of(membership).get(pk=int(request.POST.get("advisor") or 0))
+            assign_advisor(membership=membership, advisor=advisor,
+                           reason=request.POST.get("reason", ""), by=by)  # fmt: skip
+            return "", f"Advisor case opened for {advisor.name or advisor.sub}."
+        if action == "pause":
+            until = date.fromisoformat(request.POST.get("until", ""))
+            pause_learner(membership=membership, until=until,
+                          reason=request.POST.get("reason", ""), by=f"person:{by.pk}",
+                          today=timezone.now().date())  # fmt: skip
+            return "", f"Paused until {until:%d %B %Y}."
+    except (ActionRefused, PauseRefused) as exc:
+        return str(exc), ""
+    except (ValueError, Person.DoesNotExist):
+        return "Check the form: a value is missing or not valid.", ""
+    return "Unknown action.", ""

@@ -1,0 +1,420 @@
+"""Plan today's interventions for a course: who gets which step, on which channel, when.
+
+Reads the day's facts through `day_facts` (a few course-wide queries), decides with the
+pure modules (`playbooks`, `throttle`, `experiments`), and writes `Intervention` rows plus
+outbox messages or advisor cases in one transaction. A learner gets at most one learner-facing
+step per run (the most urgent playbook wins; within a playbook the most advanced due step wins
+and the earlier ones are recorded as superseded). `dry_run` writes nothing and returns the plan,
+which is also the preview of who would receive what today.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from interventions.delivery import messages
+from interventions.learners.actions import announce_escalations
+from interventions.measurement import experiments
+from interventions.models import (
+    AdvisorCase,
+    Channel,
+    Intervention,
+    OutboundMessage,
+    PlaybookSetting,
+)
+from interventions.planning import personalise, playbooks, throttle
+from interventions.planning.day_facts import DayFacts, load_day_facts
+from lti_tool.bulk import insert_rows
+from lti_tool.models import Course, Membership, Role
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    membership_id: int
+    learner: str
+    playbook: str
+    step: str
+    episode: str
+    channels: tuple[str, ...]
+    audience: str
+    status: str
+    send_at: datetime | None
+    subject: str = ""
+    detail: str = ""
+    arm: str = ""
+
+
+@dataclass
+class PlanSummary:
+    actions: list[PlannedAction] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for a in self.actions if a.status == status)
+
+
+def effective_playbooks(course: Course) -> tuple[playbooks.Playbook, ...]:
+    """The defaults, with the course's disabled playbooks and step overrides applied."""
+    settings = {s.playbook: s for s in PlaybookSetting.objects.filter(course=course)}
+    result = []
+    for playbook in playbooks.DEFAULT_PLAYBOOKS:
+        setting = settings.get(playbook.key)
+        if setting is not None and not setting.enabled:
+            continue
+        overrides = setting.step_overrides if setting else {}
+        steps = []
+        for step in playbook.steps:
+            o = overrides.get(step.key, {})
+            if o.get("enabled") is False:
+                continue
+            if "channels" in o:
+                step = replace(step, channels=tuple(o["channels"]))
+            if "delay" in o:
+                step = replace(step, trigger=replace(step.trigger, value=float(o["delay"])))
+            steps.append(step)
+        result.append(replace(playbook, steps=tuple(steps)))
+    return tuple(result)
+
+
+def plan_course(
+    *, course_id: int, now: datetime | None = None, dry_run: bool = False
+) -> PlanSummary:
+    """Plan (and unless `dry_run`, record and enqueue) today's interventions for a course."""
+    now = now or timezone.now()
+    course = Course.objects.select_related("deployment").get(pk=course_id)
+    books = effective_playbooks(course)
+    if PlaybookSetting.objects.filter(course=course, dry_run=True).exists():
+        dry_run = True
+    facts = load_day_facts(course, now)
+    summary = PlanSummary()
+    writes = _Writes()
+    for membership in facts.learners:
+        for action in _plan_learner(course, books, membership, facts, now):
+            summary.actions.append(action)
+            if not dry_run:
+                _record(course, membership, action, facts, now, writes)
+    if not dry_run:
+        writes.save()
+    return summary
+
+
+INTERVENTION_FIELDS = (
+    "membership_id",
+    "course_id",
+    "playbook",
+    "step",
+    "episode",
+    "tier",
+    "channels",
+    "status",
+    "detail",
+    "experiment_id",
+    "arm",
+    "planned_at",
+    "send_at",
+    "case_id",
+)
+MESSAGE_FIELDS = (
+    "idempotency_key",
+    "deployment_id",
+    "course_id",
+    "membership_id",
+    "channel",
+    "to_address",
+    "subject",
+    "body_text",
+    "body_html",
+    "reason",
+    "not_before",
+)
+
+
+@dataclass
+class _Writes:
+    """Rows of one planning run, written in a few bulk inserts in one transaction.
+
+    Plain rows rather than model instances: a first run over 100,000 learners writes
+    hundreds of thousands, and building and preparing instances would cost more than
+    the planning itself.
+    """
+
+    interventions: list[list[Any]] = field(default_factory=list)
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    cases: list[tuple[list[Any], AdvisorCase]] = field(default_factory=list)
+
+    @transaction.atomic
+    def save(self) -> None:
+        AdvisorCase.objects.bulk_create([case for _, case in self.cases], batch_size=2000)
+        case_column = INTERVENTION_FIELDS.index("case_id")
+        for row, case in self.cases:
+            row[case_column] = case.pk
+        # Conflicts skipped: a run racing another (two workers) keeps the first row of each.
+        insert_rows(Intervention, INTERVENTION_FIELDS, self.interventions)
+        insert_rows(OutboundMessage, MESSAGE_FIELDS, self.messages)
+        if self.cases:
+            announce_escalations([case for _, case in self.cases])
+
+
+def _plan_learner(
+    course: Course, books: Iterable[playbooks.Playbook], m: Membership, f: DayFacts, now: datetime
+) -> list[PlannedAction]:
+    progress = f.progress.get(m.pk)
+    situation = playbooks.Situation(
+        membership_id=m.pk,
+        now=now,
+        enrolled_at=m.enrolled_at,
+        started=m.pk in f.started,
+        last_active_at=f.last_active.get(m.pk),
+        percent_complete=progress.percent_complete if progress else 0.0,
+        fired_signals=f.fired.get(m.pk, {}),
+        item_failures=f.failures.get(m.pk, {}),
+        last_failure_at=f.last_failure.get(m.pk, {}),
+        last_attempt_at=f.last_attempt.get(m.pk, {}),
+        completed_at=(
+            datetime.combine(progress.as_of, datetime.min.time(), tzinfo=now.tzinfo)
+            if progress and progress.criteria_met
+            else None
+        ),
+        paused=m.pk in f.paused,
+        returned_on=f.returned_on.get(m.pk),
+        delay_multiplier=f.multiplier.get(m.pk, 1.0),
+    )
+    due = [
+        d
+        for d in playbooks.due_steps(books, situation)
+        if (m.pk, d.step.key, d.episode) not in f.done
+    ]
+    actions: list[PlannedAction] = []
+    learner_facing_planned = False
+    by_playbook: dict[str, list[playbooks.DueStep]] = defaultdict(list)
+    for d in due:
+        by_playbook[d.playbook.key].append(d)
+    for steps in by_playbook.values():  # insertion order = playbook priority
+        *earlier, latest = steps
+        for d in earlier:
+            actions.append(_action(m, d, "superseded", None, "a later step of the playbook is due"))
+        if latest.step.audience != playbooks.LEARNER:
+            actions.append(_action(m, latest, "sent", now, "escalated to staff"))
+            continue
+        if learner_facing_planned:
+            continue  # one learner-facing step a run; the others wait for a later day
+        learner_facing_planned = True
+        actions.append(_decide_learner_step(m, latest, f, now))
+    return actions
+
+
+def _decide_learner_step(
+    m: Membership, d: playbooks.DueStep, f: DayFacts, now: datetime
+) -> PlannedAction:
+    contact = f.contacts.get(m.person_id)
+    recipient = throttle.Recipient(
+        timezone=m.person.timezone or "UTC",
+        email_opt_out=bool(contact and contact.email_opt_out),
+        sms_opt_in=bool(contact and contact.sms_opt_in),
+        sms_opt_out=bool(contact and contact.sms_opt_out),
+        has_phone=bool(contact and contact.phone),
+        quiet_start=contact.quiet_hours_start if contact else None,
+        quiet_end=contact.quiet_hours_end if contact else None,
+    )
+    channels, arm = d.step.channels, ""
+    experiment = f.experiments.get(d.step.key)
+    if experiment is not None and (
+        not experiment.requires_consent or f.consents.get((experiment.pk, m.pk))
+    ):
+        arms = [experiments.Arm(a["key"], float(a.get("weight", 1))) for a in experiment.arms]
+        arm = experiments.assign(f"exp-{experiment.pk}", str(m.pk), arms, experiment.holdout_share)
+        if arm == experiments.HOLDOUT:
+            return _action(m, d, "holdout", now, "hold-out group of the A/B test", arm=arm)
+        spec = next(a for a in experiment.arms if a["key"] == arm)
+        channels = tuple(spec.get("channels", channels))
+    open_channels, send_at, why = [], None, ""
+    for channel in channels:
+        decision = throttle.decide(
+            now=now,
+            channel=channel,
+            recipient=recipient,
+            recent_nudges=f.recent_nudges.get(m.pk, []),
+        )
+        if decision.allowed:
+            open_channels.append(channel)
+            send_at = decision.send_at if send_at is None else min(send_at, decision.send_at or now)
+        why = why or decision.reason
+    if not open_channels:
+        return _action(m, d, "suppressed", None, why, arm=arm)
+    status = "sent" if send_at is not None and send_at <= now else "scheduled"
+    return replace(_action(m, d, status, send_at, why, arm=arm), channels=tuple(open_channels))
+
+
+def _action(
+    m: Membership,
+    d: playbooks.DueStep,
+    status: str,
+    send_at: datetime | None,
+    detail: str,
+    arm: str = "",
+) -> PlannedAction:
+    return PlannedAction(
+        membership_id=m.pk,
+        learner=m.person.name or m.person.sub,
+        playbook=d.playbook.key,
+        step=d.step.key,
+        episode=d.episode,
+        channels=d.step.channels,
+        audience=d.step.audience,
+        status=status,
+        send_at=send_at,
+        detail=detail,
+        arm=arm,
+    )
+
+
+def _context(
+    course: Course, m: Membership, action: PlannedAction, f: DayFacts, now: datetime
+) -> dict[str, object]:
+    progress = f.progress.get(m.pk)
+    failing = f.failures.get(m.pk, {})
+    item_id = next(iter(failing), None)
+    last = f.last_active.get(m.pk)
+    return {
+        "first_name": m.person.given_name
+        or (m.person.name.split(" ")[0] if m.person.name else "there"),
+        "learner": m.person.name or m.person.sub,
+        "course": course.title or course.context_id,
+        "percent": round(progress.percent_complete) if progress else 0,
+        "gap": round(progress.gap) if progress else 0,
+        "due": progress.due_on.isoformat() if progress and progress.due_on else "",
+        "item": f.titles.get(item_id, "the assessment") if item_id else "the assessment",
+        "days_absent": (now - last).days if last else (now - m.enrolled_at).days,
+        "reasons": "; ".join(f.reasons.get(m.pk, [])) or "none recorded",
+        **_where_stopped(f.next_steps.get(m.person_id)),
+    }
+
+
+def _where_stopped(step: personalise.NextStep | None) -> dict[str, object]:
+    if step is None:
+        return {}
+    return {
+        "next_item": step.title,
+        "link": step.url,
+        "minutes_left": step.minutes_left,
+        "item_minutes": step.item_minutes,
+    }
+
+
+def _record(
+    course: Course, m: Membership, action: PlannedAction, f: DayFacts, now: datetime, w: _Writes
+) -> None:
+    experiment = f.experiments.get(action.step) if action.arm else None
+    intervention = [
+        m.pk,
+        course.pk,
+        action.playbook,
+        action.step,
+        action.episode,
+        _tier(action.step),
+        list(action.channels),
+        action.status,
+        action.detail[:300],
+        experiment.pk if experiment is not None else None,
+        action.arm,
+        now,
+        action.send_at,
+        None,  # case_id, once the case is created
+    ]
+    w.interventions.append(intervention)
+    if action.status not in {"sent", "scheduled"}:
+        return
+    found = playbooks.find_step(playbooks.DEFAULT_PLAYBOOKS, action.step)
+    template = found[1].template if found else action.step
+    if experiment is not None:
+        spec: dict[str, Any] = next((a for a in experiment.arms if a["key"] == action.arm), {})
+        template = spec.get("template", template)
+    text = messages.render(template, _context(course, m, action, f, now), f.templates.get(template))
+    key = f"iv:{m.pk}:{action.step}:{action.episode}"  # the same step and episode: one message
+    if action.audience == playbooks.LEARNER:
+        contact = f.contacts.get(m.person_id)
+        for channel in action.channels:
+            to = m.person.email if channel == Channel.EMAIL else (contact.phone if contact else "")
+            if to:
+                w.messages.append(
+                    _message(course, m, action, text, channel, to, f"{key}:{channel}")
+                )
+        return
+    staff = _staff_for(action.audience, f.staff)
+    w.cases.append(
+        (
+            intervention,
+            AdvisorCase(
+                membership=m,
+                owner=staff[0].person if staff else None,
+                reason=text.subject[:300],
+                context={"step": action.step, "body": text.body},
+                due_at=now + timedelta(days=2),
+                opened_at=now,
+            ),
+        )
+    )
+    if Channel.CHAT not in action.channels:
+        return
+    for member in staff:
+        contact = f.contacts.get(member.person_id)
+        if contact is None or not contact.chat_webhook_url or contact.daily_digest:
+            continue
+        w.messages.append(
+            _message(
+                course,
+                m,
+                action,
+                text,
+                Channel.CHAT,
+                contact.chat_webhook_url,
+                f"{key}:chat:{member.person_id}",
+            )
+        )
+
+
+def _message(
+    course: Course,
+    m: Membership,
+    action: PlannedAction,
+    text: messages.MessageText,
+    channel: str,
+    to: str,
+    key: str,
+) -> tuple[Any, ...]:
+    """An outbox row in MESSAGE_FIELDS order."""
+    return (
+        key,
+        course.deployment_id,
+        course.pk,
+        m.pk,
+        channel,
+        to,
+        text.subject,
+        text.body,
+        messages.as_html(text.body) if channel == Channel.EMAIL else "",
+        f"playbook:{action.step}",
+        action.send_at or timezone.now(),
+    )
+
+
+def _staff_for(audience: str, staff: list[Membership]) -> list[Membership]:
+    order: list[str] = [
+        str(r)
+        for r in {
+            playbooks.ADVISOR: [Role.ADVISOR, Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
+            playbooks.INSTRUCTOR: [Role.INSTRUCTOR, Role.TEACHING_ASSISTANT],
+        }.get(audience, [])
+    ]
+    return sorted((s for s in staff if s.role in order), key=lambda s: (order.index(s.role), s.pk))
+
+
+def _tier(step_key: str) -> int:
+    found = playbooks.find_step(playbooks.DEFAULT_PLAYBOOKS, step_key)
+    return found[1].tier if found else 1

@@ -1,0 +1,503 @@
+"""The LTI 1.3 login and launch, on pylti1p3's Django classes, with their gaps owned here.
+
+pylti1p3 2.0 never consumes the nonce, switches the audience check off and never checks
+`azp`, fetches platform JWKS with no timeout (and, cached, never refetches on an unknown kid),
+and keeps state and nonce in a session cookie that cross-site iframes often lose. This module
+is the only importer of its launch classes and replaces exactly those steps: state and nonce
+live in the database (`LoginState`, `UsedNonce`), the signature check is PyJWT with every
+claim check on, and platform keys come from `platform_keys` (cached, one bounded refetch).
+Validation only reads; `consume_nonce` is the one write, made in the caller's transaction
+together with the recorded launch, so a refused launch writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlencode, urlsplit
+
+import jwt
+import requests
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from pylti1p3.contrib.django.message_launch import DjangoMessageLaunch
+from pylti1p3.deployment import Deployment as LtiDeployment
+from pylti1p3.registration import Registration
+from pylti1p3.tool_config.abstract import ToolConfAbstract
+
+from lti_tool import claims as lti_claims
+from lti_tool.keys.platform import (
+    USER_AGENT,
+    KeySetUnavailable,
+    UnknownKey,
+    platform_public_key,
+)
+from lti_tool.keys.tool import current_key
+from lti_tool.models import Deployment, LoginState, Platform, UsedNonce
+
+log = logging.getLogger("finishline.launch")
+
+STATE_COOKIE_PREFIX = "lti1p3-state-"
+LOGIN_STATE_TTL = timedelta(minutes=10)
+# How long a consumed nonce is kept at most: the login state it belongs to is gone long before.
+MAX_NONCE_LIFETIME = timedelta(days=1)
+RELOGIN_CACHE_PREFIX = "finishline:relogin:"
+
+
+class LaunchRejected(Exception):
+    """A login or launch that must not proceed. `reason` is safe to show to the person."""
+
+    def __init__(self, reason: str, *, code: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.status = status
+
+
+class FinishlineRegistration(Registration):
+    """A pylti1p3 registration that signs with the tool's current database key."""
+
+    def __init__(self, platform: Platform) -> None:
+        super().__init__()
+        key = current_key()
+        self._kid = key.kid
+        self.set_issuer(platform.issuer).set_client_id(platform.client_id)
+        self.set_auth_login_url(platform.auth_login_url).set_auth_token_url(platform.auth_token_url)
+        self.set_key_set_url(platform.jwks_url).set_tool_private_key(key.private_key_pem)
+        if platform.auth_token_audience:
+            self.set_auth_audience(platform.auth_token_audience)
+
+    def get_kid(self) -> str:
+        return self._kid
+
+
+class DatabaseToolConf(ToolConfAbstract[Any]):
+    """pylti1p3's registration lookup, answered from Platform and Deployment rows."""
+
+    def check_iss_has_one_client(self, iss: str) -> bool:
+        return False
+
+    def check_iss_has_many_clients(self, iss: str) -> bool:
+        return True
+
+    # pylti1p3 declares these as returning a Registration but treats a falsy one as "none".
+    def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Registration:
+        platform = find_platform(iss, None)
+        return FinishlineRegistration(platform) if platform else None  # type: ignore[return-value]
+
+    def find_registration_by_params(
+        self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> Registration:
+        platform = find_platform(iss, client_id)
+        return FinishlineRegistration(platform) if platform else None  # type: ignore[return-value]
+
+    def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
+        return self.find_deployment_by_params(iss, deployment_id, None)
+
+    def find_deployment_by_params(
+        self, iss: str, deployment_id: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> LtiDeployment | None:
+        platform = find_platform(iss, client_id)
+        if platform is None:
+            return None
+        if not Deployment.objects.filter(platform=platform, deployment_id=deployment_id).exists():
+            return None
+        return LtiDeployment().set_deployment_id(deployment_id)
+
+
+def find_platform(issuer: str, client_id: str | None) -> Platform | None:
+    """The platform for an issuer (and client id, required when the issuer has several)."""
+    platforms = Platform.objects.filter(issuer=issuer)
+    if client_id:
+        platforms = platforms.filter(client_id=client_id)
+    found = list(platforms[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def http_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, or "" when it has none."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+# --- Login (OIDC third-party-initiated) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginRedirect:
+    """Where to send the browser next, and the state cookie to set on the way."""
+
+    auth_url: str
+    state: str
+    nonce: str
+    storage_target: str
+    platform_origin: str
+
+
+# The login parameters a new top-level window needs to start the same login again.
+RELOGIN_PARAMS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "lti_deployment_id",
+    "client_id",
+)
+
+
+def begin_login(params: dict[str, str]) -> LoginRedirect:
+    """Check an OIDC login initiation and record the state and nonce we expect back."""
+    issuer, login_hint = params.get("iss", ""), params.get("login_hint", "")
+    if not issuer or not login_hint:
+        raise LaunchRejected("The login request lacks iss or login_hint.", code="login_params")
+    platform = find_platform(issuer, params.get("client_id") or None)
+    if platform is None:
+        raise LaunchRejected(
+            "This platform is not registered with Finishline.", code="unknown_issuer"
+        )
+    check_platform_active(platform)
+    target = params.get("target_link_uri", "")
+    if target and not is_tool_url(target):
+        raise LaunchRejected("The target link is not a Finishline URL.", code="target_link_uri")
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    storage_target = params.get("lti_storage_target", "")[:100]
+    LoginState.objects.create(
+        state=state,
+        nonce=nonce,
+        platform=platform,
+        target_link_uri=target[:1000],
+        storage_target=storage_target,
+        expires_at=timezone.now() + LOGIN_STATE_TTL,
+    )
+    relogin = {k: params[k] for k in RELOGIN_PARAMS if params.get(k)}
+    cache.set(RELOGIN_CACHE_PREFIX + state, relogin, int(LOGIN_STATE_TTL.total_seconds()))
+    return LoginRedirect(
+        auth_url=_auth_url(platform, params, state=state, nonce=nonce),
+        state=state,
+        nonce=nonce,
+        storage_target=storage_target,
+        platform_origin=origin_of(platform.auth_login_url),
+    )
+
+
+def _auth_url(platform: Platform, params: dict[str, str], *, state: str, nonce: str) -> str:
+    auth_params = {
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+        "client_id": platform.client_id,
+        "redirect_uri": settings.TOOL_BASE_URL + "/lti/launch/",
+        "state": state,
+        "nonce": nonce,
+        "login_hint": params["login_hint"],
+    }
+    if params.get("lti_message_hint"):
+        auth_params["lti_message_hint"] = params["lti_message_hint"]
+    separator = "&" if "?" in platform.auth_login_url else "?"
+    return platform.auth_login_url + separator + urlencode(auth_params)
+
+
+def relogin_query(state: str) -> str:
+    """The login URL query that starts this login again in a new window ("" if unknown)."""
+    params: dict[str, str] | None = cache.get(RELOGIN_CACHE_PREFIX + state)
+    return urlencode(params) if params else ""
+
+
+def is_tool_url(url: str) -> bool:
+    return url.startswith(settings.TOOL_BASE_URL + "/")
+
+
+def check_platform_active(platform: Platform) -> None:
+    if platform.status != Platform.Status.ACTIVE:
+        raise LaunchRejected(
+            "This installation is waiting for an administrator's approval, or is disabled.",
+            code="platform_pending",
+            status=403,
+        )
+
+
+# --- Launch -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidatedLaunch:
+    claims: lti_claims.LaunchClaims
+    platform: Platform
+    deployment: Deployment
+    id_token: dict[str, Any]
+
+
+# pylti1p3 wants a requests session at construction; every fetch it would make is replaced
+# here, so one idle session serves all launches instead of building one per launch.
+_UNUSED_SESSION = requests.Session()
+
+
+class FinishlineMessageLaunch(DjangoMessageLaunch):
+    """pylti1p3's Django launch with its validation steps replaced where they fall short.
+
+    The order matters: nothing read from the token is trusted before its signature is
+    checked against the keys of the platform that the login (state) named.
+    """
+
+    def __init__(self, request: HttpRequest, *, browser_bound: bool) -> None:
+        super().__init__(  # type: ignore[no-untyped-call]
+            request, DatabaseToolConf(), requests_session=_UNUSED_SESSION
+        )
+        self._browser_bound = browser_bound
+        self._login_state: LoginState | None = None
+        self._platform: Platform | None = None
+
+    def validate(self) -> FinishlineMessageLaunch:
+        """Every check; reads only (a JWKS refetch aside). The nonce is consumed later."""
+        self._validated = True
+        try:
+            self.validate_jwt_format()
+            self.validate_state()
+            self.validate_registration()
+            self.validate_jwt_signature()
+            self.validate_message()
+            self.validate_deployment()
+            self.validate_nonce()
+        except Exception:
+            self._validated = False
+            raise
+        return self
+
+    def validate_jwt_format(self) -> FinishlineMessageLaunch:
+        try:
+            super().validate_jwt_format()
+        except Exception as exc:
+            raise LaunchRejected("The launch token is not a JWT.", code="jwt_format") from exc
+        # pylti1p3 types these as dicts, but they are whatever JSON the token carried.
+        header: object = self._jwt["header"]
+        body: object = self._jwt["body"]
+        if not isinstance(header, dict) or not isinstance(body, dict):
+            raise LaunchRejected("The launch token is not a JWT.", code="jwt_format")
+        return self
+
+    def validate_state(self) -> FinishlineMessageLaunch:
+        state = str(self._request.get_param("state") or "")
+        login = LoginState.objects.filter(state=state).select_related("platform").first()
+        if not state or login is None:
+            raise LaunchRejected("The launch has no matching login (state).", code="state_unknown")
+        if login.expires_at < timezone.now():
+            raise LaunchRejected("The login took too long; launch again.", code="state_expired")
+        if not self._browser_bound:
+            raise LaunchRejected("The state is not bound to this browser.", code="state_unbound")
+        check_platform_active(login.platform)
+        self._login_state = login
+        return self
+
+    def _body(self) -> dict[str, Any]:
+        """The decoded id_token (pylti1p3 types it as a TypedDict without the JWT claims)."""
+        return cast(dict[str, Any], self._jwt["body"])
+
+    def validate_registration(self) -> FinishlineMessageLaunch:
+        """iss, aud and azp name the platform of the login and this tool's client id."""
+        assert self._login_state is not None
+        platform = self._login_state.platform
+        body = self._body()
+        if body.get("iss") != platform.issuer:
+            raise LaunchRejected(
+                "The token's issuer is not the platform that logged in.", code="iss"
+            )
+        audience = body.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if platform.client_id not in audiences:
+            raise LaunchRejected("The token was not issued to Finishline (aud).", code="aud")
+        azp = body.get("azp")
+        if len(audiences) > 1 and azp is None:
+            raise LaunchRejected(
+                "The token names several audiences but no authorised party (azp).", code="azp"
+            )
+        if azp is not None and azp != platform.client_id:
+            raise LaunchRejected("The token's authorised party is not Finishline.", code="azp")
+        self._platform = platform
+        self._registration = FinishlineRegistration(platform)
+        return self
+
+    def validate_jwt_signature(self) -> FinishlineMessageLaunch:
+        assert self._platform is not None
+        header = self._jwt["header"]
+        if header.get("alg") != "RS256":
+            raise LaunchRejected("The token is not signed with RS256.", code="alg")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise LaunchRejected("The launch token names no key (kid).", code="kid")
+        try:
+            key = platform_public_key(self._platform, kid)
+        except UnknownKey as exc:
+            raise LaunchRejected(
+                "The launch is signed with a key the platform does not publish.", code="kid"
+            ) from exc
+        except KeySetUnavailable as exc:
+            raise LaunchRejected(
+                "The platform's key set could not be fetched; try again shortly.",
+                code="jwks",
+                status=502,
+            ) from exc
+        _verify(self._get_id_token(), key, self._platform)
+        return self
+
+    def validate_message(self) -> FinishlineMessageLaunch:
+        assert self._platform is not None
+        try:
+            self._claims = lti_claims.LaunchClaims.from_id_token(
+                self._body(), client_id=self._platform.client_id
+            )
+        except lti_claims.InvalidClaims as exc:
+            raise LaunchRejected(
+                f"The launch is not a valid LTI 1.3 message: {exc}.", code=exc.code
+            ) from exc
+        target = self._claims.target_link_uri
+        if target and not is_tool_url(target):
+            raise LaunchRejected(
+                "The launch's target link is not a Finishline URL.", code="target_link_uri"
+            )
+        return self
+
+    def validate_deployment(self) -> FinishlineMessageLaunch:
+        assert self._platform is not None
+        deployment = Deployment.objects.filter(
+            platform=self._platform, deployment_id=self._claims.deployment_id
+        ).first()
+        if deployment is None:
+            raise LaunchRejected("This deployment is not registered.", code="deployment")
+        if deployment.status != Deployment.Status.ACTIVE:
+            raise LaunchRejected(
+                "This deployment is waiting for an administrator's approval, or is disabled.",
+                code="deployment_pending",
+                status=403,
+            )
+        deployment.platform = self._platform
+        self._deployment = deployment
+        return self
+
+    def validate_nonce(self) -> FinishlineMessageLaunch:
+        """The nonce is the one this login issued (its single use is `consume_nonce`)."""
+        assert self._login_state is not None
+        if str(self._body()["nonce"]) != self._login_state.nonce:
+            raise LaunchRejected("The launch's nonce does not match its login.", code="nonce")
+        return self
+
+    def result(self) -> ValidatedLaunch:
+        assert self._platform is not None
+        return ValidatedLaunch(
+            claims=self._claims,
+            platform=self._platform,
+            deployment=self._deployment,
+            id_token=dict(self._body()),
+        )
+
+
+_REQUIRED_JWT_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "nonce"]
+
+
+def _verify(id_token: str, key: Any, platform: Platform) -> None:
+    """PyJWT's checks, all on: signature, exp/iat/nbf within the leeway, iss, aud."""
+    leeway = settings.FINISHLINE["JWT_LEEWAY"]
+    try:
+        body = jwt.decode(
+            id_token,
+            key=key,
+            algorithms=["RS256"],
+            audience=platform.client_id,
+            issuer=platform.issuer,
+            leeway=leeway,
+            options={"require": _REQUIRED_JWT_CLAIMS},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise LaunchRejected("The launch token has expired.", code="expired") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise LaunchRejected("The launch token is not valid yet.", code="future") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise LaunchRejected("The launch token's signature is wrong.", code="signature") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise LaunchRejected(
+            f"The launch is not a valid LTI 1.3 message: {exc}.", code="claims"
+        ) from exc
+    except jwt.InvalidTokenError as exc:
+        raise LaunchRejected(f"The launch token is invalid: {exc}.", code="jwt") from exc
+    # PyJWT refuses a future iat too; kept explicit because this check is the contract.
+    if float(body["iat"]) > timezone.now().timestamp() + leeway:
+        raise LaunchRejected("The launch token was issued in the future.", code="future")
+
+
+def validate_launch(request: HttpRequest) -> ValidatedLaunch:
+    """Validate an id_token POST. Raises LaunchRejected; writes nothing for the launch."""
+    if not request.POST.get("id_token"):
+        raise LaunchRejected("The launch has no id_token.", code="no_id_token")
+    state = request.POST.get("state", "")
+    cookie_ok = bool(state) and request.COOKIES.get(STATE_COOKIE_PREFIX + state) == state
+    browser_bound = cookie_ok or storage_checked(request, state)
+    message_launch = FinishlineMessageLaunch(request, browser_bound=browser_bound)
+    message_launch.validate()
+    return message_launch.result()
+
+
+def storage_checked(request: HttpRequest, state: str) -> bool:
+    """The post comes from our own page after it found the state in platform storage.
+
+    That page runs in the browser that started the login; only there does the platform's
+    storage hold the state. A cross-site page can post `lti_storage_checked=1` too, but not
+    with our Origin, so the flag counts only on a same-origin post.
+    """
+    if request.POST.get("lti_storage_checked") != "1":
+        return False
+    if not from_own_page(request):
+        raise LaunchRejected(
+            "The platform-storage check did not come from Finishline's own page.",
+            code="storage_unverified",
+            status=403,
+        )
+    return LoginState.objects.filter(state=state).exclude(storage_target="").exists()
+
+
+def from_own_page(request: HttpRequest) -> bool:
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is not None:
+        return bool(origin == origin_of(settings.TOOL_BASE_URL))
+    return bool(request.META.get("HTTP_SEC_FETCH_SITE") == "same-origin")
+
+
+def consume_nonce(launch: ValidatedLaunch) -> None:
+    """Use the launch's nonce once. Call inside the transaction that records the launch."""
+    latest = (timezone.now() + MAX_NONCE_LIFETIME).timestamp()
+    expires = datetime.fromtimestamp(min(float(launch.id_token["exp"]), latest), tz=UTC)
+    expires += timedelta(seconds=settings.FINISHLINE["JWT_LEEWAY"])
+    try:
+        # No savepoint: a duplicate aborts the caller's transaction, which is what a replay
+        # must do (the caller's atomic block rolls back on the LaunchRejected raised here).
+        with transaction.atomic(savepoint=False):
+            UsedNonce.objects.create(
+                platform=launch.platform, nonce=str(launch.id_token["nonce"]), expires_at=expires
+            )
+    except IntegrityError as exc:
+        raise LaunchRejected(
+            "This launch was already used (replayed nonce).", code="replay"
+        ) from exc
+
+
+def login_state_for(state: str) -> LoginState | None:
+    return LoginState.objects.filter(state=state).select_related("platform").first()
+
+
+def purge_expired_login_data() -> tuple[int, int]:
+    """Delete expired login states and nonces (their tokens can no longer validate)."""
+    now = timezone.now()
+    states, _ = LoginState.objects.filter(expires_at__lt=now).delete()
+    nonces, _ = UsedNonce.objects.filter(expires_at__lt=now).delete()
+    return states, nonces

@@ -1,0 +1,13 @@
+"""URLs of LTI Dynamic Registration (see registration.py)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from lti_tool.registration import views as registration_views
+
+app_name = "registration"
+
+urlpatterns = [
+    path("lti/register/", registration_views.register_tool, name="register"),
+]

@@ -1,0 +1,45 @@
+"""The shape of the house: folders small enough to find one's way in."""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIPPED = {"tests", "migrations", "__pycache__", ".venv", ".venv-ci", "node_modules", "var"}
+
+
+def tracked_files() -> list[Path]:
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [ROOT / line for line in out.splitlines() if (ROOT / line).exists()]
+
+
+def python_folders() -> dict[Path, list[str]]:
+    folders: dict[Path, list[str]] = {}
+    for path in tracked_files():
+        parts = set(path.relative_to(ROOT).parts[:-1])
+        if path.suffix == ".py" and not parts & SKIPPED:
+            folders.setdefault(path.parent, []).append(path.stem)
+    return folders
+
+
+def test_no_folder_holds_more_than_twenty_modules():
+    crowded = {str(f.relative_to(ROOT)): len(m) for f, m in python_folders().items() if len(m) > 20}
+    assert crowded == {}
+
+
+def test_no_module_name_prefix_is_shared_by_more_than_two_modules_of_a_folder():
+    shared = {}
+    for folder, modules in python_folders().items():
+        prefixes = Counter(m.split("_")[0] for m in modules if m != "__init__")
+        for prefix, count in prefixes.items():
+            if count > 2:
+                shared[f"{folder.relative_to(ROOT)}/{prefix}_*"] = count
+    assert shared == {}
