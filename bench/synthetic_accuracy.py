@@ -1,4 +1,4 @@
-"""Evaluate the risk engine on synthetic cohorts and print the figures for the README.
+"""Evaluate the risk engine on synthetic cohorts and print the figures in docs/risk.md.
 
 Creates (afresh) a PostgreSQL database, generates a training cohort and a separate evaluation
 cohort with different seeds, then runs the real commands:

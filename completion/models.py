@@ -80,9 +80,9 @@ class Activity(models.Model):
 
     `(course, occurred_at, source, source_id)` is unique so the same statement or event sent
     twice is stored once; `occurred_at` is part of the key so the PostgreSQL table can be
-    range-partitioned by month without changing it (see README, "Event store"), and comes
-    second so the key is also the index for per-course time-range scans and new rows land at
-    its right-hand edge. The only other index is `activity_facts` for per-learner scans:
+    range-partitioned by month without changing it (see docs/data-inputs.md, "Event store"),
+    and comes second so the key is also the index for per-course time-range scans and new rows
+    land at its right-hand edge. The only other index is `activity_facts` for per-learner scans:
     every index costs each of tens of millions of inserted rows a B-tree descent.
     """
 

@@ -1,7 +1,9 @@
-"""The shape of the house: folders small enough to find one's way in."""
+"""The shape of the house: folders small enough to find one's way in, and code and docs that
+describe what Finishline is rather than narrate the work periods that made it."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -43,3 +45,15 @@ def test_no_module_name_prefix_is_shared_by_more_than_two_modules_of_a_folder():
             if count > 2:
                 shared[f"{folder.relative_to(ROOT)}/{prefix}_*"] = count
     assert shared == {}
+
+
+def test_nothing_narrates_the_work_periods_that_made_it():
+    diary = re.compile(r"session [0-9]+|session's[ ]machine", re.IGNORECASE)
+    found = [
+        str(path.relative_to(ROOT))
+        for path in tracked_files()
+        if path.suffix in {".py", ".md"}
+        and path.name != "test_layout.py"
+        and diary.search(path.read_text(errors="ignore"))
+    ]
+    assert found == []

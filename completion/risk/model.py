@@ -26,7 +26,8 @@ from completion.risk.signals import (
 
 ALGORITHMS = ("logistic", "gbm")
 # Gradient boosting flags drop-outs earlier and more accurately on both synthetic cohorts
-# (README, "Figures"); logistic regression stays available as the simpler model.
+# (docs/risk.md, "Accuracy on synthetic cohorts"); logistic regression stays available as the
+# simpler model.
 DEFAULT_ALGORITHM = "gbm"
 MIN_SAMPLES = 40
 MIN_PER_CLASS = 8

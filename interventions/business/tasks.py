@@ -1,4 +1,4 @@
-"""django-q2 entry points of the business outcomes (schedule: hourly, see the README)."""
+"""django-q2 entry points of the business outcomes (schedule: hourly, see config/schedules.py)."""
 
 from __future__ import annotations
 
