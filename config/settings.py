@@ -188,6 +188,7 @@ class FinishlineSettings(TypedDict, total=False):
     CALIPER_MAX_BODY: int
     API_MAX_BODY: int
     CANVAS_LIVE_EVENTS_JWKS_URL: str
+    CANVAS_LIVE_EVENTS_REQUIRE_SIGNED: bool
     EMAIL_DOMAIN: str
     STORAGE_TIMEOUT_MS: int
 
@@ -209,6 +210,13 @@ FINISHLINE: FinishlineSettings = {
     # Dynamic registrations wait for an admin's approval when this is on.
     "REGISTRATION_REQUIRES_APPROVAL": env_bool("FINISHLINE_REGISTRATION_REQUIRES_APPROVAL", False),
     "TOOL_TITLE": os.environ.get("FINISHLINE_TOOL_TITLE", "Finishline"),
+    # Canvas Live Events signed as JWTs are checked against this key set (Instructure's; the
+    # URL depends on the region). With REQUIRE_SIGNED, deliveries authenticated by the URL's
+    # ?token= must be signed: the URL alone (visible to Canvas admins) is not enough.
+    "CANVAS_LIVE_EVENTS_JWKS_URL": os.environ.get("FINISHLINE_CANVAS_LIVE_EVENTS_JWKS_URL", ""),
+    "CANVAS_LIVE_EVENTS_REQUIRE_SIGNED": env_bool(
+        "FINISHLINE_CANVAS_LIVE_EVENTS_REQUIRE_SIGNED", False
+    ),
     # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
     "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),
 }

@@ -9,7 +9,7 @@ nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 LANGUAGE_MAPS = ("name", "description")
@@ -58,7 +58,7 @@ def merge_definition(known: Mapping[str, Any], new: Mapping[str, Any]) -> dict[s
 
 
 def merged_definitions(
-    known: Mapping[str, Mapping[str, Any]], statements: list[Mapping[str, Any]]
+    known: Mapping[str, Mapping[str, Any]], statements: Sequence[Mapping[str, Any]]
 ) -> dict[str, dict[str, Any]]:
     """The definitions the statements change, in order of the batch, each merged over what
     was `known` (by activity id); unchanged ones are left out."""
