@@ -262,7 +262,9 @@ def _string(obj: dict[str, Any], key: str, path: str, errors: Errors) -> None:
 def _iri(obj: dict[str, Any], key: str, path: str, errors: Errors, *, required: bool) -> None:
     if key in obj:
         if not is_iri(obj[key]):
-            errors.append(f"{path}.{key}: must be an IRI with a scheme")
+            errors.append(
+                f"{path}.{key}: must be an IRI with a scheme, of at most {MAX_IRI_LENGTH} characters"
+            )
     elif required:
         errors.append(f"{path}.{key}: is required")
 

@@ -42,6 +42,7 @@ from completion.ingest.xapi.protocol import (
 )
 from completion.ingest.xapi.statements import (
     agent_identity,
+    course_key,
     is_iri,
     is_uuid,
     parse_timestamp,
@@ -171,6 +172,11 @@ def _validate(batch: list[Any], parts: dict[str, bytes]) -> None:
         problems = validate_statement(statement)
         if problems:
             raise BadRequest(f"statement {n}: {problems[0]}")
+        if len(course_key(statement)) > MAX_IRI_LENGTH:
+            raise BadRequest(
+                f"statement {n}: the course it names (an LTI context id in context.extensions, "
+                f"or a grouping activity) may be at most {MAX_IRI_LENGTH} characters long"
+            )
     check_attachments(batch, parts)
 
 
