@@ -231,4 +231,5 @@ def test_a_hostile_import_file_is_rejected_with_a_report_not_a_crash(
     path.write_bytes(content)
     batch = import_file(deployment=deployment, path=path, file_format=file_format, created_by="t")
     assert batch.status == ImportBatch.Status.REJECTED
-    assert batch.rejected and batch.rejected[0]["reason"]
+    assert batch.rejected
+    assert batch.rejected[0]["reason"]

@@ -263,7 +263,8 @@ def _iri(obj: dict[str, Any], key: str, path: str, errors: Errors, *, required: 
     if key in obj:
         if not is_iri(obj[key]):
             errors.append(
-                f"{path}.{key}: must be an IRI with a scheme, of at most {MAX_IRI_LENGTH} characters"
+                f"{path}.{key}: must be an IRI with a scheme, "
+                f"of at most {MAX_IRI_LENGTH} characters"
             )
     elif required:
         errors.append(f"{path}.{key}: is required")
