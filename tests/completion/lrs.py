@@ -34,7 +34,8 @@ def query(params: dict[str, Any] | None) -> str:
     parts = []
     for name, value in params.items():
         text = json.dumps(value) if isinstance(value, dict | list) else str(value)
-        parts.append(f"{quote(name, safe='')}={quote(text, safe='')}")
+        raw = text.encode("utf-8", "surrogatepass")  # hostile tests send lone surrogates too
+        parts.append(f"{quote(name, safe='')}={quote(raw, safe='')}")
     return "?" + "&".join(parts)
 
 
@@ -68,6 +69,8 @@ class Lrs:
             data: Any = json.dumps(body)
         else:
             data = body if body is not None else ""
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogatepass")
         send = getattr(self.client, method.lower())
         url = "/xapi/" + path + query(params)
         if method.upper() in {"GET", "HEAD"}:

@@ -242,6 +242,8 @@ ENTITY_NEGATIVES = [
     ("SystemIdentifier", "source", ref("Person", "p/1")),
     ("TagAnnotation", "tags", "exam"),
     ("TagAnnotation", "tags", [1]),
+    ("TextPositionSelector", "start", "2300"),
+    ("TextPositionSelector", "end", 23.5),
     ("Thread", "items", [ref("Document", "d/1")]),
     ("TrueFalseResponse", "value", True),
 ]

@@ -65,7 +65,8 @@ def check_envelope(envelope: Any) -> tuple[Errors, str | None]:
         problems.append("sensor: required, a string (the sensor's IRI)")
     if parse_time(envelope.get("sendTime")) is None:
         problems.append("sendTime: required, an ISO 8601 date and time with a time zone")
-    version = model.DATA_VERSIONS.get(envelope.get("dataVersion"))  # type: ignore[arg-type]
+    data_version = envelope.get("dataVersion")
+    version = model.DATA_VERSIONS.get(data_version) if isinstance(data_version, str) else None
     if "dataVersion" not in envelope:
         problems.append("dataVersion: required")
     data = envelope.get("data")
@@ -151,7 +152,7 @@ def _event_skeleton(
     """What every event must have; returns its type's rules when it has a known type."""
     kind = item.get("type")
     spec = model.EVENT.get(kind) if isinstance(kind, str) else None
-    if kind in model.DEPRECATED_EVENTS:
+    if isinstance(kind, str) and kind in model.DEPRECATED_EVENTS:
         errors.append(f"type: {kind} was deprecated in Caliper 1.1")
     elif spec is None:
         errors.append(f"type: {str(kind)[:60]!r} is not a Caliper event type")

@@ -217,7 +217,7 @@ ENTITY: Mapping[str, EntityType] = {
     ),
     "SharedAnnotation": E(("Annotation",), {"withAgents": list_of(ref("Agent"))}),
     "TagAnnotation": E(("Annotation",), {"tags": list_of("str")}),
-    "TextPositionSelector": E((), {"start": "any", "end": "any"}, has_id=False),
+    "TextPositionSelector": E((), {"start": "int", "end": "int"}, has_id=False),
     # measures, feedback, questions and scales
     "AggregateMeasure": E(
         ("Entity",),
