@@ -194,7 +194,7 @@ def test_caliper_never_answers_5xx(client, school):
     post()
 
 
-# --- imports ----------------------------------------------------------------------------------------
+# --- imports ---------------------------------------------------------------------------------
 
 COLUMNS = ["learner_id", "course_id", "verb", "timestamp", "source_id", "item_id", "score"]
 
