@@ -13,7 +13,6 @@ from tests.completion.caliper_samples import envelope, event, ref
 from tests.completion.test_xapi import VALID
 from tests.platform.launcher import launch
 
-
 # A Caliper view by her LTI identity in her course, as an LTI-launched tool's sensor sends it.
 CALIPER_VIEW = event(
     "ViewEvent",
