@@ -288,6 +288,21 @@ def test_logins_count_in_each_course_of_the_learner(client, canvas):
     assert sorted(caliper.values_list("verb", flat=True)) == ["logged_in", "logged_out"]
 
 
+def test_a_login_of_someone_on_no_roster_is_kept_and_says_so(client, canvas):
+    stranger = canvas_event(
+        "SessionEvent",
+        "LoggedIn",
+        person(99),
+        {"id": HOST, "type": "SoftwareApplication"},
+        group=False,
+    )
+    result = deliver(client, canvas, stranger).json()["results"][0]
+    assert result["status"] == "no_course"
+    assert "no roster" in result["reason"]
+    assert CaliperEvent.objects.count() == 1
+    assert not Activity.objects.filter(source="caliper").exists()
+
+
 def test_events_of_people_not_seen_yet_wait_and_land_after_their_launch(client, canvas, platform):
     newcomer = person(3)
     sent = canvas_event("NavigationEvent", "NavigatedTo", newcomer, ASSIGNMENT)

@@ -6,8 +6,9 @@ Every item gets its own result, so one bad or conflicting item never refuses the
 `accepted` (a new event, now on the timeline or waiting for its learner or course),
 `duplicate` (this event, already received), `conflict` (an event id already received with
 other content: not stored, reported), `no_learner` (kept, but it names nobody to record it on:
-software acting, an anonymous person), `no_course` (kept, but names no course and is not a
-login), `described` (an entity) and `rejected` (with the validator's reason).
+software acting, an anonymous person), `no_course` (kept, but names no course: not a login,
+or a login of someone on no roster yet), `described` (an entity) and `rejected` (with the
+validator's reason).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from completion.models import CaliperEvent, Item
 from lti_tool.models import Deployment, Membership, Person
 
 ACCOUNT_WIDE = frozenset({"logged_in", "logged_out"})  # logins name no course
+NO_COURSE = "kept, but it names no course (no group, no LTI context) to record it in"
+UNKNOWN_LEARNER = "kept, but a login names no course and its learner is on no roster yet"
 
 
 @dataclass(frozen=True)
@@ -71,17 +74,23 @@ def store_items(
         ignore_conflicts=True,
     )
     mapped: list[EngagementEvent] = []
+    logins: list[tuple[int, str, EngagementEvent]] = []
     for n, item in fresh:
         event = caliper.to_event(item)
         if event is None:
             results.append(ItemResult(n, str(item["id"]), "no_learner"))
-            continue
-        if event.course_key or event.verb in ACCOUNT_WIDE:
+        elif event.course_key:
             mapped.append(event)
             results.append(ItemResult(n, str(item["id"]), "accepted"))
+        elif event.verb in ACCOUNT_WIDE:
+            logins.append((n, str(item["id"]), event))
         else:
-            results.append(ItemResult(n, str(item["id"]), "no_course"))
-    stored = store_events(deployment=deployment, events=_with_courses(deployment, mapped))
+            results.append(ItemResult(n, str(item["id"]), "no_course", NO_COURSE))
+    for n, event_id, spread in _in_courses(deployment, logins):
+        mapped += spread
+        status, reason = ("accepted", "") if spread else ("no_course", UNKNOWN_LEARNER)
+        results.append(ItemResult(n, event_id, status, reason))
+    stored = store_events(deployment=deployment, events=mapped)
     return EnvelopeResult(sorted(results, key=lambda r: r.index), stored)
 
 
@@ -121,25 +130,30 @@ def _fresh_events(
     return fresh, results
 
 
-def _with_courses(deployment: Deployment, events: list[EngagementEvent]) -> list[EngagementEvent]:
-    """Logins name no course: count them in each course the learner is active in (none when
-    the learner is not known yet)."""
-    logins = [e for e in events if not e.course_key]
+def _in_courses(
+    deployment: Deployment, logins: list[tuple[int, str, EngagementEvent]]
+) -> list[tuple[int, str, list[EngagementEvent]]]:
+    """Logins name no course: each counts in every course its learner is active in (in none
+    when the learner is not on a roster yet)."""
     if not logins:
-        return events
-    people = resolve_people(deployment, [e.actor for e in logins])
+        return []
+    people = resolve_people(deployment, [e.actor for _, _, e in logins])
     courses: dict[int, list[str]] = {}
     for person_id, context_id in Membership.objects.filter(
         person__in=set(people.values()), status=Membership.Status.ACTIVE
     ).values_list("person_id", "course__context_id"):
         courses.setdefault(person_id, []).append(context_id)
-    spread = [
-        e._replace(course_key=context_id)
-        for e in logins
-        if e.actor in people
-        for context_id in courses.get(people[e.actor].pk, [])
+    return [
+        (
+            n,
+            event_id,
+            [
+                e._replace(course_key=context_id)
+                for context_id in courses.get(people[e.actor].pk if e.actor in people else 0, [])
+            ],
+        )
+        for n, event_id, e in logins
     ]
-    return [e for e in events if e.course_key] + spread
 
 
 def _describe(deployment: Deployment, index: int, item: dict[str, Any]) -> ItemResult:
