@@ -32,6 +32,20 @@ def refusal(request: HttpRequest, message: str, status: int) -> HttpResponse:
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
+def _nul_in_query(request: HttpRequest) -> HttpResponse:
+    """400 naming the parameters; on the REST API in its documented error shape
+    (`{"<parameter>": ["<message>"]}`, as its validation errors)."""
+    message = "may not contain NUL characters"
+    if not request.path.startswith("/api/v1/"):
+        return refusal(request, f"query parameters {message}", 400)
+    names = [
+        name.replace("\x00", "\\0")
+        for name, values in request.GET.lists()
+        if "\x00" in name or any("\x00" in v for v in values)
+    ]
+    return JsonResponse({name: [message] for name in names or ["query"]}, status=400)
+
+
 class RequestLimitsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -48,8 +62,8 @@ class RequestLimitsMiddleware:
         if length > limit:
             return refusal(request, f"the body is larger than the limit of {limit} bytes", 413)
         query = request.META.get("QUERY_STRING", "")
-        if "%00" in query or "\x00" in query or any("\x00" in v for v in request.GET.values()):
-            return refusal(request, "query parameters may not contain NUL characters", 400)
+        if "%00" in query or "\x00" in query:
+            return _nul_in_query(request)
         return None
 
     def process_view(
