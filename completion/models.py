@@ -254,6 +254,70 @@ class XapiAttachment(models.Model):
         return self.sha2[:12]
 
 
+class XapiDocument(models.Model):
+    """A document of the xAPI State, Activity Profile or Agent Profile resource, kept as
+    received (its bytes and media type) for one deployment (Communication 2.3, 2.6, 2.7).
+
+    A document is named by its scope (kind, activity, agent, registration: what a GET without
+    an id lists) and its id; both are digests, as IRIs, agent identifiers and ids have no
+    length limit and a B-tree entry does. `etag` is the SHA-1 of `content` (Communication 3.1).
+    """
+
+    class Kind(models.TextChoices):
+        STATE = "state", "State"
+        ACTIVITY_PROFILE = "activity_profile", "Activity Profile"
+        AGENT_PROFILE = "agent_profile", "Agent Profile"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    scope_key = models.CharField(max_length=32)
+    document_key = models.CharField(max_length=32)
+    activity_id = models.TextField(blank=True)
+    agent = models.JSONField(null=True, blank=True)  # objectType and the one IFI
+    registration = models.UUIDField(null=True, blank=True)
+    document_id = models.TextField()
+    content_type = models.CharField(max_length=255)
+    content = models.BinaryField()
+    etag = models.CharField(max_length=40)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "document_key"], name="xapi_document_key"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["deployment", "scope_key", "updated_at"], name="xapi_document_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.document_id}"
+
+
+class XapiActivity(models.Model):
+    """What this LRS knows of an Activity: the definition merged from every statement that
+    carried one (Communication 2.5), under the same key as `XapiStatement.object_key`."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    activity_key = models.CharField(max_length=32)
+    activity_id = models.TextField()
+    definition = models.JSONField(default=dict)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "activity_key"], name="xapi_activity_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.activity_id
+
+
 class CaliperEvent(models.Model):
     """A Caliper event exactly as received, for audit and de-duplication."""
 

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "lti_tool.request_limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -187,7 +188,9 @@ class FinishlineSettings(TypedDict, total=False):
     XAPI_MAX_BODY: int
     CALIPER_MAX_BODY: int
     API_MAX_BODY: int
+    MAX_REQUEST_BODY: int
     CANVAS_LIVE_EVENTS_JWKS_URL: str
+    CANVAS_LIVE_EVENTS_REQUIRE_SIGNED: bool
     EMAIL_DOMAIN: str
     STORAGE_TIMEOUT_MS: int
 
@@ -209,6 +212,15 @@ FINISHLINE: FinishlineSettings = {
     # Dynamic registrations wait for an admin's approval when this is on.
     "REGISTRATION_REQUIRES_APPROVAL": env_bool("FINISHLINE_REGISTRATION_REQUIRES_APPROVAL", False),
     "TOOL_TITLE": os.environ.get("FINISHLINE_TOOL_TITLE", "Finishline"),
+    # Any request body larger than this is refused with 413 before a view reads it.
+    "MAX_REQUEST_BODY": int(os.environ.get("FINISHLINE_MAX_REQUEST_BODY", str(25 * 1024 * 1024))),
+    # Canvas Live Events signed as JWTs are checked against this key set (Instructure's; the
+    # URL depends on the region). With REQUIRE_SIGNED, deliveries authenticated by the URL's
+    # ?token= must be signed: the URL alone (visible to Canvas admins) is not enough.
+    "CANVAS_LIVE_EVENTS_JWKS_URL": os.environ.get("FINISHLINE_CANVAS_LIVE_EVENTS_JWKS_URL", ""),
+    "CANVAS_LIVE_EVENTS_REQUIRE_SIGNED": env_bool(
+        "FINISHLINE_CANVAS_LIVE_EVENTS_REQUIRE_SIGNED", False
+    ),
     # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
     "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),
 }

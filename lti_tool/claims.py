@@ -248,3 +248,10 @@ def _services(data: Mapping[str, Any]) -> ServiceEndpoints:
         ags_lineitem_url=str(ags.get("lineitem", "")),
         ags_scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list) else (),
     )
+
+
+def canvas_id(custom: Mapping[str, str], key: str) -> str:
+    """A Canvas id from a custom parameter (`canvas_course_id=$Canvas.course.id`), or "" when
+    absent or left unsubstituted (a platform other than Canvas sends the `$…` text as is)."""
+    value = str(custom.get(key, "")).strip()
+    return value if value.isdigit() and len(value) <= 32 else ""

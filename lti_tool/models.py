@@ -91,12 +91,22 @@ class Course(models.Model):
     nrps_url = models.URLField(max_length=1000, blank=True)
     ags_lineitems_url = models.URLField(max_length=1000, blank=True)
     ags_scopes = models.JSONField(default=list, blank=True)
+    # Canvas's own course id ($Canvas.course.id, from the launch's custom parameters): Live
+    # Events name courses by it, never by the LTI context id.
+    canvas_course_id = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["deployment", "context_id"], name="course_context"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["deployment", "canvas_course_id"],
+                name="course_canvas_id",
+                condition=~models.Q(canvas_course_id=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -137,6 +147,9 @@ class Person(models.Model):
     # Reporting attributes (department, role, location, hire cohort) from custom claims,
     # NRPS or an HR roster import.
     attributes = models.JSONField(default=dict, blank=True)
+    # Canvas's own user id ($Canvas.user.id, from the launch's custom parameters): Live Events
+    # name people by it (urn:instructure:canvas:user:N), never by the LTI sub.
+    canvas_user_id = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -147,6 +160,11 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["deployment", "email"], name="person_email"),
             models.Index(fields=["deployment", "sourced_id"], name="person_sourced_id"),
+            models.Index(
+                fields=["deployment", "canvas_user_id"],
+                name="person_canvas_id",
+                condition=~models.Q(canvas_user_id=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -64,6 +64,7 @@ def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> Re
         sourced_id=claims.sourced_id,
         locale=claims.locale,
         attributes={k: claims.custom[k] for k in REPORTING_ATTRIBUTES if claims.custom.get(k)},
+        canvas_user_id=lti_claims.canvas_id(claims.custom, "canvas_user_id"),
     )
     course = membership = None
     if claims.context_id:
@@ -137,6 +138,7 @@ def upsert_course(*, deployment: Deployment, claims: lti_claims.LaunchClaims) ->
         "nrps_url": services.nrps_url,
         "ags_lineitems_url": services.ags_lineitems_url,
         "ags_scopes": list(services.ags_scopes),
+        "canvas_course_id": lti_claims.canvas_id(claims.custom, "canvas_course_id"),
     }
     course, created = Course.objects.get_or_create(
         deployment=deployment, context_id=claims.context_id, defaults=values

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from completion.events.store import store_events
 from completion.ingest.files.rows import RowError, parse_row
+from completion.ingest.limits import InputRefused, parse_json
 from lti_tool.keys import credentials
 from lti_tool.models import Deployment
 
@@ -46,12 +47,26 @@ class EventIngestApi(APIView):
                 headers={"Retry-After": "60"},
             )
         limit = settings.FINISHLINE.get("API_MAX_BODY", DEFAULT_MAX_BODY)
+        too_big = Response(
+            {"error": f"the body is larger than {limit} bytes"},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
         if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+            return too_big
+        if request.content_type.split(";")[0].strip() != "application/json":
             return Response(
-                {"error": f"the body is larger than {limit} bytes"},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                {"error": "Content-Type must be application/json"},
+                status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             )
-        rows: Any = request.data  # the stubs type it as a dict; JSON may be any value
+        # Read and parsed here rather than by DRF's parser: within the JSON limits (depth,
+        # text PostgreSQL can store) and this endpoint's body limit rather than Django's.
+        body = request.stream.read(limit + 1) if request.stream is not None else b""
+        if len(body) > limit:
+            return too_big
+        try:
+            rows: Any = parse_json(body)
+        except InputRefused as exc:
+            return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         if not isinstance(rows, list) or not rows or len(rows) > MAX_EVENTS:
             return Response(
                 {"error": f"send a JSON list of 1 to {MAX_EVENTS} events"},

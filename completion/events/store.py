@@ -45,12 +45,7 @@ def store_events(*, deployment: Deployment, events: Sequence[EngagementEvent]) -
     if not events:
         return StoreResult()
     now = timezone.now()
-    courses = {
-        c.context_id: c
-        for c in Course.objects.filter(
-            deployment=deployment, context_id__in={e.course_key for e in events}
-        )
-    }
+    courses = resolve_courses(deployment, {e.course_key for e in events})
     people = resolve_people(deployment, [e.actor for e in events])
     items = resolve_items(courses, events)
     rows: list[tuple[Any, ...]] = []
@@ -89,12 +84,52 @@ def activity_row(
     )
 
 
+# How Canvas Live Events name people, courses and assignments: Canvas's own ids, in global form
+# (shard * 10**13 + local id). Launches store the local ids ($Canvas.user.id, $Canvas.course.id).
+CANVAS_USER = "urn:instructure:canvas:user:"
+CANVAS_COURSE = "urn:instructure:canvas:course:"
+CANVAS_ASSIGNMENT = "urn:instructure:canvas:assignment:"
+CANVAS_SHARD = 10**13
+
+
+def canvas_local_id(name: str, prefix: str) -> str:
+    """The local Canvas id in a `urn:instructure:canvas:<kind>:<id>` name, else ""."""
+    if not name.startswith(prefix):
+        return ""
+    digits = name[len(prefix) :]
+    return str(int(digits) % CANVAS_SHARD) if digits.isdigit() and len(digits) <= 30 else ""
+
+
+def resolve_courses(deployment: Deployment, keys: Iterable[str]) -> dict[str, Course]:
+    """Map course keys to the deployment's courses: an LTI context id; a Canvas course
+    (`urn:instructure:canvas:course:N`, by the course's Canvas id); a Canvas assignment (by the
+    course of the item it is)."""
+    keys = set(keys)
+    found = {
+        c.context_id: c for c in Course.objects.filter(deployment=deployment, context_id__in=keys)
+    }
+    canvas = {canvas_local_id(k, CANVAS_COURSE): k for k in keys if k.startswith(CANVAS_COURSE)}
+    canvas.pop("", None)
+    if canvas:
+        for course in Course.objects.filter(deployment=deployment, canvas_course_id__in=canvas):
+            found[canvas[course.canvas_course_id]] = course
+    assignments = {k for k in keys if k.startswith(CANVAS_ASSIGNMENT)}
+    if assignments:
+        for item in Item.objects.filter(
+            course__deployment=deployment, external_id__in=assignments
+        ).select_related("course"):
+            found.setdefault(item.external_id, item.course)
+    return found
+
+
 def resolve_people(deployment: Deployment, actors: Iterable[ActorRef]) -> dict[ActorRef, Person]:
-    """Map each actor to a person of the deployment by sub, then sourced id, then email."""
+    """Map each actor to a person of the deployment by sub (or, for a Canvas user id, by the
+    person's Canvas id), then sourced id, then email."""
     actors = set(actors)
     by_sub: dict[str, Person] = {}
     by_sourced: dict[str, Person] = {}
     by_email: dict[str, Person] = {}
+    by_canvas = _by_canvas_id(deployment, actors)
     for part in _slices(sorted(actors)):
         subs = {a.sub for a in part if a.sub}
         emails = {a.email.lower() for a in part if a.email}
@@ -110,6 +145,7 @@ def resolve_people(deployment: Deployment, actors: Iterable[ActorRef]) -> dict[A
     for actor in actors:
         match = (
             by_sub.get(actor.sub)
+            or by_canvas.get(canvas_local_id(actor.sub, CANVAS_USER))
             or by_sourced.get(actor.sourced_id)
             or by_sourced.get(actor.sub)
             or by_email.get(actor.email.lower())
@@ -117,6 +153,14 @@ def resolve_people(deployment: Deployment, actors: Iterable[ActorRef]) -> dict[A
         if match is not None:
             found[actor] = match
     return found
+
+
+def _by_canvas_id(deployment: Deployment, actors: set[ActorRef]) -> dict[str, Person]:
+    local = {canvas_local_id(a.sub, CANVAS_USER) for a in actors} - {""}
+    if not local:
+        return {}
+    people = Person.objects.filter(deployment=deployment, canvas_user_id__in=local)
+    return {p.canvas_user_id: p for p in people}
 
 
 def resolve_items(
@@ -229,11 +273,7 @@ def match_pending(*, deployment: Deployment, batch_size: int = 5000) -> StoreRes
             return total
         last_id = batch[-1].pk
         events = [_event_of(p) for p in batch]
-        courses = set(
-            Course.objects.filter(
-                deployment=deployment, context_id__in={e.course_key for e in events}
-            ).values_list("context_id", flat=True)
-        )
+        courses = resolve_courses(deployment, {e.course_key for e in events})
         people = resolve_people(deployment, [e.actor for e in events])
         ready = [
             (p, e)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -78,13 +79,17 @@ def revoke_credential(*, credential: ServiceCredential, actor: str) -> None:
     )
 
 
+_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def _cache_key(key: str) -> str:
     return f"finishline:credential:{key}"
 
 
 def authenticate(*, kind: str, key: str, secret: str) -> Principal | None:
-    """The principal for a key and secret of the given kind, or None."""
-    if not key or not secret:
+    """The principal for a key and secret of the given kind, or None. A key that could not
+    have been issued (wrong length or characters, NUL included) is refused unread."""
+    if not key or not secret or not _KEY_SHAPE.fullmatch(key):
         return None
     cached = cache.get(_cache_key(key))
     if cached is None:

@@ -131,6 +131,12 @@ def fetch_configuration(url: str, token: str) -> PlatformConfiguration:
     )
 
 
+CANVAS_CUSTOM_PARAMETERS = {
+    "canvas_course_id": "$Canvas.course.id",
+    "canvas_user_id": "$Canvas.user.id",
+}
+
+
 def tool_registration(config: PlatformConfiguration) -> dict[str, Any]:
     """Our client registration, with Canvas's and Moodle's extension fields."""
     base = settings.TOOL_BASE_URL
@@ -175,7 +181,8 @@ def tool_registration(config: PlatformConfiguration) -> dict[str, Any]:
             "description": "Completion tracking, daily drop-out risk and timely interventions.",
             "claims": ["iss", "sub", "name", "given_name", "family_name", "email", "locale"],
             "messages": messages,
-            "custom_parameters": {"canvas_course_id": "$Canvas.course.id"}
+            # Live Events name courses and users by Canvas's own ids: the launch stores them.
+            "custom_parameters": CANVAS_CUSTOM_PARAMETERS
             if config.product == Platform.Product.CANVAS
             else {},
             "https://canvas.instructure.com/lti/privacy_level": "public",

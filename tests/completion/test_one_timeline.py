@@ -9,9 +9,23 @@ from completion.ingest.files.imports import import_file
 from completion.models import Activity
 from lti_tool.keys import credentials
 from lti_tool.models import Deployment, Person
-from tests.completion.test_caliper import envelope, event
+from tests.completion.caliper_samples import envelope, event, ref
 from tests.completion.test_xapi import VALID
 from tests.platform.launcher import launch
+
+# A Caliper view by her LTI identity in her course, as an LTI-launched tool's sensor sends it.
+CALIPER_VIEW = event(
+    "ViewEvent",
+    eventTime="2026-03-02T10:00:00.000Z",
+    federatedSession=ref(
+        "LtiSession",
+        "lti/sessions/9",
+        messageParameters={
+            "sub": "ann",
+            "https://purl.imsglobal.org/spec/lti/claim/context": {"id": "ctx-42"},
+        },
+    ),
+)
 
 
 def test_every_source_about_one_learner_is_one_timeline(client, platform, tmp_path):
@@ -41,7 +55,7 @@ def test_every_source_about_one_learner_is_one_timeline(client, platform, tmp_pa
     assert (
         client.post(
             "/caliper/events",
-            json.dumps(envelope(event(9))),
+            json.dumps(envelope(CALIPER_VIEW)),
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {caliper.key}.{caliper.secret}",
         ).status_code

@@ -39,15 +39,21 @@ STATEMENT = {
 }
 
 
-def test_exact_is_the_statement_as_stored():
-    assert formatted(STATEMENT, "exact") == STATEMENT
+def test_exact_is_the_statement_as_stored_with_context_activities_as_arrays():
+    out = formatted(STATEMENT, "exact")
+    activities = STATEMENT["context"]["contextActivities"]
+    assert out["context"]["contextActivities"] == {
+        "parent": activities["parent"],
+        "grouping": [activities["grouping"]],  # given alone, returned in an array
+    }
+    assert {**out, "context": STATEMENT["context"]} == STATEMENT
 
 
 def test_ids_keeps_only_what_identifies_agents_activities_and_verbs():
     out = formatted(STATEMENT, "ids")
     assert out["actor"] == {"objectType": "Agent", "mbox": "mailto:ann@example.edu"}
     assert out["verb"] == {"id": "http://adlnet.gov/expapi/verbs/answered"}
-    assert out["object"] == {"objectType": "Activity", "id": "https://example.edu/quiz/1/q/2"}
+    assert out["object"] == {"id": "https://example.edu/quiz/1/q/2"}  # objectType dropped
     assert out["context"]["instructor"] == {
         "objectType": "Agent",
         "account": {"homePage": "https://lms", "name": "ivy"},
@@ -58,8 +64,8 @@ def test_ids_keeps_only_what_identifies_agents_activities_and_verbs():
         "member": [{"objectType": "Agent", "mbox": "mailto:bo@example.edu"}],
     }
     assert out["context"]["contextActivities"] == {
-        "parent": [{"objectType": "Activity", "id": "https://example.edu/quiz/1"}],
-        "grouping": {"objectType": "Activity", "id": "https://example.edu/course"},
+        "parent": [{"id": "https://example.edu/quiz/1"}],
+        "grouping": [{"id": "https://example.edu/course"}],
     }
     assert out["result"] == STATEMENT["result"]
     assert out["id"] == STATEMENT["id"]
@@ -87,10 +93,7 @@ def test_substatements_are_formatted_too():
     }
     out = formatted(sub, "ids")
     assert out["object"]["actor"] == {"objectType": "Agent", "mbox": "mailto:ann@example.edu"}
-    assert out["object"]["object"] == {
-        "objectType": "Activity",
-        "id": "https://example.edu/quiz/1/q/2",
-    }
+    assert out["object"]["object"] == {"id": "https://example.edu/quiz/1/q/2"}
     assert out["object"]["objectType"] == "SubStatement"
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import gc
 import hashlib
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,6 +46,7 @@ from completion.events.store import (
     store_events,
 )
 from completion.ingest.files.rows import COLUMNS, RowError, parse_row
+from completion.ingest.limits import parse_json
 from completion.models import ImportBatch, PendingActivity
 from lti_tool.audit.trail import append_audit
 from lti_tool.models import Course, Deployment
@@ -74,15 +74,24 @@ class BrokenFile(RowError):
 
 def read_rows(path: Path, file_format: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) pairs; a file that cannot be read further raises BrokenFile."""
+    line = 0
+    try:
+        for line, row in _rows_of(path, file_format):
+            yield line, row
+    except UnicodeDecodeError as exc:
+        raise BrokenFile(line + 1, "the file is not UTF-8 text") from exc
+
+
+def _rows_of(path: Path, file_format: str) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         if file_format == "jsonl":
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    raise BrokenFile(number, "not valid JSON") from exc
+                    row = parse_json(line)
+                except ValueError as exc:  # InputRefused names a limit or unstorable text
+                    raise BrokenFile(number, f"not valid JSON ({exc})") from exc
                 if not isinstance(row, dict):
                     raise BrokenFile(number, "not a JSON object")
                 yield number, row

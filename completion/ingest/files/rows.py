@@ -18,6 +18,9 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from completion.data import ITEM_KINDS, VERBS, ActorRef, EngagementEvent
+from completion.ingest.limits import MAX_IRI_LENGTH, bad_text
+
+MAX_CONTEXT_ID = 255  # an LTI context id, as courses keep it
 
 COLUMNS = (
     "learner_id",
@@ -80,9 +83,21 @@ def _number(text: str, key: str) -> float | None:
     return value
 
 
+def _storable(text: dict[str, str]) -> None:
+    """Refuse text PostgreSQL cannot store, and ids longer than their columns."""
+    for key, value in text.items():
+        if problem := bad_text(value):
+            raise RowError(f"{key}: {problem}")
+    if len(text["course_id"]) > MAX_CONTEXT_ID:
+        raise RowError(f"course_id is longer than {MAX_CONTEXT_ID} characters")
+    if len(text["item_id"]) > MAX_IRI_LENGTH:
+        raise RowError(f"item_id is longer than {MAX_IRI_LENGTH} characters")
+
+
 def parse_row(row: Mapping[str, object]) -> EngagementEvent:
     """One row as an event; raises RowError with the reason."""
     text = _texts(row)
+    _storable(text)
     actor = ActorRef(text["learner_id"], text["learner_email"].lower(), text["learner_sourced_id"])
     if not (actor.sub or actor.email or actor.sourced_id):
         raise RowError("no learner_id, learner_email or learner_sourced_id")
@@ -124,7 +139,7 @@ def parse_row(row: Mapping[str, object]) -> EngagementEvent:
         occurred_at=occurred,
         source="import",
         source_id=source_id,
-        item_id=text["item_id"][:1000],
+        item_id=text["item_id"],
         item_kind=kind,
         item_title=text["item_title"][:500],
         duration_seconds=duration,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from completion.ingest.xapi.statements import with_activity_lists
 from completion.ingest.xapi.validation import IFI_KEYS
 
 FORMATS = ("exact", "ids", "canonical")
@@ -21,6 +22,9 @@ Transform = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
 def formatted(statement: Mapping[str, Any], fmt: str, accept_language: str = "") -> dict[str, Any]:
+    """The statement in format `fmt`; context activities are always arrays (statements stored
+    before the store made them arrays may hold one alone)."""
+    statement = with_activity_lists(statement)
     if fmt == "ids":
         return _statement(statement, agent=_agent_ids, activity=_activity_ids, verb=_verb_ids)
     if fmt == "canonical":
@@ -116,7 +120,9 @@ def _agent_ids(actor: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _activity_ids(activity: Mapping[str, Any]) -> dict[str, Any]:
-    return {"objectType": "Activity", "id": activity.get("id")}
+    """An Activity by its id alone (Communication 2.1.3: `ids` keeps only what identifies it;
+    objectType is implied)."""
+    return {"id": activity.get("id")}
 
 
 def _verb_ids(verb: Mapping[str, Any]) -> dict[str, Any]:

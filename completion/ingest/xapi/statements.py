@@ -23,6 +23,7 @@ from completion.ingest.xapi.validation import (
     IFI_KEYS,
     VOIDED,
     duration_seconds,
+    is_iri,
     is_uuid,
     is_voiding,
     parse_timestamp,
@@ -32,9 +33,11 @@ from completion.ingest.xapi.validation import (
 __all__ = [
     "IFI_KEYS",
     "VOIDED",
+    "agent_identity",
     "comparable",
     "course_key",
     "duration_seconds",
+    "is_iri",
     "is_uuid",
     "is_voiding",
     "normalise",
@@ -43,6 +46,7 @@ __all__ = [
     "to_event",
     "validate_statement",
     "voided_target",
+    "with_activity_lists",
 ]
 
 LRS_SET = ("stored", "authority", "version")
@@ -64,7 +68,27 @@ def normalise(
     full["stored"] = stamp
     full["authority"] = dict(authority)
     full["version"] = statement.get("version") or "1.0.0"
-    return full
+    return with_activity_lists(full)
+
+
+def with_activity_lists(statement: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement with each context activity given alone turned into a one-item array, here
+    and in a SubStatement object (Data 2.4.6.2: the LRS returns arrays). Copies only what
+    changes."""
+    out = dict(statement)
+    obj = out.get("object")
+    if isinstance(obj, Mapping) and obj.get("objectType") == "SubStatement":
+        out["object"] = with_activity_lists(obj)
+    context = out.get("context")
+    if not isinstance(context, Mapping):
+        return out
+    lists = context.get("contextActivities")
+    if isinstance(lists, Mapping) and any(not isinstance(v, list) for v in lists.values()):
+        out["context"] = {
+            **context,
+            "contextActivities": {k: _as_list(v) for k, v in lists.items()},
+        }
+    return out
 
 
 def voided_target(statement: Mapping[str, Any]) -> str | None:
@@ -82,6 +106,31 @@ def referenced(statement: Mapping[str, Any]) -> str | None:
     if isinstance(obj, Mapping) and obj.get("objectType") == "StatementRef":
         return str(obj.get("id", "")).lower()
     return None
+
+
+def agent_identity(agent: Any) -> dict[str, Any]:
+    """The objectType and the one inverse functional identifier of a query's agent."""
+    if not isinstance(agent, dict):
+        raise ValueError("agent must be a JSON object")
+    kind = agent.get("objectType", "Agent")
+    if kind not in {"Agent", "Group"}:
+        raise ValueError("agent's objectType must be Agent or Group")
+    found = [k for k in IFI_KEYS if k in agent]
+    if len(found) != 1:
+        raise ValueError("agent needs exactly one of mbox, mbox_sha1sum, openid or account")
+    key = found[0]
+    value = agent[key]
+    if key == "account":
+        if not (
+            isinstance(value, dict)
+            and isinstance(value.get("homePage"), str)
+            and isinstance(value.get("name"), str)
+        ):
+            raise ValueError("agent's account needs a homePage and a name")
+        value = {"homePage": value["homePage"], "name": value["name"]}
+    elif not isinstance(value, str) or not value:
+        raise ValueError(f"agent's {key} must be a non-empty string")
+    return {"objectType": kind, key: value}
 
 
 # --- lookup keys (for indexed statement queries) ---------------------------------------------

@@ -24,12 +24,23 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from completion.events.store import store_events
+from completion.ingest.xapi import activities
 from completion.ingest.xapi import statements as xapi
+from completion.ingest.xapi.statements import agent_identity
 from completion.ingest.xapi.validation import parse_timestamp
-from completion.models import Activity, PendingActivity, Source, XapiAttachment, XapiStatement
+from completion.models import (
+    Activity,
+    PendingActivity,
+    Source,
+    XapiActivity,
+    XapiAttachment,
+    XapiStatement,
+)
 from completion.risk import snapshot as facts_snapshot
 from lti_tool.bulk import upsert_rows
 from lti_tool.models import Deployment
+
+__all__ = ["agent_identity"]  # re-exported: callers read it with the query types
 
 
 class StatementConflict(Exception):
@@ -66,6 +77,7 @@ def store_statements(
             raise StatementConflict(f"statement {statement['id']} exists with other content")
     voided = _voided_ids(deployment_id, fresh, voided_earlier)
     _insert(deployment_id, fresh, voided, now)
+    _store_definitions(deployment_id, fresh, now)
     _store_attachments(deployment_id, batch, attachments or {}, now)
     _void_stored(deployment_id, voided)
     events = [
@@ -183,6 +195,55 @@ def _insert(
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for d, i, p, t, v, w, r, a, o in rows:
             copy.write_row((d, i, Jsonb(p), t, v, w, r, a, o))
+
+
+def _store_definitions(deployment_id: int, fresh: list[dict[str, Any]], now: datetime) -> None:
+    """Merge the batch's activity definitions into what the LRS knows (GET /activities): one
+    read per batch, and a write only for definitions that change."""
+    named = {a for s in fresh for a, _ in activities.activities_of(s)}
+    if not named:
+        return
+    known = dict(
+        XapiActivity.objects.filter(
+            deployment_id=deployment_id,
+            activity_key__in=[xapi.activity_key(a) for a in named],
+        ).values_list("activity_id", "definition")
+    )
+    changed = activities.merged_definitions(known, fresh)
+    rows = sorted(  # one order for every writer, so concurrent batches cannot deadlock
+        (deployment_id, xapi.activity_key(a), a, d, now) for a, d in changed.items()
+    )
+    upsert_rows(
+        XapiActivity,
+        ("deployment_id", "activity_key", "activity_id", "definition", "updated_at"),
+        rows,
+        ("deployment_id", "activity_key"),
+    )
+
+
+def known_activity(*, deployment_id: int, activity_id: str) -> dict[str, Any] | None:
+    """The merged definition of an activity this LRS has seen defined, else None."""
+    row = (
+        XapiActivity.objects.filter(
+            deployment_id=deployment_id, activity_key=xapi.activity_key(activity_id)
+        )
+        .values_list("definition", flat=True)
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def agent_names(*, deployment_id: int, identity: Mapping[str, Any], limit: int = 20) -> list[str]:
+    """Names the agent was given in its latest statements as actor (newest first, each once)."""
+    key = xapi.agent_key(identity, "Agent")
+    if key is None:
+        return []
+    names = (
+        XapiStatement.objects.filter(deployment_id=deployment_id, actor_key=key)
+        .order_by("-stored_at")
+        .values_list("payload__actor__name", flat=True)[:limit]
+    )
+    return list(dict.fromkeys(n for n in names if isinstance(n, str) and n))
 
 
 def _store_attachments(
@@ -304,31 +365,6 @@ class StatementPage:
     statements: list[dict[str, Any]]
     # (stored, row id) of the page's last statement when more follow, for the `more` link.
     next_after: tuple[datetime, int] | None
-
-
-def agent_identity(agent: Any) -> dict[str, Any]:
-    """The objectType and the one inverse functional identifier of a query's agent."""
-    if not isinstance(agent, dict):
-        raise ValueError("agent must be a JSON object")
-    kind = agent.get("objectType", "Agent")
-    if kind not in {"Agent", "Group"}:
-        raise ValueError("agent's objectType must be Agent or Group")
-    found = [k for k in xapi.IFI_KEYS if k in agent]
-    if len(found) != 1:
-        raise ValueError("agent needs exactly one of mbox, mbox_sha1sum, openid or account")
-    key = found[0]
-    value = agent[key]
-    if key == "account":
-        if not (
-            isinstance(value, dict)
-            and isinstance(value.get("homePage"), str)
-            and isinstance(value.get("name"), str)
-        ):
-            raise ValueError("agent's account needs a homePage and a name")
-        value = {"homePage": value["homePage"], "name": value["name"]}
-    elif not isinstance(value, str) or not value:
-        raise ValueError(f"agent's {key} must be a non-empty string")
-    return {"objectType": kind, key: value}
 
 
 def _agent_filter(identity: Mapping[str, Any], related: bool) -> Q:

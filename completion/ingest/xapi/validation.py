@@ -18,6 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from completion.ingest.limits import MAX_DEPTH, MAX_IRI_LENGTH, InputRefused, check_tree
+
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
 
@@ -99,7 +101,7 @@ ACCOUNT_KEYS = frozenset({"homePage", "name"})
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Best-effort IRI (Data 2.2.s4.b6): a scheme, a colon, then no whitespace or forbidden characters.
-IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>"{}|\\^`]+$')
+IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.\-]*:[^\s\x00-\x1f\x7f<>"{}|\\^`]+$')
 MBOX = re.compile(r"^mailto:[^\s@:/?#]+@[^\s@/?#]+$")
 SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
 SHA2 = re.compile(r"^(?:[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})$")
@@ -127,10 +129,11 @@ TIMESTAMP = re.compile(
     r"^(\d{4})-?(\d{2})-?(\d{2})[Tt](\d{2}):?(\d{2})(?::?(\d{2})(?:[.,](\d+))?)?"
     r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$"
 )
+# ISO 8601 durations: PnYnMnDTnHnMnS, or weeks alone (PnW), which combine with no other unit.
 DURATION = re.compile(
-    r"^P(?=\d|T\d)(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?"
+    r"^P(?:(?=\d|T\d)(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?"
     r"(?:(\d+(?:[.,]\d+)?)D)?(?:T(?=\d)(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?"
-    r"(?:(\d+(?:[.,]\d+)?)S)?)?$"
+    r"(?:(\d+(?:[.,]\d+)?)S)?)?|(\d+(?:[.,]\d+)?)W)$"
 )
 
 Errors = list[str]
@@ -141,7 +144,8 @@ def is_uuid(value: Any) -> bool:
 
 
 def is_iri(value: Any) -> bool:
-    return type(value) is str and IRI.match(value) is not None
+    """An IRI with a scheme, at most MAX_IRI_LENGTH characters (Finishline's limit)."""
+    return type(value) is str and len(value) <= MAX_IRI_LENGTH and IRI.match(value) is not None
 
 
 def is_language_tag(value: Any) -> bool:
@@ -194,7 +198,7 @@ def duration_seconds(value: Any) -> float | None:
     m = DURATION.match(value)
     if m is None:
         return None
-    y, mo, w, d, h, mi, s = (float(g.replace(",", ".")) if g else 0.0 for g in m.groups())
+    y, mo, d, h, mi, s, w = (float(g.replace(",", ".")) if g else 0.0 for g in m.groups())
     return (((y * 365 + mo * 30 + w * 7 + d) * 24 + h) * 60 + mi) * 60 + s
 
 
@@ -230,14 +234,24 @@ def _language_map(value: Any, path: str, errors: Errors) -> None:
             errors.append(f"{path}.{tag}: must be a string")
 
 
+# Extensions sit at most this deep in a statement (statement.object.definition.extensions in
+# a SubStatement's context activity), so their values may nest this much less than the limit.
+EXTENSIONS_DEPTH = 8
+
+
 def _extensions(value: Any, path: str, errors: Errors) -> None:
-    """Keys must be IRIs; values may be anything, null and empty objects included."""
+    """Keys must be IRIs; values may be anything, null and empty objects included, nested
+    within the JSON depth limit."""
     if type(value) is not dict:
         errors.append(f"{path}: must be a JSON object")
         return
     for key in value:
-        if IRI.match(key) is None:
-            errors.append(f"{path}: key {key!r} is not an IRI")
+        if not is_iri(key):
+            errors.append(f"{path}: key {key[:80]!r} is not an IRI (of at most 1000 characters)")
+    try:
+        check_tree(value, depth_limit=MAX_DEPTH - EXTENSIONS_DEPTH, texts=False)
+    except InputRefused as exc:
+        errors.append(f"{path}: {exc}")
 
 
 def _string(obj: dict[str, Any], key: str, path: str, errors: Errors) -> None:
@@ -248,7 +262,10 @@ def _string(obj: dict[str, Any], key: str, path: str, errors: Errors) -> None:
 def _iri(obj: dict[str, Any], key: str, path: str, errors: Errors, *, required: bool) -> None:
     if key in obj:
         if not is_iri(obj[key]):
-            errors.append(f"{path}.{key}: must be an IRI with a scheme")
+            errors.append(
+                f"{path}.{key}: must be an IRI with a scheme, "
+                f"of at most {MAX_IRI_LENGTH} characters"
+            )
     elif required:
         errors.append(f"{path}.{key}: is required")
 
@@ -262,7 +279,7 @@ def _ifis(actor: dict[str, Any], path: str, errors: Errors) -> int:
     if "mbox" in actor:
         count += 1
         mbox = actor["mbox"]
-        if type(mbox) is not str or MBOX.match(mbox) is None:
+        if type(mbox) is not str or len(mbox) > MAX_IRI_LENGTH or MBOX.match(mbox) is None:
             errors.append(f"{path}.mbox: must be a mailto IRI (mailto:name@host)")
     if "mbox_sha1sum" in actor:
         count += 1
@@ -380,9 +397,11 @@ def _components(value: Any, path: str, errors: Errors) -> None:
 
 
 def _definition(value: Any, path: str, errors: Errors) -> None:
-    definition = _object(value, path, errors)
-    if definition is None:
+    """An activity definition; unlike other objects it may be empty (`definition: {}`)."""
+    if type(value) is not dict:
+        errors.append(f"{path}: must be a JSON object")
         return
+    definition = value
     _keys(definition, DEFINITION_KEYS, path, errors)
     for key in ("name", "description"):
         if key in definition:
@@ -392,7 +411,9 @@ def _definition(value: Any, path: str, errors: Errors) -> None:
     if "extensions" in definition:
         _extensions(definition["extensions"], f"{path}.extensions", errors)
     interaction = definition.get("interactionType")
-    if "interactionType" in definition and interaction not in COMPONENTS_BY_TYPE:
+    if "interactionType" in definition and (
+        type(interaction) is not str or interaction not in COMPONENTS_BY_TYPE
+    ):
         errors.append(
             f"{path}.interactionType: must be one of {', '.join(COMPONENTS_BY_TYPE)} (exact case)"
         )

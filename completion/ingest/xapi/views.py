@@ -1,31 +1,28 @@
-"""The xAPI statements resource (POST, PUT, GET) and /about, for LRS clients. Thin.
+"""The xAPI statements resource (POST, PUT, GET, HEAD) and /about, for LRS clients. Thin.
 
-Order of checks: HTTP Basic credential (401), its rate (429), X-Experience-API-Version (400),
-body size (413), then parsing, validation and storing. Every answer carries
-`X-Experience-API-Version: 1.0.3`; every GET answer `X-Experience-API-Consistent-Through`.
+The shared pipeline (`protocol.serve`: Alternate Request Syntax, body size 413, credential
+401, rate 429, version 400, method 405) runs first; then parameters (unknown or wrongly cased
+names are 400), parsing, validation and storing. Every GET answer, a refusal included, carries
+`X-Experience-API-Consistent-Through`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
-import re
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from completion.ingest.limits import MAX_IRI_LENGTH, InputRefused, parse_json
 from completion.ingest.xapi.attachments import (
     AttachmentError,
     check_attachments,
@@ -33,12 +30,28 @@ from completion.ingest.xapi.attachments import (
     parse_multipart,
 )
 from completion.ingest.xapi.formats import FORMATS, formatted
-from completion.ingest.xapi.statements import is_uuid, parse_timestamp, validate_statement
+from completion.ingest.xapi.protocol import (
+    BadRequest,
+    XapiRequest,
+    answer,
+    authority,
+    check_params,
+    error,
+    json_answer,
+    serve,
+)
+from completion.ingest.xapi.statements import (
+    agent_identity,
+    course_key,
+    is_iri,
+    is_uuid,
+    parse_timestamp,
+    validate_statement,
+)
 from completion.ingest.xapi.store import (
     StatementConflict,
     StatementQuery,
     StatementRejected,
-    agent_identity,
     attachments_of,
     find_statement,
     query_statements,
@@ -47,93 +60,57 @@ from completion.ingest.xapi.store import (
 from lti_tool.keys import credentials
 
 log = logging.getLogger("finishline.xapi")
-VERSION = "1.0.3"
 SUPPORTED_VERSIONS = ["1.0.3", "1.0.2", "1.0.1", "1.0.0"]
-DEFAULT_MAX_BODY = 5 * 1024 * 1024
-CLIENT_VERSION = re.compile(r"^1\.0(?:\.\d+)?$")
+QUERY_PARAMS = frozenset(
+    {
+        "statementId",
+        "voidedStatementId",
+        "agent",
+        "verb",
+        "activity",
+        "registration",
+        "related_activities",
+        "related_agents",
+        "since",
+        "until",
+        "limit",
+        "format",
+        "attachments",
+        "ascending",
+        "more",  # this LRS's own continuation of a paged query
+    }
+)
 SINGLE_PARAMS = {"statementId", "voidedStatementId", "attachments", "format"}
 MAX_PAGE = 100
 MORE_SALT = "finishline.xapi.more"
 MORE_LIFETIME = 48 * 3600  # the spec asks for at least 24 hours
 
 
-class BadRequest(ValueError):
-    """Why a request is refused with 400; the message is the reason sent back."""
-
-
-def _answer(response: HttpResponse) -> HttpResponse:
-    response["X-Experience-API-Version"] = VERSION
+@csrf_exempt
+def statements(request: HttpRequest) -> HttpResponse:
+    response = serve(request, methods=("GET", "HEAD", "POST", "PUT"), handler=_statements)
+    if request.method in {"GET", "HEAD"} or request.GET.get("method", "").upper() in {
+        "GET",
+        "HEAD",
+    }:
+        response["X-Experience-API-Consistent-Through"] = timezone.now().isoformat()
     return response
 
 
-def _error(message: str, status: int, **headers: str) -> HttpResponse:
-    response = JsonResponse({"error": message}, status=status)
-    for key, value in headers.items():
-        response[key.replace("_", "-")] = value
-    return _answer(response)
-
-
-def _principal(request: HttpRequest) -> credentials.Principal | None:
-    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
+def _statements(xreq: XapiRequest, principal: credentials.Principal) -> HttpResponse:
+    if xreq.method in {"GET", "HEAD"}:
+        check_params(xreq, QUERY_PARAMS)
+        return _get(xreq, principal)
+    check_params(xreq, {"statementId"} if xreq.method == "PUT" else ())
     try:
-        key, _, secret = base64.b64decode(token.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return credentials.authenticate(kind="xapi", key=key, secret=secret)
-
-
-def _authority(principal: credentials.Principal) -> dict[str, Any]:
-    return {
-        "objectType": "Agent",
-        "name": f"Finishline credential {principal.credential_id}",
-        "account": {"homePage": settings.TOOL_BASE_URL, "name": str(principal.credential_id)},
-    }
-
-
-def _refusal(request: HttpRequest) -> tuple[HttpResponse | None, credentials.Principal | None]:
-    """401, 429 or 400 for credential, rate and version; else the principal."""
-    principal = _principal(request)
-    if principal is None:
-        return _error(
-            "valid HTTP Basic credentials are required",
-            401,
-            **{"WWW_Authenticate": 'Basic realm="Finishline xAPI"'},
-        ), None
-    if not credentials.allow_request(principal):
-        retry = str(60 - int(time.time()) % 60)
-        return _error("too many requests for this credential", 429, Retry_After=retry), None
-    if not CLIENT_VERSION.match(request.headers.get("X-Experience-API-Version", "")):
-        return _error("the X-Experience-API-Version header must be 1.0 or 1.0.x", 400), None
-    return None, principal
-
-
-@csrf_exempt
-def statements(request: HttpRequest) -> HttpResponse:
-    refusal, principal = _refusal(request)
-    if refusal is not None or principal is None:
-        return refusal or _error("unauthorised", 401)
-    if request.method in {"GET", "HEAD"}:
-        return _get(request, principal)
-    if request.method not in {"POST", "PUT"}:
-        return _error("statements take GET, HEAD, POST and PUT", 405, Allow="GET, HEAD, POST, PUT")
-    limit = int(settings.FINISHLINE.get("XAPI_MAX_BODY", DEFAULT_MAX_BODY))
-    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
-        return _error(f"the body is larger than {limit} bytes", 413)
-    body = request.read(limit + 1)
-    if len(body) > limit:
-        return _error(f"the body is larger than {limit} bytes", 413)
-    try:
-        batch, parts = _parse(request, body)
+        batch, parts = _parse(xreq)
         _validate(batch, parts)
         ids = _store(principal, batch, parts)
-    except (BadRequest, AttachmentError, StatementRejected) as exc:
-        log.info("xapi_rejected credential=%s reason=%r", principal.credential_id, str(exc))
-        return _error(str(exc), 400)
+    except (AttachmentError, StatementRejected, InputRefused) as exc:
+        raise BadRequest(str(exc)) from exc
     except StatementConflict as exc:
-        return _error(str(exc), 409)
-    return _answer(HttpResponse(status=204) if request.method == "PUT" else _ids(ids))
+        raise BadRequest(str(exc), 409) from exc
+    return HttpResponse(status=204) if xreq.method == "PUT" else json_answer(ids)
 
 
 def _store(
@@ -145,17 +122,13 @@ def _store(
             return store_statements(
                 deployment_id=principal.deployment_id,
                 statements=batch,
-                authority=_authority(principal),
+                authority=authority(principal),
                 attachments=parts,
             )
         except IntegrityError:
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
-
-
-def _ids(ids: list[str]) -> HttpResponse:
-    return HttpResponse(json.dumps(ids), content_type="application/json")
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -165,30 +138,26 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _parse(request: HttpRequest, body: bytes) -> tuple[list[Any], dict[str, bytes]]:
+def _parse(xreq: XapiRequest) -> tuple[list[Any], dict[str, bytes]]:
     """The statements (always a list) and attachment parts by SHA-2."""
-    content_type = request.META.get("CONTENT_TYPE", "")
+    body = xreq.body
     parts: dict[str, bytes] = {}
-    if content_type.lower().startswith("multipart/mixed"):
-        body, parts = parse_multipart(body, content_type)
-    elif not content_type.lower().startswith("application/json"):
+    if xreq.content_type == "multipart/mixed":
+        body, parts = parse_multipart(body, xreq.header("Content-Type"))
+    elif xreq.content_type != "application/json":
         raise BadRequest("Content-Type must be application/json or multipart/mixed")
-    try:
-        payload = json.loads(body, object_pairs_hook=_no_duplicate_keys)
-    except BadRequest:
-        raise
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("the body is not JSON") from exc
-    if request.method == "PUT":
-        return [_put_statement(request, payload)], parts
+    # The validator bounds every part of a statement but extension values, and checks those.
+    payload = parse_json(body, object_pairs_hook=_no_duplicate_keys, check_depth=False)
+    if xreq.method == "PUT":
+        return [_put_statement(xreq, payload)], parts
     batch = payload if isinstance(payload, list) else [payload]
     if not batch:
         raise BadRequest("the body holds no statement")
     return batch, parts
 
 
-def _put_statement(request: HttpRequest, payload: Any) -> Any:
-    statement_id = request.GET.get("statementId", "")
+def _put_statement(xreq: XapiRequest, payload: Any) -> Any:
+    statement_id = xreq.params.get("statementId", "")
     if not is_uuid(statement_id):
         raise BadRequest("PUT needs a statementId parameter holding a UUID")
     if not isinstance(payload, dict):
@@ -203,20 +172,20 @@ def _validate(batch: list[Any], parts: dict[str, bytes]) -> None:
         problems = validate_statement(statement)
         if problems:
             raise BadRequest(f"statement {n}: {problems[0]}")
+        if len(course_key(statement)) > MAX_IRI_LENGTH:
+            raise BadRequest(
+                f"statement {n}: the course it names (an LTI context id in context.extensions, "
+                f"or a grouping activity) may be at most {MAX_IRI_LENGTH} characters long"
+            )
     check_attachments(batch, parts)
 
 
-def _get(request: HttpRequest, principal: credentials.Principal) -> HttpResponse:
-    try:
-        response = _lookup(request, principal) if _single(request) else _query(request, principal)
-    except BadRequest as exc:
-        response = _error(str(exc), 400)
-    response["X-Experience-API-Consistent-Through"] = timezone.now().isoformat()
-    return _answer(response)
+def _get(xreq: XapiRequest, principal: credentials.Principal) -> HttpResponse:
+    return _lookup(xreq, principal) if _single(xreq) else _query(xreq, principal)
 
 
-def _single(request: HttpRequest) -> bool:
-    keys = set(request.GET)
+def _single(xreq: XapiRequest) -> bool:
+    keys = set(xreq.params)
     if not keys & {"statementId", "voidedStatementId"}:
         return False
     if not keys <= SINGLE_PARAMS or {"statementId", "voidedStatementId"} <= keys:
@@ -224,47 +193,48 @@ def _single(request: HttpRequest) -> bool:
     return True
 
 
-def _lookup(request: HttpRequest, principal: credentials.Principal) -> HttpResponse:
-    voided = "voidedStatementId" in request.GET
-    statement_id = request.GET["voidedStatementId" if voided else "statementId"]
+def _lookup(xreq: XapiRequest, principal: credentials.Principal) -> HttpResponse:
+    voided = "voidedStatementId" in xreq.params
+    statement_id = xreq.params["voidedStatementId" if voided else "statementId"]
     if not is_uuid(statement_id):
         raise BadRequest("the statement id must be a UUID")
+    shape = _formatter(xreq)
     found = find_statement(
         deployment_id=principal.deployment_id, statement_id=statement_id.lower(), voided=voided
     )
     if found is None:
-        return _error("no such statement", 404)
-    return _with_attachments(request, principal, _formatter(request)(found), [found])
+        return error("no such statement", 404)
+    return _with_attachments(xreq, principal, shape(found), [found])
 
 
-def _query(request: HttpRequest, principal: credentials.Principal) -> HttpResponse:
-    shape = _formatter(request)
-    if "more" in request.GET:
-        query, after = _continued(request.GET["more"], principal)
+def _query(xreq: XapiRequest, principal: credentials.Principal) -> HttpResponse:
+    shape = _formatter(xreq)
+    if "more" in xreq.params:
+        query, after = _continued(xreq.params["more"], principal)
     else:
-        query, after = _parse_query(request), None
+        query, after = _parse_query(xreq.params), None
     page = query_statements(deployment_id=principal.deployment_id, query=query, after=after)
     more = ""
     if page.next_after is not None:
         link = {"more": _more_token(query, page.next_after, principal)}
         for kept in ("format", "attachments"):  # the next pages keep this one's shape
-            if kept in request.GET:
-                link[kept] = request.GET[kept]
-        more = f"{request.path}?" + urlencode(link)
+            if kept in xreq.params:
+                link[kept] = xreq.params[kept]
+        more = f"{xreq.path}?" + urlencode(link)
     result = {"statements": [shape(s) for s in page.statements], "more": more}
-    return _with_attachments(request, principal, result, page.statements)
+    return _with_attachments(xreq, principal, result, page.statements)
 
 
 def _with_attachments(
-    request: HttpRequest,
+    xreq: XapiRequest,
     principal: credentials.Principal,
     document: dict[str, Any],
     statements: list[dict[str, Any]],
 ) -> HttpResponse:
     """JSON, or with `attachments=true` multipart/mixed: the JSON, then the statements'
     stored attachments (Communication 2.1.3)."""
-    if not _flag(request.GET, "attachments"):
-        return JsonResponse(document)
+    if not _flag(xreq.params, "attachments"):
+        return json_answer(document)
     body, content_type = multipart_body(
         json.dumps(document).encode(),
         attachments_of(deployment_id=principal.deployment_id, statements=statements),
@@ -272,35 +242,41 @@ def _with_attachments(
     return HttpResponse(body, content_type=content_type)
 
 
-def _formatter(request: HttpRequest) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def _formatter(xreq: XapiRequest) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """How to shape each statement returned: the `format` parameter (a `more` link's own)."""
-    fmt = request.GET.get("format", "exact")
+    fmt = xreq.params.get("format", "exact")
     if fmt not in FORMATS:
         raise BadRequest("format must be ids, exact or canonical")
-    languages = request.headers.get("Accept-Language", "")
+    _flag(xreq.params, "attachments")
+    languages = xreq.header("Accept-Language")
     return lambda statement: formatted(statement, fmt, languages)
 
 
-def _parse_query(request: HttpRequest) -> StatementQuery:
-    params = request.GET
+def _parse_query(params: Mapping[str, str]) -> StatementQuery:
     since, until = params.get("since"), params.get("until")
     window = {k: parse_timestamp(v) for k, v in (("since", since), ("until", until)) if v}
-    if None in window.values():
+    if None in window.values() or "" in (since, until):
         raise BadRequest("since and until must be ISO 8601 timestamps")
     limit = params.get("limit", "0")
-    if not limit.isdigit():
+    if not limit.isdigit() or len(limit) > 9:
         raise BadRequest("limit must be a non-negative integer")
     agent = None
     if "agent" in params:
         try:
-            agent = agent_identity(json.loads(params["agent"]))
-        except ValueError as exc:  # JSONDecodeError is a ValueError too
+            agent = agent_identity(parse_json(params["agent"]))
+        except ValueError as exc:  # JSONDecodeError and InputRefused are ValueErrors too
             raise BadRequest(f"agent: {exc}") from exc
+    registration = params.get("registration", "")
+    if registration and not is_uuid(registration):
+        raise BadRequest("registration must be a UUID")
+    for name in ("verb", "activity"):
+        if name in params and not is_iri(params[name]):
+            raise BadRequest(f"{name} must be an IRI (of at most {MAX_IRI_LENGTH} characters)")
     return StatementQuery(
         verb=params.get("verb", ""),
         activity=params.get("activity", ""),
         related_activities=_flag(params, "related_activities"),
-        registration=params.get("registration", "").lower(),
+        registration=registration.lower(),
         agent=agent,
         related_agents=_flag(params, "related_agents"),
         since=window.get("since"),
@@ -311,7 +287,7 @@ def _parse_query(request: HttpRequest) -> StatementQuery:
     )
 
 
-def _flag(params: QueryDict, name: str) -> bool:
+def _flag(params: Mapping[str, str], name: str) -> bool:
     value = params.get(name, "false").lower()
     if value not in {"true", "false"}:
         raise BadRequest(f"{name} must be true or false")
@@ -351,4 +327,9 @@ def _continued(
 
 def about(request: HttpRequest) -> HttpResponse:
     """Which xAPI versions this LRS speaks; open to anyone, no version header needed."""
-    return _answer(JsonResponse({"version": SUPPORTED_VERSIONS, "extensions": {}}))
+    if request.method not in {"GET", "HEAD"}:
+        return error("about takes GET and HEAD", 405, Allow="GET, HEAD")
+    response = json_answer({"version": SUPPORTED_VERSIONS, "extensions": {}})
+    if request.method == "HEAD":
+        response.content = b""
+    return answer(response)

@@ -1,4 +1,4 @@
-"""Subscribe a Canvas course to Live Events (Caliper) sent to this tool."""
+"""Subscribe a Canvas root account to Live Events (Caliper) sent to this tool."""
 
 from __future__ import annotations
 
@@ -6,30 +6,41 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from completion.ingest.caliper.canvas_subscriptions import subscribe_course
-from lti_tool.models import Course
+from completion.ingest.caliper.canvas_subscriptions import DEFAULT_EVENTS, subscribe_account
+from lti_tool.models import Deployment
 
 
 class Command(BaseCommand):
-    help = "Register Finishline's Caliper endpoint with Canvas's Live Events Data Services."
+    help = (
+        "Register Finishline's Caliper endpoint with Canvas's Live Events Data Services "
+        "(for a root account: events of every course arrive, those of known courses are kept)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--course", type=int, required=True, help="course pk")
+        parser.add_argument("--deployment", type=int, required=True, help="deployment pk")
         parser.add_argument("--api-base", required=True, help="e.g. https://canvas.example.edu")
-        parser.add_argument("--context-type", default="course", choices=["course", "root_account"])
-        parser.add_argument("--context-id", default="", help="default: the course's context id")
+        parser.add_argument("--account-id", required=True, help="the root account's id")
+        parser.add_argument(
+            "--root-account-uuid",
+            required=True,
+            help="the root account's UUID ($vnd.Canvas.root_account.uuid)",
+        )
+        parser.add_argument(
+            "--events", nargs="+", default=list(DEFAULT_EVENTS), help="Live Events types"
+        )
 
     def handle(self, *args: Any, **o: Any) -> None:
-        course = (
-            Course.objects.select_related("deployment__platform").filter(pk=o["course"]).first()
+        deployment = (
+            Deployment.objects.select_related("platform").filter(pk=o["deployment"]).first()
         )
-        if course is None:
-            raise CommandError(f"no course {o['course']}")
-        answer = subscribe_course(
-            course=course,
+        if deployment is None:
+            raise CommandError(f"no deployment {o['deployment']}")
+        answer = subscribe_account(
+            deployment=deployment,
             api_base=o["api_base"],
-            context_type=o["context_type"],
-            context_id=o["context_id"],
+            account_id=o["account_id"],
+            root_account_uuid=o["root_account_uuid"],
+            event_types=o["events"],
             actor="manage.py subscribe_live_events",
         )
         self.stdout.write(f"Subscribed: {answer.get('id', answer)}")
