@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "lti_tool.context_processors.launch",
             ],
         },
     },
@@ -177,7 +178,8 @@ REST_FRAMEWORK = {
 class FinishlineSettings(TypedDict, total=False):
     """Finishline's own settings; typed so every reader gets the right type."""
 
-    LAUNCH_TOKEN_MAX_AGE: int
+    LAUNCH_SESSION_IDLE: int
+    LAUNCH_SESSION_MAX_AGE: int
     JWT_LEEWAY: int
     PLATFORM_JWKS_TTL: int
     PLATFORM_JWKS_REFETCH_INTERVAL: int
@@ -193,8 +195,12 @@ class FinishlineSettings(TypedDict, total=False):
 
 
 FINISHLINE: FinishlineSettings = {
-    # How long a launch token (the per-launch context carried in pages) stays valid.
-    "LAUNCH_TOKEN_MAX_AGE": int(os.environ.get("FINISHLINE_LAUNCH_TOKEN_MAX_AGE", str(8 * 3600))),
+    # A launch session ends after this many idle seconds (each use pushes it forward)...
+    "LAUNCH_SESSION_IDLE": int(os.environ.get("FINISHLINE_LAUNCH_SESSION_IDLE", str(30 * 60))),
+    # ...and this many seconds after its launch at the latest.
+    "LAUNCH_SESSION_MAX_AGE": int(
+        os.environ.get("FINISHLINE_LAUNCH_SESSION_MAX_AGE", str(8 * 3600))
+    ),
     # Clock skew tolerated on id_token iat/exp/nbf, in seconds.
     "JWT_LEEWAY": int(os.environ.get("FINISHLINE_JWT_LEEWAY", "5")),
     # Platform JWKS are cached this long; an unknown kid triggers one refetch regardless.

@@ -271,10 +271,11 @@ def approve_platform(*, platform: Platform, actor: str) -> Platform:
     return platform
 
 
-def role_landing(role: str) -> str:
-    """The URL name a role lands on after launch."""
-    if role == Role.ADMIN:
+def role_landing(context: LaunchContext) -> str:
+    """The URL name a launch lands on: its role's page (a learner's progress in a course)."""
+    if context.role == Role.ADMIN:
         return "lti_tool:admin_home"
-    if role == Role.LEARNER:
-        return "lti_tool:learner_home"
+    if context.role == Role.LEARNER:
+        # The learner's page lives with the progress it shows (completion), by URL name.
+        return "completion_risk:my_progress" if context.membership_id else "lti_tool:learner_home"
     return "lti_tool:course_home"

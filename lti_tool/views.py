@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 import logging
 from typing import Literal
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+    QueryDict,
+)
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import resolve, reverse
+from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,7 +32,7 @@ from lti_tool.audit.trail import append_audit
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.keys import tool as keys
-from lti_tool.launch import deep_linking
+from lti_tool.launch import deep_linking, sessions
 from lti_tool.launch.flow import (
     STATE_COOKIE_PREFIX,
     LaunchRejected,
@@ -31,9 +41,9 @@ from lti_tool.launch.flow import (
     consume_nonce,
     login_state_for,
     origin_of,
-    relogin_query,
     validate_launch,
 )
+from lti_tool.middleware import binding_cookie_name
 from lti_tool.models import Role
 from lti_tool.selectors import STAFF_ROLES
 from lti_tool.services import record_launch, role_landing
@@ -62,20 +72,34 @@ def rejected(request: HttpRequest, exc: LaunchRejected, step: str) -> HttpRespon
     )
 
 
-def _state_cookie(response: HttpResponse, state: str, *, delete: bool = False) -> None:
+def set_cookie(response: HttpResponse, name: str, value: str, *, max_age: int) -> None:
+    """An HttpOnly cookie that survives the LMS frame where the browser allows it.
+
+    Over https it is `SameSite=None; Secure; Partitioned` (CHIPS): browsers that block
+    third-party cookies still keep a partitioned one, keyed to the LMS's site. Over plain http
+    (the local demo) it is `SameSite=Lax`, which only works when tool and LMS share a site.
+    """
     cross_site = settings.COOKIES_CROSS_SITE
-    samesite: Literal["None", "Lax"] = "None" if cross_site else "Lax"
-    if delete:
-        response.delete_cookie(STATE_COOKIE_PREFIX + state, samesite=samesite)
-        return
     response.set_cookie(
-        STATE_COOKIE_PREFIX + state,
-        state,
-        max_age=600,
+        name,
+        value,
+        max_age=max_age,
         secure=cross_site,
         httponly=True,
-        samesite=samesite,
+        samesite="None" if cross_site else "Lax",
     )
+    if cross_site:
+        # Python's cookie module (before 3.14) knows no Partitioned attribute; SameSite's
+        # value is written as given, so the attribute rides on it.
+        response.cookies[name]["samesite"] = "None; Partitioned"
+
+
+def _state_cookie(response: HttpResponse, state: str, *, delete: bool = False) -> None:
+    if delete:
+        samesite: Literal["None", "Lax"] = "None" if settings.COOKIES_CROSS_SITE else "Lax"
+        response.delete_cookie(STATE_COOKIE_PREFIX + state, samesite=samesite)
+        return
+    set_cookie(response, STATE_COOKIE_PREFIX + state, state, max_age=600)
 
 
 @csrf_exempt
@@ -113,10 +137,14 @@ def launch(request: HttpRequest) -> HttpResponse:
         if exc.code == "state_unbound":
             return cookie_blocked(request, exc)
         return rejected(request, exc, "launch")
-    context = dataclasses.replace(
-        recorded.context, frame_origin=origin_of(validated.claims.return_url)
+    binding = request.COOKIES.get(binding_cookie_name()) or sessions.new_binding()
+    opened = sessions.open_session(
+        dataclasses.replace(recorded.context, frame_origin=origin_of(validated.claims.return_url)),
+        binding=binding,
     )
-    request.launch = context  # type: ignore[attr-defined]  # the picker page is framed by it
+    context = opened.context
+    request.launch = context  # type: ignore[attr-defined]  # the page is framed by it
+    request.launch_token = opened.token  # type: ignore[attr-defined]
     log.info(
         "lti_launch platform=%s deployment=%s person=%s course=%s role=%s message=%s",
         context.platform_id,
@@ -128,13 +156,14 @@ def launch(request: HttpRequest) -> HttpResponse:
     )
     response = _after_launch(request, validated, context)
     _state_cookie(response, request.POST.get("state", ""), delete=True)
+    set_cookie(response, binding_cookie_name(), binding, max_age=sessions.max_age_seconds())
     return response
 
 
 def _after_launch(
     request: HttpRequest, validated: ValidatedLaunch, context: LaunchContext
 ) -> HttpResponse:
-    token = context.sign()
+    """The page the launch opens, served in the launch's own response (no redirect)."""
     message_type = validated.claims.message_type
     if message_type == lti_claims.DEEP_LINKING_REQUEST:
         if context.role not in DEEP_LINK_ROLES:
@@ -144,13 +173,31 @@ def _after_launch(
             "lti_tool/deep_link_picker.html",
             {
                 "placements": deep_linking.PLACEMENTS,
-                "lt": token,
                 "dl": deep_linking.remember_request(validated, context),
             },
         )
     if message_type == lti_claims.DATA_PRIVACY_REQUEST:
-        return redirect(reverse("lti_tool:learner_home") + f"?lt={token}&privacy=1")
-    return redirect(reverse(role_landing(context.role)) + f"?lt={token}")
+        return serve_page(request, reverse("lti_tool:learner_home"), "privacy=1")
+    return serve_page(request, reverse(role_landing(context)))
+
+
+def serve_page(request: HttpRequest, path: str, query: str = "") -> HttpResponse:
+    """Render the page at `path` as a GET, within this request (the launch's POST).
+
+    The page's script then shows `path` in the address bar (`page_url`), so a reload or the
+    back button asks for that page, not the spent launch.
+    """
+    page = copy.copy(request)
+    page.method = "GET"
+    page.META = {**request.META, "REQUEST_METHOD": "GET", "QUERY_STRING": query}
+    page.GET = QueryDict(query)
+    page._post = QueryDict()  # type: ignore[attr-defined]
+    page._files = MultiValueDict()  # type: ignore[attr-defined]
+    page.path = page.path_info = path
+    page.page_url = path + ("?" + query if query else "")  # type: ignore[attr-defined]
+    match = resolve(path)
+    response: HttpResponse = match.func(page, *match.args, **match.kwargs)
+    return response
 
 
 def _not_for_role(request: HttpRequest) -> HttpResponse:
@@ -188,7 +235,7 @@ def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
         exc.reason,
         request.META.get("REMOTE_ADDR", ""),
     )
-    query = relogin_query(state)
+    query = ""
     return render(
         request,
         "lti_tool/new_window.html",
@@ -235,7 +282,6 @@ def course_home(request: HttpRequest) -> HttpResponse:
             "course": course,
             "person": selectors.launch_person(launch),
             "launch": launch,
-            "lt": request.GET.get("lt", ""),
         },
     )
 
@@ -245,7 +291,7 @@ def learner_home(request: HttpRequest) -> HttpResponse:
     launch = launch_of(request)
     if launch.membership_id:
         # The learner's page lives with the progress it shows (completion), by URL name.
-        return redirect(reverse("completion_risk:my_progress") + "?" + request.GET.urlencode())
+        return redirect(reverse("completion_risk:my_progress"))
     return render(
         request,
         "lti_tool/learner_home.html",
@@ -254,7 +300,6 @@ def learner_home(request: HttpRequest) -> HttpResponse:
             "person": selectors.launch_person(launch),
             "launch": launch,
             "privacy_request": request.GET.get("privacy") == "1",
-            "lt": request.GET.get("lt", ""),
         },
     )
 
@@ -278,8 +323,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "lti_tool/my_data.html",
-        {"sections": [(name, rows[:20], len(rows)) for name, rows in data.items()],
-         "lt": request.GET.get("lt", "")},
+        {"sections": [(name, rows[:20], len(rows)) for name, rows in data.items()]},
     )  # fmt: skip
 
 
@@ -293,6 +337,18 @@ def admin_home(request: HttpRequest) -> HttpResponse:
             "platforms": selectors.platforms_for_admin(launch),
             "person": selectors.launch_person(launch),
             "launch": launch,
-            "lt": request.GET.get("lt", ""),
         },
     )
+
+
+@require_POST
+@launch_required()
+def ticket(request: HttpRequest) -> HttpResponse:
+    """A single-use ticket for a download link of this site (a plain navigation)."""
+    try:
+        path = str(json.loads(request.body or b"{}").get("path", ""))
+    except (ValueError, AttributeError):
+        path = ""
+    if not path.startswith("/") or path.startswith("//") or len(path) > 500:
+        return HttpResponseBadRequest("A path on this site is required.")
+    return JsonResponse({"ticket": sessions.issue_ticket(launch_of(request), path)})

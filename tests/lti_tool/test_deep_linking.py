@@ -93,7 +93,7 @@ def test_a_picker_request_of_another_launch_is_refused(client, platform):
     theirs = deep_linking_launch(client, platform, sub="teacher-2")
     response = client.post(
         "/lti/deep-link/",
-        {"lt": mine.context["lt"], "dl": theirs.context["dl"], "placement": "dashboard"},
+        {"lt": mine.context["launch_token"], "dl": theirs.context["dl"], "placement": "dashboard"},
     )
     assert response.status_code == 400
     assert response.context["code"] == "deep_link"
@@ -111,5 +111,5 @@ def test_a_resource_link_launch_token_cannot_answer_a_deep_linking_request(clien
 @pytest.mark.parametrize("dl", ["", "forged-value"])
 def test_a_forged_picker_request_is_refused(client, platform, dl):
     picker = deep_linking_launch(client, platform)
-    response = client.post("/lti/deep-link/", {"lt": picker.context["lt"], "dl": dl})
+    response = client.post("/lti/deep-link/", {"lt": picker.context["launch_token"], "dl": dl})
     assert response.status_code == 400
