@@ -39,8 +39,10 @@ from lti_tool.launch.flow import (
     ValidatedLaunch,
     begin_login,
     consume_nonce,
+    course_page_url,
     login_state_for,
     origin_of,
+    relogin_query,
     validate_launch,
 )
 from lti_tool.middleware import binding_cookie_name
@@ -72,7 +74,9 @@ def rejected(request: HttpRequest, exc: LaunchRejected, step: str) -> HttpRespon
     )
 
 
-def set_cookie(response: HttpResponse, name: str, value: str, *, max_age: int) -> None:
+def set_cookie(
+    response: HttpResponse, name: str, value: str, *, max_age: int, http_only: bool = True
+) -> None:
     """An HttpOnly cookie that survives the LMS frame where the browser allows it.
 
     Over https it is `SameSite=None; Secure; Partitioned` (CHIPS): browsers that block
@@ -85,7 +89,7 @@ def set_cookie(response: HttpResponse, name: str, value: str, *, max_age: int) -
         value,
         max_age=max_age,
         secure=cross_site,
-        httponly=True,
+        httponly=http_only,
         samesite="None" if cross_site else "Lax",
     )
     if cross_site:
@@ -118,10 +122,35 @@ def login(request: HttpRequest) -> HttpResponse:
             "lti_tool/login_storage.html",
             {"redirect": login_redirect, "timeout_ms": settings.FINISHLINE["STORAGE_TIMEOUT_MS"]},
         )
+    elif in_cross_site_frame(request):
+        # No platform storage, and the state cookie may never come back from inside another
+        # site's frame: check now, while the platform's lti_message_hint is still unspent.
+        query = relogin_query(login_redirect.state)
+        response = render(
+            request,
+            "lti_tool/login_check.html",
+            {
+                "check": {"auth_url": login_redirect.auth_url, "state": login_redirect.state},
+                "relogin_url": reverse("lti_tool:login") + "?" + query,
+            },
+        )
+        set_cookie(response, PROBE_COOKIE, login_redirect.state, max_age=600, http_only=False)
     else:
         response = HttpResponseRedirect(login_redirect.auth_url)
     _state_cookie(response, login_redirect.state)
     return response
+
+
+PROBE_COOKIE = "finishline-probe"
+
+
+def in_cross_site_frame(request: HttpRequest) -> bool:
+    """The request loads a frame inside another site's page (Fetch Metadata headers)."""
+    meta = request.META
+    return bool(
+        meta.get("HTTP_SEC_FETCH_DEST") == "iframe"
+        and meta.get("HTTP_SEC_FETCH_SITE") == "cross-site"
+    )
 
 
 @csrf_exempt
@@ -229,17 +258,30 @@ def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
                 "timeout_ms": settings.FINISHLINE["STORAGE_TIMEOUT_MS"],
             },
         )
+    if request.POST.get("lti_repost") != "1" and request.META.get("HTTP_SEC_FETCH_DEST") == (
+        "document"
+    ):
+        # A top-level window: a SameSite=Lax cookie does not ride on the platform's cross-site
+        # POST, but it does on the same post repeated from our own page.
+        return render(
+            request,
+            "lti_tool/launch_repost.html",
+            {"id_token": request.POST.get("id_token", ""), "state": state},
+        )
     log.warning(
         "lti_rejected step=launch code=%s status=400 reason=%r remote=%s",
         exc.code,
         exc.reason,
         request.META.get("REMOTE_ADDR", ""),
     )
-    query = ""
+    platform = login_state.platform if login_state is not None else None
     return render(
         request,
         "lti_tool/new_window.html",
-        {"code": exc.code, "relogin_url": reverse("lti_tool:login") + "?" + query if query else ""},
+        {
+            "code": exc.code,
+            "course_url": course_page_url(request.POST.get("id_token", ""), platform),
+        },
         status=400,
     )
 

@@ -216,6 +216,26 @@ def relogin_query(state: str) -> str:
     return urlencode(params) if params else ""
 
 
+def course_page_url(id_token: str, platform: Platform | None) -> str:
+    """The LMS page a launch came from (its return_url), if it is on that platform's site.
+
+    Read from an id_token whose browser binding failed, so its signature may not have been
+    checked: the URL is offered as a link only when its origin is the platform's own.
+    """
+    if platform is None or not id_token:
+        return ""
+    try:
+        body = jwt.decode(id_token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return ""
+    presentation = body.get(lti_claims.LAUNCH_PRESENTATION) if isinstance(body, dict) else None
+    url = presentation.get("return_url") if isinstance(presentation, dict) else None
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return ""
+    allowed = {origin_of(platform.issuer), origin_of(platform.auth_login_url)}
+    return url if origin_of(url) in allowed else ""
+
+
 def is_tool_url(url: str) -> bool:
     return url.startswith(settings.TOOL_BASE_URL + "/")
 
