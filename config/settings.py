@@ -184,6 +184,7 @@ class FinishlineSettings(TypedDict, total=False):
     PLATFORM_JWKS_TTL: int
     PLATFORM_JWKS_REFETCH_INTERVAL: int
     HTTP_TIMEOUT: tuple[float, float]
+    OUTBOUND_ALLOW: tuple[str, ...]
     REGISTRATION_REQUIRES_APPROVAL: bool
     TOOL_TITLE: str
     XAPI_MAX_BODY: int
@@ -212,8 +213,21 @@ FINISHLINE: FinishlineSettings = {
     ),
     # Outbound HTTP timeouts (connect, read), seconds.
     "HTTP_TIMEOUT": (3.05, 15.0),
-    # Dynamic registrations wait for an admin's approval when this is on.
-    "REGISTRATION_REQUIRES_APPROVAL": env_bool("FINISHLINE_REGISTRATION_REQUIRES_APPROVAL", False),
+    # Networks (CIDRs) outbound requests may reach although they are not public: loopback for
+    # the demo and local test platforms outside production, nothing by default in production.
+    "OUTBOUND_ALLOW": tuple(
+        n.strip()
+        for n in os.environ.get(
+            "FINISHLINE_OUTBOUND_ALLOW",
+            "" if ENVIRONMENT == "production" else "127.0.0.0/8,::1/128",
+        ).split(",")
+        if n.strip()
+    ),
+    # Dynamic registrations wait for an admin's approval when this is on (the default in
+    # production), unless they come through an admin-issued one-time registration link.
+    "REGISTRATION_REQUIRES_APPROVAL": env_bool(
+        "FINISHLINE_REGISTRATION_REQUIRES_APPROVAL", ENVIRONMENT == "production"
+    ),
     "TOOL_TITLE": os.environ.get("FINISHLINE_TOOL_TITLE", "Finishline"),
     # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
     "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),

@@ -111,6 +111,11 @@ def frame_ancestors(request: HttpRequest) -> str:
         sources = frame_origins_by_platform().get(launch.platform_id, [])
         if _SOURCE.match(launch.frame_origin):
             sources = sorted({*sources, launch.frame_origin})
+    # A page about a platform not active yet (registration, "waiting for approval") may be
+    # framed by that platform, which is not among the active ones.
+    extra = [o for o in getattr(request, "frame_origins_extra", ()) if _SOURCE.match(o)]
+    if extra:
+        sources = sorted({*sources, *extra})
     return " ".join(["frame-ancestors 'self'", *sources])
 
 

@@ -278,6 +278,21 @@ class LaunchSession(models.Model):
         return f"launch session {self.pk} of person {self.person_id}"
 
 
+class RegistrationLink(models.Model):
+    """A one-time dynamic registration link an admin issued; a registration through it is
+    active at once. Only a SHA-256 of its code is stored."""
+
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    platform = models.ForeignKey(Platform, on_delete=models.SET_NULL, null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"registration link {self.pk} ({'used' if self.used_at else 'open'})"
+
+
 class UsedNonce(models.Model):
     """A nonce already accepted; kept until its id_token has expired, refused if seen again."""
 

@@ -23,6 +23,7 @@ from lti_tool.models import (
     MembershipChange,
     Person,
     Platform,
+    PlatformKeySet,
     ResourceLink,
     Role,
 )
@@ -226,8 +227,18 @@ def register_platform(
     openid_configuration: dict[str, object] | None = None,
     requires_approval: bool = False,
 ) -> Platform:
-    """Register (or update) a platform and its deployments. Audited."""
-    status = Platform.Status.PENDING if requires_approval else Platform.Status.ACTIVE
+    """Register (or update) a platform and its deployments. Audited.
+
+    A platform already registered keeps its status: an active one that registers again (an
+    LMS's "update") is updated in place, with its new endpoints and keys, and stays online;
+    its deployments are kept and any new one takes the platform's status.
+    """
+    existing = Platform.objects.select_for_update().filter(issuer=issuer, client_id=client_id)
+    current = existing.first()
+    if current is not None:
+        status = current.status
+    else:
+        status = Platform.Status.PENDING if requires_approval else Platform.Status.ACTIVE
     platform, created = Platform.objects.update_or_create(
         issuer=issuer,
         client_id=client_id,
@@ -242,8 +253,11 @@ def register_platform(
             "openid_configuration": openid_configuration or {},
         },
     )
+    if current is not None and current.jwks_url != jwks_url:
+        # New keys: the cached key set of the old URL must not verify launches any more.
+        PlatformKeySet.objects.filter(platform=platform).delete()
     for deployment_id in deployment_ids:
-        Deployment.objects.update_or_create(
+        Deployment.objects.get_or_create(
             platform=platform,
             deployment_id=deployment_id,
             defaults={"status": Deployment.Status(status)},

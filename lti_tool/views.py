@@ -58,6 +58,7 @@ DEEP_LINK_ROLES = frozenset({Role.ADMIN, Role.INSTRUCTOR, Role.TEACHING_ASSISTAN
 
 def rejected(request: HttpRequest, exc: LaunchRejected, step: str) -> HttpResponse:
     """One place turns a refusal into a page for the person and a structured log line."""
+    request.frame_origins_extra = exc.frame_origins  # type: ignore[attr-defined]
     log.warning(
         "lti_rejected step=%s code=%s status=%s reason=%r remote=%s",
         step,

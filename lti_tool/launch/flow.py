@@ -32,8 +32,8 @@ from pylti1p3.registration import Registration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
 
 from lti_tool import claims as lti_claims
+from lti_tool import outbound
 from lti_tool.keys.platform import (
-    USER_AGENT,
     KeySetUnavailable,
     UnknownKey,
     platform_public_key,
@@ -53,11 +53,15 @@ RELOGIN_CACHE_PREFIX = "finishline:relogin:"
 class LaunchRejected(Exception):
     """A login or launch that must not proceed. `reason` is safe to show to the person."""
 
-    def __init__(self, reason: str, *, code: str, status: int = 400) -> None:
+    def __init__(
+        self, reason: str, *, code: str, status: int = 400, frame_origins: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
         self.status = status
+        # Origins that may frame the refusal page (a pending platform's, to tell it so).
+        self.frame_origins = frame_origins
 
 
 class FinishlineRegistration(Registration):
@@ -120,10 +124,9 @@ def find_platform(issuer: str, client_id: str | None) -> Platform | None:
     return found[0] if len(found) == 1 else None
 
 
-def http_session() -> requests.Session:
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
-    return session
+def http_session(*, max_bytes: int = outbound.DEFAULT_MAX_BYTES) -> requests.Session:
+    """The guarded outbound client (`lti_tool.outbound`): no redirects, no private targets."""
+    return outbound.session(max_bytes=max_bytes)
 
 
 def origin_of(url: str) -> str:
@@ -228,7 +231,7 @@ def course_page_url(id_token: str, platform: Platform | None) -> str:
         body = jwt.decode(id_token, options={"verify_signature": False})
     except jwt.InvalidTokenError:
         return ""
-    presentation = body.get(lti_claims.LAUNCH_PRESENTATION) if isinstance(body, dict) else None
+    presentation = body.get(lti_claims.LAUNCH_PRESENTATION)
     url = presentation.get("return_url") if isinstance(presentation, dict) else None
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         return ""
@@ -246,6 +249,7 @@ def check_platform_active(platform: Platform) -> None:
             "This installation is waiting for an administrator's approval, or is disabled.",
             code="platform_pending",
             status=403,
+            frame_origins=(origin_of(platform.issuer), origin_of(platform.auth_login_url)),
         )
 
 
