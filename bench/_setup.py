@@ -15,6 +15,7 @@ def django_on_postgres(default_db: str) -> None:
     sys.path.insert(0, str(ROOT))
     url = os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{default_db}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("FINISHLINE_ENV", "demo")  # its own random key, loopback only
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     if url.startswith("postgres"):
         import psycopg
@@ -67,7 +68,7 @@ def start_gunicorn(port: int, workers: int = 1) -> Any:
     import subprocess
     import time
 
-    env = {**os.environ, "DEBUG": "0", "LOG_LEVEL": "ERROR", "FINISHLINE_ENV": "development"}
+    env = {**os.environ, "DEBUG": "0", "LOG_LEVEL": "ERROR", "FINISHLINE_ENV": "demo"}
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application",
                f"--workers={workers}", f"--bind=127.0.0.1:{port}",
                "--log-level=warning"]  # fmt: skip

@@ -3,7 +3,7 @@
 Registration (a platform's openid-configuration and registration endpoint), platform key
 sets, NRPS/AGS and webhooks all go through `session()`. Its rules:
 
-- https only outside development (`FINISHLINE_ENV` other than production may use http);
+- https only outside the local modes (`FINISHLINE_ENV` demo or test may use http);
 - no redirects are followed (a 3xx is an answer, not a new target);
 - every connection resolves the host itself, refuses loopback, private, link-local (cloud
   metadata included), shared, multicast and reserved addresses, and connects to the address
@@ -71,7 +71,7 @@ def address_allowed(address: IPAddress, allowed: tuple[IPNetwork, ...]) -> bool:
 def check_url(url: str) -> str:
     """The URL if its scheme and host may be asked at all (addresses are checked on connect)."""
     parts = urlsplit(url)
-    https_only = settings.ENVIRONMENT == "production"
+    https_only = not settings.LOCAL
     schemes = {"https"} if https_only else {"https", "http"}
     if parts.scheme not in schemes or not parts.hostname:
         raise AddressRefused("only https URLs are allowed" if https_only else "not an http(s) URL")

@@ -311,6 +311,8 @@ def deep_link_respond(request: HttpRequest) -> HttpResponse:
             ),
             "deep_link",
         )
+    # The page posts the answer back to the platform: its origin is a form target.
+    request.form_action_extra = [origin_of(response.return_url)]  # type: ignore[attr-defined]
     return render(request, "lti_tool/deep_link_return.html", {"response": response})
 
 

@@ -28,7 +28,7 @@ ROLES = {
 
 def _demo_enabled() -> bool:
     return (
-        settings.ENVIRONMENT != "production"
+        settings.LOCAL
         and Platform.objects.filter(issuer=platform.issuer(), client_id=platform.CLIENT_ID).exists()
     )
 

@@ -36,7 +36,7 @@ def test_loopback_needs_the_allowlist(settings, test_platform):
 
 
 def test_production_asks_https_only(settings):
-    settings.ENVIRONMENT = "production"
+    settings.LOCAL = False
     with pytest.raises(outbound.AddressRefused, match="only https"):
         outbound.session().get("http://lms.example.edu/jwks")
     with pytest.raises(outbound.AddressRefused):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from urllib.parse import urlencode
 
 import pytest
@@ -87,21 +86,17 @@ def serve_platform_pages(platform, tool_url, *, storage, tamper=False):
 
 
 @pytest.fixture(scope="module")
-def cookieless_browser():
+def cookieless_browser(playwright_driver):
     """Chromium blocking third-party cookies (as its default now is)."""
-    from playwright.sync_api import sync_playwright
-
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
-        )
-        yield browser
-        browser.close()
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

@@ -171,9 +171,10 @@ def test_the_same_sub_on_two_deployments_is_two_people(client, platform, other_p
 
 def test_frame_ancestors_lists_the_launch_platform_and_not_others(client, platform, other_platform):
     response = launch(client, platform)
-    csp = response["Content-Security-Policy"]
-    assert csp.startswith("frame-ancestors 'self'")
-    assert platform.base_url in csp
+    csp = response["Content-Security-Policy"].split("; ")
+    assert csp[-1].startswith("frame-ancestors 'self'")
+    assert platform.base_url in csp[-1]
+    csp = "; ".join(csp)
     assert other_platform.base_url not in csp  # a page of X is not framed by Y
     assert "evil.example" not in csp
     assert "X-Frame-Options" not in response
@@ -199,7 +200,8 @@ def test_the_lms_page_named_by_the_signed_launch_may_frame_it(client, platform):
 def test_a_malformed_origin_never_reaches_the_header(client, platform):
     presentation = {"return_url": "https://a.example;script-src *"}
     response = launch(client, platform, body_overrides={LTI + "launch_presentation": presentation})
-    assert "script-src" not in response["Content-Security-Policy"]
+    assert "script-src *" not in response["Content-Security-Policy"]
+    assert "a.example" not in response["Content-Security-Policy"]
 
 
 def test_canvas_cloud_school_hosts_may_frame_the_tool(client, db):
@@ -220,7 +222,7 @@ def test_canvas_cloud_school_hosts_may_frame_the_tool(client, db):
 
 def test_the_django_admin_is_framed_by_no_platform(client, platform):
     response = client.get("/django-admin/login/")
-    assert response["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert response["Content-Security-Policy"].endswith("; frame-ancestors 'self'")
     assert response["X-Frame-Options"] == "SAMEORIGIN"
 
 
