@@ -241,6 +241,8 @@ class FinishlineSettings(TypedDict, total=False):
     CANVAS_LIVE_EVENTS_JWKS_URL: str
     EMAIL_DOMAIN: str
     STORAGE_TIMEOUT_MS: int
+    OUTBOX_LEASE_SECONDS: int
+    IMPORT_STALE_SECONDS: int
 
 
 FINISHLINE: FinishlineSettings = {
@@ -277,6 +279,10 @@ FINISHLINE: FinishlineSettings = {
         "FINISHLINE_REGISTRATION_REQUIRES_APPROVAL", not LOCAL
     ),
     "TOOL_TITLE": os.environ.get("FINISHLINE_TOOL_TITLE", "Finishline"),
+    # How long a dispatcher's claim on an outbox message holds (renewed before each send).
+    "OUTBOX_LEASE_SECONDS": int(os.environ.get("FINISHLINE_OUTBOX_LEASE_SECONDS", "300")),
+    # Without PostgreSQL's session locks, a `running` import older than this is taken as dead.
+    "IMPORT_STALE_SECONDS": int(os.environ.get("FINISHLINE_IMPORT_STALE_SECONDS", "21600")),
     # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
     "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),
 }
