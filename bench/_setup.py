@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -30,6 +31,22 @@ def django_on_postgres(default_db: str) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+def parse_with_smoke(parser: argparse.ArgumentParser, **smoke: Any) -> argparse.Namespace:
+    """Parse the arguments; `--smoke` swaps in tiny sizes that run in seconds.
+
+    CI runs every benchmark's smoke mode, so one that no longer runs fails CI. Its figures
+    mean nothing: only a full run's are reported.
+    """
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, in seconds (CI runs this)"
+    )
+    args = parser.parse_args()
+    if args.smoke:
+        for name, value in smoke.items():
+            setattr(args, name, value)
+    return args
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -19,7 +19,14 @@ import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from _setup import bench_deployment, django_on_postgres, free_port, percentile, start_gunicorn
+from _setup import (
+    bench_deployment,
+    django_on_postgres,
+    free_port,
+    parse_with_smoke,
+    percentile,
+    start_gunicorn,
+)
 
 
 def build(n: int) -> tuple[int, int]:
@@ -95,7 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=10000)
     parser.add_argument("--requests", type=int, default=200)
-    args = parser.parse_args()
+    args = parse_with_smoke(parser, learners=200, requests=10)
     django_on_postgres("finishline_bench_dashboard")
     started = time.perf_counter()
     course_id, staff_id = build(args.learners)
