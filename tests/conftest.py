@@ -38,14 +38,17 @@ def _clear_cache():
 
     from lti_tool.keys import platform as platform_keys
     from lti_tool.keys import tool as keys
+    from lti_tool.launch import flow
 
     cache.clear()
     keys.forget_current_key()
     platform_keys.forget_platform_keys()
+    flow.forget_lookups()
     yield
     cache.clear()
     keys.forget_current_key()
     platform_keys.forget_platform_keys()
+    flow.forget_lookups()
 
 
 @pytest.fixture

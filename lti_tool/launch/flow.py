@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -110,18 +111,55 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         platform = find_platform(iss, client_id)
         if platform is None:
             return None
-        if not Deployment.objects.filter(platform=platform, deployment_id=deployment_id).exists():
+        if find_deployment(platform, deployment_id) is None:
             return None
         return LtiDeployment().set_deployment_id(deployment_id)
 
 
+# Platforms and deployments are read on every login and launch and change rarely: each
+# process keeps what it read for LOOKUP_SECONDS (registration and approval forget it at once
+# in their own process; other processes see a change within that time). Launch sessions
+# re-check deployment and platform status on every request regardless.
+LOOKUP_SECONDS = 30.0
+_LOOKUPS: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+
+def forget_lookups() -> None:
+    _LOOKUPS.clear()
+
+
+def _remembered(key: tuple[str, ...], load: Any) -> Any:
+    now = time.monotonic()
+    found = _LOOKUPS.get(key)
+    if found is not None and found[0] > now:
+        return found[1]
+    value = load()
+    _LOOKUPS[key] = (now + LOOKUP_SECONDS, value)
+    return value
+
+
 def find_platform(issuer: str, client_id: str | None) -> Platform | None:
     """The platform for an issuer (and client id, required when the issuer has several)."""
-    platforms = Platform.objects.filter(issuer=issuer)
-    if client_id:
-        platforms = platforms.filter(client_id=client_id)
-    found = list(platforms[:2])
-    return found[0] if len(found) == 1 else None
+
+    def load() -> Platform | None:
+        platforms = Platform.objects.filter(issuer=issuer)
+        if client_id:
+            platforms = platforms.filter(client_id=client_id)
+        found = list(platforms[:2])
+        return found[0] if len(found) == 1 else None
+
+    platform: Platform | None = _remembered(("platform", issuer, client_id or ""), load)
+    return platform
+
+
+def find_deployment(platform: Platform, deployment_id: str) -> Deployment | None:
+    def load() -> Deployment | None:
+        return Deployment.objects.filter(platform=platform, deployment_id=deployment_id).first()
+
+    deployment: Deployment | None = _remembered(
+        ("deployment", str(platform.pk), deployment_id), load
+    )
+    return deployment
 
 
 def http_session(*, max_bytes: int = outbound.DEFAULT_MAX_BYTES) -> requests.Session:
@@ -395,9 +433,7 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):
 
     def validate_deployment(self) -> FinishlineMessageLaunch:
         assert self._platform is not None
-        deployment = Deployment.objects.filter(
-            platform=self._platform, deployment_id=self._claims.deployment_id
-        ).first()
+        deployment = find_deployment(self._platform, self._claims.deployment_id)
         if deployment is None:
             raise LaunchRejected("This deployment is not registered.", code="deployment")
         if deployment.status != Deployment.Status.ACTIVE:
