@@ -127,3 +127,17 @@ def test_a_download_ticket_opens_one_path_once(client, platform):
 def test_pages_of_a_launch_are_never_stored_by_caches(client, platform):
     token = launch_token(launch(client, platform))
     assert client.get("/me/progress/", **{HEADER: token})["Cache-Control"] == "no-store"
+
+
+def test_an_admin_ends_a_persons_sessions_from_the_command_line(client, platform):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    mine = launch_token(launch(client, platform, sub="ada"))
+    theirs = launch_token(launch(client, platform, sub="bob"))
+    out = StringIO()
+    call_command("revoke_launch_sessions", deployment=platform.deployment_id, sub="ada", stdout=out)
+    assert out.getvalue().strip() == "1 open session(s) ended."
+    assert client.get("/me/progress/", **{HEADER: mine}).status_code == 401
+    assert Client().get("/me/progress/", **{HEADER: theirs}).status_code == 200
