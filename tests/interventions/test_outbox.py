@@ -272,3 +272,19 @@ def test_a_slow_smtp_server_outliving_the_lease_never_causes_a_second_send(
     assert len(ids) == 5
     assert sum(r.sent for r in results) == 5
     assert set(OutboundMessage.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_chat_webhook_to_a_metadata_address_fails_for_good_without_a_request(platform):
+    deployment = Deployment.objects.get()
+    enqueue_message(
+        idempotency_key="chat:metadata",
+        deployment=deployment,
+        channel="chat",
+        to_address="http://169.254.169.254/latest/meta-data/",
+        subject="Escalation",
+        body_text="x",
+    )
+    assert dispatch_due().failed == 1
+    message = OutboundMessage.objects.get()
+    assert message.status == "failed"
+    assert "not allowed" in message.last_error
