@@ -17,7 +17,14 @@ import random
 import resource
 import time
 
-from _setup import bench_deployment, django_on_postgres, free_port, percentile, start_gunicorn
+from _setup import (
+    bench_deployment,
+    django_on_postgres,
+    free_port,
+    parse_with_smoke,
+    percentile,
+    start_gunicorn,
+)
 
 
 def make_completions(n: int) -> list[int]:
@@ -79,7 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--certificates", type=int, default=300)
     parser.add_argument("--requests", type=int, default=1000)
-    args = parser.parse_args()
+    args = parse_with_smoke(parser, certificates=20, requests=50)
     django_on_postgres("finishline_bench_certificates")
 
     from certificates.models import Certificate

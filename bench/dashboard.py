@@ -19,7 +19,14 @@ import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from _setup import bench_deployment, django_on_postgres, free_port, percentile, start_gunicorn
+from _setup import (
+    bench_deployment,
+    django_on_postgres,
+    free_port,
+    parse_with_smoke,
+    percentile,
+    start_gunicorn,
+)
 
 
 def build(n: int) -> tuple[int, int]:
@@ -95,20 +102,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=10000)
     parser.add_argument("--requests", type=int, default=200)
-    args = parser.parse_args()
+    args = parse_with_smoke(parser, learners=200, requests=10)
     django_on_postgres("finishline_bench_dashboard")
     started = time.perf_counter()
     course_id, staff_id = build(args.learners)
     print(f"course of {args.learners} learners ready in {time.perf_counter() - started:.0f} s")
 
     from lti_tool.context import LaunchContext
+    from lti_tool.launch.sessions import open_session
     from lti_tool.models import Membership
 
     staff = Membership.objects.select_related("course__deployment").get(pk=staff_id)
-    lt = LaunchContext(
+    lt = open_session(LaunchContext(
         deployment_id=staff.course.deployment_id, platform_id=staff.course.deployment.platform_id,
         person_id=staff.person_id, course_id=course_id, membership_id=staff.pk, role="instructor",
-    ).sign()  # fmt: skip
+    ), binding="").token  # fmt: skip
     views = {
         "first page": ("/course/risk/", {}),
         "red tier": ("/course/risk/", {"tier": "red"}),
@@ -125,7 +133,9 @@ def main() -> None:
             times = []
             for i in range(args.requests + 10):
                 t0 = time.perf_counter()
-                conn.request("GET", path + "?" + urlencode({"lt": lt, **params}))
+                conn.request(
+                    "GET", path + "?" + urlencode(params), headers={"X-Finishline-Launch": lt}
+                )
                 response = conn.getresponse()
                 body = response.read()
                 assert response.status == 200, body[:500]

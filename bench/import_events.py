@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _setup import bench_deployment, django_on_postgres
+from _setup import bench_deployment, django_on_postgres, parse_with_smoke
 
 HEADER = "learner_id,course_id,item_id,item_type,verb,timestamp,duration_seconds,score,source_id\n"
 VERBS = ("viewed", "progressed", "completed", "attempted", "passed", "failed", "posted")
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--overlap", type=int, default=1_000_000)
     parser.add_argument("--learners", type=int, default=5000)
-    args = parser.parse_args()
+    args = parse_with_smoke(parser, events=20_000, overlap=2_000, learners=100)
     django_on_postgres("finishline_bench_import")
 
     from django.db import connection

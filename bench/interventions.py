@@ -14,14 +14,14 @@ import resource
 import time
 from datetime import timedelta
 
-from _setup import bench_deployment, django_on_postgres
+from _setup import bench_deployment, django_on_postgres, parse_with_smoke
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--emails", type=int, default=2000)
-    args = parser.parse_args()
+    args = parse_with_smoke(parser, learners=500, emails=20)
     django_on_postgres("finishline_bench_interventions")
 
     from django.conf import settings

@@ -30,6 +30,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from _setup import parse_with_smoke
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/finishline_bench_risk"
@@ -337,9 +339,10 @@ def main() -> None:
         action="store_true",
         help="no VACUUM ANALYZE of the score tables before the daily pass",
     )
-    args = parser.parse_args()
+    args = parse_with_smoke(parser, courses=2, learners=50, events=20, workers=1, fresh=True)
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("FINISHLINE_ENV", "demo")  # its own random key, loopback only
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     ensure_database(url, args.fresh)
     import django

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from _setup import parse_with_smoke
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/finishline_bench_risk_eval"
@@ -44,9 +46,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=84)
     parser.add_argument("--algorithm", choices=ALGORITHMS, default=DEFAULT_ALGORITHM)
     parser.add_argument("--generator", choices=["cohort", "synthetic_cohort"], default="cohort")
-    args = parser.parse_args()
+    args = parse_with_smoke(parser, learners=60, days=28)
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("FINISHLINE_ENV", "demo")  # its own random key, loopback only
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if url.startswith("postgres"):
         recreate_database(url)

@@ -31,7 +31,14 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from _setup import bench_deployment, django_on_postgres, free_port, percentile, start_gunicorn
+from _setup import (
+    bench_deployment,
+    django_on_postgres,
+    free_port,
+    parse_with_smoke,
+    percentile,
+    start_gunicorn,
+)
 
 LEARNERS = 2000
 FLOOR = 5000  # statements/s a full run must reach (measured 5,700-6,800 on the 2-core machine)
@@ -188,10 +195,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep earlier runs' events")
     parser.add_argument("--queries", type=int, default=200, help="GETs of each kind")
-    parser.add_argument("--smoke", action="store_true", help="a few seconds' run, for CI")
-    args = parser.parse_args()
-    if args.smoke:
-        args.batches, args.clients, args.workers, args.queries = 20, 2, 1, 5
+    args = parse_with_smoke(parser, batches=20, clients=2, workers=1, queries=10)
     django_on_postgres("finishline_bench")
     from completion.models import Activity, XapiStatement
 

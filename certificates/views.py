@@ -120,7 +120,7 @@ def mine(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "certificates/mine.html",
-        {"rows": rows, "tracks": tracks, "lt": request.GET.get("lt", "")},
+        {"rows": rows, "tracks": tracks},
     )
 
 
@@ -188,7 +188,6 @@ def course_certificates(request: HttpRequest) -> HttpResponse:
             "can_revoke": launch.role in REVOKERS,
             "error": error,
             "notice": notice,
-            "lt": params.get("lt", ""),
         },
         status=400 if error else 200,
     )
@@ -246,7 +245,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "course": course,
             "form": form,
             "saved": saved,
-            "lt": request.POST.get("lt") or request.GET.get("lt", ""),
         },
         status=400 if request.method == "POST" and not saved else 200,
     )

@@ -17,16 +17,15 @@ from lti_tool.signals import launch_recorded, roster_changed
 @receiver(launch_recorded)
 def record_launch_activity(
     *,
-    membership_id: int,
+    membership: Membership,
+    membership_created: bool,
     resource_link_id: str,
     resource_link_title: str,
     occurred_at: datetime,
     nonce: str,
     **_: Any,
 ) -> None:
-    membership = Membership.objects.select_related("course__deployment", "person").get(
-        pk=membership_id
-    )
+    """The launch as an event, from the membership the launch just recorded (no re-read)."""
     record_launch_event(
         membership=membership,
         resource_link_id=resource_link_id,
@@ -34,10 +33,12 @@ def record_launch_activity(
         occurred_at=occurred_at,
         nonce=nonce,
     )
-    # A launch may be the first sign of this person: events waiting for them can now land.
-    deployment = membership.course.deployment
-    if PendingActivity.objects.filter(deployment=deployment).exists():
-        match_pending(deployment=deployment)
+    # A new member may be the first sign of this person or course: events waiting for them
+    # can now land. (A member launching again was already known when those events came.)
+    if membership_created:
+        deployment = membership.course.deployment
+        if PendingActivity.objects.filter(deployment=deployment).exists():
+            match_pending(deployment=deployment)
 
 
 @receiver(roster_changed)

@@ -94,6 +94,18 @@ SCHEDULES: list[dict[str, Any]] = [
         "cron": "20 * * * *",
     },
     {
+        "name": "imports: mark imports that died while running as failed",
+        "func": "completion.ingest.files.tasks.sweep_imports",
+        "schedule_type": "I",
+        "minutes": 10,
+    },
+    {
+        "name": "lti: purge ended launch sessions",
+        "func": "lti_tool.tasks.purge_launch_sessions",
+        "schedule_type": "C",
+        "cron": "50 * * * *",
+    },
+    {
         "name": "lti: purge expired login states and nonces",
         "func": "lti_tool.tasks.purge_login_data",
         "schedule_type": "C",

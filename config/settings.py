@@ -2,14 +2,22 @@
 
 The defaults are the embedded demo (SQLite, the django-q2 ORM broker, a local-memory cache),
 so `./run` works on a fresh machine with nothing set. DATABASE_URL and REDIS_URL switch to
-PostgreSQL and Redis. FINISHLINE_ENV=production refuses to start on a default secret or DEBUG.
+PostgreSQL and Redis.
+
+Secure by default: unless FINISHLINE_ENV is `demo` (set by `./run`) or `test` (the test
+suite), Finishline runs as production and refuses to start without a real SECRET_KEY (from
+the environment or SECRET_KEY_FILE) or with DEBUG on. The demo and test modes make their own
+random key once (kept in var/, which git ignores) and answer only on loopback host names, so
+a server started in one of them by mistake is not reachable from elsewhere.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import TypedDict
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
@@ -23,8 +31,12 @@ django_stubs_ext.monkeypatch()
 # (which imports psycopg) in another. Importing it above, before any thread starts, avoids it.
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-ENVIRONMENT = os.environ.get("FINISHLINE_ENV", "development")
-DEMO_SECRET_KEY = "finishline-demo-secret-key-not-for-production"
+ENVIRONMENT = os.environ.get("FINISHLINE_ENV", "production")
+if ENVIRONMENT not in {"production", "demo", "test"}:
+    raise ImproperlyConfigured("FINISHLINE_ENV must be production, demo or test.")
+# The local modes: the demo `./run` starts, and the test suite.
+LOCAL = ENVIRONMENT in {"demo", "test"}
+LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -34,18 +46,44 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY)
-DEBUG = env_bool("DEBUG", ENVIRONMENT != "production")
+def local_secret_key(path: Path) -> str:
+    """The demo's own random key, made on first run and kept (0600) in the data folder."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
 
-if ENVIRONMENT == "production":
-    if SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Set SECRET_KEY (32+ characters) in production.")
-    if DEBUG:
-        raise ImproperlyConfigured("DEBUG must be off in production.")
+
+def configured_secret_key() -> str:
+    if os.environ.get("SECRET_KEY_FILE"):
+        return Path(os.environ["SECRET_KEY_FILE"]).read_text().strip()
+    return os.environ.get("SECRET_KEY", "")
+
+
+SECRET_KEY = configured_secret_key()
+if not SECRET_KEY and LOCAL:
+    SECRET_KEY = local_secret_key(BASE_DIR / "var" / "secret_key")
+# DEBUG pages list every URL pattern and settings: never outside the local modes.
+DEBUG = LOCAL and env_bool("DEBUG", False)
+
+if not LOCAL:
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            "Set SECRET_KEY (or SECRET_KEY_FILE) to 50+ random characters; Finishline runs as "
+            "production unless FINISHLINE_ENV is demo or test."
+        )
+    if env_bool("DEBUG", False):
+        raise ImproperlyConfigured("DEBUG must be off outside the demo (FINISHLINE_ENV=demo).")
 
 # The public origin of the tool, as platforms reach it (used in registration and JWKS URLs).
 TOOL_BASE_URL = os.environ.get("FINISHLINE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h.strip()]
+if LOCAL:
+    ALLOWED_HOSTS = LOCAL_HOSTS
+else:
+    ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
+    ALLOWED_HOSTS = ALLOWED_HOSTS or [urlsplit(TOOL_BASE_URL).hostname or "localhost"]
 CSRF_TRUSTED_ORIGINS = [TOOL_BASE_URL]
 
 INSTALLED_APPS = [
@@ -89,6 +127,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "lti_tool.context_processors.launch",
             ],
         },
     },
@@ -164,6 +203,16 @@ CSRF_COOKIE_SAMESITE = "None" if COOKIES_CROSS_SITE else "Lax"
 CSRF_COOKIE_SECURE = COOKIES_CROSS_SITE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "SAMEORIGIN"  # replaced by CSP frame-ancestors on LTI pages
+# In https mode: plain http is redirected, and browsers are told to use https only (HSTS).
+SECURE_SSL_REDIRECT = COOKIES_CROSS_SITE and env_bool("FINISHLINE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]  # probes from the host itself
+SECURE_HSTS_SECONDS = (
+    int(os.environ.get("FINISHLINE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    if COOKIES_CROSS_SITE
+    else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("FINISHLINE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -178,11 +227,13 @@ REST_FRAMEWORK = {
 class FinishlineSettings(TypedDict, total=False):
     """Finishline's own settings; typed so every reader gets the right type."""
 
-    LAUNCH_TOKEN_MAX_AGE: int
+    LAUNCH_SESSION_IDLE: int
+    LAUNCH_SESSION_MAX_AGE: int
     JWT_LEEWAY: int
     PLATFORM_JWKS_TTL: int
     PLATFORM_JWKS_REFETCH_INTERVAL: int
     HTTP_TIMEOUT: tuple[float, float]
+    OUTBOUND_ALLOW: tuple[str, ...]
     REGISTRATION_REQUIRES_APPROVAL: bool
     TOOL_TITLE: str
     XAPI_MAX_BODY: int
@@ -193,11 +244,17 @@ class FinishlineSettings(TypedDict, total=False):
     CANVAS_LIVE_EVENTS_REQUIRE_SIGNED: bool
     EMAIL_DOMAIN: str
     STORAGE_TIMEOUT_MS: int
+    OUTBOX_LEASE_SECONDS: int
+    IMPORT_STALE_SECONDS: int
 
 
 FINISHLINE: FinishlineSettings = {
-    # How long a launch token (the per-launch context carried in pages) stays valid.
-    "LAUNCH_TOKEN_MAX_AGE": int(os.environ.get("FINISHLINE_LAUNCH_TOKEN_MAX_AGE", str(8 * 3600))),
+    # A launch session ends after this many idle seconds (each use pushes it forward)...
+    "LAUNCH_SESSION_IDLE": int(os.environ.get("FINISHLINE_LAUNCH_SESSION_IDLE", str(30 * 60))),
+    # ...and this many seconds after its launch at the latest.
+    "LAUNCH_SESSION_MAX_AGE": int(
+        os.environ.get("FINISHLINE_LAUNCH_SESSION_MAX_AGE", str(8 * 3600))
+    ),
     # Clock skew tolerated on id_token iat/exp/nbf, in seconds.
     "JWT_LEEWAY": int(os.environ.get("FINISHLINE_JWT_LEEWAY", "5")),
     # Platform JWKS are cached this long; an unknown kid triggers one refetch regardless.
@@ -209,8 +266,21 @@ FINISHLINE: FinishlineSettings = {
     ),
     # Outbound HTTP timeouts (connect, read), seconds.
     "HTTP_TIMEOUT": (3.05, 15.0),
-    # Dynamic registrations wait for an admin's approval when this is on.
-    "REGISTRATION_REQUIRES_APPROVAL": env_bool("FINISHLINE_REGISTRATION_REQUIRES_APPROVAL", False),
+    # Networks (CIDRs) outbound requests may reach although they are not public: loopback for
+    # the demo and local test platforms outside production, nothing by default in production.
+    "OUTBOUND_ALLOW": tuple(
+        n.strip()
+        for n in os.environ.get(
+            "FINISHLINE_OUTBOUND_ALLOW",
+            "127.0.0.0/8,::1/128" if LOCAL else "",
+        ).split(",")
+        if n.strip()
+    ),
+    # Dynamic registrations wait for an admin's approval when this is on (the default in
+    # production), unless they come through an admin-issued one-time registration link.
+    "REGISTRATION_REQUIRES_APPROVAL": env_bool(
+        "FINISHLINE_REGISTRATION_REQUIRES_APPROVAL", not LOCAL
+    ),
     "TOOL_TITLE": os.environ.get("FINISHLINE_TOOL_TITLE", "Finishline"),
     # Any request body larger than this is refused with 413 before a view reads it.
     "MAX_REQUEST_BODY": int(os.environ.get("FINISHLINE_MAX_REQUEST_BODY", str(25 * 1024 * 1024))),
@@ -221,6 +291,10 @@ FINISHLINE: FinishlineSettings = {
     "CANVAS_LIVE_EVENTS_REQUIRE_SIGNED": env_bool(
         "FINISHLINE_CANVAS_LIVE_EVENTS_REQUIRE_SIGNED", False
     ),
+    # How long a dispatcher's claim on an outbox message holds (renewed before each send).
+    "OUTBOX_LEASE_SECONDS": int(os.environ.get("FINISHLINE_OUTBOX_LEASE_SECONDS", "300")),
+    # Without PostgreSQL's session locks, a `running` import older than this is taken as dead.
+    "IMPORT_STALE_SECONDS": int(os.environ.get("FINISHLINE_IMPORT_STALE_SECONDS", "21600")),
     # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
     "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),
 }

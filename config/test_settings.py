@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+os.environ.setdefault("FINISHLINE_ENV", "test")
+
 from config.settings import *  # noqa: F403
 from config.settings import Q_CLUSTER
 

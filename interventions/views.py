@@ -76,7 +76,6 @@ def pause(request: HttpRequest) -> HttpResponse:
         {
             "pause": current_pause(membership),
             "error": error,
-            "lt": request.GET.get("lt") or request.POST.get("lt", ""),
         },
         status=400 if error else 200,
     )
@@ -92,7 +91,6 @@ def course_interventions(request: HttpRequest) -> HttpResponse:
         "interventions/course.html",
         {
             "course": course,
-            "lt": request.GET.get("lt", ""),
             "recovery": recovery_rates(course_id=course.pk),
             "funnel": intervention_funnel(course_id=course.pk),
             "experiments": experiment_results(course_id=course.pk),

@@ -1,19 +1,12 @@
-"""The per-launch context carried by a signed launch token, not by a session cookie.
+"""The per-launch context: which deployment, person, course and role a request acts for.
 
-Third-party cookies are unreliable inside LMS iframes, so each page the tool renders carries
-`lt`, a short signed token naming the launch (ids only). Pages pass it on in links, forms and
-the X-Finishline-Launch header; a forged token or one past its age is refused, and every read
-is scoped by the ids it carries (`selectors.access_*`).
+It is what a launch session (`lti_tool.launch.sessions`) resolves to on each request, ids
+only; every read is scoped by those ids (`selectors.access_*`). It carries no secret.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
-from django.conf import settings
-from django.core import signing
-
-SALT = "finishline.launch"
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -28,16 +21,5 @@ class LaunchContext:
     # The origin of the LMS page framing this launch, from the signed launch_presentation
     # return_url; with the platform's registered origins it makes the page's frame-ancestors.
     frame_origin: str = ""
-
-    def sign(self) -> str:
-        return signing.dumps(asdict(self), salt=SALT, compress=True)
-
-    @classmethod
-    def from_token(cls, token: str) -> LaunchContext | None:
-        try:
-            data = signing.loads(
-                token, salt=SALT, max_age=settings.FINISHLINE["LAUNCH_TOKEN_MAX_AGE"]
-            )
-            return cls(**data)
-        except (signing.BadSignature, TypeError, ValueError):
-            return None
+    # The launch session this context was resolved from (0 before one is opened).
+    session_id: int = 0

@@ -1,4 +1,4 @@
-"""View guards: a page inside the LMS needs a valid launch token, and some need a staff role."""
+"""View guards: a page inside the LMS needs a live launch session, and some need a staff role."""
 
 from __future__ import annotations
 
@@ -25,10 +25,11 @@ def launch_of(request: HttpRequest) -> LaunchContext:
 
 
 def launch_required(roles: Iterable[str] | None = None) -> Callable[[View], View]:
-    """Require a launch token (optionally one of `roles`).
+    """Require a launch session (optionally one of `roles`).
 
-    The token travels in the form body or a header, never in a cookie alone, so it also
-    serves as the CSRF token for posts made from inside the LMS frame.
+    Its secret travels in a header or the form body, never in a cookie alone, so it also
+    serves as the CSRF token for posts made from inside the LMS frame. A GET without it (the
+    frame reloaded) gets a page whose script resumes with the session this tab remembers.
     """
     allowed = frozenset(roles) if roles is not None else None
 
@@ -44,6 +45,7 @@ def launch_required(roles: Iterable[str] | None = None) -> Callable[[View], View
                     {
                         "title": "Please open Finishline from your course",
                         "reason": "This page needs a launch from your LMS, or the launch expired.",
+                        "resume": request.method == "GET",
                     },
                     status=401,
                 )

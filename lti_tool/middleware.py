@@ -1,5 +1,9 @@
 """Attach the launch context to each request, and keep framing limited to our platforms.
 
+The launch session's secret comes in the X-Finishline-Launch header or the POST body (`lt`),
+never from a URL: a `?lt=` is ignored. A GET may instead carry a single-use download ticket.
+Responses to a launch are never stored by caches (`Cache-Control: no-store`).
+
 A page of a launch may be framed only by that launch's platform (its registered origins and
 the origin of the LMS page its signed token names); a page without a launch (login, refusals)
 by any active registered platform. The Django admin is never framed by another origin.
@@ -10,14 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 from lti_tool.context import LaunchContext
+from lti_tool.launch import sessions
 from lti_tool.launch.flow import origin_of
 from lti_tool.models import Platform
 
 LAUNCH_HEADER = "HTTP_X_FINISHLINE_LAUNCH"
+LAUNCH_FIELD = "lt"
+TICKET_PARAM = "ticket"
 FRAME_ORIGINS_CACHE_KEY = "finishline:frame-origins"
 ADMIN_PREFIX = "/django-admin/"
 # A CSP host-source we write ourselves: scheme, host (optionally "*." first) and port only,
@@ -33,13 +41,32 @@ class LaunchContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = (
-            request.META.get(LAUNCH_HEADER)
-            or request.GET.get("lt")
-            or (request.POST.get("lt") if request.method == "POST" else None)
-        )
-        request.launch = LaunchContext.from_token(token) if token else None  # type: ignore[attr-defined]
-        return self.get_response(request)
+        launch, token = launch_from(request)
+        request.launch = launch  # type: ignore[attr-defined]
+        request.launch_token = token  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        if getattr(request, "launch", None) is not None:
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+def launch_from(request: HttpRequest) -> tuple[LaunchContext | None, str]:
+    """The launch a request acts for, and the session secret to render into its page."""
+    binding = request.COOKIES.get(binding_cookie_name()) or None
+    token = request.META.get(LAUNCH_HEADER, "")
+    if not token and request.method == "POST":
+        token = str(request.POST.get(LAUNCH_FIELD, ""))
+    if token:
+        return sessions.resolve(token, binding=binding), token
+    ticket = request.GET.get(TICKET_PARAM, "") if request.method == "GET" else ""
+    if ticket:
+        return sessions.redeem_ticket(ticket, path=request.path, binding=binding), ""
+    return None, ""
+
+
+def binding_cookie_name() -> str:
+    """`__Host-` where cookies can be Secure (https); a plain name on the http demo."""
+    return "__Host-finishline-browser" if settings.COOKIES_CROSS_SITE else "finishline-browser"
 
 
 def platform_origins(issuer: str, login_url: str, product: str) -> list[str]:
@@ -84,19 +111,52 @@ def frame_ancestors(request: HttpRequest) -> str:
         sources = frame_origins_by_platform().get(launch.platform_id, [])
         if _SOURCE.match(launch.frame_origin):
             sources = sorted({*sources, launch.frame_origin})
+    # A page about a platform not active yet (registration, "waiting for approval") may be
+    # framed by that platform, which is not among the active ones.
+    extra = [o for o in getattr(request, "frame_origins_extra", ()) if _SOURCE.match(o)]
+    if extra:
+        sources = sorted({*sources, *extra})
     return " ".join(["frame-ancestors 'self'", *sources])
 
 
+# Every page: scripts and styles from our own origin only (no inline script, no eval), no
+# plugins, no <base> rewriting. Inline *style attributes* stay allowed: progress bars set
+# their width that way, and a style attribute cannot run code.
+BASE_POLICY = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "frame-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+)
+
+
+def content_security_policy(request: HttpRequest) -> str:
+    """The page's policy: the base, where forms may post, and who may frame it."""
+    targets = [o for o in getattr(request, "form_action_extra", ()) if _SOURCE.match(o)]
+    form_action = " ".join(["form-action 'self'", *sorted(set(targets))])
+    return "; ".join([*BASE_POLICY, form_action, frame_ancestors(request)])
+
+
 class FrameAncestorsMiddleware:
-    """`frame-ancestors` lists only our own origin and the registered platforms' origins."""
+    """A strict Content-Security-Policy on every response, its `frame-ancestors` listing only
+    our own origin and the registered platforms' origins."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = frame_ancestors(request)
+        if "Content-Security-Policy" in response:
+            # A response with its own, stricter policy (the certificate preview) keeps it, with
+            # our framing rule added.
+            response["Content-Security-Policy"] += "; " + frame_ancestors(request)
+        else:
+            response["Content-Security-Policy"] = content_security_policy(request)
         # CSP frame-ancestors supersedes X-Frame-Options; the latter would block LMS framing.
         if request.path.startswith(ADMIN_PREFIX):
             response["X-Frame-Options"] = "SAMEORIGIN"

@@ -265,6 +265,52 @@ class LoginState(models.Model):
         return f"login {self.state[:8]}…"
 
 
+class LaunchSession(models.Model):
+    """A launch's working session: the pages it opens carry its secret, never a URL.
+
+    Only a SHA-256 of the secret is stored. The session slides forward while the person works
+    (`expires_at`), never past `ends_at`; `revoked_at` ends it at once. `binding_hash` holds
+    the hash of the partitioned cookie set at launch: once a request has come back with that
+    cookie, requests without it are refused (the browser keeps cookies in this frame).
+    """
+
+    secret_hash = models.CharField(max_length=64, unique=True)
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="launch_sessions")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, null=True, related_name="+")
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, null=True, related_name="launch_sessions"
+    )
+    platform_id = models.BigIntegerField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    message_type = models.CharField(max_length=50)
+    frame_origin = models.CharField(max_length=255, blank=True)
+    binding_hash = models.CharField(max_length=64, blank=True)
+    cookie_seen = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    ends_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"launch session {self.pk} of person {self.person_id}"
+
+
+class RegistrationLink(models.Model):
+    """A one-time dynamic registration link an admin issued; a registration through it is
+    active at once. Only a SHA-256 of its code is stored."""
+
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    platform = models.ForeignKey(Platform, on_delete=models.SET_NULL, null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"registration link {self.pk} ({'used' if self.used_at else 'open'})"
+
+
 class UsedNonce(models.Model):
     """A nonce already accepted; kept until its id_token has expired, refused if seen again."""
 

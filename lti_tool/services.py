@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from lti_tool import claims as lti_claims
 from lti_tool.audit.trail import append_audit
 from lti_tool.context import LaunchContext
-from lti_tool.launch.flow import ValidatedLaunch
+from lti_tool.launch.flow import ValidatedLaunch, forget_lookups
 from lti_tool.models import (
     Course,
     Deployment,
@@ -23,6 +23,7 @@ from lti_tool.models import (
     MembershipChange,
     Person,
     Platform,
+    PlatformKeySet,
     ResourceLink,
     Role,
 )
@@ -49,7 +50,7 @@ class RecordedLaunch:
     membership: Membership | None
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside the launch's transaction: no savepoint to pay
 def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> RecordedLaunch:
     """Upsert course, person and membership from a validated launch; return its context."""
     now = now or timezone.now()
@@ -69,16 +70,7 @@ def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> Re
     course = membership = None
     if claims.context_id:
         course = upsert_course(deployment=launch.deployment, claims=claims)
-        membership = upsert_membership(
-            course=course,
-            person=person,
-            role=claims.role,
-            lti_roles=claims.lti_roles,
-            status=Membership.Status.ACTIVE,
-            at=now,
-            source=MembershipChange.Source.LAUNCH,
-        )
-        Membership.objects.filter(pk=membership.pk).update(last_launch_at=now)
+        membership, created = launch_membership(course=course, person=person, claims=claims, at=now)
         if claims.resource_link_id:
             link_values = {
                 "title": claims.resource_link_title,
@@ -93,6 +85,8 @@ def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> Re
         # never a recorded launch without its event).
         launch_recorded.send(
             sender=RecordedLaunch,
+            membership=membership,
+            membership_created=created,
             membership_id=membership.pk,
             resource_link_id=claims.resource_link_id,
             resource_link_title=claims.resource_link_title,
@@ -109,6 +103,44 @@ def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> Re
         message_type=claims.message_type,
     )
     return RecordedLaunch(context=context, course=course, person=person, membership=membership)
+
+
+def launch_membership(
+    *, course: Course, person: Person, claims: lti_claims.LaunchClaims, at: datetime
+) -> tuple[Membership, bool]:
+    """The launch's membership with its last launch stamped; True when it was created.
+
+    On PostgreSQL the common case (a member launching again in the same role) is one UPDATE
+    that also returns the role and status it had; a change or a new member goes the long way.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE lti_tool_membership m SET last_launch_at = %s FROM ("
+                " SELECT id, role, status FROM lti_tool_membership"
+                " WHERE course_id = %s AND person_id = %s FOR UPDATE) old"
+                " WHERE m.id = old.id RETURNING m.id, old.role, old.status",
+                [at, course.pk, person.pk],
+            )
+            row = cursor.fetchone()
+        if row is not None and row[1] == claims.role and row[2] == Membership.Status.ACTIVE:
+            membership = Membership(
+                pk=row[0], course=course, person=person, role=row[1], status=row[2]
+            )
+            membership.last_launch_at = at
+            return membership, False
+    existed = Membership.objects.filter(course=course, person=person).exists()
+    membership = upsert_membership(
+        course=course,
+        person=person,
+        role=claims.role,
+        lti_roles=claims.lti_roles,
+        status=Membership.Status.ACTIVE,
+        at=at,
+        source=MembershipChange.Source.LAUNCH,
+    )
+    Membership.objects.filter(pk=membership.pk).update(last_launch_at=at)
+    return membership, not existed
 
 
 def upsert_person(
@@ -228,8 +260,18 @@ def register_platform(
     openid_configuration: dict[str, object] | None = None,
     requires_approval: bool = False,
 ) -> Platform:
-    """Register (or update) a platform and its deployments. Audited."""
-    status = Platform.Status.PENDING if requires_approval else Platform.Status.ACTIVE
+    """Register (or update) a platform and its deployments. Audited.
+
+    A platform already registered keeps its status: an active one that registers again (an
+    LMS's "update") is updated in place, with its new endpoints and keys, and stays online;
+    its deployments are kept and any new one takes the platform's status.
+    """
+    existing = Platform.objects.select_for_update().filter(issuer=issuer, client_id=client_id)
+    current = existing.first()
+    if current is not None:
+        status = current.status
+    else:
+        status = Platform.Status.PENDING if requires_approval else Platform.Status.ACTIVE
     platform, created = Platform.objects.update_or_create(
         issuer=issuer,
         client_id=client_id,
@@ -244,8 +286,12 @@ def register_platform(
             "openid_configuration": openid_configuration or {},
         },
     )
+    if current is not None and current.jwks_url != jwks_url:
+        # New keys: the cached key set of the old URL must not verify launches any more.
+        PlatformKeySet.objects.filter(platform=platform).delete()
+    forget_lookups()
     for deployment_id in deployment_ids:
-        Deployment.objects.update_or_create(
+        Deployment.objects.get_or_create(
             platform=platform,
             deployment_id=deployment_id,
             defaults={"status": Deployment.Status(status)},
@@ -269,14 +315,16 @@ def approve_platform(*, platform: Platform, actor: str) -> Platform:
     platform.status = Platform.Status.ACTIVE
     platform.save(update_fields=["status"])
     platform.deployments.update(status=Deployment.Status.ACTIVE)
+    forget_lookups()
     append_audit(actor=actor, action="platform.approved", obj=platform)
     return platform
 
 
-def role_landing(role: str) -> str:
-    """The URL name a role lands on after launch."""
-    if role == Role.ADMIN:
+def role_landing(context: LaunchContext) -> str:
+    """The URL name a launch lands on: its role's page (a learner's progress in a course)."""
+    if context.role == Role.ADMIN:
         return "lti_tool:admin_home"
-    if role == Role.LEARNER:
-        return "lti_tool:learner_home"
+    if context.role == Role.LEARNER:
+        # The learner's page lives with the progress it shows (completion), by URL name.
+        return "completion_risk:my_progress" if context.membership_id else "lti_tool:learner_home"
     return "lti_tool:course_home"

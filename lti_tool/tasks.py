@@ -6,12 +6,18 @@ from django.utils import timezone
 
 from lti_tool.audit.retention import purge_all
 from lti_tool.launch.flow import purge_expired_login_data
+from lti_tool.launch.sessions import purge_ended_sessions
 from lti_tool.webhooks import deliver_due
 
 
 def purge_login_data() -> dict[str, int]:
     states, nonces = purge_expired_login_data()
     return {"login_states": states, "nonces": nonces}
+
+
+def purge_launch_sessions() -> int:
+    """Delete launch sessions ended more than a day ago."""
+    return purge_ended_sessions()
 
 
 def deliver_webhooks() -> int:

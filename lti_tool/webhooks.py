@@ -19,6 +19,10 @@ exactly as received, comparing with `hmac.compare_digest`, and rejecting a `t` m
 minutes from its own clock (a replayed request); `verify_signature` does all three. A 2xx answer
 means delivered; anything else is retried with growing, jittered delays for 24 hours, so
 receivers should ignore an event id they have already processed.
+
+Receivers are reached through the guarded outbound client (`lti_tool.outbound`): https in
+production, no private or metadata addresses, no redirects. Only a short summary of each
+answer is kept (status, type, size), never its body: the target is the subscriber's choice.
 """
 
 from __future__ import annotations
@@ -36,7 +40,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
@@ -45,6 +48,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from lti_tool import outbound
 from lti_tool.audit.trail import append_audit
 from lti_tool.models import Deployment, WebhookDelivery, WebhookSubscription
 
@@ -65,7 +69,8 @@ LEASE = timedelta(seconds=60)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=2)
 RETRY_WINDOW = timedelta(hours=24)
-RESPONSE_KEPT = 2000  # characters of a receiver's answer kept on the delivery
+RESPONSE_KEPT = 200  # characters of the summary kept of a receiver's answer (never its body)
+MAX_ANSWER_BYTES = 64 * 1024
 DELIVER_TASK = "lti_tool.tasks.deliver_webhooks"
 
 _url_validator = URLValidator(schemes=["http", "https"])
@@ -95,13 +100,17 @@ def check_events(events: Iterable[str]) -> list[str]:
 
 
 def check_url(url: str) -> str:
-    """The URL if it is an absolute http(s) URL that fits the model field."""
+    """The URL if it is an absolute URL the guarded client may reach, that fits the field."""
     try:
         _url_validator(url)
     except ValidationError as exc:
         raise WebhookRefused(f"webhook URL must be an http(s) URL: {url[:100]!r}") from exc
     if len(url) > 1000:
         raise WebhookRefused("webhook URL is longer than 1000 characters")
+    try:
+        outbound.check_target(url)
+    except outbound.OutboundError as exc:
+        raise WebhookRefused(f"webhook URL refused: {exc}") from exc
     return url
 
 
@@ -250,7 +259,7 @@ def deliver_due(*, now: datetime | None = None, limit: int = 200) -> DeliveryRes
     what is due; signatures and outcomes use the clock at each send.
     """
     outcomes = {"delivered": 0, "retried": 0, "failed": 0}
-    with requests.Session() as session:
+    with outbound.session(max_bytes=MAX_ANSWER_BYTES) as session:
         for delivery in _claim_due(now=now or timezone.now(), limit=limit):
             outcome = _attempt(delivery, session)
             if outcome is not None:
@@ -321,7 +330,7 @@ def _attempt(delivery: WebhookDelivery, session: requests.Session) -> str | None
 def _post(
     delivery: WebhookDelivery, session: requests.Session, *, timestamp: int
 ) -> tuple[int | None, str, str]:
-    """The status code, the start of the answer and an error description (empty on 2xx)."""
+    """The status code, a summary of the answer and an error description (empty on 2xx)."""
     subscription = delivery.subscription
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
     headers = {
@@ -331,21 +340,14 @@ def _post(
         "X-Finishline-Signature": signature_header(subscription.secret, timestamp, body),
     }
     try:
-        with session.post(
-            subscription.url,
-            data=body,
-            headers=headers,
-            timeout=settings.FINISHLINE["HTTP_TIMEOUT"],
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            # Read only the start: a receiver's answer is kept for diagnosis, not processed.
-            head = next(response.iter_content(RESPONSE_KEPT * 4), b"")
-            text = head.decode("utf-8", errors="replace")
-            code = response.status_code
+        response = session.post(subscription.url, data=body, headers=headers)
     except requests.RequestException as exc:
-        return None, "", f"{type(exc).__name__}: {exc}"[:RESPONSE_KEPT]
-    return code, text, "" if 200 <= code < 300 else f"HTTP {code}"
+        # The guarded client's messages name no address and no answer.
+        return None, "", str(exc)[:RESPONSE_KEPT]
+    code = response.status_code
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip()[:60] or "no type"
+    summary = f"HTTP {code}, {kind}, {len(response.content)} bytes"
+    return code, summary, "" if 200 <= code < 300 else f"HTTP {code}"
 
 
 def _save(delivery: WebhookDelivery, **fields: Any) -> None:

@@ -38,14 +38,17 @@ def _clear_cache():
 
     from lti_tool.keys import platform as platform_keys
     from lti_tool.keys import tool as keys
+    from lti_tool.launch import flow
 
     cache.clear()
     keys.forget_current_key()
     platform_keys.forget_platform_keys()
+    flow.forget_lookups()
     yield
     cache.clear()
     keys.forget_current_key()
     platform_keys.forget_platform_keys()
+    flow.forget_lookups()
 
 
 @pytest.fixture
@@ -80,16 +83,22 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_driver():
+    """One Playwright driver for the run (a second one cannot start beside it)."""
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

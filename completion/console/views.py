@@ -36,12 +36,8 @@ def _actor(launch: LaunchContext) -> str:
     return f"person:{launch.person_id}"
 
 
-def _token(request: HttpRequest) -> str:
-    return str(request.POST.get("lt") or request.GET.get("lt", ""))
-
-
 def _back(request: HttpRequest, done: str) -> HttpResponse:
-    return redirect(f"{reverse('console:home')}?{urlencode({'lt': _token(request), 'done': done})}")
+    return redirect(f"{reverse('console:home')}?{urlencode({'done': done})}")
 
 
 def _page(request: HttpRequest, *, status: int = 200, **extra: Any) -> HttpResponse:
@@ -49,7 +45,7 @@ def _page(request: HttpRequest, *, status: int = 200, **extra: Any) -> HttpRespo
     page = console.console_page(
         launch, now=timezone.now(), preview=request.GET.get("preview") == "1"
     )
-    context = {"page": page, "launch": launch, "lt": _token(request), **extra}
+    context = {"page": page, "launch": launch, **extra}
     return render(request, "console/console.html", context, status=status)
 
 

@@ -67,7 +67,6 @@ def risk_dashboard(request: HttpRequest) -> HttpResponse:
             "course": course,
             "roster": roster,
             "query": query,
-            "lt": request.GET.get("lt", ""),
             "filters": _filters_query(request),
         },
     )
@@ -95,7 +94,6 @@ def course_charts(request: HttpRequest) -> HttpResponse:
             "never": sum(1 for last, _ in offsets if last < 0),
             "bars": charts.tier_bars([(d.strftime("%d %b"), c) for d, c in per_day]),
             "latest": per_day[-1] if per_day else None,
-            "lt": request.GET.get("lt", ""),
             "width": charts.WIDTH,
             "height": charts.HEIGHT,
         },
@@ -121,9 +119,7 @@ def _int(value: str | None, default: int) -> int:
 def _filters_query(request: HttpRequest) -> str:
     """The current filters as a query string, for sort and page links to keep."""
     keep = {
-        k: request.GET[k]
-        for k in ("lt", "tier", "status", "reason", "q", "as_of")
-        if request.GET.get(k)
+        k: request.GET[k] for k in ("tier", "status", "reason", "q", "as_of") if request.GET.get(k)
     }
     return urlencode(keep)
 
@@ -163,7 +159,6 @@ def criteria_settings(request: HttpRequest) -> HttpResponse:
             "course": course,
             "form": form,
             "saved": saved,
-            "lt": request.POST.get("lt") or request.GET.get("lt", ""),
         },
         status=400 if request.method == "POST" and not saved else 200,
     )
@@ -175,7 +170,6 @@ def override_learner_status(request: HttpRequest, membership_id: int) -> HttpRes
     membership = selectors.access_membership(launch, membership_id)
     _editors_only(request, launch)
     form = OverrideForm(request.POST if request.method == "POST" else None)
-    lt = request.POST.get("lt") or request.GET.get("lt", "")
     if request.method == "POST" and form.is_valid():
         try:
             override_status(
@@ -184,7 +178,7 @@ def override_learner_status(request: HttpRequest, membership_id: int) -> HttpRes
                 reason=form.cleaned_data["reason"],
                 by=f"person:{launch.person_id}",
             )
-            return redirect(reverse("completion_risk:dashboard") + f"?lt={lt}")
+            return redirect(reverse("completion_risk:dashboard"))
         except InvalidCriteria as exc:
             form.add_error(None, str(exc))
     return render(
@@ -193,7 +187,6 @@ def override_learner_status(request: HttpRequest, membership_id: int) -> HttpRes
         {
             "membership": membership,
             "form": form,
-            "lt": lt,
             "detail": sel.learner_risk(membership),
         },
         status=400 if request.method == "POST" else 200,

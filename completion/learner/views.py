@@ -22,6 +22,5 @@ def my_progress(request: HttpRequest) -> HttpResponse:
             "view": learner_progress(membership),
             "pause": current_pause(membership),
             "privacy_request": request.GET.get("privacy") == "1",
-            "lt": request.GET.get("lt", ""),
         },
     )

@@ -36,10 +36,6 @@ PDF_MAX_ROWS = 5000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _lt(request: HttpRequest) -> str:
-    return request.POST.get("lt") or request.GET.get("lt", "")
-
-
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value else None
@@ -77,7 +73,6 @@ def _page_context(
     launch = launch_of(request)
     return {
         "report": report,
-        "lt": _lt(request),
         "export_query": request.GET.urlencode(),
         "everything": course is None,
         "course": course,
@@ -136,7 +131,7 @@ def hr_roster(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/hr_roster.html",
-        {"result": result, "error": error, "recent": recent, "lt": _lt(request)},
+        {"result": result, "error": error, "recent": recent},
         status=400 if error or rejected else 200,
     )
 
@@ -157,7 +152,6 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     if since is None or until is None or until < since:
         today = timezone.now().astimezone(UTC).date()
         context = {
-            "lt": _lt(request),
             "since": request.GET.get("since") or today.replace(day=1).isoformat(),
             "until": request.GET.get("until") or today.isoformat(),
             "error": asked,

@@ -35,10 +35,6 @@ ADMIN = {Role.ADMIN}
 DEFAULT_POINTS = Decimal(10)
 
 
-def _lt(request: HttpRequest) -> str:
-    return request.POST.get("lt") or request.GET.get("lt", "")
-
-
 def _points(request: HttpRequest) -> Decimal:
     """The what-if improvement in percentage points (0 to 100; 10 unless asked)."""
     try:
@@ -94,7 +90,6 @@ def course_outcomes(request: HttpRequest) -> HttpResponse:
             "report": report,
             "comments": survey_comments(course.pk),
             "next": recommend_next(course),
-            "lt": _lt(request),
         },
     )
 
@@ -108,7 +103,7 @@ def deployment_outcomes(request: HttpRequest) -> HttpResponse:
     launch = launch_of(request)
     deployment = deployment_of(launch)
     report = deployment_report(deployment.pk, today=timezone.now().date(), points=_points(request))
-    context = {"deployment": deployment, "report": report, "lt": _lt(request)}
+    context = {"deployment": deployment, "report": report}
     return render(request, "business/deployment.html", context)
 
 
@@ -152,7 +147,7 @@ def attribution_settings(request: HttpRequest) -> HttpResponse:
         )
     context = {"form": form, "saved": saved, "economics": economics_of(deployment.pk)}
     status = 400 if request.method == "POST" and not saved else 200
-    return render(request, "business/settings.html", {**context, "lt": _lt(request)}, status=status)
+    return render(request, "business/settings.html", context, status=status)
 
 
 @launch_required(roles=ADMIN)
@@ -166,7 +161,7 @@ def enrolment_records(request: HttpRequest) -> HttpResponse:
             deployment=deployment, data=upload.read(), by=f"person:{launch.person_id}"
         )
     status = 400 if report is not None and not report.ok else 200
-    context = {"report": report, "columns": COLUMNS, "lt": _lt(request)}
+    context = {"report": report, "columns": COLUMNS}
     return render(request, "business/records.html", context, status=status)
 
 
@@ -181,6 +176,5 @@ def next_courses(request: HttpRequest) -> HttpResponse:
         {
             "course": membership.course,
             "recommendations": recommend_next(membership.course, person_id=membership.person_id),
-            "lt": request.GET.get("lt", ""),
         },
     )

@@ -7,6 +7,11 @@ A worker that dies mid-batch leaves its rows `sending` until the lease expires; 
 claimed again and resent with the same idempotency key and Message-ID. The only duplicate a
 crash can cause is in the instant between a provider's acceptance and our commit, and it
 carries the same Message-ID (email) or Idempotency-Key header (SMS, chat).
+
+A slow provider cannot cause a second send: just before each message is sent, its lease is
+renewed from now, and only if it is still the lease this dispatcher claimed. A message whose
+batch lease ran out while earlier ones were being sent may have been claimed by another
+dispatcher meanwhile; this one then skips it.
 """
 
 from __future__ import annotations
@@ -29,7 +34,12 @@ from lti_tool.models import Course, Deployment, Membership
 
 log = logging.getLogger("finishline.outbox")
 
-LEASE = timedelta(minutes=5)
+
+def lease() -> timedelta:
+    """How long a claim holds (a batch, then each message from just before its send)."""
+    return timedelta(seconds=settings.FINISHLINE.get("OUTBOX_LEASE_SECONDS", 300))
+
+
 MAX_ATTEMPTS = 8
 UNSUBSCRIBE_SALT = "finishline.unsubscribe"
 
@@ -94,7 +104,7 @@ def claim_due(*, limit: int, now: datetime | None = None) -> list[OutboundMessag
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
         ids = list(rows.values_list("id", flat=True)[:limit])
-        claimed_until = now + LEASE
+        claimed_until = now + lease()
         OutboundMessage.objects.filter(id__in=ids).update(
             status=OutboundMessage.Status.SENDING, lease_until=claimed_until
         )
@@ -114,7 +124,9 @@ def dispatch_due(*, limit: int = 200) -> DispatchResult:
     mail_connection = None
     try:
         for message in messages:
-            OutboundMessage.objects.filter(pk=message.pk).update(attempts=message.attempts + 1)
+            if not _renew_lease(message):
+                log.info("outbox_lease_lost id=%s (another dispatcher has it)", message.pk)
+                continue
             try:
                 if message.channel == Channel.EMAIL and mail_connection is None:
                     mail_connection = email.open_connection()
@@ -135,6 +147,16 @@ def dispatch_due(*, limit: int = 200) -> DispatchResult:
         if mail_connection is not None:
             mail_connection.close()
     return DispatchResult(sent=sent, retried=retried, failed=failed)
+
+
+def _renew_lease(message: OutboundMessage) -> bool:
+    """Renew this message's lease from now, if it is still ours; count the attempt."""
+    renewed_until = timezone.now() + lease()
+    renewed = OutboundMessage.objects.filter(
+        pk=message.pk, status=OutboundMessage.Status.SENDING, lease_until=message.lease_until
+    ).update(lease_until=renewed_until, attempts=message.attempts + 1)
+    message.lease_until = renewed_until
+    return renewed == 1
 
 
 def _send(message: OutboundMessage, mail_connection: object) -> Delivery:

@@ -38,8 +38,7 @@ def learner_detail(request: HttpRequest, membership_id: int) -> HttpResponse:
     return render(
         request,
         "interventions/learner.html",
-        {**learner_context(membership), "error": error, "notice": notice,
-         "lt": request.POST.get("lt") or request.GET.get("lt", "")},
+        {**learner_context(membership), "error": error, "notice": notice},
         status=400 if error else 200,
     )  # fmt: skip
 

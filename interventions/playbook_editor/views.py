@@ -36,7 +36,7 @@ def playbooks_page(request: HttpRequest) -> HttpResponse:
         request,
         "interventions/playbooks.html",
         {"course": course, "rows": rows, "templates": ps.template_keys(rows), "error": error,
-         "notice": notice, "lt": request.POST.get("lt") or request.GET.get("lt", "")},
+         "notice": notice},
         status=400 if error else 200,
     )  # fmt: skip
 
@@ -87,6 +87,6 @@ def template_page(request: HttpRequest, key: str) -> HttpResponse:
         "interventions/template.html",
         {"course": course, "key": key, "subject": subject, "body": body, "sample": sample,
          "customised": customised, "fields": sorted(ps.SAMPLE_CONTEXT), "error": error,
-         "notice": notice, "lt": request.POST.get("lt") or request.GET.get("lt", "")},
+         "notice": notice},
         status=400 if error else 200,
     )  # fmt: skip

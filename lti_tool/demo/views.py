@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from lti_tool.demo import platform
 from lti_tool.models import Platform
+
+# Like Moodle, the demo LMS names each launch with a one-time lti_message_hint: its course
+# page makes a new one, and the authorization endpoint accepts it once.
+HINT_PREFIX = "finishline:demo-hint:"
+HINT_SECONDS = 600
 
 ROLES = {
     "instructor": platform.INSTRUCTOR_SUB,
@@ -21,7 +28,7 @@ ROLES = {
 
 def _demo_enabled() -> bool:
     return (
-        settings.ENVIRONMENT != "production"
+        settings.LOCAL
         and Platform.objects.filter(issuer=platform.issuer(), client_id=platform.CLIENT_ID).exists()
     )
 
@@ -42,7 +49,7 @@ def lms_course(request: HttpRequest) -> HttpResponse:
             "iss": platform.issuer(),
             "client_id": platform.CLIENT_ID,
             "login_hint": ROLES[role],
-            "lti_message_hint": role,
+            "lti_message_hint": new_hint(role),
             "lti_deployment_id": platform.DEPLOYMENT_ID,
             "target_link_uri": settings.TOOL_BASE_URL + "/lti/launch/",
         }
@@ -61,7 +68,9 @@ def auth(request: HttpRequest) -> HttpResponse:
         or request.GET.get("redirect_uri") != expected
     ):
         return HttpResponse("Unknown client or redirect_uri.", status=400)
-    role = request.GET.get("lti_message_hint", "learner")
+    role = spend_hint(request.GET.get("lti_message_hint", ""))
+    if role is None:
+        return HttpResponse("lti_message_hint already used or unknown.", status=400)
     sub = request.GET.get("login_hint", "")
     if role not in ROLES or sub not in platform.PEOPLE:
         return HttpResponse("Unknown user.", status=400)
@@ -82,3 +91,18 @@ def jwks(request: HttpRequest) -> JsonResponse:
     if not _demo_enabled():
         raise Http404("The demo is not set up.")
     return JsonResponse(platform.jwks())
+
+
+def new_hint(role: str) -> str:
+    hint = secrets.token_urlsafe(16)
+    cache.set(HINT_PREFIX + hint, role, HINT_SECONDS)
+    return hint
+
+
+def spend_hint(hint: str) -> str | None:
+    """The role a hint was made for, once: a second use finds nothing (real Moodle's rule)."""
+    key = HINT_PREFIX + hint
+    role: str | None = cache.get(key) if hint else None
+    if role is None or not cache.delete(key):
+        return None
+    return role

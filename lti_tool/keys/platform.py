@@ -20,13 +20,13 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from lti_tool import outbound
 from lti_tool.models import Platform, PlatformKeySet
 
 log = logging.getLogger("finishline.launch")
 
 # A key set is a few kilobytes; anything far larger is not one.
 MAX_JWKS_BYTES = 512 * 1024
-USER_AGENT = "Finishline-LTI/1.0"
 
 
 class KeySetUnavailable(Exception):
@@ -110,25 +110,10 @@ def fetch_platform_jwks(platform: Platform) -> tuple[dict[str, Any], datetime]:
 
 def _get_bounded(url: str) -> bytes:
     """GET a small document; the whole exchange (not just each read) is held to the timeouts."""
-    connect, read = settings.FINISHLINE["HTTP_TIMEOUT"]
-    deadline = time.monotonic() + connect + read
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
-    with session, session.get(url, timeout=(connect, read), stream=True) as response:
+    with outbound.session(max_bytes=MAX_JWKS_BYTES) as session:
+        response = session.get(url)
         response.raise_for_status()
-        return _read_until(response.raw, deadline)
-
-
-def _read_until(raw: Any, deadline: float) -> bytes:
-    """Read what has arrived, chunk by chunk (read1), so a trickling server meets the deadline."""
-    body = bytearray()
-    while chunk := raw.read1(8192, decode_content=True):
-        body.extend(chunk)
-        if len(body) > MAX_JWKS_BYTES:
-            raise KeySetUnavailable(f"key set larger than {MAX_JWKS_BYTES} bytes")
-        if time.monotonic() > deadline:
-            raise KeySetUnavailable("key set download exceeded its time limit")
-    return bytes(body)
+        return response.content
 
 
 def _find_key(keys: dict[str, Any], kid: str) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -32,8 +33,8 @@ from pylti1p3.registration import Registration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
 
 from lti_tool import claims as lti_claims
+from lti_tool import outbound
 from lti_tool.keys.platform import (
-    USER_AGENT,
     KeySetUnavailable,
     UnknownKey,
     platform_public_key,
@@ -53,11 +54,15 @@ RELOGIN_CACHE_PREFIX = "finishline:relogin:"
 class LaunchRejected(Exception):
     """A login or launch that must not proceed. `reason` is safe to show to the person."""
 
-    def __init__(self, reason: str, *, code: str, status: int = 400) -> None:
+    def __init__(
+        self, reason: str, *, code: str, status: int = 400, frame_origins: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
         self.status = status
+        # Origins that may frame the refusal page (a pending platform's, to tell it so).
+        self.frame_origins = frame_origins
 
 
 class FinishlineRegistration(Registration):
@@ -106,24 +111,60 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         platform = find_platform(iss, client_id)
         if platform is None:
             return None
-        if not Deployment.objects.filter(platform=platform, deployment_id=deployment_id).exists():
+        if find_deployment(platform, deployment_id) is None:
             return None
         return LtiDeployment().set_deployment_id(deployment_id)
 
 
+# Platforms and deployments are read on every login and launch and change rarely: each
+# process keeps what it read for LOOKUP_SECONDS (registration and approval forget it at once
+# in their own process; other processes see a change within that time). Launch sessions
+# re-check deployment and platform status on every request regardless.
+LOOKUP_SECONDS = 30.0
+_LOOKUPS: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+
+def forget_lookups() -> None:
+    _LOOKUPS.clear()
+
+
+def _remembered(key: tuple[str, ...], load: Any) -> Any:
+    now = time.monotonic()
+    found = _LOOKUPS.get(key)
+    if found is not None and found[0] > now:
+        return found[1]
+    value = load()
+    _LOOKUPS[key] = (now + LOOKUP_SECONDS, value)
+    return value
+
+
 def find_platform(issuer: str, client_id: str | None) -> Platform | None:
     """The platform for an issuer (and client id, required when the issuer has several)."""
-    platforms = Platform.objects.filter(issuer=issuer)
-    if client_id:
-        platforms = platforms.filter(client_id=client_id)
-    found = list(platforms[:2])
-    return found[0] if len(found) == 1 else None
+
+    def load() -> Platform | None:
+        platforms = Platform.objects.filter(issuer=issuer)
+        if client_id:
+            platforms = platforms.filter(client_id=client_id)
+        found = list(platforms[:2])
+        return found[0] if len(found) == 1 else None
+
+    platform: Platform | None = _remembered(("platform", issuer, client_id or ""), load)
+    return platform
 
 
-def http_session() -> requests.Session:
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
-    return session
+def find_deployment(platform: Platform, deployment_id: str) -> Deployment | None:
+    def load() -> Deployment | None:
+        return Deployment.objects.filter(platform=platform, deployment_id=deployment_id).first()
+
+    deployment: Deployment | None = _remembered(
+        ("deployment", str(platform.pk), deployment_id), load
+    )
+    return deployment
+
+
+def http_session(*, max_bytes: int = outbound.DEFAULT_MAX_BYTES) -> requests.Session:
+    """The guarded outbound client (`lti_tool.outbound`): no redirects, no private targets."""
+    return outbound.session(max_bytes=max_bytes)
 
 
 def origin_of(url: str) -> str:
@@ -216,6 +257,26 @@ def relogin_query(state: str) -> str:
     return urlencode(params) if params else ""
 
 
+def course_page_url(id_token: str, platform: Platform | None) -> str:
+    """The LMS page a launch came from (its return_url), if it is on that platform's site.
+
+    Read from an id_token whose browser binding failed, so its signature may not have been
+    checked: the URL is offered as a link only when its origin is the platform's own.
+    """
+    if platform is None or not id_token:
+        return ""
+    try:
+        body = jwt.decode(id_token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return ""
+    presentation = body.get(lti_claims.LAUNCH_PRESENTATION)
+    url = presentation.get("return_url") if isinstance(presentation, dict) else None
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return ""
+    allowed = {origin_of(platform.issuer), origin_of(platform.auth_login_url)}
+    return url if origin_of(url) in allowed else ""
+
+
 def is_tool_url(url: str) -> bool:
     return url.startswith(settings.TOOL_BASE_URL + "/")
 
@@ -226,6 +287,7 @@ def check_platform_active(platform: Platform) -> None:
             "This installation is waiting for an administrator's approval, or is disabled.",
             code="platform_pending",
             status=403,
+            frame_origins=(origin_of(platform.issuer), origin_of(platform.auth_login_url)),
         )
 
 
@@ -371,9 +433,7 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):
 
     def validate_deployment(self) -> FinishlineMessageLaunch:
         assert self._platform is not None
-        deployment = Deployment.objects.filter(
-            platform=self._platform, deployment_id=self._claims.deployment_id
-        ).first()
+        deployment = find_deployment(self._platform, self._claims.deployment_id)
         if deployment is None:
             raise LaunchRejected("This deployment is not registered.", code="deployment")
         if deployment.status != Deployment.Status.ACTIVE:

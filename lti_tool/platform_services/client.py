@@ -42,6 +42,8 @@ LINEITEMS_MEDIA = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 RESULTS_MEDIA = "application/vnd.ims.lis.v2.resultcontainer+json"
 SCORE_MEDIA = "application/vnd.ims.lis.v1.score+json"
 TOKEN_MARGIN_SECONDS = 60
+# A page of a roster or of results: large courses answer with several megabytes.
+MAX_BYTES = 32 * 1024 * 1024
 
 
 class PlatformUnavailable(Exception):
@@ -91,7 +93,9 @@ class FinishlineServiceConnector(ServiceConnector):
     """pylti1p3's connector with cached, expiring tokens, timeouts, retries and exact links."""
 
     def __init__(self, platform: Platform, policy: RetryPolicy | None = None) -> None:
-        super().__init__(FinishlineRegistration(platform), requests_session=http_session())
+        super().__init__(
+            FinishlineRegistration(platform), requests_session=http_session(max_bytes=MAX_BYTES)
+        )
         self.platform = platform
         self.policy = policy or RetryPolicy()
 

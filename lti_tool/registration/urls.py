@@ -10,4 +10,9 @@ app_name = "registration"
 
 urlpatterns = [
     path("lti/register/", registration_views.register_tool, name="register"),
+    path(
+        "lti/register/<str:code>/",
+        registration_views.register_tool,
+        name="register_with_link",
+    ),
 ]

@@ -1,4 +1,8 @@
-"""The dynamic registration initiation URL: register, then tell the platform we are done."""
+"""The dynamic registration initiation URL: register, then tell the platform we are done.
+
+The platform shows these pages in its own frame or window while it may still be pending (or
+not yet registered at all), so the origin it registers from may frame them.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,26 @@ import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from lti_tool.registration.dynamic import RegistrationFailed, register
+from lti_tool.launch.flow import origin_of
+from lti_tool.registration.dynamic import RegistrationFailed, configuration_origins, register
 
 log = logging.getLogger("finishline.registration")
 
 
-@xframe_options_exempt
 @require_GET
-def register_tool(request: HttpRequest) -> HttpResponse:
+def register_tool(request: HttpRequest, code: str = "") -> HttpResponse:
     config_url = request.GET.get("openid_configuration", "")
     if not config_url:
         return render(request, "lti_tool/registration_help.html", status=400)
+    request.frame_origins_extra = configuration_origins(config_url)  # type: ignore[attr-defined]
     try:
         platform = register(
             openid_configuration=config_url,
             registration_token=request.GET.get("registration_token", ""),
             actor=f"dynamic-registration:{request.META.get('REMOTE_ADDR', '')}",
+            link_code=code,
         )
     except RegistrationFailed as exc:
         log.warning(
@@ -44,4 +49,7 @@ def register_tool(request: HttpRequest) -> HttpResponse:
             },
             status=exc.status,
         )
+    request.frame_origins_extra = sorted(  # type: ignore[attr-defined]
+        {*configuration_origins(config_url), origin_of(platform.auth_login_url)} - {""}
+    )
     return render(request, "lti_tool/registration_done.html", {"platform": platform})

@@ -10,7 +10,9 @@
   function refresh() {
     var data = new FormData(form);
     data.delete("logo");
-    fetch(url, { method: "POST", body: data, credentials: "same-origin" })
+    var launch = document.querySelector('meta[name="finishline-launch"]');
+    var headers = launch ? { "X-Finishline-Launch": launch.getAttribute("content") } : {};
+    fetch(url, { method: "POST", body: data, headers: headers, credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (html) { frame.srcdoc = html; })
       .catch(function () { frame.srcdoc = "<p>The preview could not be loaded.</p>"; });

@@ -94,3 +94,10 @@ var FinishlineStorage = (function () {
     }
   };
 })();
+
+/* The page names the step to run on its script tag (data-run): no inline script needed. */
+(function (script) {
+  "use strict";
+  var step = script ? script.getAttribute("data-run") : null;
+  if (step === "putThenGo" || step === "checkThenRelaunch") { FinishlineStorage[step](); }
+})(document.currentScript);

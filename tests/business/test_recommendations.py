@@ -9,6 +9,7 @@ from interventions.business.surveys import send_due_surveys
 from interventions.models import OutboundMessage
 from tests.business import complete, course_with_page, learner
 from tests.completion.riskdata import day
+from tests.helpers import session_token
 
 pytestmark = pytest.mark.django_db
 
@@ -100,13 +101,15 @@ def test_a_learner_who_finished_sees_next_course_suggestions_on_their_page():
     other.title = "Advanced safety"
     other.save()
     ada = enrol(course, "ada")
-    lt = LaunchContext(
-        deployment_id=course.deployment_id,
-        platform_id=course.deployment.platform_id,
-        person_id=ada.person_id,
-        course_id=course.pk,
-        membership_id=ada.pk,
-        role="learner",
-    ).sign()
-    body = Client().get("/business/next/", {"lt": lt}).content.decode()
+    lt = session_token(
+        LaunchContext(
+            deployment_id=course.deployment_id,
+            platform_id=course.deployment.platform_id,
+            person_id=ada.person_id,
+            course_id=course.pk,
+            membership_id=ada.pk,
+            role="learner",
+        )
+    )
+    body = Client().get("/business/next/", {}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
     assert "What to take next" in body

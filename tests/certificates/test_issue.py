@@ -17,6 +17,7 @@ from certificates.pdf import TemplateInvalid, render_html, render_pdf
 from lti_tool.context import LaunchContext
 from lti_tool.models import AuditEntry
 from tests.certificates.helpers import complete, learner, one_page_course, qr_urls
+from tests.helpers import session_token
 
 pytestmark = pytest.mark.django_db
 
@@ -207,35 +208,46 @@ def test_learners_download_only_their_own_and_staff_only_their_courses(
     base = {"deployment_id": course.deployment_id, "platform_id": course.deployment.platform_id}
 
     def as_(person, course_id, membership_id, role):
-        return LaunchContext(**base, person_id=person, course_id=course_id,
-                             membership_id=membership_id, role=role).sign()  # fmt: skip
+        return session_token(LaunchContext(**base, person_id=person, course_id=course_id,
+                             membership_id=membership_id, role=role))  # fmt: skip
 
     url = reverse("certificates:pdf", args=[cert.serial])
     client = Client()
-    assert client.get(url, {"lt": as_(ada.person_id, course.pk, ada.pk, "learner")}).content == (
-        cert.pdf.open("rb").read()
-    )
+    assert client.get(
+        url, {}, HTTP_X_FINISHLINE_LAUNCH=as_(ada.person_id, course.pk, ada.pk, "learner")
+    ).content == (cert.pdf.open("rb").read())
     assert (
-        client.get(url, {"lt": as_(bob.person_id, course.pk, bob.pk, "learner")}).status_code == 404
+        client.get(
+            url, {}, HTTP_X_FINISHLINE_LAUNCH=as_(bob.person_id, course.pk, bob.pk, "learner")
+        ).status_code
+        == 404
     )
     teacher = learner(course, "teacher")
     assert (
-        client.get(url, {"lt": as_(teacher.person_id, course.pk, None, "instructor")}).status_code
+        client.get(
+            url, {}, HTTP_X_FINISHLINE_LAUNCH=as_(teacher.person_id, course.pk, None, "instructor")
+        ).status_code
         == 200
     )
     assert (
         client.get(
-            url, {"lt": as_(teacher.person_id, other_course.pk, None, "instructor")}
+            url,
+            {},
+            HTTP_X_FINISHLINE_LAUNCH=as_(teacher.person_id, other_course.pk, None, "instructor"),
         ).status_code
         == 404
     )
     assert client.get(url).status_code == 401
     mine = client.get(
-        reverse("certificates:mine"), {"lt": as_(ada.person_id, course.pk, ada.pk, "learner")}
+        reverse("certificates:mine"),
+        {},
+        HTTP_X_FINISHLINE_LAUNCH=as_(ada.person_id, course.pk, ada.pk, "learner"),
     )
     assert cert.serial in mine.content.decode()
     theirs = client.get(
-        reverse("certificates:mine"), {"lt": as_(bob.person_id, course.pk, bob.pk, "learner")}
+        reverse("certificates:mine"),
+        {},
+        HTTP_X_FINISHLINE_LAUNCH=as_(bob.person_id, course.pk, bob.pk, "learner"),
     )
     assert cert.serial not in theirs.content.decode()
 

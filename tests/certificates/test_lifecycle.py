@@ -15,6 +15,7 @@ from interventions.delivery.outbox import dispatch_due
 from interventions.models import OutboundMessage
 from lti_tool.models import Deployment
 from tests.certificates.helpers import complete, learner, one_page_course
+from tests.helpers import session_token
 from tests.platform.services import Services
 
 pytestmark = pytest.mark.django_db
@@ -173,10 +174,13 @@ def test_the_learner_sees_which_track_courses_are_done_and_which_remain(
     ada = learner(first, "ada")
     learner(second, "ada", person=ada.person)
     complete(first, first_page, ada, django_capture_on_commit_callbacks)
-    lt = LaunchContext(deployment_id=first.deployment_id, platform_id=first.deployment.platform_id,
-                       person_id=ada.person_id, course_id=first.pk, membership_id=ada.pk,
-                       role="learner").sign()  # fmt: skip
-    body = Client().get(reverse("certificates:mine"), {"lt": lt}).content.decode()
+    lt = session_token(LaunchContext(
+        deployment_id=first.deployment_id, platform_id=first.deployment.platform_id,
+        person_id=ada.person_id, course_id=first.pk, membership_id=ada.pk, role="learner",
+    ))  # fmt: skip
+    body = (
+        Client().get(reverse("certificates:mine"), {}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    )
     assert "Safety programme" in body
     assert "Done: Course" in body
     assert "Still to do: Manual handling" in body

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from completion.events.store import match_pending
 from completion.ingest.files.imports import import_file
@@ -363,6 +364,48 @@ def test_an_import_killed_midway_stores_nothing_and_a_rerun_stores_everything_on
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
     assert Activity.objects.count() == n
     assert Activity.objects.values("source_id").distinct().count() == n
+
+
+def test_a_killed_import_ends_failed_with_its_reason_and_a_rerun_imports_the_file(
+    transactional_db, tmp_path, settings
+):
+    """Finding: the batch of a killed import stayed `running` forever, with no reason."""
+    from completion.ingest.files.batches import sweep_stale_imports
+    from completion.ingest.files.tasks import sweep_imports
+
+    settings.FINISHLINE = {**settings.FINISHLINE, "IMPORT_STALE_SECONDS": 0}
+    n = 60_000
+    command, env = big_import(tmp_path, n)
+    worker = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 60
+    while not ImportBatch.objects.filter(status="running").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    if connection.vendor == "postgresql":
+        # Alive: its session holds the batch's lock, so the sweep leaves it alone.
+        assert sweep_stale_imports() == 0
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    if ImportBatch.objects.filter(status="done").exists():
+        pytest.skip("the import finished before it was killed")
+    deadline = time.monotonic() + 10  # the server notices the dead session
+    while not sweep_imports() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    dead = ImportBatch.objects.get()
+    assert dead.status == "failed"
+    assert "stopped before it finished" in dead.rejected[0]["reason"]
+    assert dead.finished_at is not None
+    assert not Activity.objects.exists()
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    assert ImportBatch.objects.filter(status="done").count() == 1
+    assert Activity.objects.count() == n
+
+
+def test_the_sweep_runs_on_a_schedule():
+    from config.schedules import SCHEDULES
+
+    funcs = {s["func"] for s in SCHEDULES}
+    assert "completion.ingest.files.tasks.sweep_imports" in funcs
 
 
 def test_an_import_whose_database_connection_drops_stores_nothing_and_a_rerun_everything_once(

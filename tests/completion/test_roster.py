@@ -10,6 +10,7 @@ from completion.models import RiskScore
 from completion.risk.scoring import score_course
 from lti_tool.context import LaunchContext
 from tests.completion.riskdata import add, day, enrol, make_course
+from tests.helpers import session_token
 
 pytestmark = pytest.mark.django_db
 
@@ -84,15 +85,21 @@ def test_sorting_by_name_and_progress_and_the_last_activity_of_each_row(course_o
 def test_the_roster_page_renders_filters_and_links_each_learner(course_of_twelve):
     course, members = course_of_twelve
     teacher = enrol(course, "teacher", role="instructor")
-    lt = LaunchContext(
-        deployment_id=course.deployment_id,
-        platform_id=course.deployment.platform_id,
-        person_id=teacher.person_id,
-        course_id=course.pk,
-        membership_id=teacher.pk,
-        role="instructor",
-    ).sign()
-    body = Client().get("/course/risk/", {"lt": lt, "reason": "failed_twice"}).content.decode()
+    lt = session_token(
+        LaunchContext(
+            deployment_id=course.deployment_id,
+            platform_id=course.deployment.platform_id,
+            person_id=teacher.person_id,
+            course_id=course.pk,
+            membership_id=teacher.pk,
+            role="instructor",
+        )
+    )
+    body = (
+        Client()
+        .get("/course/risk/", {"reason": "failed_twice"}, HTTP_X_FINISHLINE_LAUNCH=lt)
+        .content.decode()
+    )
     assert "4 learners match" in body
     assert f"/messages/course/learners/{members[1].pk}/" in body
     assert "learner-00" not in body
@@ -104,7 +111,12 @@ def test_teaching_assistants_read_criteria_but_only_instructors_change_them(cour
 
     course, members = course_of_twelve
     ta = enrol(course, "ta", role="ta")
-    assert Client().get("/course/criteria/", {"lt": token_for(ta, "ta")}).status_code == 200
+    assert (
+        Client()
+        .get("/course/criteria/", {}, HTTP_X_FINISHLINE_LAUNCH=token_for(ta, "ta"))
+        .status_code
+        == 200
+    )
     post = Client().post("/course/criteria/", {"lt": token_for(ta, "ta"), "min_content_share": 10})
     assert post.status_code == 403
     override = Client().post(

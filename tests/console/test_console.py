@@ -55,7 +55,7 @@ def tenants():
 
 def test_an_admin_sees_only_its_own_deployment(tenants):
     ours, theirs, admin, other = tenants
-    page = Client().get(reverse(HOME), {"lt": token(admin)})
+    page = Client().get(reverse(HOME), {}, HTTP_X_FINISHLINE_LAUNCH=token(admin))
     body = page.content.decode()
     assert page.status_code == 200
     assert "Fire safety" in body
@@ -73,7 +73,7 @@ def test_other_roles_are_refused_and_a_missing_launch_asks_for_one(tenants):
     teacher = enrol(ours, "teacher", role="instructor")
     for role in ("instructor", "learner", "advisor"):
         lt = token(teacher, role)
-        assert Client().get(reverse(HOME), {"lt": lt}).status_code == 403
+        assert Client().get(reverse(HOME), {}, HTTP_X_FINISHLINE_LAUNCH=lt).status_code == 403
         refused = Client().post(reverse("console:retention"), {"lt": lt, "years": "1"})
         assert refused.status_code == 403
     assert Client().get(reverse(HOME)).status_code == 401
@@ -86,9 +86,10 @@ def test_sync_now_enqueues_the_courses_sync_and_audits_it(
     ours, _theirs, admin, _other = tenants
     ran = []
     monkeypatch.setattr(tasks, "sync_course_roster", lambda course_id: ran.append(course_id) or {})
+    lt = token(admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = Client().post(
-            reverse("console:sync"), {"lt": token(admin), "course": ours.pk, "kind": "roster"}
+            reverse("console:sync"), {"lt": lt, "course": ours.pk, "kind": "roster"}
         )
     assert response.status_code == 302
     assert ran == [ours.pk]
@@ -98,7 +99,7 @@ def test_sync_now_enqueues_the_courses_sync_and_audits_it(
         {"kind": "roster"},
         f"person:{admin.person_id}",
     )
-    page = Client().get(response["Location"]).content.decode()
+    page = Client().get(response["Location"], HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
     assert "Sync queued" in page
     assert "1 succeeded and 0 failed in the last 24 hours" in page
 
@@ -131,7 +132,9 @@ def test_a_credential_is_issued_with_its_secret_shown_once_and_can_be_revoked(te
     body = issued.content.decode()
     secret = body.split(f"<code>{credential.key}.", 1)[1].split("</code>", 1)[0]
     assert credentials.authenticate(kind="caliper", key=credential.key, secret=secret)
-    assert secret not in Client().get(reverse(HOME), {"lt": lt}).content.decode()
+    assert (
+        secret not in Client().get(reverse(HOME), {}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    )
 
     revoked = Client().post(reverse("console:revoke_credential", args=[credential.pk]), {"lt": lt})
     assert revoked.status_code == 302
@@ -156,7 +159,7 @@ def test_the_console_shows_the_keys_but_leaves_rotation_to_the_operator(tenants)
     _ours, _theirs, admin, _other = tenants
     keys.ensure_keys()
     current = ToolKey.objects.get(state="current").kid
-    page = Client().get(reverse(HOME), {"lt": token(admin)}).content.decode()
+    page = Client().get(reverse(HOME), {}, HTTP_X_FINISHLINE_LAUNCH=token(admin)).content.decode()
     assert current in page
     assert "PRIVATE KEY" not in page
     assert "manage.py rotate_keys" in page
@@ -166,7 +169,7 @@ def test_the_console_shows_the_keys_but_leaves_rotation_to_the_operator(tenants)
 def test_the_retention_period_is_saved_audited_and_checked(tenants):
     ours, _theirs, admin, _other = tenants
     lt = token(admin)
-    page = Client().get(reverse(HOME), {"lt": lt}).content.decode()
+    page = Client().get(reverse(HOME), {}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
     assert "<strong>7 years</strong> (the default)" in page
     saved = Client().post(reverse("console:retention"), {"lt": lt, "years": "10"})
     assert saved.status_code == 302
@@ -175,7 +178,9 @@ def test_the_retention_period_is_saved_audited_and_checked(tenants):
     assert entry.data == {"years": 10, "previous": 7}
     assert Client().post(reverse("console:retention"), {"lt": lt, "years": "0"}).status_code == 400
     assert RetentionPolicy.objects.get(deployment=ours.deployment).years == 10
-    preview = Client().get(reverse(HOME), {"lt": lt, "preview": "1"}).content.decode()
+    preview = (
+        Client().get(reverse(HOME), {"preview": "1"}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    )
     assert "completion.Activity" in preview
 
 
@@ -193,7 +198,7 @@ def test_the_job_queue_shows_waiting_jobs_and_recent_failures(tenants):
         stopped=now - timedelta(minutes=1),
         success=False,
     )
-    body = Client().get(reverse(HOME), {"lt": token(admin)}).content.decode()
+    body = Client().get(reverse(HOME), {}, HTTP_X_FINISHLINE_LAUNCH=token(admin)).content.decode()
     assert f"Broker: {type(broker).__name__.lower()}" in body
     assert "1 job waiting" in body
     broker.purge_queue()
@@ -215,7 +220,7 @@ DownRedis.__name__ = "Redis"
 def test_with_the_redis_broker_the_page_says_so_and_survives_it_being_down(tenants, monkeypatch):
     _ours, _theirs, admin, _other = tenants
     monkeypatch.setattr(console, "get_broker", DownRedis)
-    page = Client().get(reverse(HOME), {"lt": token(admin)})
+    page = Client().get(reverse(HOME), {}, HTTP_X_FINISHLINE_LAUNCH=token(admin))
     body = page.content.decode()
     assert page.status_code == 200
     assert "Broker: redis" in body
@@ -228,6 +233,6 @@ def test_a_deployment_sharing_the_platform_stays_invisible(tenants):
     Deployment.objects.create(
         platform=ours.deployment.platform, deployment_id="neighbour-dep", name="Neighbour College"
     )
-    page = Client().get(reverse(HOME), {"lt": token(admin)}).content.decode()
+    page = Client().get(reverse(HOME), {}, HTTP_X_FINISHLINE_LAUNCH=token(admin)).content.decode()
     assert "neighbour-dep" not in page
     assert "Neighbour College" not in page

@@ -236,3 +236,55 @@ def test_a_worker_killed_mid_dispatch_loses_and_duplicates_nothing(transactional
     # the same Message-ID (so mail stores fold it); none beyond that.
     assert len(ids) - len(set(ids)) <= 1
     assert OutboundMessage.objects.filter(status="sent").count() == total
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_smtp_server_outliving_the_lease_never_causes_a_second_send(
+    platform, smtp_server, settings
+):
+    """Finding: 200 messages leased for 5 minutes, 10 s each: a second dispatcher resent them.
+
+    Scaled down: a 2-second lease, a server taking 0.8 s a message, 5 messages in one batch,
+    and a second dispatcher starting after the first batch's lease has run out.
+    """
+    settings.FINISHLINE = {**settings.FINISHLINE, "OUTBOX_LEASE_SECONDS": 2}
+    smtp_server.mailbox.delay = 0.8
+    deployment = Deployment.objects.get()
+    for n in range(5):
+        _email(deployment, n)
+    results = []
+
+    def dispatcher():
+        try:
+            results.append(dispatch_due())
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=dispatcher)
+    first.start()
+    time.sleep(2.6)  # the batch lease (2 s) is over; the first dispatcher is on message 4
+    second = threading.Thread(target=dispatcher)
+    second.start()
+    first.join(30)
+    second.join(30)
+    ids = smtp_server.mailbox.message_ids()
+    assert sorted(ids) == sorted(set(ids))  # no message twice
+    assert len(ids) == 5
+    assert sum(r.sent for r in results) == 5
+    assert set(OutboundMessage.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_chat_webhook_to_a_metadata_address_fails_for_good_without_a_request(platform):
+    deployment = Deployment.objects.get()
+    enqueue_message(
+        idempotency_key="chat:metadata",
+        deployment=deployment,
+        channel="chat",
+        to_address="http://169.254.169.254/latest/meta-data/",
+        subject="Escalation",
+        body_text="x",
+    )
+    assert dispatch_due().failed == 1
+    message = OutboundMessage.objects.get()
+    assert message.status == "failed"
+    assert "not allowed" in message.last_error

@@ -126,7 +126,7 @@ def test_learner_pauses_and_resumes_from_their_page(client, platform):
     from tests.platform.launcher import launch, launch_token
 
     token = launch_token(launch(client, platform, sub="learner-1"))
-    page = client.get("/messages/pause/", {"lt": token})
+    page = client.get("/messages/pause/", {}, HTTP_X_FINISHLINE_LAUNCH=token)
     assert b"Pause my course" in page.content
     bad = client.post("/messages/pause/", {"lt": token, "until": "2000-01-01", "reason": "x"})
     assert bad.status_code == 400
@@ -137,14 +137,17 @@ def test_learner_pauses_and_resumes_from_their_page(client, platform):
     assert b"You are paused until" in paused.content
     assert Pause.objects.get().reason == "family"
     client.post("/messages/pause/", {"lt": token, "action": "resume"})
-    assert b"Pause my course" in client.get("/messages/pause/", {"lt": token}).content
+    assert (
+        b"Pause my course"
+        in client.get("/messages/pause/", {}, HTTP_X_FINISHLINE_LAUNCH=token).content
+    )
 
 
 def test_staff_cannot_use_the_learner_pause_page(client, platform):
     from tests.platform.launcher import launch, launch_token
 
     token = launch_token(launch(client, platform, sub="teach", role="Instructor"))
-    assert client.get("/messages/pause/", {"lt": token}).status_code == 403
+    assert client.get("/messages/pause/", {}, HTTP_X_FINISHLINE_LAUNCH=token).status_code == 403
 
 
 def test_staff_see_recovery_ab_results_cases_and_todays_plan(client, platform):
@@ -165,14 +168,17 @@ def test_staff_see_recovery_ab_results_cases_and_todays_plan(client, platform):
         arms=[{"key": "email", "channels": ["email"]}],
         holdout_share=0.5,
     )
-    page = client.get("/messages/course/", {"lt": token, "preview": "1"})
+    page = client.get("/messages/course/", {"preview": "1"}, HTTP_X_FINISHLINE_LAUNCH=token)
     assert page.status_code == 200
     assert b"Nudge test" in page.content
     assert b"Today&#x27;s plan" in page.content or b"Today's plan" in page.content
     assert b"absent_2" in page.content
     assert not OutboundMessage.objects.exists()  # the preview sent nothing
     learner_token = launch_token(launch(client, platform, sub="learner-x", context_id="course-1"))
-    assert client.get("/messages/course/", {"lt": learner_token}).status_code == 403
+    assert (
+        client.get("/messages/course/", {}, HTTP_X_FINISHLINE_LAUNCH=learner_token).status_code
+        == 403
+    )
 
 
 def test_staff_on_the_daily_digest_get_one_email_instead_of_chat_alerts(course):

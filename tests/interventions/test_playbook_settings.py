@@ -35,7 +35,7 @@ def steps_form(lt, **changes):
 def test_saving_the_defaults_stores_nothing_and_a_change_stores_only_the_difference(course):
     teacher = enrol(course, "t", role="instructor")
     lt = token_for(teacher, "instructor")
-    page = Client().get("/messages/course/playbooks/", {"lt": lt})
+    page = Client().get("/messages/course/playbooks/", {}, HTTP_X_FINISHLINE_LAUNCH=lt)
     assert "Absence" in page.content.decode()
     Client().post("/messages/course/playbooks/", steps_form(lt))
     assert not PlaybookSetting.objects.exists()
@@ -95,11 +95,19 @@ def test_a_course_wording_is_previewed_saved_used_and_reset(course):
     assert OutboundMessage.objects.get().subject == "Still with us, Bea?"
     Client().post(url, {"lt": lt, "action": "reset"})
     assert not MessageTemplate.objects.exists()
-    assert Client().get("/messages/course/templates/nope/", {"lt": lt}).status_code == 404
+    assert (
+        Client()
+        .get("/messages/course/templates/nope/", {}, HTTP_X_FINISHLINE_LAUNCH=lt)
+        .status_code
+        == 404
+    )
 
 
 def test_learners_cannot_edit(course):
     learner = enrol(course, "b")
     assert (
-        Client().get("/messages/course/playbooks/", {"lt": token_for(learner)}).status_code == 403
+        Client()
+        .get("/messages/course/playbooks/", {}, HTTP_X_FINISHLINE_LAUNCH=token_for(learner))
+        .status_code
+        == 403
     )

@@ -93,5 +93,5 @@ def role_uri(role):
 def pick(client, picker, placements):
     return client.post(
         "/lti/deep-link/",
-        {"lt": picker.context["lt"], "dl": picker.context["dl"], "placement": placements},
+        {"lt": picker.context["launch_token"], "dl": picker.context["dl"], "placement": placements},
     )

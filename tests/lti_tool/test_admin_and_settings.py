@@ -75,14 +75,19 @@ def test_keys_rotate_from_the_admin(admin_client):
     assert ToolKey.objects.get(pk=old.pk).state == "retired"
 
 
+REAL_KEY = "q7Vd0-Zk3LrT9wXy2bNc8HfJm4PsGe6Ua1Oi5KtRvWz0YxQ_lEjMnBo"
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         ({}, "Set SECRET_KEY"),
-        ({"SECRET_KEY": "x" * 40, "DEBUG": "1"}, "DEBUG must be off"),
+        ({"SECRET_KEY": "x" * 60}, "Set SECRET_KEY"),
+        ({"SECRET_KEY": REAL_KEY, "DEBUG": "1"}, "DEBUG must be off"),
     ],
 )
 def test_production_settings_refuse_unsafe_defaults(env, message):
+    """FINISHLINE_ENV=production spelled out; unset is the same (next test)."""
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
@@ -113,10 +118,64 @@ def test_production_settings_start_with_a_real_secret():
         text=True,
         env={
             **clean,
-            "SECRET_KEY": "s" * 50,
+            "SECRET_KEY": REAL_KEY,
             "FINISHLINE_ENV": "production",
             "DJANGO_SETTINGS_MODULE": "config.settings",
         },
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def start_django(env, code="import django; django.setup()"):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "SECRET_KEY_FILE", "DEBUG", "FINISHLINE_ENV"}
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**clean, **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+    )
+
+
+def test_with_nothing_set_finishline_runs_as_production_and_refuses_to_start():
+    """Finding: the defaults were the demo's public key and DEBUG on."""
+    result = start_django({})
+    assert result.returncode != 0
+    assert "Set SECRET_KEY" in result.stderr
+    assert start_django({"DEBUG": "1", "SECRET_KEY": REAL_KEY}).returncode != 0
+
+
+def test_production_defaults_are_the_safe_ones():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DEBUG, s.FINISHLINE['OUTBOUND_ALLOW'], "
+        "s.FINISHLINE['REGISTRATION_REQUIRES_APPROVAL'], s.ALLOWED_HOSTS, "
+        "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS)"
+    )
+    env = {"SECRET_KEY": REAL_KEY, "FINISHLINE_BASE_URL": "https://lti.example.edu"}
+    result = start_django(env, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "False", "()", "True", "['lti.example.edu']", "True", "31536000"
+    ]  # fmt: skip
+
+
+def test_the_demo_makes_its_own_random_key_once_and_keeps_it_private():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; print(s.SECRET_KEY)"
+    )
+    first = start_django({"FINISHLINE_ENV": "demo"}, code)
+    second = start_django({"FINISHLINE_ENV": "demo"}, code)
+    assert first.returncode == 0, first.stderr
+    key = first.stdout.strip()
+    assert key == second.stdout.strip()
+    assert len(key) >= 50
+    assert "finishline-demo-secret-key" not in key
+    stored = ROOT / "var" / "secret_key"
+    assert stored.read_text().strip() == key
+    assert stored.stat().st_mode & 0o077 == 0

@@ -9,13 +9,13 @@ from django.utils import timezone
 
 from lti_tool.models import Course, LoginState, Membership, UsedNonce
 from tests.lti_tool.helpers import STATE_COOKIE, post_launch
-from tests.platform.launcher import launch, launch_token, login
+from tests.platform.launcher import landing_url, launch, launch_token, login
 
 
 def test_a_learner_launch_lands_on_the_progress_page(client, platform):
     response = launch(client, platform, sub="learner-1", role="Learner")
     assert response.status_code == 200
-    assert response.redirect_chain[-1][0].startswith("/me/")
+    assert landing_url(response).startswith("/me/")
     assert b"My progress" in response.content
     assert b"Person learner-1" in response.content
     membership = Membership.objects.get(person__sub="learner-1")
@@ -26,7 +26,7 @@ def test_a_learner_launch_lands_on_the_progress_page(client, platform):
 
 def test_an_instructor_launch_lands_on_the_course_dashboard(client, platform):
     response = launch(client, platform, sub="teacher-1", role="Instructor")
-    assert response.redirect_chain[-1][0].startswith("/course/")
+    assert landing_url(response).startswith("/course/")
     assert b"Course dashboard" in response.content
 
 
@@ -49,7 +49,7 @@ def test_a_login_over_post_is_accepted(client, platform):
 
 def test_a_launch_consumes_its_nonce_and_clears_the_state_cookie(client, platform):
     response = post_launch(client, platform)
-    assert response.status_code == 302
+    assert response.status_code == 200
     nonce = UsedNonce.objects.get()
     assert nonce.platform_id == platform.record.pk
     # Kept until the token expires (exp is five minutes after iat) plus the leeway.
@@ -63,7 +63,7 @@ def test_a_launch_consumes_its_nonce_and_clears_the_state_cookie(client, platfor
 
 def test_a_token_valid_for_years_keeps_its_nonce_a_day_at_most(client, platform):
     response = post_launch(client, platform, body={"exp": 2**40})
-    assert response.status_code == 302
+    assert response.status_code == 200
     assert UsedNonce.objects.get().expires_at < timezone.now() + timedelta(days=1, minutes=1)
 
 

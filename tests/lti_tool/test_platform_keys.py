@@ -46,39 +46,39 @@ def clear_launch_rows():
 
 def test_two_launches_fetch_the_platform_keys_once(client, platform):
     for sub in ("a", "b"):
-        assert post_launch(client, platform, sub=sub).status_code == 302
+        assert post_launch(client, platform, sub=sub).status_code == 200
     assert jwks_fetches(platform) == 1
 
 
 def test_the_key_set_is_cached_across_processes_in_the_database(client, platform):
     from lti_tool.keys.platform import forget_platform_keys
 
-    assert post_launch(client, platform, sub="a").status_code == 302
+    assert post_launch(client, platform, sub="a").status_code == 200
     forget_platform_keys()  # another process: nothing in memory, the database row is there
-    assert post_launch(client, platform, sub="b").status_code == 302
+    assert post_launch(client, platform, sub="b").status_code == 200
     assert jwks_fetches(platform) == 1
 
 
 def test_a_stale_key_set_is_fetched_again(client, platform, settings):
-    assert post_launch(client, platform, sub="a").status_code == 302
+    assert post_launch(client, platform, sub="a").status_code == 200
     with later(settings.FINISHLINE["PLATFORM_JWKS_TTL"] + 60):
-        assert post_launch(client, platform, sub="b").status_code == 302
+        assert post_launch(client, platform, sub="b").status_code == 200
     assert jwks_fetches(platform) == 2
 
 
 def test_a_rotated_platform_key_is_fetched_once_and_accepted(client, platform):
-    assert post_launch(client, platform, sub="a").status_code == 302
+    assert post_launch(client, platform, sub="a").status_code == 200
     platform.rotate_key()  # the platform signs with a key the tool has never seen
     with later(30):
-        assert post_launch(client, platform, sub="b").status_code == 302
-        assert post_launch(client, platform, sub="c").status_code == 302
+        assert post_launch(client, platform, sub="b").status_code == 200
+        assert post_launch(client, platform, sub="c").status_code == 200
     assert jwks_fetches(platform) == 2
 
 
 def test_a_kid_the_platform_never_publishes_is_refused_after_exactly_one_refetch(
     client, platform, caplog
 ):
-    assert post_launch(client, platform).status_code == 302
+    assert post_launch(client, platform).status_code == 200
     clear_launch_rows()
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with later(30):
@@ -100,13 +100,13 @@ def test_forged_kids_cannot_make_the_tool_hammer_the_platform(client, platform, 
 def test_a_rotation_within_the_refetch_interval_is_accepted_once_it_has_passed(
     client, platform, caplog
 ):
-    assert post_launch(client, platform, sub="a").status_code == 302
+    assert post_launch(client, platform, sub="a").status_code == 200
     platform.rotate_key()
     refused = post_launch(client, platform, sub="b")
     assert refused.status_code == 400
     assert refused.context["code"] == "kid"
     with later(10):
-        assert post_launch(client, platform, sub="c").status_code == 302
+        assert post_launch(client, platform, sub="c").status_code == 200
 
 
 def test_a_key_set_endpoint_that_fails_gives_a_clear_502_page(client, platform, caplog):
@@ -171,7 +171,7 @@ def test_a_trickling_key_set_endpoint_is_cut_by_the_overall_deadline(
         response = post_launch(client, platform)
     assert time.monotonic() - started < 5
     assert_refused(response, "jwks", caplog, status=502)
-    assert any("exceeded its time limit" in r.getMessage() for r in caplog.records)
+    assert any("longer than its time limit" in r.getMessage() for r in caplog.records)
 
 
 def test_a_refetch_is_kept_even_when_the_launch_is_refused(client, platform, caplog):

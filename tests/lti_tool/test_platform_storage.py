@@ -10,9 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
-from lti_tool.models import LoginState
+from lti_tool.models import LoginState, Membership
 from tests.lti_tool.helpers import TOOL_ORIGIN, assert_refused, nothing_written
-from tests.platform.launcher import login
+from tests.platform.launcher import landing_url, login
+from tests.platform.server import LTI
 
 
 @pytest.fixture(autouse=True)
@@ -75,8 +76,8 @@ def test_the_relaunch_from_our_own_page_after_the_storage_check_is_accepted(clie
         {"id_token": token, "state": state, "lti_storage_checked": "1"},
         HTTP_ORIGIN=TOOL_ORIGIN,
     )
-    assert response.status_code == 302
-    assert response["Location"].startswith("/me/?lt=")
+    assert response.status_code == 200
+    assert landing_url(response) == "/me/progress/"
 
 
 def test_a_same_origin_relaunch_without_an_origin_header_is_accepted(client, platform):
@@ -88,7 +89,7 @@ def test_a_same_origin_relaunch_without_an_origin_header_is_accepted(client, pla
         {"id_token": token, "state": state, "lti_storage_checked": "1"},
         HTTP_SEC_FETCH_SITE="same-origin",
     )
-    assert response.status_code == 302
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -119,24 +120,65 @@ def test_the_storage_flag_counts_only_for_a_login_that_offered_storage(client, p
     assert b"Open Finishline in a new window" in response.content
 
 
-def test_the_new_window_page_starts_the_same_login_again_in_a_new_window(client, platform):
-    result = login(client, platform, lti_message_hint="resource-7")
-    client.cookies.clear()
-    token = platform.sign(platform.id_token_body(sub="learner-1", nonce=result.nonce))
-    page = client.post("/lti/launch/", {"id_token": token, "state": result.state})
-    assert page.status_code == 400
+FRAME = {"HTTP_SEC_FETCH_DEST": "iframe", "HTTP_SEC_FETCH_SITE": "cross-site"}
+
+
+def test_in_another_sites_frame_the_login_checks_cookies_before_spending_the_hint(client, platform):
+    query = {
+        "iss": platform.issuer,
+        "client_id": platform.client_id,
+        "login_hint": "learner-1",
+        "lti_message_hint": "resource-7",
+        "lti_deployment_id": platform.deployment_id,
+    }
+    page = client.get("/lti/login/", query, **FRAME)
+    # Not sent to the platform yet: the page first checks that this frame keeps our cookies.
+    assert page.status_code == 200
+    assert not platform.requests
+    probe = page.cookies["finishline-probe"]
+    assert not probe["httponly"]
+    assert b"login-check.js" in page.content
     link = page.context["relogin_url"]
-    assert b'target="_blank"' in page.content
-    # The new window is a first-party context: the cookie is set and comes back.
+    assert "resource-7" in link
+    # The new window starts the same login first-party, with the hint still unspent.
     window = Client()
-    redirect = window.get(link)
+    redirect = window.get(link, HTTP_SEC_FETCH_DEST="document", HTTP_SEC_FETCH_SITE="cross-site")
     assert redirect.status_code == 302
     auth = parse_qs(urlsplit(redirect["Location"]).query)
-    assert auth["login_hint"] == ["learner-1"]
     assert auth["lti_message_hint"] == ["resource-7"]
-    again = platform.sign(platform.id_token_body(sub="learner-1", nonce=auth["nonce"][0]))
-    landed = window.post("/lti/launch/", {"id_token": again, "state": auth["state"][0]})
-    assert landed.status_code == 302
+    token = platform.sign(platform.id_token_body(sub="learner-1", nonce=auth["nonce"][0]))
+    landed = window.post("/lti/launch/", {"id_token": token, "state": auth["state"][0]})
+    assert landed.status_code == 200
+    assert landing_url(landed) == "/me/progress/"
+
+
+def test_a_top_level_launch_without_the_lax_cookie_is_repeated_from_our_own_page(client, platform):
+    result = login(client, platform)
+    token = platform.sign(platform.id_token_body(sub="learner-1", nonce=result.nonce))
+    data = {"id_token": token, "state": result.state}
+    # The platform's cross-site POST in a top-level window: the Lax cookie does not ride on it.
+    bare = Client().post("/lti/launch/", data, HTTP_SEC_FETCH_DEST="document")
+    assert bare.status_code == 200
+    assert b'name="lti_repost" value="1"' in bare.content
+    assert not Membership.objects.exists()
+    again = client.post("/lti/launch/", {**data, "lti_repost": "1"}, HTTP_ORIGIN=TOOL_ORIGIN)
+    assert again.status_code == 200
+    assert landing_url(again) == "/me/progress/"
+
+
+def test_a_failed_frame_launch_offers_the_course_page_only_on_the_platforms_site(client, platform):
+    for return_url, shown in (
+        (platform.base_url + "/course/7", True),
+        ("https://evil.example/phish", False),
+    ):
+        result = login(client, platform)
+        client.cookies.clear()
+        body = platform.id_token_body(sub="learner-1", nonce=result.nonce)
+        body[LTI + "launch_presentation"] = {"return_url": return_url}
+        page = client.post("/lti/launch/", {"id_token": platform.sign(body), "state": result.state})
+        assert page.status_code == 400
+        assert (return_url.encode() in page.content) is shown
+        assert page.context["course_url"] == (return_url if shown else "")
 
 
 def test_the_storage_script_follows_the_postmessage_storage_messages():
@@ -157,3 +199,24 @@ def test_the_storage_script_follows_the_postmessage_storage_messages():
     ):
         assert needed in script, needed
     assert '"*"' not in script  # never a wildcard target origin
+
+
+def test_the_demo_lms_refuses_a_spent_message_hint(db, settings):
+    from django.core.management import call_command
+
+    from lti_tool.demo.views import new_hint
+
+    call_command("seed_demo")
+    query = {
+        "client_id": "finishline-demo",
+        "redirect_uri": settings.TOOL_BASE_URL + "/lti/launch/",
+        "login_hint": "demo-learner-1",
+        "lti_message_hint": new_hint("learner"),
+        "nonce": "n",
+        "state": "s",
+    }
+    client = Client()
+    assert client.get("/demo/platform/auth/", query).status_code == 200
+    again = client.get("/demo/platform/auth/", query)
+    assert again.status_code == 400
+    assert b"already used" in again.content

@@ -1,9 +1,11 @@
-"""lti-storage.js in a real browser: the tool framed by a platform on another site, no cookie.
+"""The embedded launch with cookies blocked, in a real browser: the tool on another site.
 
 The platform page frames the tool and answers lti.put_data / lti.get_data as the LTI
 postMessage Storage spec says (per origin, echoing message_id). The tool runs on `localhost`
-and the platform on `127.0.0.1`, so the tool's Lax state cookie never comes back on the
-platform's cross-site form post: the launch has to go through platform storage.
+and the platform on `127.0.0.1`, and Chromium blocks third-party cookies, so no cookie of the
+tool's survives in the frame: the launch has to go through platform storage, or, for a
+platform without it, through a new window opened before the one-time lti_message_hint is
+spent (the platform here refuses a hint used twice, as Moodle does).
 """
 
 from __future__ import annotations
@@ -38,12 +40,16 @@ window.addEventListener("message", function (event) {
 
 def serve_platform_pages(platform, tool_url, *, storage, tamper=False):
     """The platform's course page (framing the tool) and its OIDC authorization endpoint."""
+    hints = platform.hints = {"issued": set(), "spent": [], "refused": []}
 
     def course(request):
+        hint = f"launch-{len(hints['issued']) + 1}"
+        hints["issued"].add(hint)
         params = {
             "iss": platform.issuer,
             "client_id": platform.client_id,
             "login_hint": "learner-1",
+            "lti_message_hint": hint,
             "lti_deployment_id": platform.deployment_id,
             "target_link_uri": tool_url + "/lti/launch/",
         }
@@ -59,6 +65,11 @@ def serve_platform_pages(platform, tool_url, *, storage, tamper=False):
 
     def auth(request):
         query = {k: v[0] for k, v in request.query.items()}
+        hint = query.get("lti_message_hint", "")
+        if hint not in hints["issued"] or hint in hints["spent"]:
+            hints["refused"].append(hint)
+            return Response(400, "lti_message_hint already used", content_type="text/plain")
+        hints["spent"].append(hint)
         body = platform.id_token_body(sub=query["login_hint"], nonce=query["nonce"])
         body[LTI + "target_link_uri"] = tool_url + "/lti/launch/"
         token = platform.sign(body)
@@ -72,6 +83,27 @@ def serve_platform_pages(platform, tool_url, *, storage, tamper=False):
 
     platform.route("GET", "/course", course)
     platform.route("GET", "/auth", auth)
+
+
+@pytest.fixture(scope="module")
+def cookieless_browser(playwright_driver):
+    """Chromium blocking third-party cookies (as its default now is)."""
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(cookieless_browser):
+    context = cookieless_browser.new_context(viewport={"width": 1100, "height": 800})
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture
@@ -108,10 +140,25 @@ def test_a_state_missing_from_platform_storage_stops_the_launch(platform, tool_u
     assert not Membership.objects.exists()
 
 
-def test_a_platform_without_storage_gets_the_new_window_page(platform, tool_url, request):
+def test_without_platform_storage_a_new_window_launches_before_the_hint_is_spent(
+    platform, tool_url, request
+):
     tab = request.getfixturevalue("page")
     serve_platform_pages(platform, tool_url, storage=False)
     tab.goto(platform.base_url + "/course")
     frame = tab.frame_locator("iframe[title=Finishline]")
-    frame.get_by_role("link", name="Open Finishline in a new window").wait_for(timeout=15000)
-    assert not Membership.objects.exists()
+    link = frame.get_by_role("link", name="Open Finishline in a new window")
+    link.wait_for(timeout=15000)
+    assert platform.hints["spent"] == []  # the frame never went to the platform
+    with tab.expect_popup() as popup_info:
+        link.click()
+    window = popup_info.value
+    window.get_by_role("heading", name="My progress").wait_for(timeout=15000)
+    assert platform.hints["spent"] == ["launch-1"]
+    assert platform.hints["refused"] == []
+    assert "lt=" not in window.url
+    # The window works on: a link to another page carries the session without a cookie.
+    window.context.clear_cookies()
+    window.get_by_role("link", name="My data").click()
+    window.get_by_role("heading", name="My data").wait_for(timeout=15000)
+    assert Membership.objects.filter(person__sub="learner-1").exists()

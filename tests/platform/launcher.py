@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -64,11 +66,21 @@ def launch(
     return client.post("/lti/launch/", {"id_token": token, "state": result.state}, follow=follow)
 
 
+_META = re.compile(r'<meta name="finishline-(launch|page-url)" content="([^"]*)">')
+
+
+def _meta(response, name: str) -> str:
+    found = dict(_META.findall(response.content.decode()))
+    return html.unescape(found.get(name, ""))
+
+
 def launch_token(response) -> str:
-    """The signed launch token (`lt`) from a landing page's URL."""
-    url = (
-        response.redirect_chain[-1][0]
-        if response.redirect_chain
-        else response.request["QUERY_STRING"]
-    )
-    return parse_qs(urlsplit(url).query)["lt"][0]
+    """The launch session's secret, from the page the launch served (its meta tag)."""
+    token = _meta(response, "launch")
+    assert token, response.content[:500]
+    return token
+
+
+def landing_url(response) -> str:
+    """The address the launch's page shows (the launch serves its landing page directly)."""
+    return _meta(response, "page-url")

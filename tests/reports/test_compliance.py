@@ -162,7 +162,9 @@ def test_filters_match_blank_attributes_as_not_set_and_groups_count_compliance()
 
 
 def test_an_instructor_sees_the_course_in_its_own_words_with_paused_and_exempt_learners(world):
-    page = Client().get(URL, {"lt": token(world["course"], world["teacher"], "instructor")})
+    page = Client().get(
+        URL, {}, HTTP_X_FINISHLINE_LAUNCH=token(world["course"], world["teacher"], "instructor")
+    )
     body = page.content.decode()
     assert page.status_code == 200
     assert "4 learners" in body
@@ -178,7 +180,10 @@ def test_an_instructor_sees_the_course_in_its_own_words_with_paused_and_exempt_l
 
 def test_the_csv_has_every_learner_with_newest_status_due_date_and_attributes(world):
     lt = token(world["course"], world["teacher"], "instructor")
-    rows = {r["Email"]: r for r in csv_rows(Client().get(URL, {"lt": lt, "format": "csv"}))}
+    rows = {
+        r["Email"]: r
+        for r in csv_rows(Client().get(URL, {"format": "csv"}, HTTP_X_FINISHLINE_LAUNCH=lt))
+    }
     assert set(rows) == {
         "ada@example.com",
         "bob@example.com",
@@ -208,22 +213,34 @@ def test_the_csv_has_every_learner_with_newest_status_due_date_and_attributes(wo
 
 def test_filters_and_grouping_apply_to_exports_too(world):
     lt = token(world["course"], world["teacher"], "instructor")
-    safety = csv_rows(Client().get(URL, {"lt": lt, "format": "csv", "department": "Safety"}))
+    safety = csv_rows(
+        Client().get(URL, {"format": "csv", "department": "Safety"}, HTTP_X_FINISHLINE_LAUNCH=lt)
+    )
     assert sorted(r["Email"] for r in safety) == ["ada@example.com", "bob@example.com"]
     austin = csv_rows(
-        Client().get(URL, {"lt": lt, "format": "csv", "department": "Safety", "location": "Austin"})
+        Client().get(
+            URL,
+            {"format": "csv", "department": "Safety", "location": "Austin"},
+            HTTP_X_FINISHLINE_LAUNCH=lt,
+        )
     )
     assert [r["Email"] for r in austin] == ["ada@example.com"]
-    grouped = csv_rows(Client().get(URL, {"lt": lt, "format": "csv", "group_by": "department"}))
+    grouped = csv_rows(
+        Client().get(URL, {"format": "csv", "group_by": "department"}, HTTP_X_FINISHLINE_LAUNCH=lt)
+    )
     assert [r["Department"] for r in grouped] == ["", "Finance", "Safety", "Safety"]
-    page = Client().get(URL, {"lt": lt, "group_by": "hire_cohort"}).content.decode()
+    page = (
+        Client().get(URL, {"group_by": "hire_cohort"}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    )
     assert "2025-Q4" in page
     assert "2026-Q1" in page
 
 
 def test_the_xlsx_reads_back_with_rows_dates_and_a_summary_sheet(world):
     lt = token(world["course"], world["teacher"], "instructor")
-    response = Client().get(URL, {"lt": lt, "format": "xlsx", "group_by": "department"})
+    response = Client().get(
+        URL, {"format": "xlsx", "group_by": "department"}, HTTP_X_FINISHLINE_LAUNCH=lt
+    )
     assert response["Content-Disposition"].endswith('.xlsx"')
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     sheet = book["Learners"]
@@ -244,7 +261,7 @@ def test_the_xlsx_reads_back_with_rows_dates_and_a_summary_sheet(world):
 
 def test_the_pdf_lists_the_learners(world):
     lt = token(world["course"], world["teacher"], "instructor")
-    response = Client().get(URL, {"lt": lt, "format": "pdf"})
+    response = Client().get(URL, {"format": "pdf"}, HTTP_X_FINISHLINE_LAUNCH=lt)
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.content)).pages)
@@ -255,18 +272,29 @@ def test_the_pdf_lists_the_learners(world):
 def test_an_admin_reports_across_the_deployments_courses_and_no_one_else_may(world):
     course, teacher = world["course"], world["teacher"]
     admin = token(course, teacher, "admin", course_id=None)
-    everyone = csv_rows(Client().get(URL, {"lt": admin, "format": "csv"}))
+    everyone = csv_rows(Client().get(URL, {"format": "csv"}, HTTP_X_FINISHLINE_LAUNCH=admin))
     assert {r["Course"] for r in everyone} == {"Course", "Fire safety"}
     assert len(everyone) == 5  # the other tenant's learner is never there
-    page = Client().get(URL, {"lt": admin}).content.decode()
+    page = Client().get(URL, {}, HTTP_X_FINISHLINE_LAUNCH=admin).content.decode()
     assert "Fire safety" in page
     assert "Import HR roster" in page
-    one = csv_rows(Client().get(URL, {"lt": admin, "format": "csv", "course": world["other"].pk}))
+    one = csv_rows(
+        Client().get(
+            URL, {"format": "csv", "course": world["other"].pk}, HTTP_X_FINISHLINE_LAUNCH=admin
+        )
+    )
     assert [r["Email"] for r in one] == ["eve@example.com"]
     instructor = token(course, teacher, "instructor")
-    assert Client().get(URL, {"lt": instructor, "scope": "all"}).status_code == 403
-    assert Client().get(URL, {"lt": instructor, "course": world["other"].pk}).status_code == 404
+    assert (
+        Client().get(URL, {"scope": "all"}, HTTP_X_FINISHLINE_LAUNCH=instructor).status_code == 403
+    )
+    assert (
+        Client()
+        .get(URL, {"course": world["other"].pk}, HTTP_X_FINISHLINE_LAUNCH=instructor)
+        .status_code
+        == 404
+    )
     learner = token(course, world["ada"], "learner")
-    assert Client().get(URL, {"lt": learner}).status_code == 403
+    assert Client().get(URL, {}, HTTP_X_FINISHLINE_LAUNCH=learner).status_code == 403
     assert Client().get(URL).status_code == 401
     assert reverse("reports:compliance") == URL

@@ -45,6 +45,7 @@ from completion.events.store import (
     resolve_people,
     store_events,
 )
+from completion.ingest.files.batches import batch_lock, sweep_stale_imports
 from completion.ingest.files.rows import COLUMNS, RowError, parse_row
 from completion.ingest.limits import parse_json
 from completion.models import ImportBatch, PendingActivity
@@ -192,7 +193,12 @@ def sha256_of(path: Path) -> str:
 def import_file(
     *, deployment: Deployment, path: Path, file_format: str, created_by: str, filename: str = ""
 ) -> ImportBatch:
-    """Load a whole file or nothing, in one pass. Returns the batch with its report."""
+    """Load a whole file or nothing, in one pass. Returns the batch with its report.
+
+    Batches left `running` by an import that died are marked failed first, so a re-run of the
+    same file is a fresh, whole import (see `batches`).
+    """
+    sweep_stale_imports()
     batch = ImportBatch.objects.create(
         deployment=deployment,
         filename=filename or path.name,
@@ -202,15 +208,16 @@ def import_file(
         created_by=created_by,
     )
     try:
-        try:
-            _load_file(batch, path, created_by, fast=True)
-        except IntegrityError as exc:
-            if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
-                raise
-            # Rolled back whole: another writer (an overlapping import, say) stored one of the
-            # rows between the check and the plain INSERT.
-            log.warning("import_retried_with_on_conflict batch=%s reason=%s", batch.pk, exc)
-            _load_file(batch, path, created_by, fast=False)
+        with batch_lock(batch.pk):
+            try:
+                _load_file(batch, path, created_by, fast=True)
+            except IntegrityError as exc:
+                if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+                    raise
+                # Rolled back whole: another writer (an overlapping import, say) stored one of
+                # the rows between the check and the plain INSERT.
+                log.warning("import_retried_with_on_conflict batch=%s reason=%s", batch.pk, exc)
+                _load_file(batch, path, created_by, fast=False)
     except _RolledBack as rolled:
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=ImportBatch.Status.REJECTED,
