@@ -76,10 +76,10 @@ def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> Re
                 "title": claims.resource_link_title,
                 "ags_lineitem_url": claims.services.ags_lineitem_url,
             }
-            link, created = ResourceLink.objects.get_or_create(
+            link, link_created = ResourceLink.objects.get_or_create(
                 course=course, resource_link_id=claims.resource_link_id, defaults=link_values
             )
-            if not created and any(getattr(link, k) != v for k, v in link_values.items()):
+            if not link_created and any(getattr(link, k) != v for k, v in link_values.items()):
                 ResourceLink.objects.filter(pk=link.pk).update(**link_values)
         # Inside the transaction: the launch event commits with the launch (one commit, and
         # never a recorded launch without its event).
