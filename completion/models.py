@@ -454,16 +454,29 @@ class Pause(models.Model):
 
 
 class Accommodation(models.Model):
-    """An accommodation profile: the learner's timeline is stretched by `time_multiplier`."""
+    """An accommodation profile, set by staff on the learner's page.
+
+    The learner's timeline and playbook delays are stretched by `time_multiplier` and by a
+    reduced pace (`pace_percent` of the standard pace); a relative deadline moves by
+    `deadline_extension_days`; `alternative_requirements` is shown to the learner and staff.
+    """
 
     membership = models.OneToOneField(
         Membership, on_delete=models.CASCADE, related_name="accommodation"
     )
     time_multiplier = models.FloatField(default=1.0)
+    deadline_extension_days = models.PositiveSmallIntegerField(default=0)
+    pace_percent = models.PositiveSmallIntegerField(default=100)
+    alternative_requirements = models.TextField(blank=True)
     note = models.CharField(max_length=500, blank=True)
 
     def __str__(self) -> str:
         return f"x{self.time_multiplier}"
+
+    @property
+    def stretch(self) -> float:
+        """How much longer everything may take: the time multiplier over the pace share."""
+        return self.time_multiplier * 100 / max(self.pace_percent, 1)
 
 
 class StatusOverride(models.Model):

@@ -34,6 +34,12 @@ class ContactPreference(models.Model):
     chat_webhook_url = models.URLField(max_length=500, blank=True)
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
+    # The language messages should be in (a BCP 47 tag); blank: the LMS's locale.
+    language = models.CharField(max_length=20, blank=True)
+    # SMS goes only to a number the person proved is theirs with a code sent to it.
+    phone_verified_at = models.DateTimeField(null=True, blank=True)
+    phone_code_hash = models.CharField(max_length=128, blank=True)
+    phone_code_expires_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -72,6 +78,8 @@ class OutboundMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
     last_error = models.TextField(blank=True)
+    # Which of the recipient's contact preferences decided the channel, time or suppression.
+    decided_by = models.CharField(max_length=300, blank=True)
 
     class Meta:
         indexes = [

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from interventions import views
+from interventions.learners import contact as contact_views
 from interventions.learners import views as learner_views
 from interventions.playbook_editor import views as settings_views
 
@@ -11,6 +12,7 @@ app_name = "interventions"
 urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("pause/", views.pause, name="pause"),
+    path("contact/", contact_views.my_contact, name="contact"),
     path("course/", views.course_interventions, name="course"),
     path("course/playbooks/", settings_views.playbooks_page, name="playbooks"),
     path("course/templates/<str:key>/", settings_views.template_page, name="template"),

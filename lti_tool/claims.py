@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lti_tool.models import Role
 
@@ -255,3 +256,16 @@ def canvas_id(custom: Mapping[str, str], key: str) -> str:
     absent or left unsubstituted (a platform other than Canvas sends the `$…` text as is)."""
     value = str(custom.get(key, "")).strip()
     return value if value.isdigit() and len(value) <= 32 else ""
+
+
+def time_zone(custom: Mapping[str, str]) -> str:
+    """The person's IANA time zone from a custom parameter (`timezone=$Person.address.timezone`
+    in Canvas, a `timezone` custom parameter in Moodle), or "" when absent or not a zone."""
+    name = str(custom.get("timezone") or custom.get("time_zone") or "").strip()
+    if not name or len(name) > 64 or name.startswith("$"):
+        return ""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ""
+    return name

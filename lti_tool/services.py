@@ -64,6 +64,7 @@ def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> Re
         email=claims.email,
         sourced_id=claims.sourced_id,
         locale=claims.locale,
+        timezone=lti_claims.time_zone(claims.custom),
         attributes={k: claims.custom[k] for k in REPORTING_ATTRIBUTES if claims.custom.get(k)},
         canvas_user_id=lti_claims.canvas_id(claims.custom, "canvas_user_id"),
     )

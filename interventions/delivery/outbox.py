@@ -64,6 +64,7 @@ def enqueue_message(
     membership: Membership | None = None,
     reason: str = "",
     not_before: datetime | None = None,
+    decided_by: str = "",
 ) -> OutboundMessage:
     """Add a message to the outbox once; a second call with the same key returns the first."""
     existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
@@ -83,6 +84,7 @@ def enqueue_message(
                 body_html=body_html,
                 reason=reason,
                 not_before=not_before or timezone.now(),
+                decided_by=decided_by[:300],
             )
     except IntegrityError:
         return OutboundMessage.objects.get(idempotency_key=idempotency_key)

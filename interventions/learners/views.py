@@ -13,12 +13,19 @@ from django.utils import timezone
 
 from completion.models import Activity, StatusOverride
 from completion.risk import selectors as risk_selectors
+from interventions.delivery.preferences import (
+    PreferenceRefused,
+    contact_of,
+    correct_phone,
+    save_contact_choices,
+)
 from interventions.learners.actions import (
     ActionRefused,
     assign_advisor,
     send_message_now,
     snooze_learner,
 )
+from interventions.learners.contact import choices_from
 from interventions.learners.pausing import PauseRefused, current_pause, pause_learner
 from interventions.models import AdvisorCase, Intervention, OutboundMessage
 from lti_tool.decorators import launch_of, launch_required
@@ -70,6 +77,8 @@ def learner_context(membership: Membership) -> dict[str, object]:
         "overrides": list(StatusOverride.objects.filter(membership=membership).order_by("-at")),
         "pause": current_pause(membership),
         "advisors": _staff_of(membership),
+        "contact": contact_of(membership.person),
+        "manager_email": membership.person.attributes.get("manager_email", ""),
     }
 
 
@@ -114,8 +123,24 @@ def _act(request: HttpRequest, membership: Membership, by: Person) -> tuple[str,
                           reason=request.POST.get("reason", ""), by=f"person:{by.pk}",
                           today=timezone.now().date())  # fmt: skip
             return "", f"Paused until {until:%d %B %Y}."
-    except (ActionRefused, PauseRefused) as exc:
+        if action in {"contact", "phone"}:
+            return _correct_contact(request, membership, actor=f"person:{by.pk}")
+    except (ActionRefused, PauseRefused, PreferenceRefused) as exc:
         return str(exc), ""
     except (ValueError, Person.DoesNotExist):
         return "Check the form: a value is missing or not valid.", ""
     return "Unknown action.", ""
+
+
+def _correct_contact(
+    request: HttpRequest, membership: Membership, *, actor: str
+) -> tuple[str, str]:
+    """Staff corrections of the learner's contact preferences, each with a reason."""
+    reason, person = request.POST.get("reason", ""), membership.person
+    if request.POST.get("action") == "phone":
+        phone = request.POST.get("phone", "")
+        correct_phone(person=person, phone=phone, actor=actor, reason=reason)
+        return "", "Phone number corrected; SMS waits until the learner verifies it."
+    choices = choices_from(request.POST)
+    save_contact_choices(person=person, choices=choices, actor=actor, reason=reason)
+    return "", "Contact preferences corrected; the reason is in the audit trail."

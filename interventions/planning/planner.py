@@ -49,6 +49,8 @@ class PlannedAction:
     subject: str = ""
     detail: str = ""
     arm: str = ""
+    # Per channel, which of the learner's preferences decided whether and when it is used.
+    decisions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -121,6 +123,7 @@ INTERVENTION_FIELDS = (
     "case_id",
 )
 MESSAGE_FIELDS = (
+    "decided_by",
     "idempotency_key",
     "deployment_id",
     "course_id",
@@ -221,6 +224,8 @@ def _decide_learner_step(
         has_phone=bool(contact and contact.phone),
         quiet_start=contact.quiet_hours_start if contact else None,
         quiet_end=contact.quiet_hours_end if contact else None,
+        phone_verified=bool(contact and contact.phone_verified_at),
+        daily_digest=bool(contact and contact.daily_digest),
     )
     channels, arm = d.step.channels, ""
     experiment = f.experiments.get(d.step.key)
@@ -234,6 +239,7 @@ def _decide_learner_step(
         spec = next(a for a in experiment.arms if a["key"] == arm)
         channels = tuple(spec.get("channels", channels))
     open_channels, send_at, why = [], None, ""
+    decisions: list[tuple[str, str]] = []
     for channel in channels:
         decision = throttle.decide(
             now=now,
@@ -241,14 +247,17 @@ def _decide_learner_step(
             recipient=recipient,
             recent_nudges=f.recent_nudges.get(m.pk, []),
         )
+        decisions.append((channel, throttle.deciding_preference(recipient, channel, decision)))
         if decision.allowed:
             open_channels.append(channel)
             send_at = decision.send_at if send_at is None else min(send_at, decision.send_at or now)
         why = why or decision.reason
     if not open_channels:
-        return _action(m, d, "suppressed", None, why, arm=arm)
+        why = "; ".join(text for _, text in decisions)
+        return replace(_action(m, d, "suppressed", None, why, arm=arm), decisions=tuple(decisions))
     status = "sent" if send_at is not None and send_at <= now else "scheduled"
-    return replace(_action(m, d, status, send_at, why, arm=arm), channels=tuple(open_channels))
+    action = _action(m, d, status, send_at, why, arm=arm)
+    return replace(action, channels=tuple(open_channels), decisions=tuple(decisions))
 
 
 def _action(
@@ -389,7 +398,11 @@ def _message(
     key: str,
 ) -> tuple[Any, ...]:
     """An outbox row in MESSAGE_FIELDS order."""
+    decided = (
+        dict(action.decisions).get(channel, "") or "staff chat webhook set in their preferences"
+    )
     return (
+        decided[:300],
         key,
         course.deployment_id,
         course.pk,

@@ -27,6 +27,8 @@ class Recipient:
     paused_until: date | None = None  # paused through this day (inclusive)
     quiet_start: time | None = None
     quiet_end: time | None = None
+    phone_verified: bool = False
+    daily_digest: bool = False  # learner messages wait for one delivery time a day
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ def channel_open(recipient: Recipient, channel: str) -> str:
             return "has not opted in to SMS"
         if not recipient.has_phone:
             return "has no phone number"
+        if not recipient.phone_verified:
+            return "has not verified the phone number"
     return ""
 
 
@@ -90,6 +94,8 @@ def decide(
         return Decision(True, now, "staff message")
     last = max(recent_nudges, default=None)
     earliest = now if last is None else max(now, last + min_gap)
+    if recipient.daily_digest:
+        return Decision(True, next_digest_time(earliest, recipient), "daily digest")
     send_at = after_quiet_hours(earliest, recipient)
     reason = (
         "now"
@@ -97,3 +103,32 @@ def decide(
         else ("throttled" if last is not None and last + min_gap > now else "quiet hours")
     )
     return Decision(True, send_at, reason)
+
+
+def next_digest_time(moment: datetime, recipient: Recipient) -> datetime:
+    """The next daily delivery time (the end of quiet hours, local) at or after `moment`."""
+    wake = recipient.quiet_end or DEFAULT_QUIET[1]
+    local = moment.astimezone(zone(recipient.timezone))
+    day = local.date() if local.time() <= wake else local.date() + timedelta(days=1)
+    return datetime.combine(day, wake, tzinfo=local.tzinfo).astimezone(moment.tzinfo)
+
+
+def deciding_preference(recipient: Recipient, channel: str, decision: Decision) -> str:
+    """In words, which of the recipient's preferences decided this channel's fate and time."""
+    if not decision.allowed:
+        return f"{channel}: {decision.reason}"
+    start = recipient.quiet_start or DEFAULT_QUIET[0]
+    end = recipient.quiet_end or DEFAULT_QUIET[1]
+    own = "own" if recipient.quiet_start else "default"
+    where = f"{recipient.timezone or 'UTC'}"
+    base = {
+        "email": "email allowed (not opted out)",
+        "sms": "SMS opt-in with a verified number",
+    }.get(channel, f"{channel} allowed")
+    if decision.reason == "daily digest":
+        return f"{base}; daily digest at {end:%H:%M} {where}"
+    if decision.reason == "quiet hours":
+        return f"{base}; {own} quiet hours {start:%H:%M}-{end:%H:%M} {where}"
+    if decision.reason == "throttled":
+        return f"{base}; at most one nudge per 48 hours"
+    return f"{base}; immediate delivery"

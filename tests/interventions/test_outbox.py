@@ -75,30 +75,6 @@ def test_smtp_server_down_means_retry_later_not_loss(platform, settings):
     assert "SMTP unavailable" in message.last_error
 
 
-@pytest.fixture
-def sms_provider(settings):
-    with TestPlatform() as server:
-        received = []
-
-        def messages(request):
-            received.append((request.form(), request.headers))
-            if server.fail_next:
-                server.fail_next -= 1
-                return Response(503, {"message": "try later"})
-            return Response(201, {"sid": f"SM{len(received)}", "status": "queued"})
-
-        server.fail_next = 0
-        server.received = received
-        server.route("POST", "/2010-04-01/Accounts/AC123/Messages.json", messages)
-        settings.FINISHLINE_SMS = {
-            "API_BASE": server.base_url,
-            "ACCOUNT_SID": "AC123",
-            "AUTH_TOKEN": "secret",
-            "FROM_NUMBER": "+15550000000",
-        }
-        yield server
-
-
 def test_sms_goes_through_the_twilio_style_api_and_is_retried_on_503(platform, sms_provider):
     deployment = Deployment.objects.get()
     sms_provider.fail_next = 1

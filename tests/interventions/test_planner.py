@@ -23,7 +23,7 @@ def test_absent_learner_gets_the_most_advanced_absence_step_once(course):
     steps = {a.step: (a.status, a.detail) for a in summary.actions}
     assert steps["absent_2"][0] == "superseded"
     # Day 4 is an SMS, which needs an opt-in: recorded as suppressed, with the reason.
-    assert steps["absent_4"] == ("suppressed", "has not opted in to SMS")
+    assert steps["absent_4"] == ("suppressed", "sms: has not opted in to SMS")
     assert Intervention.objects.get(step="absent_4").status == "suppressed"
     assert not OutboundMessage.objects.exists()
     assert plan_course(course_id=course.pk, now=NOW).actions == []  # nothing twice
@@ -40,9 +40,12 @@ def test_email_step_is_queued_personalised_and_throttled(course):
     assert message.reason == "playbook:absent_2"
     # Two days later the learner is still away: absent_4 is due but SMS is not opted in,
     # and 48 h have passed so email steps could go again.
-    ContactPreference.objects.create(person=m.person, phone="+15550001", sms_opt_in=True)
+    ContactPreference.objects.create(
+        person=m.person, phone="+15550001", sms_opt_in=True, phone_verified_at=NOW
+    )
     plan_course(course_id=course.pk, now=NOW + timedelta(days=2))
-    assert OutboundMessage.objects.filter(channel="sms").count() == 1
+    sms = OutboundMessage.objects.get(channel="sms")
+    assert sms.decided_by.startswith("SMS opt-in with a verified number")
 
 
 def test_second_learner_facing_message_within_48_hours_waits(course):

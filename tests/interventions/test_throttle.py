@@ -1,8 +1,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from interventions.planning.throttle import Recipient, after_quiet_hours, decide
+from interventions.planning.throttle import (
+    Recipient,
+    after_quiet_hours,
+    decide,
+    deciding_preference,
+)
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -57,7 +63,10 @@ def test_sms_needs_opt_in_and_a_phone_and_opt_out_wins():
     assert not decide(
         now=NOON, channel="sms", recipient=Recipient(has_phone=True), recent_nudges=[]
     ).allowed
-    ok = Recipient(sms_opt_in=True, has_phone=True)
+    unverified = Recipient(sms_opt_in=True, has_phone=True)
+    refused = decide(now=NOON, channel="sms", recipient=unverified, recent_nudges=[])
+    assert refused.reason == "has not verified the phone number"
+    ok = Recipient(sms_opt_in=True, has_phone=True, phone_verified=True)
     assert decide(now=NOON, channel="sms", recipient=ok, recent_nudges=[]).allowed
     opted_out = Recipient(sms_opt_in=True, has_phone=True, sms_opt_out=True)
     assert not decide(now=NOON, channel="sms", recipient=opted_out, recent_nudges=[]).allowed
@@ -76,3 +85,13 @@ def test_staff_messages_ignore_the_learner_throttle():
         now=NOON, channel="chat", recipient=Recipient(), recent_nudges=[NOON], learner_facing=False
     )
     assert d.send_at == NOON
+
+
+def test_a_digest_learner_gets_messages_at_one_time_a_day_and_the_reason_names_it():
+    r = Recipient(timezone="Europe/Paris", daily_digest=True, quiet_end=time(7, 30))
+    decision = decide(now=NOON, channel="email", recipient=r, recent_nudges=[])
+    assert decision.send_at is not None
+    local = decision.send_at.astimezone(ZoneInfo("Europe/Paris"))
+    assert (local.hour, local.minute) == (7, 30)
+    assert local.date() > NOON.date()
+    assert "daily digest at 07:30 Europe/Paris" in deciding_preference(r, "email", decision)
