@@ -28,11 +28,12 @@ from lti_tool.models import Deployment, Person
 
 COLUMNS = (
     "user_id", "email", "department", "role", "location", "hire_date", "section", "group",
+    "manager_email", "phone",
 )  # fmt: skip
 # Roster column -> Person.attributes key (the custom-claim names the report reads).
 RENAMED = {
     "department": "department", "role": "job_role", "location": "location",
-    "section": "section", "group": "group",
+    "section": "section", "group": "group", "manager_email": "manager_email", "phone": "phone",
 }  # fmt: skip
 MAX_BYTES = 10 * 1024 * 1024
 MAX_VALUE = 200

@@ -152,3 +152,14 @@ def test_an_admin_uploads_through_the_page_and_an_instructor_may_not(people):
     assert Client().post(URL, {"lt": lt}).status_code == 400  # no file
     teacher = token(course, admin, "instructor")
     assert Client().get(URL, {}, HTTP_X_FINISHLINE_LAUNCH=teacher).status_code == 403
+
+
+def test_the_roster_names_a_manager_and_a_phone(people):
+    data = b"user_id,email,manager_email,phone\nu-bob,,lead@example.com,+447700900456\n"
+    import_hr_roster(
+        deployment=people["course"].deployment, data=data, filename="hr.csv", by="person:1"
+    )
+    assert attributes(people["bob"]) == {
+        "manager_email": "lead@example.com",
+        "phone": "+447700900456",
+    }
