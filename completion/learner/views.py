@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from completion.learner.progress import current_pause, learner_progress
+from completion.risk.selectors import accommodation_of
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.selectors import access_membership
 
@@ -21,6 +22,7 @@ def my_progress(request: HttpRequest) -> HttpResponse:
             "membership": membership,
             "view": learner_progress(membership),
             "pause": current_pause(membership),
+            "accommodation": accommodation_of(membership),
             "privacy_request": request.GET.get("privacy") == "1",
         },
     )

@@ -181,9 +181,11 @@ def due_date(
     enrolled_on: date,
     pauses: tuple[Pause, ...] = (),
     multiplier: float = 1.0,
+    extension_days: int = 0,
 ) -> date | None:
     """The learner's deadline. Relative deadlines (calendar days) are stretched by the
-    accommodation and pushed back by paused days; a fixed date stays fixed. The earlier wins."""
+    accommodation and pushed back by paused days; a fixed date stays fixed. The earlier wins,
+    then an accommodation's deadline extension moves it by `extension_days`."""
     found: list[date] = []
     if due_on is not None:
         found.append(due_on)
@@ -194,7 +196,7 @@ def due_date(
             if pause.starts_on <= due:
                 due += timedelta(days=(pause.until - pause.starts_on).days + 1)
         found.append(due)
-    return min(found) if found else None
+    return min(found) + timedelta(days=extension_days) if found else None
 
 
 def is_paused(pauses: tuple[Pause, ...], day: date) -> bool:

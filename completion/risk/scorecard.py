@@ -56,6 +56,7 @@ class CourseSetup:
 class LearnerExtras:
     pauses: tuple[pace.Pause, ...] = ()
     multiplier: float = 1.0
+    extension_days: int = 0  # an accommodation's deadline extension
     override: str | None = None
     completed_courses: frozenset[int] = frozenset()
 
@@ -165,6 +166,7 @@ def evaluate_learner(
         enrolled_on=facts.enrolled_on,
         pauses=extras.pauses,
         multiplier=extras.multiplier,
+        extension_days=extras.extension_days,
     )
     evaluation = crit.evaluate(
         setup.criteria,

@@ -211,6 +211,7 @@ def load_extras(
     ids = [p.membership_id for p in people] if subset else None
     pauses = sel.pauses_by_membership(course, ids)
     multipliers = sel.multipliers_by_membership(course, ids)
+    extensions = sel.extensions_by_membership(course, ids)
     overrides = sel.overrides_by_membership(course, cutoff_of(as_of), ids)
     completed = completed_courses(setup, as_of, [p.person_id for p in people])
     extras = {}
@@ -220,6 +221,7 @@ def load_extras(
             extras[m] = LearnerExtras(
                 pauses=pauses.get(m, ()),
                 multiplier=multipliers.get(m, 1.0),
+                extension_days=extensions.get(m, 0),
                 override=overrides.get(m),
                 completed_courses=completed.get(person, frozenset()),
             )

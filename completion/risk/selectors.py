@@ -141,11 +141,28 @@ def pauses_by_membership(
 def multipliers_by_membership(
     course: Course, membership_ids: Iterable[int] | None = None
 ) -> dict[int, float]:
+    """Each accommodated learner's stretch: the time multiplier over the reduced pace share."""
+    return {
+        mid: multiplier * 100 / max(pace_percent, 1)
+        for mid, multiplier, pace_percent in _scoped(
+            Accommodation, course, membership_ids
+        ).values_list("membership_id", "time_multiplier", "pace_percent")
+    }
+
+
+def extensions_by_membership(
+    course: Course, membership_ids: Iterable[int] | None = None
+) -> dict[int, int]:
     return dict(
-        _scoped(Accommodation, course, membership_ids).values_list(
-            "membership_id", "time_multiplier"
-        )
+        _scoped(Accommodation, course, membership_ids)
+        .filter(deadline_extension_days__gt=0)
+        .values_list("membership_id", "deadline_extension_days")
     )
+
+
+def accommodation_of(membership: Membership) -> Accommodation | None:
+    """The learner's accommodation profile, if staff set one."""
+    return Accommodation.objects.filter(membership=membership).first()
 
 
 def overrides_by_membership(

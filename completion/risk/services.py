@@ -151,20 +151,38 @@ def pause_learner(
 
 @transaction.atomic
 def set_accommodation(
-    *, membership: Membership, time_multiplier: float, note: str, by: str
+    *,
+    membership: Membership,
+    time_multiplier: float,
+    note: str,
+    by: str,
+    deadline_extension_days: int = 0,
+    pace_percent: int = 100,
+    alternative_requirements: str = "",
 ) -> Accommodation:
-    """Give a learner a time multiplier (1.0 = none). Audited; re-scores the learner."""
+    """Give a learner an accommodation profile (multiplier 1.0, no extension, 100% pace and no
+    alternative requirements = none). Audited; re-scores the learner, whose pace, deadline,
+    signals and playbook delays then follow it."""
     if not 1.0 <= time_multiplier <= 5.0:
         raise InvalidCriteria("a time multiplier must be between 1 and 5")
-    row, _ = Accommodation.objects.update_or_create(
-        membership=membership, defaults={"time_multiplier": time_multiplier, "note": note}
-    )
+    if not 0 <= deadline_extension_days <= 365:
+        raise InvalidCriteria("a deadline extension must be between 0 and 365 days")
+    if not 20 <= pace_percent <= 100:
+        raise InvalidCriteria("a reduced pace must be between 20% and 100% of the usual pace")
+    values = {
+        "time_multiplier": time_multiplier,
+        "deadline_extension_days": deadline_extension_days,
+        "pace_percent": pace_percent,
+        "alternative_requirements": alternative_requirements[:2000],
+        "note": note[:500],
+    }
+    row, _ = Accommodation.objects.update_or_create(membership=membership, defaults=values)
     append_audit(
         actor=by,
         action="completion.accommodation_set",
         obj=row,
         deployment=membership.course.deployment,
-        data={"membership_id": membership.pk, "time_multiplier": time_multiplier},
+        data={"membership_id": membership.pk, **values},
     )
     _enqueue_rescore(membership.course_id, [membership.pk])
     return row

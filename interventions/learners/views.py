@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from completion.models import Activity, StatusOverride
 from completion.risk import selectors as risk_selectors
+from completion.risk.services import InvalidCriteria, set_accommodation
 from interventions.delivery.preferences import (
     PreferenceRefused,
     contact_of,
@@ -78,6 +79,7 @@ def learner_context(membership: Membership) -> dict[str, object]:
         "pause": current_pause(membership),
         "advisors": _staff_of(membership),
         "contact": contact_of(membership.person),
+        "accommodation": risk_selectors.accommodation_of(membership),
         "manager_email": membership.person.attributes.get("manager_email", ""),
     }
 
@@ -123,9 +125,12 @@ def _act(request: HttpRequest, membership: Membership, by: Person) -> tuple[str,
                           reason=request.POST.get("reason", ""), by=f"person:{by.pk}",
                           today=timezone.now().date())  # fmt: skip
             return "", f"Paused until {until:%d %B %Y}."
+        if action == "accommodation":
+            _accommodate(request, membership, by=f"person:{by.pk}")
+            return "", "Accommodation saved; pace, deadline and nudges now follow it."
         if action in {"contact", "phone"}:
             return _correct_contact(request, membership, actor=f"person:{by.pk}")
-    except (ActionRefused, PauseRefused, PreferenceRefused) as exc:
+    except (ActionRefused, PauseRefused, PreferenceRefused, InvalidCriteria) as exc:
         return str(exc), ""
     except (ValueError, Person.DoesNotExist):
         return "Check the form: a value is missing or not valid.", ""
@@ -144,3 +149,16 @@ def _correct_contact(
     choices = choices_from(request.POST)
     save_contact_choices(person=person, choices=choices, actor=actor, reason=reason)
     return "", "Contact preferences corrected; the reason is in the audit trail."
+
+
+def _accommodate(request: HttpRequest, membership: Membership, *, by: str) -> None:
+    post = request.POST
+    set_accommodation(
+        membership=membership,
+        time_multiplier=float(post.get("time_multiplier") or 1),
+        deadline_extension_days=int(post.get("deadline_extension_days") or 0),
+        pace_percent=int(post.get("pace_percent") or 100),
+        alternative_requirements=post.get("alternative_requirements", "").strip(),
+        note=post.get("note", "").strip(),
+        by=by,
+    )

@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta
 from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, Sum
 from django.db.models.functions import Cast
 
-from completion.models import Accommodation, Activity, Item, Pause, Progress, RiskScore
+from completion.models import Activity, Item, Pause, Progress, RiskScore
 from completion.risk.facts import DONE_VERBS
-from completion.risk.selectors import fired_since
+from completion.risk.selectors import fired_since, multipliers_by_membership
 from interventions.delivery import messages
 from interventions.models import (
     ContactPreference,
@@ -136,11 +136,7 @@ def load_day_facts(course: Course, now: datetime) -> DayFacts:
             membership__course=course, until__gte=today - timedelta(days=7), until__lt=today
         ).values_list("membership_id", "until")
     )
-    multiplier = dict(
-        Accommodation.objects.filter(membership__course=course).values_list(
-            "membership_id", "time_multiplier"
-        )
-    )
+    multiplier = multipliers_by_membership(course)
     people = [m.person_id for m in learners]
     staff = list(
         Membership.objects.filter(
