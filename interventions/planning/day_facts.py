@@ -8,11 +8,11 @@ accommodations, contact preferences, experiments, the interventions already made
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, Sum
-from django.db.models.functions import Cast
+from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Cast, TruncDate
 
 from completion.models import Activity, Item, Pause, Progress, RiskScore
 from completion.risk.facts import DONE_VERBS
@@ -55,6 +55,8 @@ class DayFacts:
     templates: dict[str, messages.MessageText]
     returned_on: dict[int, date]
     next_steps: dict[int, personalise.NextStep]  # by person
+    cadence: dict[int, float] = field(default_factory=dict)
+    unanswered: dict[int, dict[str, tuple[datetime, str]]] = field(default_factory=dict)
 
 
 def load_day_facts(course: Course, now: datetime) -> DayFacts:
@@ -175,7 +177,7 @@ def load_day_facts(course: Course, now: datetime) -> DayFacts:
         t.key: messages.MessageText(t.subject, t.body)
         for t in MessageTemplate.objects.filter(course=course)
     }
-    return DayFacts(
+    facts = DayFacts(
         learners,
         last_active,
         started,
@@ -198,6 +200,56 @@ def load_day_facts(course: Course, now: datetime) -> DayFacts:
         {m: until + timedelta(days=1) for m, until in returned.items()},
         next_steps_of(course),
     )
+    facts.cadence = cadence_of(activity, person_to_membership, now)
+    facts.unanswered = unanswered_of(existing, last_active, now)
+    return facts
+
+
+CADENCE_LOOKBACK = timedelta(days=60)
+
+
+def cadence_of(
+    activity: QuerySet[Activity], person_to_membership: dict[int, int], now: datetime
+) -> dict[int, float]:
+    """Each learner's usual gap between visits (days), from their active days of late."""
+    days: dict[int, list[date]] = defaultdict(list)
+    for person_id, day in (
+        activity.filter(occurred_at__gte=now - CADENCE_LOOKBACK)
+        .annotate(day=TruncDate("occurred_at"))
+        .values_list("person_id", "day")
+        .distinct()
+    ):
+        membership_id = person_to_membership.get(person_id)
+        if membership_id is not None:
+            days[membership_id].append(day)
+    gaps = {m: playbooks.usual_gap(d) for m, d in days.items()}
+    return {m: gap for m, gap in gaps.items() if gap > 1.0}
+
+
+def unanswered_of(
+    existing: QuerySet[Intervention], last_active: dict[int, datetime], now: datetime
+) -> dict[int, dict[str, tuple[datetime, str]]]:
+    """Sent learner-facing steps that escalate, with no return visit since the send."""
+    escalating = [
+        s.key
+        for p in playbooks.DEFAULT_PLAYBOOKS
+        for s in p.steps
+        if s.escalates_to and s.audience == playbooks.LEARNER
+    ]
+    found: dict[int, dict[str, tuple[datetime, str]]] = defaultdict(dict)
+    for membership_id, step, sent_at, episode in (
+        existing.filter(step__in=escalating, status=Intervention.Status.SENT, send_at__lte=now)
+        .order_by("send_at")
+        .values_list("membership_id", "step", "send_at", "episode")
+    ):
+        back = last_active.get(membership_id)
+        if sent_at is None:
+            continue
+        if back is None or back < sent_at:
+            found[membership_id][step] = (sent_at, episode)
+        else:
+            found[membership_id].pop(step, None)
+    return found
 
 
 def latest_progress(course: Course, today: date) -> dict[int, Progress]:

@@ -187,6 +187,8 @@ def _plan_learner(
         paused=m.pk in f.paused,
         returned_on=f.returned_on.get(m.pk),
         delay_multiplier=f.multiplier.get(m.pk, 1.0),
+        cadence_days=f.cadence.get(m.pk, 1.0),
+        unanswered=f.unanswered.get(m.pk, {}),
     )
     due = [
         d
@@ -203,7 +205,8 @@ def _plan_learner(
         for d in earlier:
             actions.append(_action(m, d, "superseded", None, "a later step of the playbook is due"))
         if latest.step.audience != playbooks.LEARNER:
-            actions.append(_action(m, latest, "sent", now, "escalated to staff"))
+            why = f"escalated to staff: {latest.cause}" if latest.cause else "escalated to staff"
+            actions.append(_action(m, latest, "sent", now, why))
             continue
         if learner_facing_planned:
             continue  # one learner-facing step a run; the others wait for a later day
@@ -256,6 +259,8 @@ def _decide_learner_step(
         why = "; ".join(text for _, text in decisions)
         return replace(_action(m, d, "suppressed", None, why, arm=arm), decisions=tuple(decisions))
     status = "sent" if send_at is not None and send_at <= now else "scheduled"
+    if d.cause:
+        why = f"{d.cause}; {why}"
     action = _action(m, d, status, send_at, why, arm=arm)
     return replace(action, channels=tuple(open_channels), decisions=tuple(decisions))
 

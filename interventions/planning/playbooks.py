@@ -10,6 +10,8 @@ business; sending is the outbox's.
 
 from __future__ import annotations
 
+import itertools
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -35,6 +37,8 @@ class Step:
     tier: int = 1
     escalates_to: str = ""
     stop_if_reengaged: bool = True
+    # With `escalates_to`: hours without a response (a return visit) before escalating.
+    response_window_hours: float = 48.0
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,18 @@ def _step(
     tier: int = 1,
     code: str = "",
     escalates_to: str = "",
+    window: float = 48.0,
 ) -> Step:
-    return Step(key, Trigger(kind, value, code), channels, audience, template, tier, escalates_to)
+    return Step(
+        key,
+        Trigger(kind, value, code),
+        channels,
+        audience,
+        template,
+        tier,
+        escalates_to,
+        response_window_hours=window,
+    )
 
 
 E, S, EMAIL_SMS = ("email",), ("sms",), ("email", "sms")
@@ -94,8 +108,18 @@ DEFAULT_PLAYBOOKS: tuple[Playbook, ...] = (
         "absence",
         "Absence",
         (
-            _step("absent_2", "absent_days", 2, E, "progress_saved"),
-            _step("absent_4", "absent_days", 4, S, "absent_sms", tier=2),
+            # absent_days counts missed visits: days at the learner's own cadence.
+            _step("absent_2", "absent_days", 2, E, "progress_saved", escalates_to="absent_4"),
+            _step(
+                "absent_4",
+                "absent_days",
+                4,
+                EMAIL_SMS,
+                "absent_sms",
+                tier=2,
+                escalates_to="absent_10",
+                window=72,
+            ),
             _step(
                 "absent_7",
                 "absent_days",
@@ -226,6 +250,10 @@ class Situation:
     paused: bool = False
     delay_multiplier: float = 1.0  # accommodations stretch the timing
     returned_on: date | None = None  # the first day after a pause that ended this week
+    cadence_days: float = 1.0  # the learner's usual gap between visits
+    # Learner-facing steps sent and not answered by a return visit since:
+    # step key -> (sent at, its episode).
+    unanswered: Mapping[str, tuple[datetime, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,6 +262,7 @@ class DueStep:
     step: Step
     episode: str  # same step, same episode: at most once
     item_id: int | None = None
+    cause: str = ""  # set when the step is due as an escalation
 
 
 def due_steps(playbooks: Iterable[Playbook], s: Situation) -> list[DueStep]:
@@ -242,9 +271,44 @@ def due_steps(playbooks: Iterable[Playbook], s: Situation) -> list[DueStep]:
         return []
     due: list[DueStep] = []
     for playbook in sorted(playbooks, key=lambda p: p.priority):
-        for step in playbook.steps:
-            due.extend(DueStep(playbook, step, episode, item) for episode, item in _is_due(step, s))
+        found = [
+            DueStep(playbook, step, episode, item)
+            for step in playbook.steps
+            for episode, item in _is_due(step, s)
+        ]
+        seen = {(d.step.key, d.episode) for d in found}
+        found += [d for d in escalations(playbook, s) if (d.step.key, d.episode) not in seen]
+        order = [step.key for step in playbook.steps]
+        due.extend(sorted(found, key=lambda d: order.index(d.step.key)))
     return due
+
+
+def escalations(playbook: Playbook, s: Situation) -> list[DueStep]:
+    """Steps due because an earlier step got no response within its window: the step it
+    `escalates_to`, in the same episode (so a target that is also due by its own trigger
+    is sent once)."""
+    due: list[DueStep] = []
+    if s.completed_at is not None:
+        return due
+    for step in playbook.steps:
+        if not step.escalates_to or step.key not in s.unanswered:
+            continue
+        sent, episode = s.unanswered[step.key]
+        if s.now < sent + _hours(step.response_window_hours, s.delay_multiplier):
+            continue
+        target = next((t for t in playbook.steps if t.key == step.escalates_to), None)
+        if target is not None:
+            why = f"no response to {step.key} within {step.response_window_hours:g} h"
+            due.append(DueStep(playbook, target, episode, cause=why))
+    return due
+
+
+def usual_gap(active_days: Sequence[date]) -> float:
+    """The median of the last 10 gaps between active days, in days; 1 with fewer than 3."""
+    days = sorted(set(active_days))[-11:]
+    if len(days) < 3:
+        return 1.0
+    return max(float(statistics.median((b - a).days for a, b in itertools.pairwise(days))), 1.0)
 
 
 def _is_due(step: Step, s: Situation) -> Sequence[tuple[str, int | None]]:
@@ -263,7 +327,8 @@ def _is_due(step: Step, s: Situation) -> Sequence[tuple[str, int | None]]:
         since = s.last_active_at or s.enrolled_at
         if s.returned_on is not None:  # days on pause are not absence
             since = max(since, datetime.combine(s.returned_on, time.min, tzinfo=s.now.tzinfo))
-        if not s.started or s.now < since + timedelta(days=t.value * stretch):
+        missed = timedelta(days=t.value * stretch * max(s.cadence_days, 1.0))
+        if not s.started or s.now < since + missed:
             return []
         return [(f"absent-since-{since:%Y-%m-%d}", None)]
     if kind == "item_failures":

@@ -86,7 +86,7 @@ def test_messages_and_suppressions_record_the_deciding_preference(course):
     plan_course(course_id=course.pk, now=NOW)
     suppressed = Intervention.objects.get(step="absent_4")
     assert suppressed.status == "suppressed"
-    assert suppressed.detail == "sms: has not opted in to SMS"
+    assert suppressed.detail == "email: opted out of email; sms: has not opted in to SMS"
     ContactPreference.objects.filter(person=bea.person).update(
         email_opt_out=False, daily_digest=True
     )

@@ -22,10 +22,10 @@ def test_absent_learner_gets_the_most_advanced_absence_step_once(course):
     summary = plan_course(course_id=course.pk, now=NOW)
     steps = {a.step: (a.status, a.detail) for a in summary.actions}
     assert steps["absent_2"][0] == "superseded"
-    # Day 4 is an SMS, which needs an opt-in: recorded as suppressed, with the reason.
-    assert steps["absent_4"] == ("suppressed", "sms: has not opted in to SMS")
-    assert Intervention.objects.get(step="absent_4").status == "suppressed"
-    assert not OutboundMessage.objects.exists()
+    # Day 4 is email and SMS; SMS needs an opt-in, so only the email goes.
+    assert steps["absent_4"] == ("sent", "now")
+    assert Intervention.objects.get(step="absent_4").channels == ["email"]
+    assert OutboundMessage.objects.get().reason == "playbook:absent_4"
     assert plan_course(course_id=course.pk, now=NOW).actions == []  # nothing twice
 
 
@@ -233,3 +233,43 @@ def test_signal_steps_read_the_latest_scored_day_even_when_nothing_fired_on_it(c
     scored(m, NOW.date(), False)  # the errors stopped: no step for yesterday's signal
     steps = {a.step for a in plan_course(course_id=course.pk, now=NOW).actions}
     assert not steps & {"tech_guide", "tech_ticket"}
+
+
+def test_no_response_to_a_step_escalates_after_its_window_in_the_same_episode(course):
+    m = enrol(course, "e", name="Eve")
+    enrol(course, "adv", role="advisor", name="Alan Advisor")
+    for days_ago in (12, 9, 6):  # visits every 3 days; 6 days away = 2 missed visits
+        act(course, m, "viewed", NOW - timedelta(days=days_ago, hours=1))
+    plan_course(course_id=course.pk, now=NOW)  # missed 2 visits: the email
+    assert Intervention.objects.get(membership=m).step == "absent_2"
+    # 47 hours later nothing came back, but the window (48 h) is not over.
+    early = plan_course(course_id=course.pk, now=NOW + timedelta(hours=47))
+    assert [a.step for a in early.actions] == []
+    late = plan_course(course_id=course.pk, now=NOW + timedelta(hours=49))
+    (escalated,) = [a for a in late.actions if a.step == "absent_4"]
+    assert escalated.detail.startswith("no response to absent_2 within 48 h")
+    # absent_4 (tier 2) goes unanswered for 72 h: the advisor step, absent_10, is due.
+    plan_course(course_id=course.pk, now=NOW + timedelta(hours=49 + 73))
+    case = AdvisorCase.objects.get(membership=m)
+    advisor_step = Intervention.objects.get(membership=m, step="absent_10")
+    assert advisor_step.case_id == case.pk
+    assert "no response to absent_4 within 72 h" in advisor_step.detail
+
+
+def test_a_return_visit_answers_the_step_and_nothing_escalates(course):
+    m = enrol(course, "f")
+    act(course, m, "viewed", NOW - timedelta(days=2, hours=1))
+    plan_course(course_id=course.pk, now=NOW)
+    act(course, m, "viewed", NOW + timedelta(hours=5))
+    later = plan_course(course_id=course.pk, now=NOW + timedelta(hours=50))
+    assert [a.step for a in later.actions] == []
+
+
+def test_missed_visits_count_at_the_learners_own_cadence(course):
+    m = enrol(course, "g")
+    for days_ago in (16, 12, 8, 4):  # visits every 4 days
+        act(course, m, "viewed", NOW - timedelta(days=days_ago))
+    # 4 days away is one missed visit for this learner, not two.
+    assert plan_course(course_id=course.pk, now=NOW + timedelta(hours=1)).actions == []
+    due = plan_course(course_id=course.pk, now=NOW + timedelta(days=4, hours=1)).actions
+    assert [a.step for a in due] == ["absent_2"]
