@@ -25,7 +25,7 @@ STATUS_WORDS: Mapping[str, str] = {
     REVOKED: "Revoked",
     PENDING: "Being issued",
 }
-DEFAULT_REMINDER_DAYS: tuple[int, ...] = (60, 30, 7)
+DEFAULT_REMINDER_DAYS: tuple[int, ...] = (30, 14, 3)
 
 
 @dataclass(frozen=True)

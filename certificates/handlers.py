@@ -11,9 +11,10 @@ from django.dispatch import receiver
 from django_q.tasks import async_task
 
 from certificates.models import Certificate, CertificateSettings, GradebookPost
-from completion.dispatch import criteria_met
+from completion.dispatch import credentials_wanted, criteria_met
+from completion.reports.compliance import CredentialFacts
 from lti_tool.audit import privacy
-from lti_tool.models import Course, Person
+from lti_tool.models import Course, Membership, Person
 
 CHUNK = 5000
 
@@ -61,6 +62,34 @@ def certify_completions(
         transaction.on_commit(
             lambda: async_task("certificates.tasks.certify", course_id, new, as_of.isoformat())
         )
+
+
+@receiver(credentials_wanted)
+def credentials_of(*, membership_ids: Sequence[int], **_: Any) -> dict[int, CredentialFacts]:
+    """Each learner's newest certificate of the course (a lapsed one included), for the
+    compliance report's lifecycle status and audit columns."""
+    enrolments = {
+        (person, course): pk
+        for pk, person, course in Membership.objects.filter(pk__in=membership_ids).values_list(
+            "pk", "person_id", "course_id"
+        )
+    }
+    found: dict[int, CredentialFacts] = {}
+    rows = Certificate.objects.filter(
+        person_id__in={p for p, _ in enrolments}, course_id__in={c for _, c in enrolments}
+    ).order_by("issued_at", "pk")
+    for cert in rows:
+        membership_id = enrolments.get((cert.person_id, cert.course_id or 0))
+        if membership_id is not None:
+            found[membership_id] = CredentialFacts(
+                serial=cert.serial,
+                issued_on=cert.issued_at.date(),
+                expires_on=cert.expires_at.date() if cert.expires_at else None,
+                renewal_from=cert.renewal_from.date() if cert.renewal_from else None,
+                score=cert.score,
+                revoked=cert.revoked_at is not None,
+            )
+    return found
 
 
 def _certificate_rows(person: Person) -> list[dict[str, Any]]:

@@ -34,7 +34,7 @@ class CertificateSettings(models.Model):
     signatories = models.JSONField(default=list, blank=True)  # [{"name": …, "role": …}]
     validity_months = models.PositiveIntegerField(null=True, blank=True)  # None: never expires
     renewal_window_days = models.PositiveIntegerField(default=60)
-    reminder_days = models.JSONField(default=list, blank=True)  # [] means (60, 30, 7)
+    reminder_days = models.JSONField(default=list, blank=True)  # [] means (30, 14, 3)
     # Completing this course renews this course's certificates (a refresher course).
     renewal_course = models.ForeignKey(
         Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

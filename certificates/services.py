@@ -454,14 +454,17 @@ def send_expiry_reminders(*, now: datetime) -> int:
         )
         if which is None or cert.membership_id is None:
             continue
-        _remind(cert, which, settings)
+        _remind(cert, which, settings, last=which == min(days))
         cert.reminders_sent = [*cert.reminders_sent, which]
         cert.save(update_fields=["reminders_sent"])
         sent += 1
     return sent
 
 
-def _remind(cert: Certificate, days: int, settings: CertificateSettings | None) -> None:
+def _remind(
+    cert: Certificate, days: int, settings: CertificateSettings | None, *, last: bool
+) -> None:
+    """The learner's reminder; the last one before expiry goes to their manager too."""
     renewal = settings.renewal_course if settings else None
     expires = cert.expires_at.strftime("%-d %B %Y") if cert.expires_at else ""
     where = f" Renew it with {renewal.title or renewal.label}." if renewal else ""
@@ -476,6 +479,7 @@ def _remind(cert: Certificate, days: int, settings: CertificateSettings | None) 
         ),
         link=public_url(cert),
         reason=f"certificate_expiry_{days}",
+        manager_copy=last,
     )
 
 

@@ -14,5 +14,10 @@ from django.dispatch import Signal
 criteria_met = Signal()
 
 # Sent when a learner must be told something outside a playbook. kwargs: membership_id,
-# idempotency_key, subject, body_text, link, reason.
+# idempotency_key, subject, body_text, link, reason, manager_copy (the learner's manager, from
+# the launch claim or HR roster, gets a copy).
 learner_notice = Signal()
+
+# Sent by the compliance report to learn each learner's credential (certificates answers).
+# kwargs: membership_ids. A receiver returns {membership_id: CredentialFacts}.
+credentials_wanted = Signal()

@@ -421,6 +421,9 @@ class CompletionCriteria(models.Model):
     item_prerequisites = models.JSONField(default=dict, blank=True)  # {"<item id>": [ids]}
     prerequisite_course_ids = models.JSONField(default=list, blank=True)
     status_labels = models.JSONField(default=dict, blank=True)  # {"completed": "Compliant"}
+    # Days before the deadline a learner is reminded ([] = 30, 14, 3); the last one goes to
+    # their manager too.
+    reminder_days = models.JSONField(default=list, blank=True)
     timeline = models.CharField(max_length=12, choices=Timeline.choices, default=Timeline.RELATIVE)
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)

@@ -46,6 +46,12 @@ SCHEDULES: list[dict[str, Any]] = [
         "cron": "0 7 * * *",
     },
     {
+        "name": "interventions: deadline reminders (30, 14, 3 days; the last to the manager)",
+        "func": "interventions.tasks.deadline_reminders",
+        "schedule_type": "C",
+        "cron": "0 9 * * *",
+    },
+    {
         "name": "interventions: measure outcomes",
         "func": "interventions.tasks.measure_intervention_outcomes",
         "schedule_type": "C",

@@ -23,6 +23,7 @@ def notify_learner(
     body_text: str,
     link: str = "",
     reason: str = "",
+    manager_copy: bool = False,
     **_: Any,
 ) -> None:
     send_notice(
@@ -32,6 +33,7 @@ def notify_learner(
         body_text=body_text,
         link=link,
         reason=reason,
+        manager_copy=manager_copy,
     )
 
 

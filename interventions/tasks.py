@@ -6,6 +6,7 @@ from django_q.tasks import async_task
 
 from interventions.delivery.digest import send_daily_digests
 from interventions.delivery.outbox import dispatch_due
+from interventions.learners.deadlines import send_deadline_reminders
 from interventions.measurement.outcomes import measure_outcomes
 from interventions.planning.planner import plan_course
 from lti_tool.models import Course
@@ -38,3 +39,7 @@ def measure_intervention_outcomes() -> int:
 
 def daily_digests() -> int:
     return send_daily_digests()
+
+
+def deadline_reminders() -> int:
+    return send_deadline_reminders()

@@ -20,6 +20,11 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+# Statuses a course may word its own way: the computed ones, then the compliance lifecycle
+# ("Overdue" appears in both and is one label).
+LABELLED = {**crit.DEFAULT_LABELS, **crit.LIFECYCLE_LABELS}
+
+
 class CriteriaForm(forms.Form):
     required_items = forms.MultipleChoiceField(
         required=False,
@@ -43,6 +48,11 @@ class CriteriaForm(forms.Form):
     )
     due_days_after_enrolment = forms.IntegerField(
         min_value=1, required=False, label="Or due this many days after enrolment"
+    )
+    reminder_days = forms.CharField(
+        required=False,
+        label="Deadline reminders (days before)",
+        help_text="Comma-separated; empty: 30, 14, 3. The last one goes to the manager too.",
     )
     item_prerequisites = forms.CharField(
         required=False,
@@ -95,9 +105,9 @@ class CriteriaForm(forms.Form):
         self.fields["prerequisite_courses"].choices = [  # type: ignore[attr-defined]
             (str(i), t) for i, t in courses
         ]
-        for status in crit.STATUSES:
+        for status, default in LABELLED.items():
             self.fields[f"label_{status}"] = forms.CharField(
-                max_length=100, required=False, label=f"Label for “{crit.DEFAULT_LABELS[status]}”"
+                max_length=100, required=False, label=f"Label for “{default}”"
             )
         self.assessments = [(i, title) for i, kind, title in items if kind == "assessment"]
         for i, title in self.assessments:
@@ -125,6 +135,7 @@ class CriteriaForm(forms.Form):
             "starts_on": row.starts_on,
             "ends_on": row.ends_on,
             "duration_days": row.duration_days,
+            "reminder_days": ", ".join(map(str, row.reminder_days or [])),
             "skip_weekends": row.skip_weekends,
             "blackout_dates": "\n".join(row.blackout_dates or []),
             "anchors": "\n".join(
@@ -139,6 +150,16 @@ class CriteriaForm(forms.Form):
         for key, value in (row.min_item_scores or {}).items():
             initial[f"min_score_{key}"] = round(100 * float(value))
         return initial
+
+    def clean_reminder_days(self) -> list[int]:
+        text = str(self.cleaned_data.get("reminder_days") or "")
+        try:
+            days = sorted({int(d) for d in text.replace(" ", "").split(",") if d}, reverse=True)
+        except ValueError as exc:
+            raise forms.ValidationError("Write whole numbers of days, e.g. 30, 14, 3.") from exc
+        if any(not 1 <= d <= 365 for d in days):
+            raise forms.ValidationError("Each reminder must be 1 to 365 days before.")
+        return days
 
     def clean_item_prerequisites(self) -> dict[str, list[int]]:
         found: dict[str, list[int]] = {}
@@ -204,10 +225,11 @@ class CriteriaForm(forms.Form):
             "min_time_minutes": c["min_time_minutes"],
             "due_on": c["due_on"],
             "due_days_after_enrolment": c["due_days_after_enrolment"],
+            "reminder_days": c["reminder_days"],
             "item_prerequisites": c["item_prerequisites"],
             "prerequisite_course_ids": [int(i) for i in c["prerequisite_courses"]],
             "status_labels": {
-                s: c[f"label_{s}"].strip() for s in crit.STATUSES if c.get(f"label_{s}", "").strip()
+                s: c[f"label_{s}"].strip() for s in LABELLED if c.get(f"label_{s}", "").strip()
             },
             "timeline": c["timeline"],
             "starts_on": c["starts_on"],

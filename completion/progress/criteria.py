@@ -25,6 +25,16 @@ DEFAULT_LABELS: Mapping[str, str] = {
     OVERDUE: "Overdue",
     LOCKED: "Locked",
 }
+# The compliance lifecycle the compliance report shows (`completion.reports.compliance`);
+# a course may rename these too, by the same `status_labels`.
+LIFECYCLE_LABELS: Mapping[str, str] = {
+    "compliant": "Compliant",
+    "due_soon": "Due soon",
+    "overdue": "Overdue",
+    "expired": "Expired",
+    "failed": "Failed",
+    "renewal_required": "Renewal required",
+}
 
 
 @dataclass(frozen=True)

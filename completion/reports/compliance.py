@@ -12,7 +12,7 @@ import contextlib
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -47,7 +47,18 @@ HEADERS = (
     "Role",
     "Location",
     "Hire cohort",
+    "Compliance",
+    "Completed on",
+    "Score",
+    "Certificate id",
+    "Expires on",
+    "Instructor",
 )
+# The compliance lifecycle. A course's `status_labels` may rename any of these by its code.
+COMPLIANT, DUE_SOON, OVERDUE = "compliant", "due_soon", "overdue"
+EXPIRED, FAILED, RENEWAL = "expired", "failed", "renewal_required"
+LIFECYCLE = crit.LIFECYCLE_LABELS
+DUE_SOON_DAYS = 30
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -84,6 +95,54 @@ class LearnerFacts:
     paused_until: date | None = None  # the end of a pause covering today
     override: str = ""  # the status override in force now; "" when none
     override_reason: str = ""
+    credential: CredentialFacts | None = None
+    score: float | None = None  # 0..1, the newest progress's
+    instructor: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)  # the course's status wording
+    today: date | None = None
+
+
+@dataclass(frozen=True)
+class CredentialFacts:
+    """A learner's newest certificate in the course, as the certificates app tells it."""
+
+    serial: str
+    issued_on: date
+    expires_on: date | None = None
+    renewal_from: date | None = None
+    score: float | None = None
+    revoked: bool = False
+
+
+def lifecycle(facts: LearnerFacts) -> str:
+    """Where the learner stands in the compliance lifecycle (a LIFECYCLE code), or "" when
+    none applies yet (in progress with the deadline more than DUE_SOON_DAYS away).
+
+    A credential's expiry wins over the course's computed status: a lapsed certificate is
+    Expired even when the course was completed, and Renewal required from its renewal date.
+    Failed: every item done but the criteria (pass marks) not met."""
+    today, cred = facts.today, facts.credential
+    if today is not None and cred is not None and not cred.revoked:
+        if cred.expires_on is not None and cred.expires_on <= today:
+            return EXPIRED
+        if cred.renewal_from is not None and cred.renewal_from <= today:
+            return RENEWAL
+        return COMPLIANT
+    if facts.status == crit.COMPLETED or facts.override == crit.COMPLETED:
+        return COMPLIANT
+    if (facts.percent_complete or 0) >= 100:
+        return FAILED
+    if facts.status == crit.OVERDUE or (
+        today is not None and facts.due_on is not None and facts.due_on < today
+    ):
+        return OVERDUE
+    if (
+        today is not None
+        and facts.due_on is not None
+        and (facts.due_on - today).days <= (DUE_SOON_DAYS)
+    ):
+        return DUE_SOON
+    return ""
 
 
 @dataclass(frozen=True)
@@ -105,6 +164,13 @@ class ComplianceRow:
     location: str
     hire_cohort: str
     as_of: date | None
+    lifecycle_code: str = ""
+    lifecycle: str = ""  # the course's word for the lifecycle status
+    completed_on: date | None = None
+    score: float | None = None  # percent
+    certificate_id: str = ""
+    expires_on: date | None = None
+    instructor: str = ""
 
     @property
     def exempt(self) -> bool:
@@ -130,6 +196,12 @@ class ComplianceRow:
             self.job_role,
             self.location,
             self.hire_cohort,
+            self.lifecycle,
+            self.completed_on,
+            self.score,
+            self.certificate_id,
+            self.expires_on,
+            self.instructor,
         )
 
 
@@ -147,7 +219,8 @@ def shape_row(facts: LearnerFacts) -> ComplianceRow:
         shown, code = PAUSED, "paused"
     else:
         shown, code = course_status, facts.status
-    return ComplianceRow(
+    attributes = reporting_attributes(facts.attributes)
+    row = ComplianceRow(
         membership_id=facts.membership_id,
         course_id=facts.course_id,
         learner=facts.name,
@@ -161,8 +234,27 @@ def shape_row(facts: LearnerFacts) -> ComplianceRow:
         paused_until=facts.paused_until,
         exemption_reason=facts.override_reason if code == "exempt" else "",
         as_of=facts.as_of,
-        **reporting_attributes(facts.attributes),
+        department=attributes["department"],
+        job_role=attributes["job_role"],
+        location=attributes["location"],
+        hire_cohort=attributes["hire_cohort"],
     )
+    return replace(row, **_audit_fields(facts))
+
+
+def _audit_fields(facts: LearnerFacts) -> dict[str, Any]:
+    """The lifecycle status in the course's words, and what an OSHA-style audit asks for."""
+    code, cred = lifecycle(facts), facts.credential
+    score = cred.score if cred is not None and cred.score is not None else facts.score
+    return {
+        "lifecycle_code": code,
+        "lifecycle": facts.labels.get(code) or LIFECYCLE.get(code, ""),
+        "completed_on": cred.issued_on if cred else None,
+        "score": None if score is None else round(score * 100, 1),
+        "certificate_id": cred.serial if cred else "",
+        "expires_on": cred.expires_on if cred else None,
+        "instructor": facts.instructor,
+    }
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from completion.dispatch import credentials_wanted
 from completion.models import CompletionCriteria, Pause, Progress, StatusOverride
 from completion.progress import criteria as crit
 from completion.reports import compliance as reports
@@ -23,6 +24,7 @@ from lti_tool.context import LaunchContext
 from lti_tool.models import AuditEntry, Course, Membership, Role
 
 PROGRESS_FIELDS = (
+    "score",
     "membership_id",
     "course_id",
     "as_of",
@@ -104,8 +106,16 @@ def compliance_facts(courses: Sequence[Course], *, now: datetime) -> list[report
     progress = newest_progress(ids, today=today)
     paused = pauses_today(ids, today=today)
     overrides = overrides_now(ids, now=now)
+    learners = list(learners_in(ids).select_related("person", "course").order_by("pk"))
+    credentials = credentials_of([m.pk for m in learners])
+    instructors = instructors_of(ids)
+    labels = dict(
+        CompletionCriteria.objects.filter(course_id__in=ids).values_list(
+            "course_id", "status_labels"
+        )
+    )
     facts = []
-    for m in learners_in(ids).select_related("person", "course").order_by("pk"):
+    for m in learners:
         p = progress.get(m.pk)
         override, reason = overrides.get(m.pk, ("", ""))
         facts.append(
@@ -124,9 +134,35 @@ def compliance_facts(courses: Sequence[Course], *, now: datetime) -> list[report
                 paused_until=paused.get(m.pk),
                 override=override,
                 override_reason=reason,
+                credential=credentials.get(m.pk),
+                score=p.score if p else None,
+                instructor=instructors.get(m.course_id, ""),
+                labels=labels.get(m.course_id) or {},
+                today=today,
             )
         )
     return facts
+
+
+def credentials_of(membership_ids: Sequence[int]) -> dict[int, reports.CredentialFacts]:
+    """Each learner's credential, from whichever app answers `credentials_wanted`."""
+    found: dict[int, reports.CredentialFacts] = {}
+    for _, answer in credentials_wanted.send(sender=Course, membership_ids=membership_ids):
+        found.update(cast(dict[int, reports.CredentialFacts], answer or {}))
+    return found
+
+
+def instructors_of(course_ids: Sequence[int]) -> dict[int, str]:
+    """The first instructor of each course, by name, for the audit columns."""
+    found: dict[int, str] = {}
+    for course_id, name, sub in (
+        Membership.objects.filter(course_id__in=course_ids, role=Role.INSTRUCTOR)
+        .exclude(status=Membership.Status.DELETED)
+        .order_by("course_id", "pk")
+        .values_list("course_id", "person__name", "person__sub")
+    ):
+        found.setdefault(course_id, name or sub)
+    return found
 
 
 def compliance_report(

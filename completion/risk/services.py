@@ -37,6 +37,7 @@ CRITERIA_FIELDS = (
     "min_time_minutes",
     "due_on",
     "due_days_after_enrolment",
+    "reminder_days",
     "item_prerequisites",
     "prerequisite_course_ids",
     "status_labels",
@@ -99,7 +100,7 @@ def _validate(row: CompletionCriteria) -> None:
         raise InvalidCriteria("a fixed-date timeline needs a start and an end date")
     if row.starts_on and row.ends_on and row.ends_on < row.starts_on:
         raise InvalidCriteria("the end date is before the start date")
-    unknown = set(row.status_labels or {}) - set(crit.STATUSES)
+    unknown = set(row.status_labels or {}) - set(crit.STATUSES) - set(crit.LIFECYCLE_LABELS)
     if unknown:
         raise InvalidCriteria(f"unknown statuses in labels: {', '.join(sorted(unknown))}")
     for anchor in row.anchors or []:

@@ -157,8 +157,10 @@ def send_notice(
     body_text: str,
     link: str = "",
     reason: str = "",
+    manager_copy: bool = False,
 ) -> OutboundMessage | None:
-    """A transactional email another app asked for (expiry reminders): once per key.
+    """A transactional email another app asked for (expiry and deadline reminders): once per
+    key. With `manager_copy`, the learner's manager (launch claim or HR roster) gets a copy.
 
     It bypasses the nudge throttle (it is not a nudge) but never an email opt-out.
     """
@@ -167,9 +169,23 @@ def send_notice(
     )
     person = membership.person
     contact = getattr(person, "contact", None)
+    text = f"{body_text}\n\n{link}" if link else body_text
+    manager = str(person.attributes.get("manager_email", "")).strip()
+    if manager_copy and manager:
+        who = person.name or person.email or person.sub
+        enqueue_message(
+            idempotency_key=f"{idempotency_key}:manager",
+            deployment=membership.course.deployment,
+            channel=Channel.EMAIL,
+            to_address=manager,
+            subject=f"For your team: {who}: {subject}"[:300],
+            body_text=f"A copy of a reminder sent to {who}.\n\n{text}",
+            course=membership.course,
+            reason=f"{reason}_manager"[:100],
+            decided_by="manager copy of the last reminder (manager from claim or HR roster)",
+        )
     if not person.email or (contact is not None and contact.email_opt_out):
         return None
-    text = f"{body_text}\n\n{link}" if link else body_text
     return enqueue_message(
         idempotency_key=idempotency_key,
         deployment=membership.course.deployment,
@@ -181,6 +197,7 @@ def send_notice(
         course=membership.course,
         membership=membership,
         reason=reason[:100],
+        decided_by="email allowed (not opted out); a reminder, not a nudge: no throttle",
     )
 
 

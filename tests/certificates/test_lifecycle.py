@@ -44,8 +44,8 @@ def test_a_twelve_month_certificate_expires_reminds_and_is_renewed_by_the_refres
     assert on(expires - timedelta(days=59)) == "renewal_required"
     assert on(expires) == "expired"
 
-    # Reminders 60, 30 and 7 days before expiry, each once, through the email channel.
-    for days_before in (61, 59, 58, 29, 6, 5):
+    # Reminders 30, 14 and 3 days before expiry, each once, through the email channel.
+    for days_before in (31, 29, 28, 13, 2, 1):
         moment = expires - timedelta(days=days_before)
         with time_machine.travel(moment, tick=False):
             tasks.expiry_reminders()
@@ -54,7 +54,7 @@ def test_a_twelve_month_certificate_expires_reminds_and_is_renewed_by_the_refres
         "reason"
     )
     assert sorted(m.reason for m in reminders) == [
-        "certificate_expiry_30", "certificate_expiry_60", "certificate_expiry_7",
+        "certificate_expiry_14", "certificate_expiry_3", "certificate_expiry_30",
     ]  # fmt: skip
     assert {m.status for m in reminders} == {"sent"}
     subjects = [m["Subject"] for m in smtp_server.mailbox.messages]
