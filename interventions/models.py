@@ -165,18 +165,31 @@ class MessageTemplate(models.Model):
 
 
 class Experiment(models.Model):
-    """An A/B test of one playbook step: message, timing or channel variants."""
+    """An A/B test of one playbook step: message, channel, timing or no-message variants."""
+
+    class Consent(models.TextChoices):
+        NONE = "none", "No consent asked (service improvement)"
+        OPT_OUT = "opt_out", "Everyone unless they opt out"
+        OPT_IN = "opt_in", "Only learners who opt in"
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="experiments")
     step = models.CharField(max_length=60)
     name = models.CharField(max_length=200)
-    # [{"key": "a", "weight": 1, "template": "…", "channels": ["sms"], "delay_hours": 0}]
+    # [{"key": "a", "weight": 1, "template": "…", "channels": ["sms"], "delay_hours": 0,
+    #   "none": false}]
     arms = models.JSONField()
     holdout_share = models.FloatField(default=0.0)
-    requires_consent = models.BooleanField(default=False)
+    requires_consent = models.BooleanField(default=False)  # = consent_mode is opt-in
+    consent_mode = models.CharField(max_length=8, choices=Consent.choices, default=Consent.NONE)
     metric = models.CharField(max_length=20, default="reengaged_48h")
     active = models.BooleanField(default=True)
     started_at = models.DateTimeField()
+    # Stop rule: no new learners after this day, or once each arm has this many.
+    ends_on = models.DateField(null=True, blank=True)
+    max_per_arm = models.PositiveIntegerField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    adopted_arm = models.CharField(max_length=40, blank=True)
+    created_by = models.CharField(max_length=255, blank=True)
 
     def __str__(self) -> str:
         return self.name

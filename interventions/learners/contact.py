@@ -17,8 +17,10 @@ from interventions.delivery.preferences import (
     send_phone_code,
     verify_phone,
 )
+from interventions.learners.consent import consent_experiments, record_consent
+from interventions.models import Experiment
 from lti_tool.decorators import launch_of, launch_required
-from lti_tool.models import Person
+from lti_tool.models import Membership, Person
 from lti_tool.selectors import access_membership
 
 
@@ -46,7 +48,9 @@ def my_contact(request: HttpRequest) -> HttpResponse:
     membership = access_membership(launch, launch.membership_id or 0)
     person = membership.person
     error = notice = ""
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("action") == "consent":
+        error, notice = _consent(request.POST, membership)
+    elif request.method == "POST":
         error, notice = _act(request.POST, person)
     return render(
         request,
@@ -55,6 +59,7 @@ def my_contact(request: HttpRequest) -> HttpResponse:
             "person": person,
             "contact": contact_of(person),
             "membership": membership,
+            "experiments": consent_experiments(membership),
             "error": error,
             "notice": notice,
         },
@@ -81,3 +86,15 @@ def _act(post: QueryDict, person: Person) -> tuple[str, str]:
     except ValueError:
         return "Check the quiet hours: use a time such as 21:00.", ""
     return "Unknown action.", ""
+
+
+def _consent(post: QueryDict, membership: Membership) -> tuple[str, str]:
+    try:
+        record_consent(
+            membership,
+            experiment_id=int(post.get("experiment") or 0),
+            consented=post.get("answer") == "yes",
+        )
+    except (ValueError, Experiment.DoesNotExist):
+        return "That study is not running in your course.", ""
+    return "", "Your answer is recorded. You can change it at any time."

@@ -168,7 +168,7 @@ def load_day_facts(course: Course, now: datetime) -> DayFacts:
     ):
         if sent_at is not None:
             recent[membership_id].append(sent_at)
-    active = {e.step: e for e in Experiment.objects.filter(course=course, active=True)}
+    active = {e.step: e for e in running_experiments(course, now.date())}
     consents = {
         (c.experiment_id, c.membership_id): c.consented
         for c in ExperimentConsent.objects.filter(experiment__in=active.values())
@@ -307,3 +307,23 @@ def staff_steps() -> list[str]:
         for s in p.steps
         if s.audience != playbooks.LEARNER
     ]
+
+
+def running_experiments(course: Course, today: date) -> list[Experiment]:
+    """The course's A/B tests taking learners today: active, not stopped, and within their
+    stop rule (before `ends_on`; fewer than `max_per_arm` learners in an arm)."""
+    running = Experiment.objects.filter(course=course, active=True, stopped_at__isnull=True)
+    running = running.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+    found = []
+    for experiment in running:
+        if experiment.max_per_arm:
+            per_arm = (
+                Intervention.objects.filter(experiment=experiment)
+                .values("arm")
+                .annotate(n=Count("pk"))
+                .values_list("n", flat=True)
+            )
+            if len(per_arm) >= len(experiment.arms) and min(per_arm) >= experiment.max_per_arm:
+                continue
+        found.append(experiment)
+    return found

@@ -25,6 +25,7 @@ from interventions.measurement import experiments
 from interventions.models import (
     AdvisorCase,
     Channel,
+    Experiment,
     Intervention,
     OutboundMessage,
     PlaybookSetting,
@@ -79,6 +80,10 @@ def effective_playbooks(course: Course) -> tuple[playbooks.Playbook, ...]:
                 step = replace(step, channels=tuple(o["channels"]))
             if "delay" in o:
                 step = replace(step, trigger=replace(step.trigger, value=float(o["delay"])))
+            if "template" in o:  # an adopted A/B winner's wording
+                step = replace(step, template=str(o["template"]))
+            if "send_delay_hours" in o:  # an adopted A/B winner's timing
+                step = replace(step, send_delay_hours=float(o["send_delay_hours"]))
             steps.append(step)
         result.append(replace(playbook, steps=tuple(steps)))
     return tuple(result)
@@ -230,22 +235,20 @@ def _decide_learner_step(
         phone_verified=bool(contact and contact.phone_verified_at),
         daily_digest=bool(contact and contact.daily_digest),
     )
-    channels, arm = d.step.channels, ""
-    experiment = f.experiments.get(d.step.key)
-    if experiment is not None and (
-        not experiment.requires_consent or f.consents.get((experiment.pk, m.pk))
-    ):
-        arms = [experiments.Arm(a["key"], float(a.get("weight", 1))) for a in experiment.arms]
-        arm = experiments.assign(f"exp-{experiment.pk}", str(m.pk), arms, experiment.holdout_share)
-        if arm == experiments.HOLDOUT:
-            return _action(m, d, "holdout", now, "hold-out group of the A/B test", arm=arm)
-        spec = next(a for a in experiment.arms if a["key"] == arm)
-        channels = tuple(spec.get("channels", channels))
+    channels, delay = d.step.channels, d.step.send_delay_hours
+    arm, spec = _arm_of(m, d, f)
+    if arm == experiments.HOLDOUT:
+        return _action(m, d, "holdout", now, "hold-out group of the A/B test", arm=arm)
+    if spec.get("none"):
+        return _action(m, d, "holdout", now, f"A/B arm '{arm}': no message", arm=arm)
+    channels = tuple(spec.get("channels") or channels)
+    delay = float(spec.get("delay_hours") or delay)
+    earliest = now + timedelta(hours=delay)  # the throttle may push it on
     open_channels, send_at, why = [], None, ""
     decisions: list[tuple[str, str]] = []
     for channel in channels:
         decision = throttle.decide(
-            now=now,
+            now=earliest,
             channel=channel,
             recipient=recipient,
             recent_nudges=f.recent_nudges.get(m.pk, []),
@@ -253,16 +256,41 @@ def _decide_learner_step(
         decisions.append((channel, throttle.deciding_preference(recipient, channel, decision)))
         if decision.allowed:
             open_channels.append(channel)
-            send_at = decision.send_at if send_at is None else min(send_at, decision.send_at or now)
+            send_at = (
+                decision.send_at if send_at is None else min(send_at, decision.send_at or earliest)
+            )
         why = why or decision.reason
     if not open_channels:
         why = "; ".join(text for _, text in decisions)
         return replace(_action(m, d, "suppressed", None, why, arm=arm), decisions=tuple(decisions))
     status = "sent" if send_at is not None and send_at <= now else "scheduled"
+    if delay:
+        why = f"{delay:g} h after the step was due; {why}"
     if d.cause:
         why = f"{d.cause}; {why}"
     action = _action(m, d, status, send_at, why, arm=arm)
     return replace(action, channels=tuple(open_channels), decisions=tuple(decisions))
+
+
+def _arm_of(m: Membership, d: playbooks.DueStep, f: DayFacts) -> tuple[str, dict[str, Any]]:
+    """The learner's arm of the step's running A/B test and its spec; ("", {}) when none."""
+    experiment = f.experiments.get(d.step.key)
+    if experiment is None or not _takes_part(experiment, f.consents.get((experiment.pk, m.pk))):
+        return "", {}
+    arms = [experiments.Arm(a["key"], float(a.get("weight", 1))) for a in experiment.arms]
+    arm = experiments.assign(f"exp-{experiment.pk}", str(m.pk), arms, experiment.holdout_share)
+    return arm, next((a for a in experiment.arms if a["key"] == arm), {})
+
+
+def _takes_part(experiment: Experiment, consented: bool | None) -> bool:
+    """Whether a learner is in the test under its consent mode."""
+    if experiment.consent_mode == Experiment.Consent.OPT_IN or (
+        experiment.requires_consent and experiment.consent_mode == Experiment.Consent.NONE
+    ):
+        return bool(consented)
+    if experiment.consent_mode == Experiment.Consent.OPT_OUT:
+        return consented is not False
+    return True
 
 
 def _action(

@@ -39,6 +39,7 @@ class Step:
     stop_if_reengaged: bool = True
     # With `escalates_to`: hours without a response (a return visit) before escalating.
     response_window_hours: float = 48.0
+    send_delay_hours: float = 0.0  # wait this long after the step is due before sending
 
 
 @dataclass(frozen=True)

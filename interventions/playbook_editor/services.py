@@ -122,13 +122,15 @@ def save_playbooks(
     """Store the course's choices as overrides of the defaults; returns playbooks changed."""
     changed = 0
     for book in playbooks.DEFAULT_PLAYBOOKS:
+        current = PlaybookSetting.objects.filter(course=course, playbook=book.key).first()
+        adopted = _adopted(current.step_overrides if current else {})
         overrides = {
             step.key: o
             for step in book.steps
-            if step.key in steps and (o := _override(step, steps[step.key]))
+            if step.key in steps
+            and (o := {**adopted.get(step.key, {}), **_override(step, steps[step.key])})
         }
         on, dry = enabled.get(book.key, True), dry_run.get(book.key, False)
-        current = PlaybookSetting.objects.filter(course=course, playbook=book.key).first()
         if current is None and on and not dry and not overrides:
             continue
         if current is not None and (current.enabled, current.dry_run, current.step_overrides) == (
@@ -151,6 +153,18 @@ def save_playbooks(
         )  # fmt: skip
         changed += 1
     return changed
+
+
+# Overrides an adopted A/B winner wrote, which this page does not edit and keeps.
+ADOPTED_KEYS = ("template", "send_delay_hours")
+
+
+def _adopted(overrides: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, object]]:
+    return {
+        key: {k: v for k, v in o.items() if k in ADOPTED_KEYS}
+        for key, o in overrides.items()
+        if any(k in ADOPTED_KEYS for k in o)
+    }
 
 
 def _override(step: playbooks.Step, choice: StepChoice) -> dict[str, object]:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from datetime import date
+
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
+from interventions.delivery import messages
+from interventions.measurement.outcomes import experiment_results
+from interventions.models import Experiment
+from interventions.playbook_editor import experiments as ex
 from interventions.playbook_editor import services as ps
 from lti_tool.decorators import launch_of, launch_required
-from lti_tool.models import Role
+from lti_tool.models import Course, Role
 from lti_tool.selectors import access_course
 
 EDITORS = {Role.INSTRUCTOR, Role.ADMIN}
@@ -90,3 +96,54 @@ def template_page(request: HttpRequest, key: str) -> HttpResponse:
          "notice": notice},
         status=400 if error else 200,
     )  # fmt: skip
+
+
+@launch_required(roles=EDITORS)
+def experiments_page(request: HttpRequest) -> HttpResponse:
+    """A/B tests of the course: make one, read its statistics, stop it, adopt a winner."""
+    launch = launch_of(request)
+    course = access_course(launch, launch.course_id or 0, staff=True)
+    error = notice = ""
+    if request.method == "POST":
+        try:
+            notice = _experiment_action(request.POST, course, by=f"person:{launch.person_id}")
+        except ex.ExperimentRefused as exc:
+            error = str(exc)
+        except (ValueError, Experiment.DoesNotExist):
+            error = "Check the form: a value is missing or not valid."
+    return render(
+        request,
+        "interventions/experiments.html",
+        {"course": course, "results": experiment_results(course_id=course.pk),
+         "steps": ex.learner_steps(), "templates": sorted(messages.DEFAULTS),
+         "consent_modes": Experiment.Consent.choices, "error": error, "notice": notice},
+        status=400 if error else 200,
+    )  # fmt: skip
+
+
+def _experiment_action(post: QueryDict, course: Course, *, by: str) -> str:
+    action = post.get("action", "")
+    if action == "create":
+        arms = [
+            ex.ArmSpec(post.get(f"arm{n}_key", "").strip() or default, post.get(f"arm{n}_kind", ""),
+                       post.get(f"arm{n}_value", "").strip())
+            for n, default in (("1", "a"), ("2", "b"))
+        ]  # fmt: skip
+        made = ex.create_experiment(
+            course, step=post.get("step", ""), name=post.get("name", ""), arms=arms,
+            holdout_share=float(post.get("holdout_percent") or 0) / 100,
+            consent_mode=post.get("consent_mode", ""),
+            ends_on=date.fromisoformat(post.get("ends_on", "")) if post.get("ends_on") else None,
+            max_per_arm=int(post.get("max_per_arm", "")) if post.get("max_per_arm") else None,
+            by=by,
+        )  # fmt: skip
+        return f"A/B test “{made.name}” started."
+    experiment = Experiment.objects.get(course=course, pk=int(post.get("experiment") or 0))
+    if action == "stop":
+        ex.stop_experiment(experiment, by=by)
+        return f"“{experiment.name}” stopped; no new learners join it."
+    if action == "adopt":
+        arm = post.get("arm", "")
+        ex.adopt_arm(experiment, arm=arm, by=by)
+        return f"Arm '{arm}' adopted into the playbook; the test is stopped."
+    return "Nothing to do."
