@@ -8,6 +8,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from completion.events.store import match_pending, record_launch_event
+from completion.ingest.lms.freshness import request_roster_refresh
 from completion.learner.progress import register_privacy_sections
 from completion.models import PendingActivity
 from lti_tool.models import Deployment, Membership
@@ -39,6 +40,13 @@ def record_launch_activity(
         deployment = membership.course.deployment
         if PendingActivity.objects.filter(deployment=deployment).exists():
             match_pending(deployment=deployment)
+
+
+@receiver(launch_recorded)
+def refresh_roster_on_staff_launch(*, membership: Membership, **_: Any) -> None:
+    """A staff launch asks for a background NRPS sync of its course, at most once per
+    ROSTER_SYNC_ON_LAUNCH_MINUTES, so the roster a new course shows is never a day old."""
+    request_roster_refresh(membership)
 
 
 @receiver(roster_changed)

@@ -246,6 +246,7 @@ class FinishlineSettings(TypedDict, total=False):
     STORAGE_TIMEOUT_MS: int
     OUTBOX_LEASE_SECONDS: int
     IMPORT_STALE_SECONDS: int
+    ROSTER_SYNC_ON_LAUNCH_MINUTES: int
 
 
 FINISHLINE: FinishlineSettings = {
@@ -297,6 +298,11 @@ FINISHLINE: FinishlineSettings = {
     "IMPORT_STALE_SECONDS": int(os.environ.get("FINISHLINE_IMPORT_STALE_SECONDS", "21600")),
     # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
     "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),
+    # An instructor's launch syncs the course roster (NRPS) in the background, at most once
+    # per this many minutes per course; 0 switches it off (the nightly sync still runs).
+    "ROSTER_SYNC_ON_LAUNCH_MINUTES": int(
+        os.environ.get("FINISHLINE_ROSTER_SYNC_ON_LAUNCH_MINUTES", "15")
+    ),
 }
 
 # Email goes through Django's SMTP backend; the tests point it at a local aiosmtpd server.

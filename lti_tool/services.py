@@ -321,8 +321,16 @@ def approve_platform(*, platform: Platform, actor: str) -> Platform:
     return platform
 
 
-def role_landing(context: LaunchContext) -> str:
-    """The URL name a launch lands on: its role's page (a learner's progress in a course)."""
+# Staff landings of the placements deep linking and registration create (the custom parameter
+# `finishline_placement`); learners always land on their own progress.
+PLACEMENT_LANDINGS = {"progress": "completion_risk:dashboard"}
+
+
+def role_landing(context: LaunchContext, placement: str = "") -> str:
+    """The URL name a launch lands on: its role's page (a learner's progress in a course), or
+    the page its placement was registered for."""
+    if placement in PLACEMENT_LANDINGS and context.role != Role.LEARNER and context.course_id:
+        return PLACEMENT_LANDINGS[placement]
     if context.role == Role.ADMIN:
         return "lti_tool:admin_home"
     if context.role == Role.LEARNER:

@@ -208,7 +208,8 @@ def _after_launch(
         )
     if message_type == lti_claims.DATA_PRIVACY_REQUEST:
         return serve_page(request, reverse("lti_tool:learner_home"), "privacy=1")
-    return serve_page(request, reverse(role_landing(context)))
+    placement = validated.claims.custom.get("finishline_placement", "")
+    return serve_page(request, reverse(role_landing(context, placement)))
 
 
 def serve_page(request: HttpRequest, path: str, query: str = "") -> HttpResponse:
