@@ -23,6 +23,8 @@ from interventions.delivery.preferences import (
 from interventions.learners.actions import (
     ActionRefused,
     assign_advisor,
+    mark_contacted,
+    resolve_case,
     send_message_now,
     snooze_learner,
 )
@@ -125,6 +127,13 @@ def _act(request: HttpRequest, membership: Membership, by: Person) -> tuple[str,
                           reason=request.POST.get("reason", ""), by=f"person:{by.pk}",
                           today=timezone.now().date())  # fmt: skip
             return "", f"Paused until {until:%d %B %Y}."
+        if action in {"contacted", "resolve"}:
+            case = AdvisorCase.objects.get(membership=membership, pk=int(request.POST["case"]))
+            if action == "contacted":
+                mark_contacted(case=case, note=request.POST.get("note", ""), by=by)
+                return "", "Case marked as contacted."
+            resolve_case(case=case, resolution=request.POST.get("note", ""), by=by)
+            return "", "Case resolved."
         if action == "accommodation":
             _accommodate(request, membership, by=f"person:{by.pk}")
             return "", "Accommodation saved; pace, deadline and nudges now follow it."
@@ -132,7 +141,7 @@ def _act(request: HttpRequest, membership: Membership, by: Person) -> tuple[str,
             return _correct_contact(request, membership, actor=f"person:{by.pk}")
     except (ActionRefused, PauseRefused, PreferenceRefused, InvalidCriteria) as exc:
         return str(exc), ""
-    except (ValueError, Person.DoesNotExist):
+    except (ValueError, KeyError, Person.DoesNotExist, AdvisorCase.DoesNotExist):
         return "Check the form: a value is missing or not valid.", ""
     return "Unknown action.", ""
 

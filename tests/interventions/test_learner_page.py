@@ -127,3 +127,21 @@ def test_an_advisor_case_goes_only_to_the_courses_staff(people, course):
     )
     assert refused.status_code == 400
     assert not AdvisorCase.objects.exists()
+
+
+def test_an_advisor_case_is_marked_contacted_then_resolved_on_the_page(people):
+    ada, teacher, advisor = people
+    lt = token(teacher, "instructor")
+    Client().post(url(ada), {"lt": lt, "action": "advisor", "advisor": advisor.person_id,
+                             "reason": "failing the quiz"})  # fmt: skip
+    case = AdvisorCase.objects.get(membership=ada)
+    answer = Client().post(url(ada), {"lt": lt, "action": "contacted", "case": case.pk,
+                                      "note": "called, will retry Friday"})  # fmt: skip
+    assert "marked as contacted" in answer.content.decode()
+    refused = Client().post(url(ada), {"lt": lt, "action": "resolve", "case": case.pk})
+    assert refused.status_code == 400
+    Client().post(url(ada), {"lt": lt, "action": "resolve", "case": case.pk,
+                             "note": "passed on the retry"})  # fmt: skip
+    case.refresh_from_db()
+    assert (case.status, case.resolution) == ("resolved", "passed on the retry")
+    assert case.notes.get().text == "called, will retry Friday"
