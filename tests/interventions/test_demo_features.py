@@ -24,7 +24,8 @@ def test_the_demo_course_has_every_feature_switched_on(settings):
             call_command(command, verbosity=0)
     assert Person.objects.get(sub="demo-learner-2").attributes["manager_email"]
     sms = ContactPreference.objects.get(person__sub="demo-learner-3")
-    assert sms.sms_opt_in and sms.phone_verified_at is not None
+    assert sms.sms_opt_in
+    assert sms.phone_verified_at is not None
     assert Accommodation.objects.get(membership__person__sub="demo-learner-4").pace_percent == 80
     assert Experiment.objects.get().active
     escalation = Intervention.objects.get(step="absent_10")
