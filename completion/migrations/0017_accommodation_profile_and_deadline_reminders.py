@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('completion', '0015_xapi_documents_and_activities'),
+        ('completion', '0016_activity_facts_include_success'),
     ]
 
     operations = [
