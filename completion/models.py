@@ -712,3 +712,31 @@ class HrRosterImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
+
+
+class ReportSchedule(models.Model):
+    """A compliance report emailed to some addresses every so many days (CSV, XLSX or PDF);
+    a null course means every current course of the deployment (administrators only)."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+        PDF = "pdf", "PDF"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, null=True, blank=True, related_name="report_schedules"
+    )
+    recipients = models.TextField()  # comma-separated email addresses
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.CSV)
+    every_days = models.PositiveSmallIntegerField(default=7)
+    next_send_on = models.DateField()
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_send_on"], name="report_schedule_due")]
+
+    def __str__(self) -> str:
+        return f"{self.format} every {self.every_days} days to {self.recipients}"

@@ -88,6 +88,12 @@ SCHEDULES: list[dict[str, Any]] = [
         "cron": "30 3 * * *",
     },
     {
+        "name": "reports: scheduled compliance reports by email",
+        "func": "completion.reports.tasks.send_scheduled_reports",
+        "schedule_type": "C",
+        "cron": "0 6 * * *",
+    },
+    {
         "name": "reports: weekly cohort risk report to instructors and advisors",
         "func": "interventions.reports.tasks.weekly_reports",
         "schedule_type": "C",

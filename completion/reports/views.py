@@ -16,24 +16,25 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.text import slugify
 
-from completion.models import HrRosterImport
+from completion.models import HrRosterImport, ReportSchedule
 from completion.reports import compliance as reports
 from completion.reports import selectors as sel
+from completion.reports.delivery import (
+    ScheduleRefused,
+    cancel_schedule,
+    report_file,
+    schedule_report,
+)
 from completion.reports.hr_roster import MAX_BYTES, import_hr_roster
 from lti_tool import selectors
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Course, Role
-from lti_tool.pdf import html_to_pdf
 from lti_tool.selectors import STAFF_ROLES
 
 ADMIN = [Role.ADMIN]
 HTML_MAX_ROWS = 1000
-PDF_MAX_ROWS = 5000
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _int(value: str | None) -> int | None:
@@ -64,7 +65,44 @@ def compliance(request: HttpRequest) -> HttpResponse:
     if fmt in ("csv", "xlsx", "pdf"):
         return _export(report, fmt)
     course = None if everything else courses[0]
-    return render(request, "reports/compliance.html", _page_context(request, report, course))
+    error = notice = ""
+    if request.method == "POST":
+        error, notice = _schedule_action(request, course)
+    context = {**_page_context(request, report, course), "error": error, "notice": notice,
+               "schedules": _schedules(request, course),
+               "formats": ReportSchedule.Format.choices}  # fmt: skip
+    return render(request, "reports/compliance.html", context, status=400 if error else 200)
+
+
+def _schedules(request: HttpRequest, course: Course | None) -> list[ReportSchedule]:
+    launch = launch_of(request)
+    return list(
+        ReportSchedule.objects.filter(deployment_id=launch.deployment_id, course=course).order_by(
+            "pk"
+        )
+    )
+
+
+def _schedule_action(request: HttpRequest, course: Course | None) -> tuple[str, str]:
+    """Staff: email this report on a schedule, or stop a schedule of this report."""
+    launch = launch_of(request)
+    by = f"person:{launch.person_id}"
+    try:
+        if request.POST.get("action") == "cancel":
+            schedule = ReportSchedule.objects.get(
+                deployment_id=launch.deployment_id, course=course,
+                pk=_int(request.POST.get("schedule")) or 0,
+            )  # fmt: skip
+            cancel_schedule(schedule, by=by)
+            return "", "The schedule is cancelled."
+        made = schedule_report(
+            deployment=selectors.deployment_of(launch), course=course,
+            recipients=request.POST.get("recipients", ""), fmt=request.POST.get("fmt", ""),
+            every_days=_int(request.POST.get("every_days")) or 0, by=by,
+        )  # fmt: skip
+    except (ScheduleRefused, ReportSchedule.DoesNotExist) as exc:
+        return (str(exc) if isinstance(exc, ScheduleRefused) else "No such schedule."), ""
+    return "", f"The report will be emailed to {made.recipients}, first today."
 
 
 def _page_context(
@@ -90,20 +128,9 @@ def _page_context(
 
 
 def _export(report: reports.ComplianceReport, fmt: str) -> HttpResponse:
-    name = f"compliance-{slugify(report.title) or 'report'}-{report.generated_at:%Y-%m-%d}"
-    if fmt == "csv":
-        # A byte-order mark so spreadsheet programs read the file as UTF-8.
-        body: str | bytes = "\ufeff" + reports.to_csv(report)
-        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    elif fmt == "xlsx":
-        response = HttpResponse(reports.to_xlsx(report), content_type=XLSX)
-    else:
-        html = render_to_string(
-            "reports/compliance_pdf.html",
-            {"report": report, "rows": report.rows[:PDF_MAX_ROWS], "limit": PDF_MAX_ROWS},
-        )
-        response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    made = report_file(report, fmt)
+    response = HttpResponse(made.content, content_type=made.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{made.name}"'
     return response
 
 
