@@ -38,6 +38,7 @@ class ItemState:
     done: bool
     started: bool
     url: str  # a direct link when the item's id is a web address (xAPI activity ids often are)
+    locked_reason: str = ""  # a gated path's item whose prerequisites are not done yet
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class LearnerProgress:
 def learner_progress(membership: Membership) -> LearnerProgress:
     progress = Progress.objects.filter(membership=membership).order_by("-as_of").first()
     states = _item_states(membership)
-    pending = [s for s in states if not s.done]
+    pending = [s for s in states if not s.done and not s.locked_reason]
     percent = progress.percent_complete if progress else 0.0
     return LearnerProgress(
         progress=progress,
@@ -73,20 +74,37 @@ def _item_states(membership: Membership) -> list[ItemState]:
     )
     seen = {item: done for item, done, _ in rows}
     best = {item: b for item, _, b in rows if b is not None}
-    by_score = crit.done_by_score(setup_of(membership.course).criteria, best)
-    items = Item.objects.filter(course=membership.course, is_tool_lineitem=False).order_by(
-        "position", "pk"
+    criteria = setup_of(membership.course).criteria
+    by_score = crit.done_by_score(criteria, best)
+    items = list(
+        Item.objects.filter(course=membership.course, is_tool_lineitem=False).order_by(
+            "position", "pk"
+        )
     )
+    done = frozenset(i.pk for i in items if seen.get(i.pk) is not None or i.pk in by_score)
+    locked = crit.locked_items(criteria, done)
+    titles = {i.pk: i.title or i.external_id for i in items}
     return [
         ItemState(
-            title=i.title or i.external_id,
+            title=titles[i.pk],
             kind=i.kind,
-            done=seen.get(i.pk) is not None or i.pk in by_score,
+            done=i.pk in done,
             started=i.pk in seen,
-            url=i.external_id if i.external_id.startswith(("https://", "http://")) else "",
+            # A locked item gets no link: the learner is sent to its prerequisites instead.
+            url=""
+            if i.pk in locked
+            else (i.external_id if i.external_id.startswith(("https://", "http://")) else ""),
+            locked_reason=_lock_reason(criteria, i.pk, done, titles) if i.pk in locked else "",
         )
         for i in items
     ]
+
+
+def _lock_reason(
+    criteria: crit.Criteria, item_id: int, done: frozenset[int], titles: dict[int, str]
+) -> str:
+    missing = sorted(criteria.item_prerequisites.get(item_id, frozenset()) - done)
+    return "finish " + ", ".join(titles.get(m, f"item {m}") for m in missing) + " first"
 
 
 def _pace_words(progress: Progress | None) -> str:

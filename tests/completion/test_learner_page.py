@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from completion.risk.scoring import score_course
+from completion.risk.services import update_criteria
 from lti_tool.models import AuditEntry
 from tests.completion.riskdata import add, day, enrol, make_course
 from tests.helpers import token_for
@@ -95,3 +96,23 @@ def test_my_data_hides_secrets_and_defuses_spreadsheet_formulas(two_learners):
     )
     pauses = zipfile.ZipFile(io.BytesIO(archive)).read("pauses_and_overrides.csv").decode()
     assert "'=HYPERLINK" in pauses
+
+
+def test_a_gated_item_shows_locked_with_its_reason_and_is_never_the_next_step():
+    course, (intro, reading, lecture, _quiz, _forum) = make_course()
+    update_criteria(
+        course=course,
+        values={"item_prerequisites": {str(lecture.pk): [intro.pk, reading.pk]}},
+        by="test",
+    )
+    ada = enrol(course, "ada")
+    add(course, ada, "completed", day(1), item=intro, seconds=600)
+    score_course(course.pk, as_of=day(2).date())
+    page = Client().get("/me/progress/", HTTP_X_FINISHLINE_LAUNCH=token(ada)).content.decode()
+    assert (
+        'Lecture <span class="muted">video</span> <strong>Locked</strong>: finish Reading first'
+        in page
+    )
+    next_step = page.split("What comes next")[1].split("</section>")[0]
+    assert "Reading" in next_step
+    assert "Lecture" not in next_step
