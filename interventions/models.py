@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from completion.models import Item
 from lti_tool.models import Course, Deployment, Membership, Person
 
 
@@ -40,6 +41,8 @@ class ContactPreference(models.Model):
     phone_verified_at = models.DateTimeField(null=True, blank=True)
     phone_code_hash = models.CharField(max_length=128, blank=True)
     phone_code_expires_at = models.DateTimeField(null=True, blank=True)
+    # The learner agrees to be suggested as a study partner to peers at the same point.
+    study_partner_opt_in = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -364,3 +367,26 @@ class AttributionSettings(models.Model):
 
     def __str__(self) -> str:
         return f"attribution settings of {self.deployment_id}"
+
+
+class CourseSupport(models.Model):
+    """A course's help for struggling learners: where to book a 1-on-1."""
+
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="support")
+    booking_url = models.URLField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"support of {self.course_id}"
+
+
+class AssessmentHelp(models.Model):
+    """What an instructor offers a learner who fails an assessment: resources (one a line) and
+    a practice item; the difficulty playbook's messages carry them."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="help")
+    resources = models.TextField(blank=True)
+    practice_url = models.URLField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"help for item {self.item_id}"

@@ -16,6 +16,7 @@ urlpatterns = [
     path("course/", views.course_interventions, name="course"),
     path("course/playbooks/", settings_views.playbooks_page, name="playbooks"),
     path("course/experiments/", settings_views.experiments_page, name="experiments"),
+    path("course/help/", settings_views.support_page, name="support"),
     path("course/templates/<str:key>/", settings_views.template_page, name="template"),
     path("course/learners/<int:membership_id>/", learner_views.learner_detail, name="learner"),
 ]

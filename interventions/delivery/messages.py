@@ -84,13 +84,18 @@ DEFAULTS: Mapping[str, MessageText] = {
     ),
     "supplementary_resources": MessageText(
         "Extra help with {{ item }}",
-        "Hi {{ first_name }}, here are extra resources for {{ item }}: revisit the module "
-        "summary and the worked examples before your next attempt.\n",
+        "Hi {{ first_name }}, here are extra resources for {{ item }}:"
+        "{% if resources %}\n{{ resources }}\n{% else %} revisit the module summary and the "
+        "worked examples.{% endif %}"
+        "{% if practice %}\nTry the practice item before your next attempt: {{ practice }}"
+        "{% endif %}"
+        "{% if booking_link %}\nOr book a 1-on-1: {{ booking_link }}{% endif %}\n",
     ),
     "instructor_struggling": MessageText(
         "{{ learner }} failed {{ item }} three times",
         "{{ learner }} has failed {{ item }} in {{ course }} three times. Consider offering a "
-        "1-on-1. Progress {{ percent }}%. Reasons: {{ reasons }}.\n",
+        "1-on-1{% if booking_link %} ({{ booking_link }}){% endif %}. Progress {{ percent }}%. "
+        "Reasons: {{ reasons }}.\n",
     ),
     "other_format_or_extension": MessageText(
         "Another way through {{ item }}",
@@ -113,7 +118,8 @@ DEFAULTS: Mapping[str, MessageText] = {
     "community_introduction": MessageText(
         "Meet your fellow learners in {{ course }}",
         "Hi {{ first_name }}, say hello in the course forum: learners who join the discussion "
-        "finish more often.\n",
+        "finish more often.{% if partners %} Learners at about the same point who would like "
+        "a study partner: {{ partners }}; look for them in the forum.{% endif %}\n",
     ),
     "check_in": MessageText(
         "How is {{ course }} going?",

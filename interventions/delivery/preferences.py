@@ -72,6 +72,7 @@ class ContactChoices:
     quiet_start: time | None
     quiet_end: time | None
     chat_webhook_url: str = ""
+    study_partner: bool = False  # may be suggested to peers at the same point
 
 
 def contact_of(person: Person) -> ContactPreference:
@@ -127,6 +128,7 @@ def save_contact_choices(
         except AddressRefused as exc:
             raise PreferenceRefused(f"The chat webhook address is refused: {exc}") from exc
     preference.chat_webhook_url = choices.chat_webhook_url
+    preference.study_partner_opt_in = choices.study_partner
     preference.save()
     if not choices.email:
         _suppress_queued(person, Channel.EMAIL, "email switched off in contact preferences")
@@ -249,4 +251,5 @@ def _described(choices: ContactChoices) -> dict[str, object]:
             else ""
         ),
         "chat": bool(choices.chat_webhook_url),
+        "study_partner": choices.study_partner,
     }

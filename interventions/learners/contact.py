@@ -35,6 +35,7 @@ def choices_from(post: QueryDict) -> ContactChoices:
         quiet_start=_clock(post.get("quiet_start", "")),
         quiet_end=_clock(post.get("quiet_end", "")),
         chat_webhook_url=post.get("chat_webhook_url", "").strip(),
+        study_partner=post.get("study_partner") == "on",
     )
 
 

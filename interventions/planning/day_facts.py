@@ -20,7 +20,9 @@ from completion.risk.facts import DONE_EVENT
 from completion.risk.selectors import fired_since, multipliers_by_membership, setup_of
 from interventions.delivery import messages
 from interventions.models import (
+    AssessmentHelp,
     ContactPreference,
+    CourseSupport,
     Experiment,
     ExperimentConsent,
     Intervention,
@@ -57,6 +59,9 @@ class DayFacts:
     returned_on: dict[int, date]
     next_steps: dict[int, personalise.NextStep]  # by person
     cadence: dict[int, float] = field(default_factory=dict)
+    helps: dict[int, tuple[str, str]] = field(default_factory=dict)  # item: resources, practice
+    booking_url: str = ""
+    partners: list[tuple[int, str, float]] = field(default_factory=list)  # opted-in learners
     unanswered: dict[int, dict[str, tuple[datetime, str]]] = field(default_factory=dict)
 
 
@@ -202,6 +207,23 @@ def load_day_facts(course: Course, now: datetime) -> DayFacts:
         next_steps_of(course),
     )
     facts.cadence = cadence_of(activity, person_to_membership, now)
+    facts.helps = {
+        item: (resources, practice)
+        for item, resources, practice in AssessmentHelp.objects.filter(course=course).values_list(
+            "item_id", "resources", "practice_url"
+        )
+    }
+    facts.booking_url = (
+        CourseSupport.objects.filter(course=course).values_list("booking_url", flat=True).first()
+        or ""
+    )
+    opted = {p for p, c in contacts.items() if c.study_partner_opt_in}
+    facts.partners = [
+        (m.pk, m.person.given_name or m.person.name or m.person.sub,
+         progress[m.pk].percent_complete if m.pk in progress else 0.0)
+        for m in learners
+        if m.person_id in opted
+    ]  # fmt: skip
     facts.unanswered = unanswered_of(existing, last_active, now)
     return facts
 

@@ -335,6 +335,27 @@ def _context(
         "days_absent": (now - last).days if last else (now - m.enrolled_at).days,
         "reasons": "; ".join(f.reasons.get(m.pk, [])) or "none recorded",
         **_where_stopped(f.next_steps.get(m.person_id)),
+        **_help(f, item_id, m, progress.percent_complete if progress else 0.0),
+    }
+
+
+PARTNER_DISTANCE = 15.0  # percentage points of progress between study partners
+
+
+def _help(f: DayFacts, item_id: int | None, m: Membership, percent: float) -> dict[str, object]:
+    """The instructor's resources and practice item for the failed assessment, the 1-on-1
+    booking link, and up to three opted-in peers at about the same point."""
+    resources, practice = f.helps.get(item_id or 0, ("", ""))
+    partners = [
+        name
+        for pk, name, theirs in f.partners
+        if pk != m.pk and abs(theirs - percent) <= PARTNER_DISTANCE
+    ][:3]
+    return {
+        "resources": resources.strip(),
+        "practice": practice,
+        "booking_link": f.booking_url,
+        "partners": ", ".join(partners),
     }
 
 

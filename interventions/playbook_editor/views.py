@@ -12,6 +12,7 @@ from interventions.measurement.outcomes import experiment_results
 from interventions.models import Experiment
 from interventions.playbook_editor import experiments as ex
 from interventions.playbook_editor import services as ps
+from interventions.playbook_editor import support
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Course, Role
 from lti_tool.selectors import access_course
@@ -147,3 +148,31 @@ def _experiment_action(post: QueryDict, course: Course, *, by: str) -> str:
         ex.adopt_arm(experiment, arm=arm, by=by)
         return f"Arm '{arm}' adopted into the playbook; the test is stopped."
     return "Nothing to do."
+
+
+@launch_required(roles=EDITORS)
+def support_page(request: HttpRequest) -> HttpResponse:
+    """Resources and a practice item per assessment, and the booking link for a 1-on-1."""
+    launch = launch_of(request)
+    course = access_course(launch, launch.course_id or 0, staff=True)
+    error = notice = ""
+    if request.method == "POST":
+        rows = support.help_rows(course)
+        helps = {
+            r.item.pk: (request.POST.get(f"res-{r.item.pk}", ""),
+                        request.POST.get(f"prac-{r.item.pk}", ""))
+            for r in rows
+        }  # fmt: skip
+        try:
+            support.save_support(course, booking_url=request.POST.get("booking_url", ""),
+                                 helps=helps, by=f"person:{launch.person_id}")  # fmt: skip
+            notice = "Saved; the next messages carry them."
+        except support.SupportRefused as exc:
+            error = str(exc)
+    return render(
+        request,
+        "interventions/support.html",
+        {"course": course, "rows": support.help_rows(course),
+         "booking_url": support.booking_url_of(course), "error": error, "notice": notice},
+        status=400 if error else 200,
+    )  # fmt: skip

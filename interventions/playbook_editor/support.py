@@ -1,0 +1,74 @@
+"""Help that goes into the messages: per assessment, the resources and the practice item an
+instructor sets (the difficulty playbook's messages carry them), and the course's booking link
+for a 1-on-1. Audited."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from completion.models import Item
+from interventions.models import AssessmentHelp, CourseSupport
+from lti_tool.audit.trail import append_audit
+from lti_tool.models import Course
+from lti_tool.outbound import AddressRefused, check_url
+
+
+class SupportRefused(ValueError):
+    """A link that cannot be used."""
+
+
+@dataclass(frozen=True)
+class HelpRow:
+    item: Item
+    resources: str
+    practice_url: str
+
+
+def help_rows(course: Course) -> list[HelpRow]:
+    """Every assessment of the course with the help set for it."""
+    found = {h.item_id: h for h in AssessmentHelp.objects.filter(course=course)}
+    return [
+        HelpRow(i, found[i.pk].resources if i.pk in found else "",
+                found[i.pk].practice_url if i.pk in found else "")
+        for i in Item.objects.filter(course=course, kind="assessment").order_by("position", "pk")
+    ]  # fmt: skip
+
+
+def booking_url_of(course: Course) -> str:
+    support = CourseSupport.objects.filter(course=course).first()
+    return support.booking_url if support else ""
+
+
+def _link(url: str) -> str:
+    if url:
+        try:
+            check_url(url)
+        except AddressRefused as exc:
+            raise SupportRefused(f"{url}: {exc}") from exc
+    return url
+
+
+@transaction.atomic
+def save_support(
+    course: Course, *, booking_url: str, helps: Mapping[int, tuple[str, str]], by: str
+) -> None:
+    """Store the booking link and, per assessment id, (resources, practice URL)."""
+    CourseSupport.objects.update_or_create(
+        course=course, defaults={"booking_url": _link(booking_url.strip())}
+    )
+    assessments = {i.pk: i for i in Item.objects.filter(course=course, kind="assessment")}
+    for item_id, (resources, practice) in helps.items():
+        item = assessments.get(item_id)
+        if item is None:
+            raise SupportRefused("That assessment is not in this course.")
+        AssessmentHelp.objects.update_or_create(
+            item=item,
+            defaults={"course": course, "resources": resources.strip()[:5000],
+                      "practice_url": _link(practice.strip())},
+        )  # fmt: skip
+    append_audit(actor=by, action="interventions.support_changed", deployment=course.deployment,
+                 data={"course": course.pk, "booking_url": booking_url,
+                       "assessments": sorted(helps)})  # fmt: skip
