@@ -1,7 +1,8 @@
 """Each feature done the way its person would, in the demo LMS: the learner verifies a phone
 by SMS code and chooses channels and a digest; the instructor sets an accommodation the learner
 then sees, starts an A/B test the learner can decline, sees an escalation on non-response, and
-reads the compliance lifecycle of an expiring certificate."""
+sets the help the failure messages carry, reads the compliance lifecycle of an expiring
+certificate and schedules the report by email."""
 
 from __future__ import annotations
 
@@ -97,9 +98,19 @@ def test_the_instructor_accommodates_tests_escalates_and_reads_compliance(featur
     frame.get_by_role("heading", name="SMS or email at day 7").wait_for()
     screenshot(page, "reach-instructor-ab-test")
 
+    frame.get_by_role("link", name="Back to interventions").click()
+    frame.get_by_role("link", name="Resources, practice and 1-on-1 booking").click()
+    frame.get_by_label("Booking link for a 1-on-1").fill("https://cal.example.edu/ines")
+    frame.get_by_role("button", name="Save").click()
+    frame.get_by_text("the next messages carry them").wait_for()
+
     launch(page, features, "instructor")
     frame.get_by_role("link", name="Compliance report").click()
     frame.get_by_text("Renewal required").first.wait_for()
+    frame.get_by_label("Email to (comma-separated)").fill("hse@example.com")
+    frame.get_by_label("As").select_option("xlsx")
+    frame.get_by_role("button", name="Schedule the report").click()
+    frame.get_by_text("will be emailed to hse@example.com").wait_for()
     screenshot(page, "reach-instructor-compliance")
 
 
