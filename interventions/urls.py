@@ -4,6 +4,7 @@ from django.urls import path
 
 from interventions import views
 from interventions.learners import contact as contact_views
+from interventions.learners import team as team_views
 from interventions.learners import views as learner_views
 from interventions.playbook_editor import views as settings_views
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("pause/", views.pause, name="pause"),
     path("contact/", contact_views.my_contact, name="contact"),
+    path("team/", team_views.my_team, name="team"),
     path("course/", views.course_interventions, name="course"),
     path("course/playbooks/", settings_views.playbooks_page, name="playbooks"),
     path("course/experiments/", settings_views.experiments_page, name="experiments"),

@@ -21,7 +21,7 @@ from completion.progress import criteria as crit
 from completion.reports import compliance as reports
 from lti_tool import selectors
 from lti_tool.context import LaunchContext
-from lti_tool.models import AuditEntry, Course, Membership, Role
+from lti_tool.models import AuditEntry, Course, Membership, Person, Role
 
 PROGRESS_FIELDS = (
     "score",
@@ -99,14 +99,18 @@ def overrides_now(course_ids: Sequence[int], *, now: datetime) -> dict[int, tupl
     return {k: v for k, v in latest.items() if v[0]}
 
 
-def compliance_facts(courses: Sequence[Course], *, now: datetime) -> list[reports.LearnerFacts]:
-    """Every current learner of the courses with their newest progress, pause and exemption."""
+def compliance_facts(
+    courses: Sequence[Course], *, now: datetime, people: Sequence[int] | None = None
+) -> list[reports.LearnerFacts]:
+    """Every current learner of the courses (or only `people`, by person id) with their
+    newest progress, pause and exemption."""
     ids = [c.pk for c in courses]
     today = now.astimezone(UTC).date()
     progress = newest_progress(ids, today=today)
     paused = pauses_today(ids, today=today)
     overrides = overrides_now(ids, now=now)
-    learners = list(learners_in(ids).select_related("person", "course").order_by("pk"))
+    chosen = learners_in(ids) if people is None else learners_in(ids).filter(person_id__in=people)
+    learners = list(chosen.select_related("person", "course").order_by("pk"))
     credentials = credentials_of([m.pk for m in learners])
     instructors = instructors_of(ids)
     labels = dict(
@@ -241,3 +245,36 @@ def audit_lines(*, deployment_id: int, since: date, until: date) -> Iterator[Aud
             prev_hash=e.prev_hash,
             hash=e.hash,
         )
+
+
+def team_of(launch: LaunchContext) -> list[int]:
+    """The people of the launch's deployment whose manager (the `manager_email` claim or HR
+    roster column) is the launching person; [] when they manage nobody or have no email."""
+    email = (
+        Person.objects.filter(pk=launch.person_id).values_list("email", flat=True).first() or ""
+    ).strip()
+    if not email:
+        return []
+    return list(
+        Person.objects.filter(
+            deployment_id=launch.deployment_id, attributes__manager_email__iexact=email
+        ).values_list("pk", flat=True)
+    )
+
+
+def team_report(launch: LaunchContext, *, now: datetime) -> reports.ComplianceReport:
+    """The compliance rows of the launching manager's team, across the deployment's courses."""
+    team = team_of(launch)
+    courses = list(
+        Course.objects.filter(
+            deployment_id=launch.deployment_id,
+            retired_at__isnull=True,
+            memberships__person_id__in=team,
+        ).distinct()
+    )
+    return reports.build_report(
+        compliance_facts(courses, now=now, people=team),
+        filters=reports.ReportFilters(),
+        title="My team",
+        now=now,
+    )
