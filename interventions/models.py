@@ -370,10 +370,17 @@ class AttributionSettings(models.Model):
 
 
 class CourseSupport(models.Model):
-    """A course's help for struggling learners: where to book a 1-on-1."""
+    """A course's help for struggling learners (where to book a 1-on-1) and its kind of
+    programme, whose preset sets the playbooks' absence thresholds and response windows."""
+
+    class Program(models.TextChoices):
+        COHORT = "cohort", "Cohort (a group on a shared schedule)"
+        SELF_PACED = "self_paced", "Self-paced"
+        COMPLIANCE = "compliance", "Compliance (a deadline that must be met)"
 
     course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="support")
     booking_url = models.URLField(max_length=500, blank=True)
+    program = models.CharField(max_length=12, choices=Program.choices, default=Program.COHORT)
 
     def __str__(self) -> str:
         return f"support of {self.course_id}"

@@ -25,6 +25,7 @@ from interventions.measurement import experiments
 from interventions.models import (
     AdvisorCase,
     Channel,
+    CourseSupport,
     Experiment,
     Intervention,
     OutboundMessage,
@@ -63,8 +64,11 @@ class PlanSummary:
 
 
 def effective_playbooks(course: Course) -> tuple[playbooks.Playbook, ...]:
-    """The defaults, with the course's disabled playbooks and step overrides applied."""
+    """The defaults under the course's programme preset, with the course's disabled
+    playbooks and step overrides applied."""
     settings = {s.playbook: s for s in PlaybookSetting.objects.filter(course=course)}
+    program = CourseSupport.objects.filter(course=course).values_list("program", flat=True)
+    preset = playbooks.PRESETS.get(program.first() or "cohort", playbooks.PRESETS["cohort"])
     result = []
     for playbook in playbooks.DEFAULT_PLAYBOOKS:
         setting = settings.get(playbook.key)
@@ -73,6 +77,7 @@ def effective_playbooks(course: Course) -> tuple[playbooks.Playbook, ...]:
         overrides = setting.step_overrides if setting else {}
         steps = []
         for step in playbook.steps:
+            step = playbooks.apply_preset(step, preset)
             o = overrides.get(step.key, {})
             if o.get("enabled") is False:
                 continue

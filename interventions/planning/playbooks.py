@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 LEARNER, ADVISOR, INSTRUCTOR = "learner", "advisor", "instructor"
@@ -231,6 +231,32 @@ DEFAULT_PLAYBOOKS: tuple[Playbook, ...] = (
         priority=6,
     ),
 )
+
+
+@dataclass(frozen=True)
+class Preset:
+    """How a kind of programme scales the default playbooks."""
+
+    absence_scale: float  # missed visits before an absence step
+    window_scale: float  # hours without a response before escalating
+
+
+PRESETS: Mapping[str, Preset] = {
+    # A cohort keeps the defaults: 2 and 4 missed visits, 48 h then 72 h to respond.
+    "cohort": Preset(absence_scale=1.0, window_scale=1.0),
+    # Self-paced learners come and go: wait longer before calling it absence or silence.
+    "self_paced": Preset(absence_scale=1.5, window_scale=2.0),
+    # A compliance deadline cannot slip: escalate silence twice as fast.
+    "compliance": Preset(absence_scale=1.0, window_scale=0.5),
+}
+
+
+def apply_preset(step: Step, preset: Preset) -> Step:
+    """The step as the programme's preset has it."""
+    if step.trigger.kind == "absent_days":
+        value = step.trigger.value * preset.absence_scale
+        step = replace(step, trigger=replace(step.trigger, value=value))
+    return replace(step, response_window_hours=step.response_window_hours * preset.window_scale)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Help that goes into the messages: per assessment, the resources and the practice item an
-instructor sets (the difficulty playbook's messages carry them), and the course's booking link
-for a 1-on-1. Audited."""
+instructor sets (the difficulty playbook's messages carry them), the course's booking link for
+a 1-on-1, and the kind of programme whose preset scales the playbooks. Audited."""
 
 from __future__ import annotations
 
@@ -37,9 +37,9 @@ def help_rows(course: Course) -> list[HelpRow]:
     ]  # fmt: skip
 
 
-def booking_url_of(course: Course) -> str:
-    support = CourseSupport.objects.filter(course=course).first()
-    return support.booking_url if support else ""
+def support_of(course: Course) -> CourseSupport:
+    """The course's booking link and programme (unsaved defaults when never set)."""
+    return CourseSupport.objects.filter(course=course).first() or CourseSupport(course=course)
 
 
 def _link(url: str) -> str:
@@ -53,11 +53,19 @@ def _link(url: str) -> str:
 
 @transaction.atomic
 def save_support(
-    course: Course, *, booking_url: str, helps: Mapping[int, tuple[str, str]], by: str
+    course: Course,
+    *,
+    booking_url: str,
+    helps: Mapping[int, tuple[str, str]],
+    by: str,
+    program: str = CourseSupport.Program.COHORT,
 ) -> None:
-    """Store the booking link and, per assessment id, (resources, practice URL)."""
+    """Store the booking link, the programme preset and, per assessment id, (resources,
+    practice URL)."""
+    if program not in CourseSupport.Program.values:
+        raise SupportRefused("Choose a kind of programme.")
     CourseSupport.objects.update_or_create(
-        course=course, defaults={"booking_url": _link(booking_url.strip())}
+        course=course, defaults={"booking_url": _link(booking_url.strip()), "program": program}
     )
     assessments = {i.pk: i for i in Item.objects.filter(course=course, kind="assessment")}
     for item_id, (resources, practice) in helps.items():
@@ -70,5 +78,5 @@ def save_support(
                       "practice_url": _link(practice.strip())},
         )  # fmt: skip
     append_audit(actor=by, action="interventions.support_changed", deployment=course.deployment,
-                 data={"course": course.pk, "booking_url": booking_url,
+                 data={"course": course.pk, "booking_url": booking_url, "program": program,
                        "assessments": sorted(helps)})  # fmt: skip

@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from interventions.delivery import messages
 from interventions.measurement.outcomes import experiment_results
-from interventions.models import Experiment
+from interventions.models import CourseSupport, Experiment
 from interventions.playbook_editor import experiments as ex
 from interventions.playbook_editor import services as ps
 from interventions.playbook_editor import support
@@ -165,7 +165,8 @@ def support_page(request: HttpRequest) -> HttpResponse:
         }  # fmt: skip
         try:
             support.save_support(course, booking_url=request.POST.get("booking_url", ""),
-                                 helps=helps, by=f"person:{launch.person_id}")  # fmt: skip
+                                 helps=helps, by=f"person:{launch.person_id}",
+                                 program=request.POST.get("program", "cohort"))  # fmt: skip
             notice = "Saved; the next messages carry them."
         except support.SupportRefused as exc:
             error = str(exc)
@@ -173,6 +174,7 @@ def support_page(request: HttpRequest) -> HttpResponse:
         request,
         "interventions/support.html",
         {"course": course, "rows": support.help_rows(course),
-         "booking_url": support.booking_url_of(course), "error": error, "notice": notice},
+         "support": support.support_of(course), "programs": CourseSupport.Program.choices,
+         "error": error, "notice": notice},
         status=400 if error else 200,
     )  # fmt: skip

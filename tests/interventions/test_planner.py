@@ -2,17 +2,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.test import Client
+
 from completion.models import Pause, RiskScore
 from completion.risk.signals import SignalResult, fired_mask, to_stored
 from interventions.models import (
     AdvisorCase,
     ContactPreference,
+    CourseSupport,
     Experiment,
     Intervention,
     OutboundMessage,
 )
 from interventions.planning.planner import plan_course
 from lti_tool.models import Membership
+from tests.helpers import token_for
 from tests.interventions.helpers import NOW, act, enrol
 
 
@@ -272,4 +276,29 @@ def test_missed_visits_count_at_the_learners_own_cadence(course):
     # 4 days away is one missed visit for this learner, not two.
     assert plan_course(course_id=course.pk, now=NOW + timedelta(hours=1)).actions == []
     due = plan_course(course_id=course.pk, now=NOW + timedelta(days=4, hours=1)).actions
+    assert [a.step for a in due] == ["absent_2"]
+
+
+def test_a_programme_preset_sets_absence_thresholds_and_response_windows(course):
+    teacher = enrol(course, "teach", role="instructor")
+    page = Client().post("/messages/course/help/", {
+        "lt": token_for(teacher, "instructor"), "booking_url": "", "program": "compliance",
+    })  # fmt: skip
+    assert page.status_code == 200
+    m = enrol(course, "h")
+    for days_ago in (12, 9, 6):  # every 3 days; 6 days away = 2 missed visits
+        act(course, m, "viewed", NOW - timedelta(days=days_ago, hours=1))
+    plan_course(course_id=course.pk, now=NOW)
+    # Compliance halves the 48-hour window: silence escalates after 24 hours.
+    later = plan_course(course_id=course.pk, now=NOW + timedelta(hours=25)).actions
+    assert [a.step for a in later] == ["absent_4"]
+    assert later[0].detail.startswith("no response to absent_2 within 24 h")
+
+
+def test_a_self_paced_programme_waits_longer_before_calling_it_absence(course):
+    CourseSupport.objects.create(course=course, program="self_paced")
+    m = enrol(course, "i")
+    act(course, m, "viewed", NOW - timedelta(days=2, hours=1))
+    assert plan_course(course_id=course.pk, now=NOW).actions == []  # 2 x 1.5 = 3 days
+    due = plan_course(course_id=course.pk, now=NOW + timedelta(days=1)).actions
     assert [a.step for a in due] == ["absent_2"]
