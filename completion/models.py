@@ -482,6 +482,25 @@ class Accommodation(models.Model):
         return self.time_multiplier * 100 / max(self.pace_percent, 1)
 
 
+class ScheduleRevision(models.Model):
+    """A learner's revised schedule: their finish date moves by `extra_days`. Their expected
+    pace stretches by `stretch` (so the plan reaches 100% on the new date) and, for a fixed
+    course deadline, the deadline moves by `extension_days`. Revisions compound."""
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="schedule_revisions"
+    )
+    extra_days = models.PositiveSmallIntegerField()
+    stretch = models.FloatField()
+    extension_days = models.PositiveSmallIntegerField(default=0)
+    reason = models.CharField(max_length=500, blank=True)
+    by = models.CharField(max_length=255)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"+{self.extra_days} days for {self.membership_id}"
+
+
 class StatusOverride(models.Model):
     """An instructor's override of a learner's status; the newest row is in force.
 

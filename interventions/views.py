@@ -7,9 +7,12 @@ from datetime import date
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from completion.risk.selectors import schedule_of
+from completion.risk.services import InvalidCriteria, revise_schedule
 from interventions.delivery.outbox import UNSUBSCRIBE_SALT
 from interventions.delivery.preferences import opt_out
 from interventions.learners.pausing import (
@@ -61,20 +64,28 @@ def pause(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         by = f"learner:{membership.person_id}"
         try:
-            if request.POST.get("action") == "resume":
+            if request.POST.get("action") == "revise":
+                revise_schedule(
+                    membership=membership, extra_days=int(request.POST.get("extra_days") or 0),
+                    reason=request.POST.get("reason", ""), by=by, today=timezone.localdate(),
+                )  # fmt: skip
+            elif request.POST.get("action") == "resume":
                 resume_learner(membership=membership, by=by)
             else:
                 until = date.fromisoformat(request.POST.get("until", ""))
                 pause_learner(
                     membership=membership, until=until, reason=request.POST.get("reason", ""), by=by
                 )
-        except (PauseRefused, ValueError) as exc:
-            error = str(exc) if isinstance(exc, PauseRefused) else "Choose a valid return date."
+        except (PauseRefused, InvalidCriteria) as exc:
+            error = str(exc)
+        except ValueError:
+            error = "Choose a valid return date."
     return render(
         request,
         "interventions/pause.html",
         {
             "pause": current_pause(membership),
+            "schedule": schedule_of(membership),
             "error": error,
         },
         status=400 if error else 200,

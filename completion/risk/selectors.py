@@ -22,6 +22,7 @@ from completion.models import (
     Pause,
     Progress,
     RiskScore,
+    ScheduleRevision,
     StatusOverride,
     TrainedRiskModel,
 )
@@ -141,23 +142,36 @@ def pauses_by_membership(
 def multipliers_by_membership(
     course: Course, membership_ids: Iterable[int] | None = None
 ) -> dict[int, float]:
-    """Each accommodated learner's stretch: the time multiplier over the reduced pace share."""
-    return {
+    """Each accommodated learner's stretch: the time multiplier over the reduced pace share,
+    times the stretch of each revised schedule."""
+    found = {
         mid: multiplier * 100 / max(pace_percent, 1)
         for mid, multiplier, pace_percent in _scoped(
             Accommodation, course, membership_ids
         ).values_list("membership_id", "time_multiplier", "pace_percent")
     }
+    for mid, stretch in _scoped(ScheduleRevision, course, membership_ids).values_list(
+        "membership_id", "stretch"
+    ):
+        found[mid] = found.get(mid, 1.0) * stretch
+    return found
 
 
 def extensions_by_membership(
     course: Course, membership_ids: Iterable[int] | None = None
 ) -> dict[int, int]:
-    return dict(
+    found = dict(
         _scoped(Accommodation, course, membership_ids)
         .filter(deadline_extension_days__gt=0)
         .values_list("membership_id", "deadline_extension_days")
     )
+    for mid, days in (
+        _scoped(ScheduleRevision, course, membership_ids)
+        .filter(extension_days__gt=0)
+        .values_list("membership_id", "extension_days")
+    ):
+        found[mid] = found.get(mid, 0) + days
+    return found
 
 
 def accommodation_of(membership: Membership) -> Accommodation | None:
@@ -372,3 +386,10 @@ def predictor_of(course: Course, *, model_id: int | None = None) -> TrainedPredi
         return TrainedPredictor(bytes(row.artefact), row.importances, row.feature_names)
     except NotEnoughHistory:
         return None
+
+
+def schedule_of(membership: Membership) -> tuple[date | None, list[ScheduleRevision]]:
+    """The learner's current finish date (newest scored day) and their schedule revisions."""
+    latest = Progress.objects.filter(membership=membership).order_by("-as_of").first()
+    revisions = list(ScheduleRevision.objects.filter(membership=membership).order_by("at"))
+    return (latest.due_on if latest else None), revisions

@@ -19,6 +19,8 @@ from completion.models import (
     Accommodation,
     CompletionCriteria,
     Pause,
+    Progress,
+    ScheduleRevision,
     StatusOverride,
     TrainedRiskModel,
 )
@@ -185,6 +187,40 @@ def set_accommodation(
         deployment=membership.course.deployment,
         data={"membership_id": membership.pk, **values},
     )
+    _enqueue_rescore(membership.course_id, [membership.pk])
+    return row
+
+
+MAX_SELF_REVISIONS = 2
+
+
+@transaction.atomic
+def revise_schedule(
+    *, membership: Membership, extra_days: int, reason: str, by: str, today: date
+) -> ScheduleRevision:
+    """Move the learner's finish date by `extra_days` (1 to 60): their expected pace stretches
+    to reach 100% on the new date, and a fixed deadline moves with it. A learner may revise
+    their own schedule twice. Audited; re-scores the learner."""
+    if not 1 <= extra_days <= 60:
+        raise InvalidCriteria("a revised schedule adds 1 to 60 days")
+    if by.startswith("learner:") and (
+        ScheduleRevision.objects.filter(membership=membership).count() >= MAX_SELF_REVISIONS
+    ):
+        raise InvalidCriteria("Your schedule was revised twice already; ask your instructor.")
+    latest = Progress.objects.filter(membership=membership).order_by("-as_of").first()
+    due = latest.due_on if latest else None
+    start = membership.enrolled_at.date()
+    span = max((due - start).days, 1) if due else 30
+    fixed = CompletionCriteria.objects.filter(course=membership.course, due_on=due).exists()
+    row = ScheduleRevision.objects.create(
+        membership=membership, extra_days=extra_days, stretch=(span + extra_days) / span,
+        extension_days=extra_days if due is not None and fixed else 0,
+        reason=reason[:500], by=by, at=timezone.now(),
+    )  # fmt: skip
+    append_audit(actor=by, action="completion.schedule_revised", obj=row,
+                 deployment=membership.course.deployment,
+                 data={"membership_id": membership.pk, "extra_days": extra_days,
+                       "stretch": row.stretch, "today": today.isoformat()})  # fmt: skip
     _enqueue_rescore(membership.course_id, [membership.pk])
     return row
 

@@ -105,7 +105,9 @@ DEFAULTS: Mapping[str, MessageText] = {
     "revised_schedule": MessageText(
         "A revised schedule for {{ course }}",
         "Hi {{ first_name }}, you are {{ gap }} points behind the plan for {{ course }}. A "
-        "revised schedule: {{ next_item|default:'the next module' }} this week.\n",
+        "revised schedule: {{ next_item|default:'the next module' }} this week. If you need "
+        "more time, move your finish date from the pause page of your course (Revise your "
+        "schedule): your expected pace follows the new date.\n",
     ),
     "advisor_plan_revision": MessageText(
         "{{ learner }} is 40% behind in {{ course }}",

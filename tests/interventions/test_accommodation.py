@@ -67,3 +67,27 @@ def test_an_out_of_range_accommodation_is_refused_on_the_page(ada_and_teacher):
     })  # fmt: skip
     assert answer.status_code == 400
     assert "between 1 and 5" in answer.content.decode()
+
+
+def test_the_learner_revises_the_schedule_and_the_dates_move(ada_and_teacher):
+    course, ada, _teacher = ada_and_teacher
+    as_of = day(6).date()
+    score_course(course.pk, as_of=as_of)
+    before = Progress.objects.get(membership=ada, as_of=as_of)
+    lt = token_for(ada)
+    page = Client().get("/messages/pause/", HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    assert "Revise your schedule" in page
+    answer = Client().post("/messages/pause/", {"lt": lt, "action": "revise", "extra_days": "14",
+                                                "reason": "night shifts"})  # fmt: skip
+    assert answer.status_code == 200
+    assert AuditEntry.objects.filter(action="completion.schedule_revised").exists()
+    score_course(course.pk, as_of=as_of)
+    after = Progress.objects.get(membership=ada, as_of=as_of)
+    assert after.due_on == before.due_on + timedelta(days=14)
+    assert after.expected_percent < before.expected_percent
+    shown = Client().get("/messages/pause/", HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    assert f"{after.due_on:%-d %B %Y}" in shown
+    Client().post("/messages/pause/", {"lt": lt, "action": "revise", "extra_days": "7"})
+    third = Client().post("/messages/pause/", {"lt": lt, "action": "revise", "extra_days": "7"})
+    assert third.status_code == 400
+    assert "revised twice already" in third.content.decode()
