@@ -124,3 +124,21 @@ def test_the_learner_sees_the_accommodation_staff_set(features, page):
     frame, _lt = launch(page, features, "learner")
     frame.get_by_role("heading", name="Your accommodation").wait_for()
     assert frame.get_by_text("Oral quiz instead of the written one").is_visible()
+
+
+def test_the_learner_revises_the_schedule_and_the_manager_sees_the_team(features, page):
+    frame, _lt = launch(page, features, "learner")
+    frame.get_by_role("link", name="Pause or resume my course").click()
+    frame.get_by_label("Move my finish date by").select_option("14")
+    frame.get_by_role("button", name="Revise my schedule").click()
+    frame.get_by_text("Revised 1 time").wait_for()
+    screenshot(page, "reach-learner-revised-schedule")
+
+    frame, _lt = launch(page, features, "instructor")  # the demo learners' manager
+    tool = page.locator("iframe[title=Finishline]").element_handle().content_frame()
+    assert tool is not None
+    tool.goto(features.url + "/messages/team/")
+    frame.get_by_role("heading", name="My team").wait_for()
+    frame.get_by_text("No response to the absence email and SMS").wait_for()
+    assert frame.get_by_text("Learner 6").first.is_visible()
+    screenshot(page, "reach-manager-team")

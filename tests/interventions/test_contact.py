@@ -105,7 +105,7 @@ def test_staff_correct_preferences_only_with_a_reason_and_cannot_opt_in_to_sms(c
     url = f"/messages/course/learners/{ada.pk}/"
     page = Client()
     body = page.get(url, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
-    assert "Contact preferences" in body
+    assert "Messaging preferences" in body
     refused = page.post(url, {"lt": lt, "action": "contact", "email": "on", "reason": ""})
     assert refused.status_code == 400
     fixed = page.post(url, {"lt": lt, "action": "contact", "timezone": "Asia/Tokyo",

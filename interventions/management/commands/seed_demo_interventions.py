@@ -17,7 +17,7 @@ from interventions.playbook_editor.experiments import ArmSpec, create_experiment
 from lti_tool.models import Course, Membership, Role
 
 DEMO_COURSE = "demo-course-safety-101"
-MANAGER = "mia.manager@example.edu"
+MANAGER = "ines@example.edu"  # the demo instructor manages the demo learners too
 
 
 class Command(BaseCommand):
