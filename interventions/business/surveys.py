@@ -183,6 +183,7 @@ def invite(due: DueSurvey, *, now: datetime) -> SurveyInvitation | None:
         course=membership.course,
         membership=membership,
         reason=f"survey:{due.moment}",
+        decided_by="email allowed (not opted out); one survey per moment",
     )
     invitation.save(update_fields=["message"])
     return invitation

@@ -59,6 +59,7 @@ def send_daily_digests(*, now: datetime | None = None) -> int:
             body_text=body,
             body_html=messages.as_html(body),
             reason="digest",
+            decided_by="daily digest chosen in the staff member's contact preferences",
         )
         queued += 1
     return queued

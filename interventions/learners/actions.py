@@ -48,6 +48,7 @@ def send_message_now(
         course=membership.course,
         membership=membership,
         reason="instructor:message",
+        decided_by="email allowed (not opted out); sent by staff, not throttled",
     )
     append_audit(
         actor=f"person:{by.pk}",

@@ -218,5 +218,6 @@ def _send_course(course: Course, *, now: datetime) -> int:
             course=course,
             membership=membership,
             reason="weekly_report",
+            decided_by="email allowed (not opted out); weekly report to course staff",
         )
     return len(todo)

@@ -121,3 +121,16 @@ def test_staff_correct_preferences_only_with_a_reason_and_cannot_opt_in_to_sms(c
     assert preference.phone == "+15550102"
     assert preference.phone_verified_at is None
     assert AuditEntry.objects.filter(action="contact.phone_corrected").exists()
+
+
+def test_every_kind_of_message_names_what_decided_it(course):
+    ada = enrol(course, "ada", name="Ada Lovelace")
+    teacher = enrol(course, "teach", role="instructor")
+    Client().post(f"/messages/course/learners/{ada.pk}/", {
+        "lt": token_for(teacher, "instructor"), "action": "message", "subject": "Hi",
+        "text": "How is it going?",
+    })  # fmt: skip
+    act(course, ada, "viewed", NOW - timedelta(days=2, hours=1))
+    plan_course(course_id=course.pk, now=NOW)
+    assert OutboundMessage.objects.count() == 2
+    assert not OutboundMessage.objects.filter(decided_by="").exists()
