@@ -38,7 +38,6 @@ from lti_tool.launch.flow import (
     LaunchRejected,
     ValidatedLaunch,
     begin_login,
-    consume_nonce,
     course_page_url,
     login_state_for,
     origin_of,
@@ -161,7 +160,6 @@ def launch(request: HttpRequest) -> HttpResponse:
         validated = validate_launch(request)
         # One transaction, one commit: the consumed nonce and the recorded launch together.
         with transaction.atomic():
-            consume_nonce(validated)
             recorded = record_launch(validated)
     except LaunchRejected as exc:
         if exc.code == "state_unbound":
@@ -175,6 +173,7 @@ def launch(request: HttpRequest) -> HttpResponse:
     context = opened.context
     request.launch = context  # type: ignore[attr-defined]  # the page is framed by it
     request.launch_token = opened.token  # type: ignore[attr-defined]
+    request.launch_membership = recorded.membership  # type: ignore[attr-defined]  # the landing's
     log.info(
         "lti_launch platform=%s deployment=%s person=%s course=%s role=%s message=%s",
         context.platform_id,

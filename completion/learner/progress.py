@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Max, Min, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from completion.models import (
@@ -62,22 +62,24 @@ def learner_progress(membership: Membership) -> LearnerProgress:
 
 
 def _item_states(membership: Membership) -> list[ItemState]:
-    seen = dict(
-        Activity.objects.filter(course=membership.course, person=membership.person)
-        .exclude(item=None)
-        .values_list("item")
-        .annotate(done=Min("occurred_at", filter=Q(verb__in=DONE_VERBS)), last=Max("occurred_at"))
-        .values_list("item", "done")
+    """The course's items, each with whether the learner started and finished it (one query)."""
+    own = Activity.objects.filter(
+        course_id=membership.course_id, person_id=membership.person_id, item=OuterRef("pk")
     )
-    items = Item.objects.filter(course=membership.course, is_tool_lineitem=False).order_by(
-        "position", "pk"
+    items = (
+        Item.objects.filter(course_id=membership.course_id, is_tool_lineitem=False)
+        .annotate(
+            started=Exists(own),
+            done=Exists(own.filter(verb__in=DONE_VERBS)),
+        )
+        .order_by("position", "pk")
     )
     return [
         ItemState(
             title=i.title or i.external_id,
             kind=i.kind,
-            done=seen.get(i.pk) is not None,
-            started=i.pk in seen,
+            done=i.done,
+            started=i.started,
             url=i.external_id if i.external_id.startswith(("https://", "http://")) else "",
         )
         for i in items

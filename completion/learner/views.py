@@ -6,14 +6,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from completion.learner.progress import current_pause, learner_progress
-from lti_tool.decorators import launch_of, launch_required
+from lti_tool.decorators import launch_of, launch_required, recorded_membership
 from lti_tool.selectors import access_membership
 
 
 @launch_required()
 def my_progress(request: HttpRequest) -> HttpResponse:
     launch = launch_of(request)
-    membership = access_membership(launch, launch.membership_id or 0)
+    # Served by the launch itself: the membership it recorded (no read again).
+    membership = recorded_membership(request) or access_membership(
+        launch, launch.membership_id or 0
+    )
     return render(
         request,
         "completion/my_progress.html",

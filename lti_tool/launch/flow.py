@@ -6,8 +6,9 @@ and keeps state and nonce in a session cookie that cross-site iframes often lose
 is the only importer of its launch classes and replaces exactly those steps: state and nonce
 live in the database (`LoginState`, `UsedNonce`), the signature check is PyJWT with every
 claim check on, and platform keys come from `platform_keys` (cached, one bounded refetch).
-Validation only reads; `consume_nonce` is the one write, made in the caller's transaction
-together with the recorded launch, so a refused launch writes nothing.
+Validation only reads; the nonce is used up (`consume_nonce`, or on PostgreSQL in the same
+statement that reads the launch's person and course: `services.record_launch`) in the
+transaction that records the launch, so a refused launch writes nothing.
 """
 
 from __future__ import annotations
@@ -533,22 +534,29 @@ def from_own_page(request: HttpRequest) -> bool:
     return bool(request.META.get("HTTP_SEC_FETCH_SITE") == "same-origin")
 
 
-def consume_nonce(launch: ValidatedLaunch) -> None:
-    """Use the launch's nonce once. Call inside the transaction that records the launch."""
+def nonce_row(launch: ValidatedLaunch) -> tuple[str, datetime]:
+    """The launch's nonce and how long it must be kept as used."""
     latest = (timezone.now() + MAX_NONCE_LIFETIME).timestamp()
     expires = datetime.fromtimestamp(min(float(launch.id_token["exp"]), latest), tz=UTC)
-    expires += timedelta(seconds=settings.FINISHLINE["JWT_LEEWAY"])
+    return str(launch.id_token["nonce"]), expires + timedelta(
+        seconds=settings.FINISHLINE["JWT_LEEWAY"]
+    )
+
+
+def replayed() -> LaunchRejected:
+    return LaunchRejected("This launch was already used (replayed nonce).", code="replay")
+
+
+def consume_nonce(launch: ValidatedLaunch) -> None:
+    """Use the launch's nonce once. Call inside the transaction that records the launch."""
+    nonce, expires = nonce_row(launch)
     try:
         # No savepoint: a duplicate aborts the caller's transaction, which is what a replay
         # must do (the caller's atomic block rolls back on the LaunchRejected raised here).
         with transaction.atomic(savepoint=False):
-            UsedNonce.objects.create(
-                platform=launch.platform, nonce=str(launch.id_token["nonce"]), expires_at=expires
-            )
+            UsedNonce.objects.create(platform=launch.platform, nonce=nonce, expires_at=expires)
     except IntegrityError as exc:
-        raise LaunchRejected(
-            "This launch was already used (replayed nonce).", code="replay"
-        ) from exc
+        raise replayed() from exc
 
 
 def login_state_for(state: str) -> LoginState | None:
