@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from completion.models import (
@@ -62,24 +61,28 @@ def learner_progress(membership: Membership) -> LearnerProgress:
 
 
 def _item_states(membership: Membership) -> list[ItemState]:
-    """The course's items, each with whether the learner started and finished it (one query)."""
-    own = Activity.objects.filter(
-        course_id=membership.course_id, person_id=membership.person_id, item=OuterRef("pk")
-    )
-    items = (
-        Item.objects.filter(course_id=membership.course_id, is_tool_lineitem=False)
-        .annotate(
-            started=Exists(own),
-            done=Exists(own.filter(verb__in=DONE_VERBS)),
-        )
-        .order_by("position", "pk")
+    """The course's items, each with whether the learner started and finished it: one query,
+    the learner's own events grouped by item (the event store's course-person index) and
+    joined to the course's items."""
+    done_verbs = sorted(DONE_VERBS)
+    items = Item.objects.raw(
+        f"SELECT i.*, s.item_id IS NOT NULL AS started, coalesce(s.done, false) AS done"
+        f' FROM "{Item._meta.db_table}" i LEFT JOIN ('
+        f"  SELECT item_id, max(CASE WHEN verb IN ({', '.join(['%s'] * len(done_verbs))})"
+        f"  THEN 1 ELSE 0 END) = 1 AS done"
+        f'  FROM "{Activity._meta.db_table}"'
+        "  WHERE course_id = %s AND person_id = %s AND item_id IS NOT NULL GROUP BY item_id"
+        " ) s ON s.item_id = i.id"
+        " WHERE i.course_id = %s AND NOT i.is_tool_lineitem"
+        " ORDER BY i.position, i.id",
+        [*done_verbs, membership.course_id, membership.person_id, membership.course_id],
     )
     return [
         ItemState(
             title=i.title or i.external_id,
             kind=i.kind,
-            done=i.done,
-            started=i.started,
+            done=bool(i.done),  # type: ignore[attr-defined]  # the query's own columns
+            started=bool(i.started),  # type: ignore[attr-defined]
             url=i.external_id if i.external_id.startswith(("https://", "http://")) else "",
         )
         for i in items
