@@ -133,12 +133,14 @@ def test_a_returning_learner_launch_records_what_the_lms_now_says(client, platfo
         "name": "Renamed Person",
         LTI + "context": {"id": "course-1", "title": "Course, renamed"},
         LTI + "resource_link": {"id": "link-1", "title": "Progress, renamed"},
+        LTI + "custom": {"department": "Sales"},
     }
     response = launch(
         client, platform, sub="learner-1", role="Instructor", body_overrides=changed, follow=False
     )
     assert response.status_code == 200
-    assert Person.objects.get(sub="learner-1").name == "Renamed Person"
+    person = Person.objects.get(sub="learner-1")
+    assert (person.name, person.attributes) == ("Renamed Person", {"department": "Sales"})
     assert Course.objects.get().title == "Course, renamed"
     assert ResourceLink.objects.get().title == "Progress, renamed"
     membership = Membership.objects.get()
