@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -126,7 +127,7 @@ def main() -> None:
     report(timings, steps, wall, verify, len(queries) - seen, minimal, settings)
     if statements:
         print("statements (count, median ms, total ms per launch):")
-        for sql, took in sorted(statements.items(), key=lambda kv: -sum(kv[1])):
+        for sql, took in sorted(statements.items(), key=lambda kv: -sum(kv[1]))[:16]:
             print(
                 f"  {len(took):6d} {statistics.median(took) * 1000:7.3f} "
                 f"{sum(took) / len(timings) * 1000:7.3f}  {sql}"
@@ -145,7 +146,8 @@ def timed(into: dict[str, list[float]]) -> Callable[..., Any]:
         try:
             return execute(sql, *args)
         finally:
-            into.setdefault(" ".join(sql.split())[:90], []).append(time.perf_counter() - start)
+            key = re.sub(r'"s\d+_x\d+"', '"s…"', " ".join(sql.split())[:90])  # savepoint names
+            into.setdefault(key, []).append(time.perf_counter() - start)
 
     return wrapper
 
