@@ -24,7 +24,7 @@ import statistics
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from _setup import django_on_postgres, parse_with_smoke, percentile
 
@@ -90,7 +90,12 @@ def main() -> None:
             )
             token = platform.sign(body)
             marks.append(time.perf_counter())
-            launched = client.post("/lti/launch/", {"id_token": token, "state": query["state"][0]})
+            # As the platform's auto-submitted form sends it: urlencoded, not multipart.
+            launched = client.post(
+                "/lti/launch/",
+                urlencode({"id_token": token, "state": query["state"][0]}),
+                content_type="application/x-www-form-urlencoded",
+            )
             assert launched.status_code == 200, launched.content[:300]
             assert b'name="finishline-launch"' in launched.content  # the landing page itself
             marks.append(time.perf_counter())
