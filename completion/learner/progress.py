@@ -20,7 +20,9 @@ from completion.models import (
     RiskScore,
     StatusOverride,
 )
+from completion.progress import criteria as crit
 from completion.risk.facts import DONE_VERBS
+from completion.risk.selectors import setup_of
 from completion.risk.signals import from_stored
 from lti_tool.audit import privacy
 from lti_tool.models import Course, Membership, Person
@@ -63,25 +65,34 @@ def learner_progress(membership: Membership) -> LearnerProgress:
 def _item_states(membership: Membership) -> list[ItemState]:
     """The course's items, each with whether the learner started and finished it: one query,
     the learner's own events grouped by item (the event store's course-person index) and
-    joined to the course's items."""
+    joined to the course's items. An item is done by a done event (`DONE_EVENT`: a done verb
+    or a success) or by a best score at its pass mark; the course's criteria are read only
+    when some item has a score."""
     done_verbs = sorted(DONE_VERBS)
-    items = Item.objects.raw(
-        f"SELECT i.*, s.item_id IS NOT NULL AS started, coalesce(s.done, false) AS done"
-        f' FROM "{Item._meta.db_table}" i LEFT JOIN ('
-        f"  SELECT item_id, max(CASE WHEN verb IN ({', '.join(['%s'] * len(done_verbs))})"
-        f"  THEN 1 ELSE 0 END) = 1 AS done"
-        f'  FROM "{Activity._meta.db_table}"'
-        "  WHERE course_id = %s AND person_id = %s AND item_id IS NOT NULL GROUP BY item_id"
-        " ) s ON s.item_id = i.id"
-        " WHERE i.course_id = %s AND NOT i.is_tool_lineitem"
-        " ORDER BY i.position, i.id",
-        [*done_verbs, membership.course_id, membership.person_id, membership.course_id],
+    items = list(
+        Item.objects.raw(
+            "SELECT i.*, s.item_id IS NOT NULL AS started, coalesce(s.done, 0) AS done,"
+            " s.best AS best"
+            f' FROM "{Item._meta.db_table}" i LEFT JOIN ('
+            "  SELECT item_id, max(CASE WHEN verb IN"
+            f" ({', '.join(['%s'] * len(done_verbs))}) OR success THEN 1 ELSE 0 END) AS done,"
+            "  max(score) AS best"
+            f'  FROM "{Activity._meta.db_table}"'
+            "  WHERE course_id = %s AND person_id = %s AND item_id IS NOT NULL GROUP BY item_id"
+            " ) s ON s.item_id = i.id"
+            " WHERE i.course_id = %s AND NOT i.is_tool_lineitem"
+            " ORDER BY i.position, i.id",
+            [*done_verbs, membership.course_id, membership.person_id, membership.course_id],
+        )
     )
+    # The query's own columns (not fields of Item): started, done, best.
+    best = {i.pk: i.best for i in items if i.best is not None}  # type: ignore[attr-defined]
+    by_score = crit.done_by_score(setup_of(membership.course).criteria, best) if best else ()
     return [
         ItemState(
             title=i.title or i.external_id,
             kind=i.kind,
-            done=bool(i.done),  # type: ignore[attr-defined]  # the query's own columns
+            done=bool(i.done) or i.pk in by_score,  # type: ignore[attr-defined]
             started=bool(i.started),  # type: ignore[attr-defined]
             url=i.external_id if i.external_id.startswith(("https://", "http://")) else "",
         )
