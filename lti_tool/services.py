@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Field
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from lti_tool import claims as lti_claims
 from lti_tool.audit.trail import append_audit
+from lti_tool.bulk import columns_of, instance_of
 from lti_tool.context import LaunchContext
 from lti_tool.launch.flow import (
     ValidatedLaunch,
@@ -36,8 +36,6 @@ from lti_tool.models import (
     Role,
 )
 from lti_tool.signals import launch_recorded
-
-M = TypeVar("M", bound=models.Model)
 
 # Custom-claim keys copied into Person.attributes for reporting.
 REPORTING_ATTRIBUTES = (
@@ -144,19 +142,6 @@ class _LaunchRows:
     link: tuple[int, str, str] | None  # (id, title, ags_lineitem_url)
 
 
-def _columns(model: type[models.Model], alias: str) -> tuple[list[Field[Any, Any]], str]:
-    fields = list(model._meta.concrete_fields)
-    return fields, ", ".join(f'{alias}."{f.column}"' for f in fields)
-
-
-def _instance(model: type[M], fields: list[Field[Any, Any]], values: tuple[Any, ...]) -> M:
-    converted = [
-        f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
-        for f, v in zip(fields, values, strict=True)
-    ]
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
-
-
 def _launch_rows(launch: ValidatedLaunch, now: datetime) -> _LaunchRows | None:
     """On PostgreSQL, one statement: consume the nonce, read the person, the course and the
     resource link, and stamp the membership's last launch, returning its role and status as
@@ -164,8 +149,8 @@ def _launch_rows(launch: ValidatedLaunch, now: datetime) -> _LaunchRows | None:
     if connection.vendor != "postgresql":
         return None
     claims = launch.claims
-    person_fields, person_columns = _columns(Person, "p")
-    course_fields, course_columns = _columns(Course, "c")
+    person_fields, person_columns = columns_of(Person, "p")
+    course_fields, course_columns = columns_of(Course, "c")
     sql = (
         "WITH n AS (INSERT INTO lti_tool_usednonce (platform_id, nonce, expires_at)"
         " VALUES (%s, %s, %s) RETURNING id),"
@@ -202,10 +187,10 @@ def _launch_rows(launch: ValidatedLaunch, now: datetime) -> _LaunchRows | None:
     if row is None:  # a person not seen yet (the nonce is consumed all the same)
         return _LaunchRows(person=None, course=None, membership=None, link=None)
     values = tuple(row[1:])
-    person = _instance(Person, person_fields, values[: len(person_fields)])
+    person = instance_of(Person, person_fields, values[: len(person_fields)])
     values = values[len(person_fields) :]
     course_values, values = values[: len(course_fields)], values[len(course_fields) :]
-    course = _instance(Course, course_fields, course_values) if course_values[0] else None
+    course = instance_of(Course, course_fields, course_values) if course_values[0] else None
     return _LaunchRows(
         person=person,
         course=course,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from completion.learner.progress import current_pause, learner_progress
+from completion.learner.progress import learner_page
 from lti_tool.decorators import launch_of, launch_required, recorded_membership
 from lti_tool.selectors import access_membership
 
@@ -17,13 +17,14 @@ def my_progress(request: HttpRequest) -> HttpResponse:
     membership = recorded_membership(request) or access_membership(
         launch, launch.membership_id or 0
     )
+    view, pause = learner_page(membership)
     return render(
         request,
         "completion/my_progress.html",
         {
             "membership": membership,
-            "view": learner_progress(membership),
-            "pause": current_pause(membership),
+            "view": view,
+            "pause": pause,
             "privacy_request": request.GET.get("privacy") == "1",
         },
     )
