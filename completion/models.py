@@ -61,6 +61,12 @@ class Item(models.Model):
     position = models.PositiveIntegerField(null=True, blank=True)
     score_maximum = models.FloatField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
+    # Its share of the course (any scale; pace and percent complete weigh items by it) and the
+    # scaled score (0..1) at or above which it counts as done.
+    weight = models.FloatField(null=True, blank=True)
+    pass_mark = models.FloatField(null=True, blank=True)
+    # The module or section it belongs to, as the course names it.
+    section = models.CharField(max_length=200, blank=True)
     ags_lineitem_url = models.URLField(max_length=1000, blank=True)
     # Finishline's own line item (completion write-back) rather than one read from the course.
     is_tool_lineitem = models.BooleanField(default=False)

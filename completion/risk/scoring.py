@@ -94,8 +94,8 @@ class Enrolment:
 def enrolments(
     course: Course, as_of: date, membership_ids: Collection[int] | None = None
 ) -> list[Enrolment]:
-    """Learners enrolled by the end of `as_of`."""
-    qs = sel.learners_of(course).filter(enrolled_at__lt=cutoff_of(as_of))
+    """Learners enrolled by the end of `as_of` and not withdrawn by then."""
+    qs = sel.learners_on(course, cutoff_of(as_of))
     if membership_ids is not None:
         qs = qs.filter(pk__in=membership_ids)
     return [

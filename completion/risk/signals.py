@@ -84,10 +84,12 @@ def codes_in(mask: int) -> list[str]:
 
 
 def to_stored(results: Iterable[SignalResult]) -> dict[str, list[object]]:
-    """`RiskScore.signals`: {code: [value, threshold, fired]}, and the reason of a fired one
-    as a fourth element (rows stored before reasons were kept there have three)."""
+    """`RiskScore.signals`: {code: [value, threshold, fired]}, and the reason of a fired (or
+    abstaining) one as a fourth element (rows stored before reasons were kept have three)."""
     return {
-        r.code: [r.value, r.threshold, True, r.reason] if r.fired else [r.value, r.threshold, False]
+        r.code: [r.value, r.threshold, r.fired, r.reason]
+        if r.fired or r.reason
+        else [r.value, r.threshold, False]
         for r in results
     }
 
@@ -162,6 +164,27 @@ class CohortStats:
     progress_by_week: Mapping[int, Bucket] = field(default_factory=dict)
     content_median_by_week: Mapping[int, float] = field(default_factory=dict)
     score: Bucket | None = None
+    # What the course's events carry so far (`POSTS`, `TIME`): a signal whose source the
+    # course never produces abstains rather than firing for everyone. None: not known (stats
+    # stored before this was kept), and nothing abstains.
+    sources: frozenset[str] | None = None
+
+    def lacks(self, source: str) -> bool:
+        return self.sources is not None and source not in self.sources
+
+
+POSTS = "posts"
+TIME = "time"
+ABSTAINS = {
+    POSTS: "abstains: no forum posts are recorded in this course",
+    TIME: "abstains: this course's events carry no time on task",
+}
+
+
+def abstain(code: str, th: float, source: str) -> SignalResult:
+    """A signal that cannot be judged because the course never produces its source; the
+    reason says so (stored beside the value, not counted as fired)."""
+    return SignalResult(code, None, th, False, ABSTAINS[source])
 
 
 # --- derived quantities -----------------------------------------------------------------------
@@ -399,6 +422,8 @@ def below_min_time(
     expected = cc.min_time_seconds * lc.progress
     if expected <= 0:
         return SignalResult(BELOW_MIN_TIME, None, th, False)
+    if cohort.lacks(TIME):
+        return abstain(BELOW_MIN_TIME, th, TIME)
     ratio = f.time_seconds / expected
     fired = ratio + 1e-9 < th
     return SignalResult(
@@ -435,6 +460,8 @@ def low_content_time(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
     """Time on content under `th` of expected (the minimum pro rata of pace, else peers')."""
+    if cohort.lacks(TIME):
+        return abstain(LOW_CONTENT_TIME, th, TIME)
     if cc.min_time_seconds > 0:
         expected = cc.min_time_seconds * lc.expected
     else:
@@ -461,6 +488,8 @@ def no_forum(
     posts = f.posts
     if not cc.has_forum or day < th:
         return SignalResult(NO_FORUM, float(posts), th, False)
+    if cohort.lacks(POSTS):
+        return abstain(NO_FORUM, th, POSTS)
     fired = posts == 0
     return SignalResult(
         NO_FORUM, float(posts), th, fired, f"no forum post by day {th:.0f}" if fired else ""
@@ -641,6 +670,8 @@ class StatInput(NamedTuple):
     progress: float
     content_seconds: float
     score: float | None
+    posts: int = 0
+    seconds: float = 0.0
 
 
 def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatInput:
@@ -651,6 +682,8 @@ def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatIn
         lc.progress,
         items_of(f, lc, cc).content_seconds,
         lc.score,
+        f.posts,
+        f.time_seconds,
     )
 
 
@@ -687,6 +720,14 @@ def stats_of(inputs: Sequence[StatInput]) -> CohortStats:
         progress_by_week={w: bucket_of(v) for w, v in by_week.items()},
         content_median_by_week={w: float(statistics.median(v)) for w, v in content_by_week.items()},
         score=bucket_of(scores) if scores else None,
+        sources=frozenset(
+            name
+            for name, seen in (
+                (POSTS, any(x.posts for x in inputs)),
+                (TIME, any(x.seconds > 0 for x in inputs)),
+            )
+            if seen
+        ),
     )
 
 
@@ -702,6 +743,7 @@ def stats_to_json(stats: CohortStats) -> dict[str, object]:
         },
         "content_median_by_week": {str(w): v for w, v in stats.content_median_by_week.items()},
         "score": [stats.score.mean, stats.score.std, stats.score.n] if stats.score else None,
+        "sources": None if stats.sources is None else sorted(stats.sources),
     }
 
 
@@ -709,6 +751,7 @@ def stats_from_json(data: Mapping[str, object]) -> CohortStats:
     score = data.get("score")
     by_week = data.get("progress_by_week") or {}
     content = data.get("content_median_by_week") or {}
+    sources = data.get("sources")
     return CohortStats(
         size=int(data.get("size", 0)),  # type: ignore[call-overload]
         median_cadence=float(data.get("median_cadence", 2.0)),  # type: ignore[arg-type]
@@ -718,4 +761,5 @@ def stats_from_json(data: Mapping[str, object]) -> CohortStats:
         progress_by_week={int(w): Bucket(*v) for w, v in by_week.items()},  # type: ignore[attr-defined]
         content_median_by_week={int(w): float(v) for w, v in content.items()},  # type: ignore[attr-defined]
         score=Bucket(*score) if score else None,  # type: ignore[misc]
+        sources=None if sources is None else frozenset(map(str, sources)),  # type: ignore[call-overload]
     )
