@@ -118,6 +118,8 @@ class Activity(models.Model):
     # Scaled 0..1 where the source gives a scale; raw scores live in the source payload.
     score = models.FloatField(null=True, blank=True)
     success = models.BooleanField(null=True, blank=True)
+    # How many times (a day's clicks on one page, say) when a row stands for several; null: once.
+    count = models.PositiveIntegerField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices)
     source_id = models.CharField(max_length=255)
 
@@ -132,7 +134,7 @@ class Activity(models.Model):
             models.Index(
                 fields=["course", "person", "occurred_at"],
                 name="activity_facts",
-                include=["item", "verb", "duration_seconds", "score", "success"],
+                include=["item", "verb", "duration_seconds", "score", "success", "count"],
             ),
         ]
 
@@ -180,6 +182,7 @@ class PendingActivity(models.Model):
     duration_seconds = models.FloatField(null=True, blank=True)
     score = models.FloatField(null=True, blank=True)
     success = models.BooleanField(null=True, blank=True)
+    count = models.PositiveIntegerField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices)
     source_id = models.CharField(max_length=255)
 

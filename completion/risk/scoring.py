@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from completion.data import cutoff_of
@@ -154,7 +154,15 @@ def load_rows_orm(
     if after is not None:
         events = events.filter(Q(id__gt=after[0]) | Q(occurred_at__gte=after[1]))
     days = [
-        (r["person_id"], r["day"].toordinal(), r["n"], r["secs"] or 0.0, r["posts"], r["errors"])
+        (
+            r["person_id"],
+            r["day"].toordinal(),
+            r["n"],
+            r["secs"] or 0.0,
+            r["posts"],
+            r["errors"],
+            r["actions"],
+        )
         for r in events.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
         .values("person_id", "day")
         .annotate(
@@ -162,6 +170,7 @@ def load_rows_orm(
             secs=Sum("duration_seconds"),
             posts=Count("id", filter=Q(verb="posted")),
             errors=Count("id", filter=Q(verb="errored")),
+            actions=Sum(Coalesce("count", Value(1))),
         )
         .order_by()
     ]

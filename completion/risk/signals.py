@@ -62,6 +62,8 @@ CODES: tuple[str, ...] = tuple(DEFAULTS)
 # takes the next bit, and none is ever reordered or reused.
 FIRED_BIT: Mapping[str, int] = {code: 1 << i for i, code in enumerate(CODES)}
 ENGAGEMENT_WINDOW_DAYS = 14
+ENGAGEMENT_PARTS = 5
+Engagement = tuple[float, float, float, float, float]
 MIN_PEERS = 5
 
 
@@ -137,7 +139,7 @@ class LearnerContext:
     days_enrolled: int = 0
     # Both the cohort's statistics and the signals read these: the scorer works them out once
     # (`engagement_components`, `item_summary`). None: whoever needs them works them out.
-    engagement: tuple[float, float, float, float] | None = None
+    engagement: Engagement | None = None
     items: ItemSummary | None = None
 
     @property
@@ -158,8 +160,8 @@ class CohortStats:
 
     size: int = 0
     median_cadence: float = 2.0
-    engagement_mean: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
-    engagement_std: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+    engagement_mean: tuple[float, ...] = (0.0,) * 5
+    engagement_std: tuple[float, ...] = (0.0,) * 5
     engagement_quantiles: tuple[float, ...] = ()  # 101 values, 0th..100th percentile
     progress_by_week: Mapping[int, Bucket] = field(default_factory=dict)
     content_median_by_week: Mapping[int, float] = field(default_factory=dict)
@@ -214,9 +216,9 @@ def days_absent(facts: LearnerFacts, as_of: date, paused: frozenset[date]) -> in
 
 
 def activity_between(facts: LearnerFacts, first: date, last: date) -> int:
-    """Events on the learner's days from `first` to `last` inclusive."""
+    """Actions (events, a day's clicks counted each) from `first` to `last` inclusive."""
     days = facts.days
-    return sum(days.events[days.span(first, last)])
+    return sum(days.actions[days.span(first, last)])
 
 
 class ItemSummary(NamedTuple):
@@ -274,22 +276,22 @@ def items_of(facts: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> Item
 
 def engagement_components(
     facts: LearnerFacts, as_of: date, progress: float, cc: CourseContext, assessed: int
-) -> tuple[float, float, float, float]:
-    """Visits, consumption, assessment participation (`assessed` of the course's assessment
-    items used) and time, each per day of the window."""
+) -> Engagement:
+    """Visits, volume (actions: a day's clicks count each), consumption, assessment
+    participation (`assessed` of the course's assessment items used) and time, per day of
+    the window."""
     window = min(max((as_of - facts.enrolled_on).days + 1, 1), ENGAGEMENT_WINDOW_DAYS)
     first = as_of - timedelta(days=window - 1)
     days = facts.days
     recent = days.span(first, as_of)
     visits = (recent.stop - recent.start) / window
     seconds = sum(days.seconds[recent]) / window
+    volume = math.log1p(sum(days.actions[recent]) / window)
     participation = assessed / len(cc.assessment_items) if cc.assessment_items else 0.0
-    return (visits, progress, participation, math.log1p(seconds / 60.0))
+    return (visits, volume, progress, participation, math.log1p(seconds / 60.0))
 
 
-def engagement_of(
-    facts: LearnerFacts, lc: LearnerContext, cc: CourseContext
-) -> tuple[float, float, float, float]:
+def engagement_of(facts: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> Engagement:
     if lc.engagement is not None:
         return lc.engagement
     assessed = items_of(facts, lc, cc).assessed
@@ -665,7 +667,7 @@ class StatInput(NamedTuple):
     """What one learner adds to the cohort's statistics."""
 
     cadence: float | None  # None with fewer than 3 active days
-    components: tuple[float, float, float, float]
+    components: Engagement
     week: int
     progress: float
     content_seconds: float
@@ -752,11 +754,16 @@ def stats_from_json(data: Mapping[str, object]) -> CohortStats:
     by_week = data.get("progress_by_week") or {}
     content = data.get("content_median_by_week") or {}
     sources = data.get("sources")
+    mean = tuple(map(float, data.get("engagement_mean") or ()))  # type: ignore[call-overload]
+    std = tuple(map(float, data.get("engagement_std") or ()))  # type: ignore[call-overload]
+    if len(mean) != ENGAGEMENT_PARTS or len(std) != ENGAGEMENT_PARTS:
+        # Stored before engagement had its present parts: no cohort to compare against.
+        return CohortStats()
     return CohortStats(
         size=int(data.get("size", 0)),  # type: ignore[call-overload]
         median_cadence=float(data.get("median_cadence", 2.0)),  # type: ignore[arg-type]
-        engagement_mean=tuple(data.get("engagement_mean", (0.0,) * 4)),  # type: ignore[arg-type]
-        engagement_std=tuple(data.get("engagement_std", (0.0,) * 4)),  # type: ignore[arg-type]
+        engagement_mean=mean,
+        engagement_std=std,
         engagement_quantiles=tuple(data.get("engagement_quantiles", ())),  # type: ignore[arg-type]
         progress_by_week={int(w): Bucket(*v) for w, v in by_week.items()},  # type: ignore[attr-defined]
         content_median_by_week={int(w): float(v) for w, v in content.items()},  # type: ignore[attr-defined]

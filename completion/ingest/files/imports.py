@@ -335,7 +335,7 @@ class _CopyLoader:
                 "CREATE TEMP TABLE IF NOT EXISTS finishline_import_stage (course_id bigint, "
                 "person_id bigint, item_id bigint, verb varchar(12), occurred_at timestamptz, "
                 "received_at timestamptz, duration_seconds float8, score float8, success bool, "
-                "source varchar(10), source_id varchar(255)) ON COMMIT DROP"
+                "count integer, source varchar(10), source_id varchar(255)) ON COMMIT DROP"
             )
         # Django's `connection` is per thread: the worker must be handed this one's, and its
         # error translation, so a failed INSERT raises Django's exceptions as any query does.
@@ -424,6 +424,7 @@ class _CopyLoader:
                         "float8",
                         "float8",
                         "bool",
+                        "int4",
                         "varchar",
                         "varchar",
                     ]
