@@ -355,6 +355,8 @@ class ImportBatch(models.Model):
         FAILED = "failed", "Failed"
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    # events, people, items or outcomes (`completion.ingest.files.history`)
+    kind = models.CharField(max_length=10, default="events")
     filename = models.CharField(max_length=500)
     file_format = models.CharField(max_length=10)
     sha256 = models.CharField(max_length=64)
@@ -669,17 +671,54 @@ class TrainedRiskModel(models.Model):
         return f"{self.algorithm} {self.trained_at:%Y-%m-%d}"
 
 
-class CohortOutcome(models.Model):
-    """The true outcome of a synthetic learner (`generate_cohort`), to measure predictions."""
+class Outcome(models.Model):
+    """How a learner's enrolment ended, and when: what risk training and evaluation learn from.
+
+    Recorded by an import of a history (`import_events --kind outcomes`), by the synthetic
+    generator (`generate_cohort`, its archetype in `note`), or by whoever else knows it.
+    """
+
+    class Result(models.TextChoices):
+        COMPLETED = "completed", "Completed"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Source(models.TextChoices):
+        IMPORT = "import", "Imported history"
+        LMS = "lms", "The LMS"
+        INSTRUCTOR = "instructor", "An instructor"
+        SYNTHETIC = "synthetic", "Synthetic cohort"
 
     membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="+")
-    archetype = models.CharField(max_length=40)
-    completed = models.BooleanField()
-    last_active_at = models.DateTimeField(null=True, blank=True)
-    seed = models.IntegerField()
+    result = models.CharField(max_length=12, choices=Result.choices)
+    decided_on = models.DateField()
+    source = models.CharField(max_length=12, choices=Source.choices)
+    note = models.CharField(max_length=200, blank=True)
+    recorded_at = models.DateTimeField()
 
     def __str__(self) -> str:
-        return f"{self.archetype}: {'completed' if self.completed else 'dropped'}"
+        return f"{self.result} on {self.decided_on}"
+
+    @property
+    def completed(self) -> bool:
+        return self.result in COMPLETED_RESULTS
+
+
+COMPLETED_RESULTS = frozenset({Outcome.Result.COMPLETED, Outcome.Result.PASSED})
+
+
+class EnrolmentDetail(models.Model):
+    """What a history import knows about an enrolment beyond the roster: prior attempts, the
+    credits the learner studies at once, why they withdrew. Read by the risk model."""
+
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="+")
+    prior_attempts = models.PositiveIntegerField(null=True, blank=True)
+    credits = models.FloatField(null=True, blank=True)
+    withdrawal_reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"details of {self.membership_id}"
 
 
 class HrRosterImport(models.Model):

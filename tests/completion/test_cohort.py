@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from django.core.management import call_command
 
-from completion.models import Activity, CohortOutcome
+from completion.models import Activity, Outcome
 from completion.risk.synthetic import simulate
 from lti_tool.models import Course, Membership
 
@@ -76,7 +76,8 @@ def test_command_writes_learners_events_and_true_outcomes(platform):
         "2026-01-05",
     )
     assert Membership.objects.filter(course=course).count() == 40
-    assert CohortOutcome.objects.count() == 40
+    assert Outcome.objects.count() == 40
+    assert set(Outcome.objects.values_list("source", flat=True)) == {"synthetic"}
     stored = Activity.objects.filter(course=course).count()
     assert stored > 40
     call_command(
