@@ -16,7 +16,8 @@ from lti_tool.models import Course, Deployment, Membership
 
 pytestmark = pytest.mark.django_db
 
-PEOPLE = """learner_id,course_id,course_title,role,enrolled_at,withdrawn_at,withdrawal_reason,prior_attempts,credits
+PEOPLE = """learner_id,course_id,course_title,role,enrolled_at,withdrawn_at,withdrawal_reason,\
+prior_attempts,credits
 s1,AAA-2013J,AAA,learner,2013-09-20,,,0,60
 s2,AAA-2013J,AAA,learner,2013-10-01,2013-11-15,,1,120
 t1,AAA-2013J,AAA,instructor,2013-09-01,,,,
@@ -65,7 +66,8 @@ def test_a_whole_history_imports_with_no_launch(platform, tmp_path):
     assert sorted(Activity.objects.filter(course=course).values_list("count", flat=True),
                   key=str) == [17, 3, None]  # fmt: skip
     outcomes = {o.membership_id: o for o in Outcome.objects.all()}
-    assert outcomes[s1.pk].result == "passed" and outcomes[s1.pk].completed
+    assert outcomes[s1.pk].result == "passed"
+    assert outcomes[s1.pk].completed
     assert outcomes[s2.pk].decided_on == date(2013, 11, 15)
     found = known_outcomes(course)
     assert (found[s1.pk].completed, found[s2.pk].completed) == (True, False)
