@@ -18,6 +18,7 @@ from django.db.models.lookups import GreaterThan
 from completion.models import (
     Accommodation,
     CompletionCriteria,
+    EnrolmentDetail,
     Item,
     Pause,
     Progress,
@@ -27,7 +28,8 @@ from completion.models import (
 )
 from completion.progress import criteria as crit
 from completion.progress import pace
-from completion.risk.model import NotEnoughHistory, TrainedPredictor
+from completion.risk.features import LearnerRecord
+from completion.risk.model import EVENTS, EventPredictor, NotEnoughHistory, TrainedPredictor
 from completion.risk.rules import RulesConfig
 from completion.risk.scorecard import CourseSetup
 from completion.risk.signals import FIRED_BIT, CourseContext, codes_in, from_stored
@@ -118,6 +120,7 @@ def setup_of(course: Course, row: CompletionCriteria | None = None) -> CourseSet
         content_items=criteria.content_items,
         start_items=start,
         has_forum="forum" in kinds.values(),
+        item_due={i: d.date() for i, k, _, _, _, d in rows if d is not None and k == "assessment"},
         min_time_seconds=criteria.min_time_seconds,
         trend_window_days=rules.trend_window_days,
     )
@@ -172,6 +175,18 @@ def pauses_by_membership(
     ):
         found.setdefault(mid, []).append(pace.Pause(start, until))
     return {k: tuple(v) for k, v in found.items()}
+
+
+def records_by_membership(
+    course: Course, membership_ids: Iterable[int] | None
+) -> dict[int, LearnerRecord]:
+    """What enrolment records say (earlier attempts, study load), where imported."""
+    return {
+        m: LearnerRecord(prior_attempts=a, credits=c)
+        for m, a, c in _scoped(EnrolmentDetail, course, membership_ids).values_list(
+            "membership_id", "prior_attempts", "credits"
+        )
+    }
 
 
 def multipliers_by_membership(
@@ -370,7 +385,9 @@ def learner_history(membership: Membership, *, days: int = 90) -> list[Mapping[s
     ]
 
 
-def predictor_of(course: Course, *, model_id: int | None = None) -> TrainedPredictor | None:
+def predictor_of(
+    course: Course, *, model_id: int | None = None
+) -> TrainedPredictor | EventPredictor | None:
     """The newest model trained for the course, else for its deployment; None if neither.
 
     `model_id` picks a stored model of the same deployment (say, one trained on another course).
@@ -388,6 +405,8 @@ def predictor_of(course: Course, *, model_id: int | None = None) -> TrainedPredi
     if row is None:
         return None
     try:
+        if row.algorithm == EVENTS:
+            return EventPredictor(bytes(row.artefact), row.feature_names)
         return TrainedPredictor(bytes(row.artefact), row.importances, row.feature_names)
     except NotEnoughHistory:
         return None

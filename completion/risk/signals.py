@@ -121,6 +121,7 @@ class CourseContext:
     has_forum: bool = False
     min_time_seconds: float = 0.0
     trend_window_days: int = 4  # 3 to 5
+    item_due: Mapping[int, date] = field(default_factory=dict)  # assessments' due days
 
     def title(self, item_id: int) -> str:
         return self.titles.get(item_id) or f"item {item_id}"
