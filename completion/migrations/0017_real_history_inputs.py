@@ -31,7 +31,7 @@ def copy_cohort_outcomes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('completion', '0015_xapi_documents_and_activities'),
+        ('completion', '0016_activity_facts_include_success'),
         ('lti_tool', '0006_registration_links'),
     ]
 
