@@ -29,6 +29,7 @@ FEATURES: tuple[str, ...] = (
     "days_since_start",
     "days_since_last_activity",
     "actions_so_far",
+    "actions_so_far_against_cohort",
     "active_days_so_far",
     "actions_last_7_days",
     "trend_against_own_history",
@@ -56,6 +57,8 @@ class CourseFrame:
     due: Mapping[int, date]  # assessment item -> due date
     cohort_volume_mean: float = 0.0  # the cohort's log1p(actions per day), last 14 days
     cohort_volume_std: float = 0.0
+    cohort_total_mean: float = 0.0  # the cohort's log1p(actions so far)
+    cohort_total_std: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def features_of(
         float(min(since_start, 400)),
         float(idle),
         math.log1p(actions),
+        max(min(_z(math.log1p(actions), frame.cohort_total_mean, frame.cohort_total_std), 5), -5),
         math.log1p(len(days)),
         math.log1p(recent7),
         max(min(trend, 5.0), -5.0),
@@ -134,6 +138,10 @@ def features_of(
     ]
 
 
+def _z(value: float, mean: float, std: float) -> float:
+    return (value - mean) / std if std > 1e-9 else 0.0
+
+
 def reason_of(name: str, value: float) -> str:
     """The feature in plain words, said when it counts against completing."""
     n = round(value)
@@ -145,6 +153,7 @@ def reason_of(name: str, value: float) -> str:
         "actions_last_7_days": f"little activity in the last 7 days ({math.expm1(value):.0f})",
         "trend_against_own_history": "activity falling against their own earlier weeks",
         "volume_against_cohort": "less active than most of the cohort lately",
+        "actions_so_far_against_cohort": "less active so far than most of the cohort",
         "assessments_submitted_share": f"submitted {value:.0%} of the assessments due so far",
         "assessments_missed": f"{n} assessment{'s' if n != 1 else ''} due so far not submitted",
         "submissions": f"{n} assessment{'s' if n != 1 else ''} submitted so far",

@@ -275,6 +275,8 @@ def frame_of(setup: CourseSetup, as_of: date, stats: CohortStats) -> CourseFrame
         due=setup.context.item_due,
         cohort_volume_mean=stats.engagement_mean[1] if has_volume else 0.0,
         cohort_volume_std=stats.engagement_std[1] if has_volume else 0.0,
+        cohort_total_mean=stats.actions.mean if stats.actions else 0.0,
+        cohort_total_std=stats.actions.std if stats.actions else 0.0,
     )
 
 

@@ -171,6 +171,7 @@ class CohortStats:
     # course never produces abstains rather than firing for everyone. None: not known (stats
     # stored before this was kept), and nothing abstains.
     sources: frozenset[str] | None = None
+    actions: Bucket | None = None  # log1p(actions so far) over the cohort
 
     def lacks(self, source: str) -> bool:
         return self.sources is not None and source not in self.sources
@@ -675,6 +676,7 @@ class StatInput(NamedTuple):
     score: float | None
     posts: int = 0
     seconds: float = 0.0
+    actions: int = 0
 
 
 def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatInput:
@@ -687,6 +689,7 @@ def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatIn
         lc.score,
         f.posts,
         f.time_seconds,
+        sum(f.days.actions),
     )
 
 
@@ -723,6 +726,7 @@ def stats_of(inputs: Sequence[StatInput]) -> CohortStats:
         progress_by_week={w: bucket_of(v) for w, v in by_week.items()},
         content_median_by_week={w: float(statistics.median(v)) for w, v in content_by_week.items()},
         score=bucket_of(scores) if scores else None,
+        actions=bucket_of([math.log1p(x.actions) for x in inputs]),
         sources=frozenset(
             name
             for name, seen in (
@@ -747,6 +751,9 @@ def stats_to_json(stats: CohortStats) -> dict[str, object]:
         "content_median_by_week": {str(w): v for w, v in stats.content_median_by_week.items()},
         "score": [stats.score.mean, stats.score.std, stats.score.n] if stats.score else None,
         "sources": None if stats.sources is None else sorted(stats.sources),
+        "actions": [stats.actions.mean, stats.actions.std, stats.actions.n]
+        if stats.actions
+        else None,
     }
 
 
@@ -755,6 +762,7 @@ def stats_from_json(data: Mapping[str, object]) -> CohortStats:
     by_week = data.get("progress_by_week") or {}
     content = data.get("content_median_by_week") or {}
     sources = data.get("sources")
+    actions = data.get("actions")
     mean = tuple(map(float, data.get("engagement_mean") or ()))  # type: ignore[call-overload]
     std = tuple(map(float, data.get("engagement_std") or ()))  # type: ignore[call-overload]
     if len(mean) != ENGAGEMENT_PARTS or len(std) != ENGAGEMENT_PARTS:
@@ -770,4 +778,5 @@ def stats_from_json(data: Mapping[str, object]) -> CohortStats:
         content_median_by_week={int(w): float(v) for w, v in content.items()},  # type: ignore[attr-defined]
         score=Bucket(*score) if score else None,  # type: ignore[misc]
         sources=None if sources is None else frozenset(map(str, sources)),  # type: ignore[call-overload]
+        actions=Bucket(*actions) if actions else None,  # type: ignore[misc]
     )
