@@ -33,6 +33,7 @@ ACTIVITY_FIELDS = (
     "duration_seconds",
     "score",
     "success",
+    "count",
     "source",
     "source_id",
 )
@@ -79,6 +80,7 @@ def activity_row(
         event.duration_seconds,
         event.score,
         event.success,
+        event.times,
         event.source,
         event.source_id,
     )
@@ -254,6 +256,7 @@ def _pending(
         duration_seconds=event.duration_seconds,
         score=event.score,
         success=event.success,
+        count=event.times,
         source=event.source,
         source_id=event.source_id,
     )
@@ -302,6 +305,7 @@ def _event_of(p: PendingActivity) -> EngagementEvent:
         duration_seconds=p.duration_seconds,
         score=p.score,
         success=p.success,
+        times=p.count,
     )
 
 
