@@ -6,15 +6,17 @@ completion's sections of the learner's "my data" export with `lti_tool.audit.pri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from django.db.models import Max, Min
+from django.db import connection
 from django.utils import timezone
 
 from completion.models import (
     Activity,
+    CompletionCriteria,
     Item,
     Pause,
     Progress,
@@ -22,10 +24,11 @@ from completion.models import (
     StatusOverride,
 )
 from completion.progress import criteria as crit
-from completion.risk.facts import DONE_EVENT
+from completion.risk.facts import DONE_VERBS
 from completion.risk.selectors import setup_of
 from completion.risk.signals import from_stored
 from lti_tool.audit import privacy
+from lti_tool.bulk import columns_of, instance_of
 from lti_tool.models import Course, Membership, Person
 
 MILESTONES = (25, 50, 75, 100)
@@ -38,6 +41,7 @@ class ItemState:
     done: bool
     started: bool
     url: str  # a direct link when the item's id is a web address (xAPI activity ids often are)
+    item_id: int = 0
     locked_reason: str = ""  # a gated path's item whose prerequisites are not done yet
 
 
@@ -52,8 +56,51 @@ class LearnerProgress:
 
 def learner_progress(membership: Membership) -> LearnerProgress:
     progress = Progress.objects.filter(membership=membership).order_by("-as_of").first()
-    states = _item_states(membership)
-    pending = [s for s in states if not s.done and not s.locked_reason]
+    return _view(membership, progress, _item_rows(membership))
+
+
+def learner_page(
+    membership: Membership, today: date | None = None
+) -> tuple[LearnerProgress, Pause | None]:
+    """What the learner's page shows: progress, item states and the current pause.
+
+    One statement on PostgreSQL (the page a launch serves: every round trip counts), with the
+    same reads as `learner_progress` and `current_pause` elsewhere."""
+    today = today or timezone.now().date()
+    if connection.vendor != "postgresql":
+        return learner_progress(membership), current_pause(membership, today)
+    progress_fields, progress_columns = columns_of(Progress, "pr")
+    pause_fields, pause_columns = columns_of(Pause, "pa")
+    items_sql, items_params = _item_rows_sql(membership)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {progress_columns}, {pause_columns},"
+            " (SELECT coalesce(json_agg(json_build_array(pk, title, external_id, kind, started,"
+            f"  done, best) ORDER BY n), '[]'::json) FROM ({items_sql}) AS items)"
+            " FROM (SELECT 1) AS one"
+            f' LEFT JOIN (SELECT * FROM "{Progress._meta.db_table}" WHERE membership_id = %s'
+            "  ORDER BY as_of DESC LIMIT 1) AS pr ON true"
+            f' LEFT JOIN (SELECT * FROM "{Pause._meta.db_table}" WHERE membership_id = %s'
+            "  AND starts_on <= %s AND until >= %s ORDER BY until DESC LIMIT 1) AS pa ON true",
+            [*items_params, membership.pk, membership.pk, today, today],
+        )
+        row = cursor.fetchone()
+    assert row is not None  # FROM (SELECT 1): always one row
+    values = list(row)
+    progress_values = values[: len(progress_fields)]
+    pause_values = values[len(progress_fields) : len(progress_fields) + len(pause_fields)]
+    items = values[-1]
+    rows = json.loads(items) if isinstance(items, str) else items
+    progress = instance_of(Progress, progress_fields, progress_values) if values[0] else None
+    pause = instance_of(Pause, pause_fields, pause_values) if pause_values[0] else None
+    return _view(membership, progress, [tuple(r) for r in rows]), pause
+
+
+def _view(
+    membership: Membership, progress: Progress | None, rows: list[tuple[Any, ...]]
+) -> LearnerProgress:
+    states = _item_states(membership, rows)
+    pending = [s for s in states if not s.done]
     percent = progress.percent_complete if progress else 0.0
     return LearnerProgress(
         progress=progress,
@@ -64,47 +111,79 @@ def learner_progress(membership: Membership) -> LearnerProgress:
     )
 
 
-def _item_states(membership: Membership) -> list[ItemState]:
-    rows = (
-        Activity.objects.filter(course=membership.course, person=membership.person)
-        .exclude(item=None)
-        .values_list("item")
-        .annotate(done=Min("occurred_at", filter=DONE_EVENT), best=Max("score"))
-        .values_list("item", "done", "best")
+def _item_rows_sql(membership: Membership) -> tuple[str, list[Any]]:
+    """The course's items in order, each with the learner's own events on it: (pk, title,
+    external_id, kind, started, done, best, n). The learner's events are grouped by item (the
+    event store's course-person index); done is a done event (`DONE_EVENT`: a done verb or a
+    success), best the best score."""
+    done_verbs = sorted(DONE_VERBS)
+    sql = (
+        "SELECT i.id AS pk, i.title, i.external_id, i.kind, s.item_id IS NOT NULL AS started,"
+        " coalesce(s.done, 0) AS done, s.best AS best,"
+        " row_number() OVER (ORDER BY i.position, i.id) AS n"
+        f' FROM "{Item._meta.db_table}" i LEFT JOIN ('
+        "  SELECT item_id, max(CASE WHEN verb IN"
+        f" ({', '.join(['%s'] * len(done_verbs))}) OR success THEN 1 ELSE 0 END) AS done,"
+        "  max(score) AS best"
+        f'  FROM "{Activity._meta.db_table}"'
+        "  WHERE course_id = %s AND person_id = %s AND item_id IS NOT NULL GROUP BY item_id"
+        " ) s ON s.item_id = i.id"
+        " WHERE i.course_id = %s AND NOT i.is_tool_lineitem"
     )
-    seen = {item: done for item, done, _ in rows}
-    best = {item: b for item, _, b in rows if b is not None}
-    criteria = setup_of(membership.course).criteria
-    by_score = crit.done_by_score(criteria, best)
-    items = list(
-        Item.objects.filter(course=membership.course, is_tool_lineitem=False).order_by(
-            "position", "pk"
-        )
-    )
-    done = frozenset(i.pk for i in items if seen.get(i.pk) is not None or i.pk in by_score)
-    locked = crit.locked_items(criteria, done)
-    titles = {i.pk: i.title or i.external_id for i in items}
+    return sql, [*done_verbs, membership.course_id, membership.person_id, membership.course_id]
+
+
+def _item_rows(membership: Membership) -> list[tuple[Any, ...]]:
+    sql, params = _item_rows_sql(membership)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY n", params)
+        return [tuple(r) for r in cursor.fetchall()]
+
+
+def _item_states(membership: Membership, rows: list[tuple[Any, ...]]) -> list[ItemState]:
+    """Each item's state from its row; an item is also done by a best score at its pass mark
+    (the course's criteria are read only when some item has a score)."""
+    best = {r[0]: r[6] for r in rows if r[6] is not None}
+    by_score = crit.done_by_score(setup_of(membership.course).criteria, best) if best else ()
     return [
         ItemState(
-            title=titles[i.pk],
-            kind=i.kind,
-            done=i.pk in done,
-            started=i.pk in seen,
-            # A locked item gets no link: the learner is sent to its prerequisites instead.
-            url=""
-            if i.pk in locked
-            else (i.external_id if i.external_id.startswith(("https://", "http://")) else ""),
-            locked_reason=_lock_reason(criteria, i.pk, done, titles) if i.pk in locked else "",
+            title=title or external_id,
+            kind=kind,
+            done=bool(done) or pk in by_score,
+            started=bool(started),
+            url=external_id if external_id.startswith(("https://", "http://")) else "",
+            item_id=pk,
         )
-        for i in items
+        for pk, title, external_id, kind, started, done, *_ in rows
     ]
 
 
-def _lock_reason(
-    criteria: crit.Criteria, item_id: int, done: frozenset[int], titles: dict[int, str]
-) -> str:
-    missing = sorted(criteria.item_prerequisites.get(item_id, frozenset()) - done)
-    return "finish " + ", ".join(titles.get(m, f"item {m}") for m in missing) + " first"
+def gated_items(course: Course) -> dict[int, frozenset[int]]:
+    """The course's item prerequisites (item id -> the items to finish first)."""
+    raw = (
+        CompletionCriteria.objects.filter(course=course)
+        .values_list("item_prerequisites", flat=True)
+        .first()
+    ) or {}
+    return {int(k): frozenset(int(v) for v in needs) for k, needs in raw.items()}
+
+
+def with_locks(view: LearnerProgress, gated: dict[int, frozenset[int]]) -> LearnerProgress:
+    """The view with a gated path's locked items marked (with what to finish first), their
+    links removed, and the next step never a locked item."""
+    if not gated:
+        return view
+    done = frozenset(s.item_id for s in view.items if s.done)
+    titles = {s.item_id: s.title for s in view.items}
+    items = [
+        replace(s, url="", locked_reason="finish " + ", ".join(
+            titles.get(m, f"item {m}") for m in sorted(gated[s.item_id] - done)) + " first")
+        if not s.done and s.item_id in gated and not gated[s.item_id] <= done
+        else s
+        for s in view.items
+    ]  # fmt: skip
+    pending = [s for s in items if not s.done and not s.locked_reason]
+    return replace(view, items=items, next_item=pending[0] if pending else None)
 
 
 def _pace_words(progress: Progress | None) -> str:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('completion', '0016_activity_facts_include_success'),
+        ('completion', '0017_real_history_inputs'),
     ]
 
     operations = [
