@@ -12,9 +12,11 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
+from django.db.models import Exists, JSONField, OuterRef, Subquery
 from django.utils import timezone
 
 from completion.models import (
+    Accommodation,
     Activity,
     CompletionCriteria,
     Item,
@@ -158,14 +160,31 @@ def _item_states(membership: Membership, rows: list[tuple[Any, ...]]) -> list[It
     ]
 
 
-def gated_items(course: Course) -> dict[int, frozenset[int]]:
-    """The course's item prerequisites (item id -> the items to finish first)."""
-    raw = (
-        CompletionCriteria.objects.filter(course=course)
-        .values_list("item_prerequisites", flat=True)
-        .first()
-    ) or {}
-    return {int(k): frozenset(int(v) for v in needs) for k, needs in raw.items()}
+def page_extras(
+    membership: Membership,
+) -> tuple[Membership, dict[int, frozenset[int]], Accommodation | None]:
+    """The membership with its course and person (which the page shows), the course's item
+    prerequisites (item id -> the items to finish first) and the learner's accommodation, in
+    one statement; a second only for an accommodated learner."""
+    prerequisites = CompletionCriteria.objects.filter(course_id=OuterRef("course_id")).values(
+        "item_prerequisites"
+    )[:1]
+    row = (
+        Membership.objects.select_related("course", "person")
+        .annotate(
+            prerequisites=Subquery(prerequisites, output_field=JSONField()),
+            accommodated=Exists(Accommodation.objects.filter(membership_id=OuterRef("pk"))),
+        )
+        .get(pk=membership.pk)
+    )
+    raw: Any = row.prerequisites
+    if isinstance(raw, str):  # SQLite may hand the subquery's JSON back as text
+        raw = json.loads(raw)
+    gated = {int(k): frozenset(int(v) for v in needs) for k, needs in (raw or {}).items()}
+    accommodation = (
+        Accommodation.objects.filter(membership=row).first() if row.accommodated else None
+    )
+    return row, gated, accommodation
 
 
 def with_locks(view: LearnerProgress, gated: dict[int, frozenset[int]]) -> LearnerProgress:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from completion.learner.progress import gated_items, learner_page, with_locks
-from completion.risk.selectors import accommodation_of
+from completion.learner.progress import learner_page, page_extras, with_locks
 from lti_tool.decorators import launch_of, launch_required, recorded_membership
 from lti_tool.selectors import access_membership
 
@@ -19,7 +18,8 @@ def my_progress(request: HttpRequest) -> HttpResponse:
         launch, launch.membership_id or 0
     )
     view, pause = learner_page(membership)
-    view = with_locks(view, gated_items(membership.course))
+    membership, gated, accommodation = page_extras(membership)
+    view = with_locks(view, gated)
     return render(
         request,
         "completion/my_progress.html",
@@ -27,7 +27,7 @@ def my_progress(request: HttpRequest) -> HttpResponse:
             "membership": membership,
             "view": view,
             "pause": pause,
-            "accommodation": accommodation_of(membership),
+            "accommodation": accommodation,
             "privacy_request": request.GET.get("privacy") == "1",
         },
     )

@@ -17,8 +17,10 @@ STAFF = {Role.INSTRUCTOR, Role.TEACHING_ASSISTANT, Role.ADMIN, Role.ADVISOR}
 def request_roster_refresh(membership: Membership) -> bool:
     """True when a sync was enqueued for the membership's course."""
     minutes = settings.FINISHLINE.get("ROSTER_SYNC_ON_LAUNCH_MINUTES", 15)
+    if minutes <= 0 or membership.role not in STAFF:
+        return False  # a learner's launch reads nothing more
     course = membership.course
-    if minutes <= 0 or membership.role not in STAFF or not course.nrps_url:
+    if not course.nrps_url:
         return False
     if not cache.add(f"roster-on-launch:{course.pk}", 1, timeout=minutes * 60):
         return False
