@@ -7,7 +7,7 @@ completion's sections of the learner's "my data" export with `lti_tool.audit.pri
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -54,6 +54,10 @@ class LearnerProgress:
     next_item: ItemState | None
     milestones: list[tuple[int, bool]]
     pace_words: str
+    # Read with the rest on PostgreSQL (else None: `page_extras` reads them): the course's item
+    # prerequisites, and whether the learner has an accommodation.
+    gated: dict[int, frozenset[int]] | None = field(default=None, compare=False)
+    accommodated: bool | None = field(default=None, compare=False)
 
 
 def learner_progress(membership: Membership) -> LearnerProgress:
@@ -78,24 +82,42 @@ def learner_page(
         cursor.execute(
             f"SELECT {progress_columns}, {pause_columns},"
             " (SELECT coalesce(json_agg(json_build_array(pk, title, external_id, kind, started,"
-            f"  done, best) ORDER BY n), '[]'::json) FROM ({items_sql}) AS items)"
+            f"  done, best) ORDER BY n), '[]'::json) FROM ({items_sql}) AS items),"
+            f' (SELECT item_prerequisites FROM "{CompletionCriteria._meta.db_table}"'
+            "  WHERE course_id = %s),"
+            f' EXISTS (SELECT 1 FROM "{Accommodation._meta.db_table}" WHERE membership_id = %s)'
             " FROM (SELECT 1) AS one"
             f' LEFT JOIN (SELECT * FROM "{Progress._meta.db_table}" WHERE membership_id = %s'
             "  ORDER BY as_of DESC LIMIT 1) AS pr ON true"
             f' LEFT JOIN (SELECT * FROM "{Pause._meta.db_table}" WHERE membership_id = %s'
             "  AND starts_on <= %s AND until >= %s ORDER BY until DESC LIMIT 1) AS pa ON true",
-            [*items_params, membership.pk, membership.pk, today, today],
+            [
+                *items_params,
+                membership.course_id,
+                membership.pk,
+                membership.pk,
+                membership.pk,
+                today,
+                today,
+            ],
         )
         row = cursor.fetchone()
     assert row is not None  # FROM (SELECT 1): always one row
     values = list(row)
     progress_values = values[: len(progress_fields)]
     pause_values = values[len(progress_fields) : len(progress_fields) + len(pause_fields)]
-    items = values[-1]
+    items, prerequisites, accommodated = values[-3:]
     rows = json.loads(items) if isinstance(items, str) else items
     progress = instance_of(Progress, progress_fields, progress_values) if values[0] else None
     pause = instance_of(Pause, pause_fields, pause_values) if pause_values[0] else None
-    return _view(membership, progress, [tuple(r) for r in rows]), pause
+    view = _view(membership, progress, [tuple(r) for r in rows])
+    return replace(view, gated=_gates(prerequisites), accommodated=bool(accommodated)), pause
+
+
+def _gates(raw: Any) -> dict[int, frozenset[int]]:
+    if isinstance(raw, str):  # a JSON column may come back as text
+        raw = json.loads(raw)
+    return {int(k): frozenset(int(v) for v in needs) for k, needs in (raw or {}).items()}
 
 
 def _view(
@@ -177,10 +199,7 @@ def page_extras(
         )
         .get(pk=membership.pk)
     )
-    raw: Any = row.prerequisites
-    if isinstance(raw, str):  # SQLite may hand the subquery's JSON back as text
-        raw = json.loads(raw)
-    gated = {int(k): frozenset(int(v) for v in needs) for k, needs in (raw or {}).items()}
+    gated = _gates(row.prerequisites)
     accommodation = (
         Accommodation.objects.filter(membership=row).first() if row.accommodated else None
     )

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from completion.learner.progress import learner_page, page_extras, with_locks
+from completion.risk.selectors import accommodation_of
 from lti_tool.decorators import launch_of, launch_required, recorded_membership
 from lti_tool.selectors import access_membership
 
@@ -18,7 +19,11 @@ def my_progress(request: HttpRequest) -> HttpResponse:
         launch, launch.membership_id or 0
     )
     view, pause = learner_page(membership)
-    membership, gated, accommodation = page_extras(membership)
+    if view.gated is None:  # not read with the page (SQLite): one more statement
+        membership, gated, accommodation = page_extras(membership)
+    else:
+        gated = view.gated
+        accommodation = accommodation_of(membership) if view.accommodated else None
     view = with_locks(view, gated)
     return render(
         request,

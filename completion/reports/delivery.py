@@ -125,7 +125,7 @@ def send_due_reports(*, now: datetime | None = None) -> int:
 @transaction.atomic
 def _send_one(schedule_id: int, now: datetime) -> int:
     schedule = (
-        ReportSchedule.objects.select_for_update()
+        ReportSchedule.objects.select_for_update(of=("self",))
         .select_related("course", "deployment")
         .filter(pk=schedule_id, next_send_on__lte=now.date())
         .first()
