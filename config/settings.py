@@ -128,6 +128,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lti_tool.context_processors.launch",
+                "lti_tool.context_processors.nav",
             ],
         },
     },
