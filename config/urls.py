@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("lti_tool.registration.urls")),
     path("", include("completion.urls")),
     path("messages/", include("interventions.urls")),
+    path("course/today/", include("interventions.today.urls")),
     path("certificates/", include("certificates.urls")),
     path("api/v1/", include("config.api_urls")),
     path("reports/", include("completion.reports.urls")),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 INSTRUCTOR_NAV: tuple[tuple[str, str, str], ...] = (
     # (label, URL name, query string)
-    ("Today", "lti_tool:course_home", ""),
+    ("Today", "today:course", ""),
     ("Learners", "completion_risk:dashboard", ""),
     ("Interventions", "interventions:course", ""),
     ("Certificates", "certificates:course", ""),
@@ -42,7 +42,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Reports": ("/reports/compliance/", "/reports/hr-roster/", "/course/overview/"),
     "Outcomes": ("/business/course/", "/business/next/", "/business/deployment/records/"),
     "Settings": ("/course/criteria/", "/business/deployment/settings/"),
-    "Today": ("/course/today/",),
+    "Today": ("/course/today/", "/course/"),
     "Registrations": ("/console/",),
     "Institution": ("/institution/", "/business/deployment/"),
     "Audit": ("/reports/audit/",),

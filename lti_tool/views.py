@@ -318,17 +318,10 @@ def deep_link_respond(request: HttpRequest) -> HttpResponse:
 
 @launch_required(roles=STAFF_ROLES)
 def course_home(request: HttpRequest) -> HttpResponse:
+    """The course's first screen is the Today page (interventions), by URL name."""
     launch = launch_of(request)
-    course = selectors.access_course(launch, launch.course_id or 0, staff=True)
-    return render(
-        request,
-        "lti_tool/course_home.html",
-        {
-            "course": course,
-            "person": selectors.launch_person(launch),
-            "launch": launch,
-        },
-    )
+    selectors.access_course(launch, launch.course_id or 0, staff=True)
+    return redirect(reverse("today:course"))
 
 
 @launch_required()
