@@ -310,6 +310,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Finishline <finishline@localhost>")
+# The demo's mail catcher stores what it receives in this Maildir; /demo/mail/ shows it.
+DEMO_MAILDIR = os.environ.get("FINISHLINE_DEMO_MAILDIR", "") if LOCAL else ""
 
 # SMS through a Twilio-compatible REST API.
 FINISHLINE_SMS = {
