@@ -248,6 +248,7 @@ class FinishlineSettings(TypedDict, total=False):
     STORAGE_TIMEOUT_MS: int
     OUTBOX_LEASE_SECONDS: int
     IMPORT_STALE_SECONDS: int
+    ADVISOR_DAILY_CAP: int
 
 
 FINISHLINE: FinishlineSettings = {
@@ -297,6 +298,8 @@ FINISHLINE: FinishlineSettings = {
     "OUTBOX_LEASE_SECONDS": int(os.environ.get("FINISHLINE_OUTBOX_LEASE_SECONDS", "300")),
     # Without PostgreSQL's session locks, a `running` import older than this is taken as dead.
     "IMPORT_STALE_SECONDS": int(os.environ.get("FINISHLINE_IMPORT_STALE_SECONDS", "21600")),
+    # Advisor cases a staff member is given per day at most; the rest wait, highest value first.
+    "ADVISOR_DAILY_CAP": int(os.environ.get("FINISHLINE_ADVISOR_DAILY_CAP", "25")),
     # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
     "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),
 }
