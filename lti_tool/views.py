@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lti_tool import claims as lti_claims
 from lti_tool import selectors
-from lti_tool.audit import privacy
+from lti_tool.audit import privacy, readable
 from lti_tool.audit.trail import append_audit
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_of, launch_required
@@ -361,8 +361,8 @@ def my_data(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "lti_tool/my_data.html",
-        {"sections": [(name, rows[:20], len(rows)) for name, rows in data.items()]},
-    )  # fmt: skip
+        {"sections": readable.sections(data, me=f"person:{person.pk}")},
+    )
 
 
 @launch_required(roles={Role.ADMIN})

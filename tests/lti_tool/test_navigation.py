@@ -7,7 +7,7 @@ import re
 import pytest
 from django.test import Client, override_settings
 
-from lti_tool import navigation
+from lti_tool import context_processors as navigation
 from tests.platform.launcher import launch, launch_token
 
 INSTITUTION = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#"
