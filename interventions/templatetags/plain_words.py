@@ -49,3 +49,9 @@ def actor_words(by: str) -> str:
         if person is not None and person.name:
             return person.name
     return wording.actor(str(by))
+
+
+@register.filter
+def words(code: str) -> str:
+    """Any snake_case name as words: `welcome_reminder` -> "Welcome reminder"."""
+    return str(code).replace("_", " ").capitalize()
