@@ -16,7 +16,7 @@ from django.db.models import Avg, Count, Max, Q
 from completion import wording
 from completion.models import Activity, Progress, RiskScore
 from completion.risk.selectors import fired_counts
-from interventions.models import AdvisorCase, Intervention
+from interventions.models import AdvisorCase, Intervention, OutboundMessage
 from lti_tool.models import Course
 
 DAYS = 28
@@ -47,7 +47,8 @@ class TodayPage:
     mean_percent: float = 0.0
     mean_expected: float = 0.0
     behind: int = 0  # learners behind the schedule
-    sent_week: int = 0
+    sent_week: int = 0  # messages the outbox sent in the last 7 days
+    queued: int = 0  # messages waiting in the outbox
     measured_week: int = 0
     back_week: int = 0
     open_cases: int = 0
@@ -107,9 +108,14 @@ def today_page(course: Course, *, now: datetime) -> TodayPage:
     week = Intervention.objects.filter(
         course_id=course.pk, status=Intervention.Status.SENT, send_at__gte=since - timedelta(days=7)
     ).aggregate(
-        sent=Count("pk", filter=Q(send_at__gte=since)),
         measured=Count("pk", filter=Q(reengaged_48h__isnull=False)),
         back=Count("pk", filter=Q(reengaged_48h=True)),
+    )
+    # Messages as the outbox knows them: sent means the mail server (or SMS API) took it.
+    Out = OutboundMessage.Status
+    outbox = OutboundMessage.objects.filter(course_id=course.pk).aggregate(
+        sent=Count("pk", filter=Q(status=Out.SENT, sent_at__gte=since)),
+        queued=Count("pk", filter=Q(status__in=[Out.PENDING, Out.SENDING])),
     )
     return TodayPage(
         day=day,
@@ -121,7 +127,8 @@ def today_page(course: Course, *, now: datetime) -> TodayPage:
         mean_percent=progress["mean"] or 0.0,
         mean_expected=progress["expected"] or 0.0,
         behind=progress["behind"] or 0,
-        sent_week=week["sent"] or 0,
+        sent_week=outbox["sent"] or 0,
+        queued=outbox["queued"] or 0,
         measured_week=week["measured"] or 0,
         back_week=week["back"] or 0,
         open_cases=AdvisorCase.objects.filter(membership__course_id=course.pk)

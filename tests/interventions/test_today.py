@@ -96,3 +96,18 @@ def test_charts_are_single_images_without_scripts():
     assert "<script" not in svg
     spark = charts.sparkline([0.5, 0.25], "Ann")
     assert "Ann: chance of finishing 50% 2 days ago, 25% now" in spark
+
+
+def test_messages_count_as_sent_only_when_the_outbox_sent_them(scored_course):
+    from interventions.models import OutboundMessage
+
+    course, members, _ = scored_course
+    for n, status in enumerate(["pending", "sent", "failed"]):
+        OutboundMessage.objects.create(
+            idempotency_key=f"t{n}", deployment=course.deployment, course=course,
+            membership=members[n], channel="email", to_address="x@example.edu", body_text="hi",
+            status=status, not_before=day(8), sent_at=day(8) if status == "sent" else None,
+        )  # fmt: skip
+    page = today_page(course, now=day(9))
+    assert page.sent_week == 1
+    assert page.queued == 1
