@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Avg, Count, Max, Q
 
 from completion import wording
@@ -22,6 +24,7 @@ from lti_tool.models import Course
 DAYS = 28
 CONTACTS = 10
 SPARK_DAYS = 14
+PAST_SECONDS = 3600
 TIERS = ("red", "yellow", "green")
 
 
@@ -103,6 +106,7 @@ def today_page(course: Course, *, now: datetime) -> TodayPage:
         mean=Avg("percent_complete"),
         expected=Avg("expected_percent"),
         behind=Count("pk", filter=Q(gap__gt=0)),
+        n=Count("pk"),
     )
     since = now - timedelta(days=7)
     week = Intervention.objects.filter(
@@ -134,16 +138,36 @@ def today_page(course: Course, *, now: datetime) -> TodayPage:
         open_cases=AdvisorCase.objects.filter(membership__course_id=course.pk)
         .exclude(status=AdvisorCase.Status.RESOLVED)
         .count(),
-        risk_mix=_risk_mix(course, day),
-        pace=_pace(course, day),
+        **_series(course, day, tiers, progress),
         contacts=_contacts(course, day),
     )
 
 
+def _series(
+    course: Course, day: date, tiers: dict[str, int], progress: dict[str, Any]
+) -> dict[str, Any]:
+    """The 28-day series: the days before `day` from the cache (they are settled: an hour's
+    staleness only after a backfill re-scores them), `day` itself from today's figures."""
+    key = f"finishline:today:{course.pk}:{day.isoformat()}"
+    past = cache.get(key)
+    if past is None:
+        past = (_risk_mix(course, day), _pace(course, day))
+        cache.set(key, past, PAST_SECONDS)
+    n = progress["n"] or 0
+    today = (
+        day,
+        progress["mean"] or 0.0,
+        progress["expected"] or 0.0,
+        100 * (progress["completed"] or 0) / n if n else 0.0,
+    )
+    return {"risk_mix": [*past[0], (day, tiers)], "pace": [*past[1], today]}
+
+
 def _risk_mix(course: Course, day: date) -> list[tuple[date, dict[str, int]]]:
+    """Learners per tier on each of the DAYS - 1 days before `day`."""
     per_day: dict[date, dict[str, int]] = {}
     for as_of, tier, n in (
-        RiskScore.objects.filter(course=course, as_of__gt=day - timedelta(days=DAYS))
+        RiskScore.objects.filter(course=course, as_of__gt=day - timedelta(days=DAYS), as_of__lt=day)
         .values_list("as_of", "tier")
         .annotate(n=Count("pk"))
         .order_by("as_of")
@@ -153,9 +177,9 @@ def _risk_mix(course: Course, day: date) -> list[tuple[date, dict[str, int]]]:
 
 
 def _pace(course: Course, day: date) -> list[tuple[date, float, float, float]]:
-    """Per day: mean progress, mean progress the schedule expected, share completed."""
+    """Per day before `day`: mean progress, mean expected by the schedule, share completed."""
     rows = (
-        Progress.objects.filter(course=course, as_of__gt=day - timedelta(days=DAYS))
+        Progress.objects.filter(course=course, as_of__gt=day - timedelta(days=DAYS), as_of__lt=day)
         .values("as_of")
         .annotate(
             mean=Avg("percent_complete"),

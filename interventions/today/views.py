@@ -29,8 +29,10 @@ def today(request: HttpRequest) -> HttpResponse:
             "course": course,
             "person": launch_person(launch),
             "page": page,
-            "risk_chart": mark_safe(charts.risk_mix(page.risk_mix)) if page.risk_mix else "",
-            "pace_chart": mark_safe(charts.pace(page.pace)) if page.pace else "",
+            "risk_chart": mark_safe(charts.cached(charts.risk_mix, page.risk_mix))
+            if page.risk_mix
+            else "",
+            "pace_chart": mark_safe(charts.cached(charts.pace, page.pace)) if page.pace else "",
             "contacts": [(c, sparks[c.membership_id]) for c in page.contacts],
         },
     )
