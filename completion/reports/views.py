@@ -39,7 +39,7 @@ from lti_tool.models import Course, Role
 from lti_tool.selectors import STAFF_ROLES
 
 ADMIN = [Role.ADMIN]
-HTML_MAX_ROWS = 1000
+PER_PAGE = 50
 
 
 def _int(value: str | None) -> int | None:
@@ -118,6 +118,8 @@ def _page_context(
     request: HttpRequest, report: reports.ComplianceReport, course: Course | None
 ) -> dict[str, Any]:
     launch = launch_of(request)
+    pages = max((len(report.rows) + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(max(_int(request.GET.get("page")) or 1, 1), pages)
     return {
         "report": report,
         "export_query": request.GET.urlencode(),
@@ -125,9 +127,11 @@ def _page_context(
         "course": course,
         "is_admin": launch.role == Role.ADMIN,
         "has_course": launch.course_id is not None,
-        "shown": report.rows[:HTML_MAX_ROWS],
+        "shown": report.rows[(page - 1) * PER_PAGE : page * PER_PAGE],
+        "page": page,
+        "pages": pages,
+        "page_query": _without_page(request),
         "exports": exports.mine(launch.person_id),
-        "limit": HTML_MAX_ROWS,
         "groups": reports.GROUPS,
         "group_label": reports.GROUPS.get(report.filters.group_by, "Group"),
         "fields": [
@@ -135,6 +139,12 @@ def _page_context(
             for k in reports.ATTRIBUTES
         ],
     }
+
+
+def _without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 def _export(report: reports.ComplianceReport, fmt: str) -> HttpResponse:

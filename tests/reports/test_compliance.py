@@ -329,3 +329,19 @@ def test_an_admin_reports_across_the_deployments_courses_and_no_one_else_may(wor
     assert Client().get(URL, {}, HTTP_X_FINISHLINE_LAUNCH=learner).status_code == 403
     assert Client().get(URL).status_code == 401
     assert reverse("reports:compliance") == URL
+
+
+def test_the_page_lists_learners_a_page_at_a_time(world, monkeypatch):
+    from completion.reports import views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    lt = token(world["course"], world["teacher"], "instructor")
+    first = Client().get(URL, {}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    second = Client().get(URL, {"page": "2"}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    assert "Page 1 of 2" in first
+    assert "Page 2 of 2" in second
+    emails = ("ada@example.com", "bob@example.com", "cara@example.com", "dan@example.com")
+    on_first = {e for e in emails if e in first.split("<h2", 2)[-1]}
+    on_second = {e for e in emails if e in second.split("<h2", 2)[-1]}
+    assert len(on_first) == len(on_second) == 2
+    assert on_first.isdisjoint(on_second)
