@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from completion.models import RiskScore
 from completion.risk.scoring import score_course, today
+from completion.risk.selectors import predictor_of
 from lti_tool.models import Course
 
 
@@ -35,6 +36,12 @@ class Command(BaseCommand):
             help="course id (repeatable; default: every live course)",
         )
         parser.add_argument(
+            "--model",
+            type=int,
+            default=None,
+            help="score with this stored model (default: the course's choice)",
+        )
+        parser.add_argument(
             "--days",
             type=int,
             default=1,
@@ -50,6 +57,13 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"no such course: {', '.join(map(str, sorted(missing)))}")
         for course_id in ids:
+            predictor = None
+            if options["model"] is not None:
+                predictor = predictor_of(
+                    Course.objects.get(pk=course_id), model_id=options["model"]
+                )
+                if predictor is None:
+                    raise CommandError(f"no model {options['model']} for course {course_id}")
             scored = set(
                 RiskScore.objects.filter(course_id=course_id, as_of__lt=as_of)
                 .values_list("as_of", flat=True)
@@ -60,7 +74,7 @@ class Command(BaseCommand):
                 if day in scored:
                     continue
                 started = time.perf_counter()
-                s = score_course(course_id, as_of=day)
+                s = score_course(course_id, as_of=day, predictor=predictor)
                 self.stdout.write(
                     f"course {course_id} as of {day}: {s.learners} learners, red {s.red}, "
                     f"yellow {s.yellow}, green {s.green} ({time.perf_counter() - started:.2f} s)"
