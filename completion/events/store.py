@@ -329,6 +329,7 @@ def record_launch_event(
         None,
         None,
         None,
+        1,  # count: one launch
         "lti",
         nonce or occurred_at.isoformat(),
     )
