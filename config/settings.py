@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
     "django_q",
@@ -128,6 +129,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lti_tool.context_processors.launch",
+                "lti_tool.context_processors.nav",
             ],
         },
     },
@@ -246,6 +248,7 @@ class FinishlineSettings(TypedDict, total=False):
     STORAGE_TIMEOUT_MS: int
     OUTBOX_LEASE_SECONDS: int
     IMPORT_STALE_SECONDS: int
+    ADVISOR_DAILY_CAP: int
 
 
 FINISHLINE: FinishlineSettings = {
@@ -295,6 +298,8 @@ FINISHLINE: FinishlineSettings = {
     "OUTBOX_LEASE_SECONDS": int(os.environ.get("FINISHLINE_OUTBOX_LEASE_SECONDS", "300")),
     # Without PostgreSQL's session locks, a `running` import older than this is taken as dead.
     "IMPORT_STALE_SECONDS": int(os.environ.get("FINISHLINE_IMPORT_STALE_SECONDS", "21600")),
+    # Advisor cases a staff member is given per day at most; the rest wait, highest value first.
+    "ADVISOR_DAILY_CAP": int(os.environ.get("FINISHLINE_ADVISOR_DAILY_CAP", "25")),
     # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
     "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),
 }
@@ -308,6 +313,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Finishline <finishline@localhost>")
+# The demo's mail catcher stores what it receives in this Maildir; /demo/mail/ shows it.
+DEMO_MAILDIR = os.environ.get("FINISHLINE_DEMO_MAILDIR", "") if LOCAL else ""
 
 # SMS through a Twilio-compatible REST API.
 FINISHLINE_SMS = {

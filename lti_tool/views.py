@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lti_tool import claims as lti_claims
 from lti_tool import selectors
-from lti_tool.audit import privacy
+from lti_tool.audit import privacy, readable
 from lti_tool.audit.trail import append_audit
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_of, launch_required
@@ -319,17 +319,10 @@ def deep_link_respond(request: HttpRequest) -> HttpResponse:
 
 @launch_required(roles=STAFF_ROLES)
 def course_home(request: HttpRequest) -> HttpResponse:
+    """The course's first screen is the Today page (interventions), by URL name."""
     launch = launch_of(request)
-    course = selectors.access_course(launch, launch.course_id or 0, staff=True)
-    return render(
-        request,
-        "lti_tool/course_home.html",
-        {
-            "course": course,
-            "person": selectors.launch_person(launch),
-            "launch": launch,
-        },
-    )
+    selectors.access_course(launch, launch.course_id or 0, staff=True)
+    return redirect(reverse("today:course"))
 
 
 @launch_required()
@@ -369,8 +362,8 @@ def my_data(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "lti_tool/my_data.html",
-        {"sections": [(name, rows[:20], len(rows)) for name, rows in data.items()]},
-    )  # fmt: skip
+        {"sections": readable.sections(data, me=f"person:{person.pk}")},
+    )
 
 
 @launch_required(roles={Role.ADMIN})
