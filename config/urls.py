@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("ops.urls")),
     path("", include("lti_tool.demo.urls")),
     path("", include("lti_tool.urls")),
     path("", include("lti_tool.registration.urls")),
