@@ -236,6 +236,7 @@ class FinishlineSettings(TypedDict, total=False):
     PLATFORM_JWKS_REFETCH_INTERVAL: int
     HTTP_TIMEOUT: tuple[float, float]
     OUTBOUND_ALLOW: tuple[str, ...]
+    OUTBOUND_CA_BUNDLE: str
     REGISTRATION_REQUIRES_APPROVAL: bool
     TOOL_TITLE: str
     XAPI_MAX_BODY: int
@@ -278,6 +279,9 @@ FINISHLINE: FinishlineSettings = {
         ).split(",")
         if n.strip()
     ),
+    # A CA bundle (PEM file) to verify outbound https with instead of the public CAs, for an
+    # LMS whose certificate comes from the institution's own CA.
+    "OUTBOUND_CA_BUNDLE": os.environ.get("FINISHLINE_OUTBOUND_CA_BUNDLE", ""),
     # Dynamic registrations wait for an admin's approval when this is on (the default in
     # production), unless they come through an admin-issued one-time registration link.
     "REGISTRATION_REQUIRES_APPROVAL": env_bool(
