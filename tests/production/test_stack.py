@@ -58,15 +58,19 @@ def lms_for(stack_url: str, lms: TestPlatform) -> None:
 
     def course(request):
         role = request.query.get("as", ["learner"])[0]
-        login = stack_url + "/lti/login/?" + urlencode(
-            {
-                "iss": lms.issuer,
-                "client_id": lms.client_id,
-                "login_hint": f"{role}-1",
-                "lti_message_hint": role,
-                "lti_deployment_id": lms.deployment_id,
-                "target_link_uri": stack_url + "/lti/launch/",
-            }
+        login = (
+            stack_url
+            + "/lti/login/?"
+            + urlencode(
+                {
+                    "iss": lms.issuer,
+                    "client_id": lms.client_id,
+                    "login_hint": f"{role}-1",
+                    "lti_message_hint": role,
+                    "lti_deployment_id": lms.deployment_id,
+                    "target_link_uri": stack_url + "/lti/launch/",
+                }
+            )
         )
         page = (
             "<!doctype html><title>Course</title><h1>LMS course</h1>"
@@ -83,11 +87,7 @@ def lms_for(stack_url: str, lms: TestPlatform) -> None:
             nonce=query["nonce"],
             role=role,
             context_id="stack-course-1",
-            **{
-                "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": query[
-                    "redirect_uri"
-                ]
-            },
+            **{"https://purl.imsglobal.org/spec/lti/claim/target_link_uri": query["redirect_uri"]},
         )
         form = (
             "<!doctype html><title>Launching</title>"
