@@ -126,7 +126,7 @@ class Activity(models.Model):
             models.Index(
                 fields=["course", "person", "occurred_at"],
                 name="activity_facts",
-                include=["item", "verb", "duration_seconds", "score"],
+                include=["item", "verb", "duration_seconds", "score", "success"],
             ),
         ]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from completion.models import (
@@ -21,7 +21,9 @@ from completion.models import (
     RiskScore,
     StatusOverride,
 )
-from completion.risk.facts import DONE_VERBS
+from completion.progress import criteria as crit
+from completion.risk.facts import DONE_EVENT
+from completion.risk.selectors import setup_of
 from completion.risk.signals import from_stored
 from lti_tool.audit import privacy
 from lti_tool.models import Course, Membership, Person
@@ -62,13 +64,16 @@ def learner_progress(membership: Membership) -> LearnerProgress:
 
 
 def _item_states(membership: Membership) -> list[ItemState]:
-    seen = dict(
+    rows = (
         Activity.objects.filter(course=membership.course, person=membership.person)
         .exclude(item=None)
         .values_list("item")
-        .annotate(done=Min("occurred_at", filter=Q(verb__in=DONE_VERBS)), last=Max("occurred_at"))
-        .values_list("item", "done")
+        .annotate(done=Min("occurred_at", filter=DONE_EVENT), best=Max("score"))
+        .values_list("item", "done", "best")
     )
+    seen = {item: done for item, done, _ in rows}
+    best = {item: b for item, _, b in rows if b is not None}
+    by_score = crit.done_by_score(setup_of(membership.course).criteria, best)
     items = Item.objects.filter(course=membership.course, is_tool_lineitem=False).order_by(
         "position", "pk"
     )
@@ -76,7 +81,7 @@ def _item_states(membership: Membership) -> list[ItemState]:
         ItemState(
             title=i.title or i.external_id,
             kind=i.kind,
-            done=seen.get(i.pk) is not None,
+            done=seen.get(i.pk) is not None or i.pk in by_score,
             started=i.pk in seen,
             url=i.external_id if i.external_id.startswith(("https://", "http://")) else "",
         )

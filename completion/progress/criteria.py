@@ -42,6 +42,9 @@ class Criteria:
     min_content_share: float = 0.8
     min_overall_score: float | None = None
     min_item_scores: Mapping[int, float] = field(default_factory=dict)
+    # Each item's pass mark (0..1): a score at or above it marks the item done, as a
+    # `passed` event or a graded submission with `success` does. `min_item_scores` count too.
+    pass_marks: Mapping[int, float] = field(default_factory=dict)
     required_submissions: frozenset[int] = frozenset()
     min_time_seconds: float = 0.0
     item_prerequisites: Mapping[int, frozenset[int]] = field(default_factory=dict)
@@ -78,6 +81,22 @@ class Evaluation:
     locked_items: frozenset[int]
     due_on: date | None
     overridden: bool = False
+
+
+def pass_mark(criteria: Criteria, item: int) -> float | None:
+    """The score (0..1) at or above which `item` counts as done, if the course sets one."""
+    found = criteria.pass_marks.get(item)
+    return criteria.min_item_scores.get(item) if found is None else found
+
+
+def done_by_score(criteria: Criteria, best_scores: Mapping[int, float]) -> frozenset[int]:
+    """Items whose best score reached their pass mark: a graded submission is progress."""
+    done = []
+    for item, best in best_scores.items():
+        mark = pass_mark(criteria, item)
+        if mark is not None and best + 1e-9 >= mark:
+            done.append(item)
+    return frozenset(done)
 
 
 def overall_score(criteria: Criteria, achievement: Achievement) -> float | None:

@@ -18,12 +18,24 @@ from itertools import pairwise
 from typing import NamedTuple, overload
 
 # Not functools': on Python 3.11 it takes a lock on every first read, five per learner daily.
+from django.db.models import Q
 from django.utils.functional import cached_property
 
 from completion.data import cutoff_of
 
 CONSUME_VERBS = frozenset({"launched", "viewed", "progressed", "completed", "passed"})
 DONE_VERBS = frozenset({"completed", "passed"})
+
+
+def is_done_event(verb: str, success: bool | None) -> bool:
+    """An event that marks its item done by itself: `completed`, `passed`, or any event the
+    source marked successful (a graded `submitted` with `success`, as AGS and LMS exports
+    send). A score at or above the item's pass mark also counts (`criteria.done_by_score`)."""
+    return verb in DONE_VERBS or success is True
+
+
+# The same test as a query filter (`scoring`, the learner's page, interventions' next steps).
+DONE_EVENT = Q(verb__in=DONE_VERBS) | Q(success=True)
 
 
 class Day(NamedTuple):
@@ -127,6 +139,7 @@ class EventRow(NamedTuple):
     occurred_at: datetime
     duration_seconds: float | None = None
     score: float | None = None
+    success: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -209,7 +222,7 @@ class _ItemAcc:
 
     def add(self, e: EventRow) -> None:
         self.first = min(self.first, e.occurred_at)
-        if e.verb in DONE_VERBS:
+        if is_done_event(e.verb, e.success):
             self.done = e.occurred_at if self.done is None else min(self.done, e.occurred_at)
         self.consumed = self.consumed or e.verb in CONSUME_VERBS
         self.submitted = self.submitted or e.verb == "submitted"

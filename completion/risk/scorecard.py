@@ -112,6 +112,8 @@ def achievement_of(
             submitted.append(k)
         if i.best_score is not None:
             best[k] = i.best_score
+    if best and (setup.criteria.pass_marks or setup.criteria.min_item_scores):
+        done.extend(crit.done_by_score(setup.criteria, best))
     return crit.Achievement(
         done_items=frozenset(done),
         consumed_items=frozenset(consumed),

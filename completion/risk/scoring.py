@@ -38,7 +38,7 @@ from completion.models import (
 from completion.risk import selectors as sel
 from completion.risk import snapshot as facts_snapshot
 from completion.risk.fact_rows import FactRows
-from completion.risk.facts import CONSUME_VERBS, DONE_VERBS, LearnerFacts
+from completion.risk.facts import CONSUME_VERBS, DONE_EVENT, LearnerFacts
 from completion.risk.scorecard import (
     CohortResult,
     CourseSetup,
@@ -185,7 +185,7 @@ def load_rows_orm(
         .values("person_id", "item_id")
         .annotate(
             first=Min("occurred_at"),
-            done=Min("occurred_at", filter=Q(verb__in=DONE_VERBS)),
+            done=Min("occurred_at", filter=DONE_EVENT),
             consumed=Count("id", filter=Q(verb__in=CONSUME_VERBS)),
             submitted=Count("id", filter=Q(verb="submitted")),
             attempted=Count("id", filter=Q(verb="attempted")),

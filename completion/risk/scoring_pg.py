@@ -28,7 +28,7 @@ GROUP BY 1, 2
 
 ITEMS_SQL = """
 SELECT person_id, item_id, extract(epoch FROM min(occurred_at))::float8,
-       extract(epoch FROM min(occurred_at) FILTER (WHERE verb = ANY(%s)))::float8,
+       extract(epoch FROM min(occurred_at) FILTER (WHERE verb = ANY(%s) OR success))::float8,
        count(*) FILTER (WHERE verb = ANY(%s)), count(*) FILTER (WHERE verb = 'submitted'),
        count(*) FILTER (WHERE verb = 'attempted'), count(*) FILTER (WHERE verb = 'passed'),
        count(*) FILTER (WHERE verb = 'failed'), max(score), coalesce(sum(duration_seconds), 0)

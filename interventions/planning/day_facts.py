@@ -11,12 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, Sum
+from django.db.models import CharField, Count, Exists, Max, OuterRef, Sum
 from django.db.models.functions import Cast
 
 from completion.models import Accommodation, Activity, Item, Pause, Progress, RiskScore
-from completion.risk.facts import DONE_VERBS
-from completion.risk.selectors import fired_since
+from completion.progress import criteria as crit
+from completion.risk.facts import DONE_EVENT
+from completion.risk.selectors import fired_since, setup_of
 from interventions.delivery import messages
 from interventions.models import (
     ContactPreference,
@@ -231,7 +232,8 @@ def next_steps_of(course: Course) -> dict[int, personalise.NextStep]:
         .values_list("person_id", "item_id")
         .annotate(
             seconds=Sum("duration_seconds", default=0.0),
-            done=Count("pk", filter=Q(verb__in=DONE_VERBS)),
+            done=Count("pk", filter=DONE_EVENT),
+            best=Max("score"),
             # As UTC text, which sorts as the time does: loading hundreds of thousands of
             # datetimes through Django's time-zone-aware loader costs more than the query.
             last=Cast(Max("occurred_at"), CharField()),
@@ -245,9 +247,15 @@ def next_steps_of(course: Course) -> dict[int, personalise.NextStep]:
         .order_by("position", "pk")
         .values_list("pk", "title", "external_id")
     ]
+    criteria = setup_of(course).criteria
+
+    def done_by_score(item: int, best: float | None) -> bool:
+        mark = crit.pass_mark(criteria, item)
+        return best is not None and mark is not None and best + 1e-9 >= mark
+
     return personalise.next_steps(
-        (personalise.ItemRow(p, i, float(secs or 0), done > 0, last)
-         for p, i, secs, done, last in rows),
+        (personalise.ItemRow(p, i, float(secs or 0), done > 0 or done_by_score(i, best), last)
+         for p, i, secs, done, best, last in rows),
         items,
     )  # fmt: skip
 

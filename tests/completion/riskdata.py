@@ -54,7 +54,7 @@ def enrol(course, sub, *, at=START, role="learner", person=None):
     )
 
 
-def add(course, membership, verb, at, *, item=None, seconds=None, score=None):
+def add(course, membership, verb, at, *, item=None, seconds=None, score=None, success=None):
     return Activity.objects.create(
         course=course,
         person_id=membership.person_id,
@@ -64,6 +64,7 @@ def add(course, membership, verb, at, *, item=None, seconds=None, score=None):
         received_at=at,
         duration_seconds=seconds,
         score=score,
+        success=success,
         source="api",
         source_id=f"e{next(_seq)}",
     )
@@ -71,7 +72,9 @@ def add(course, membership, verb, at, *, item=None, seconds=None, score=None):
 
 def rows_of(course):
     return [
-        EventRow(a.person_id, a.item_id, a.verb, a.occurred_at, a.duration_seconds, a.score)
+        EventRow(
+            a.person_id, a.item_id, a.verb, a.occurred_at, a.duration_seconds, a.score, a.success
+        )
         for a in Activity.objects.filter(course=course)
     ]
 

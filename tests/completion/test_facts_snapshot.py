@@ -237,6 +237,7 @@ events_st = st.lists(
         occurred_at=st.integers(0, 5 * 24 * 60).map(lambda m: START + timedelta(minutes=m)),
         duration_seconds=st.one_of(st.none(), st.integers(0, 900).map(float)),
         score=st.one_of(st.none(), st.floats(0, 1)),
+        success=st.one_of(st.none(), st.booleans()),
     ),
     max_size=30,
 )
@@ -267,8 +268,8 @@ def test_rows_held_for_a_day_merged_with_the_events_read_since_equal_a_full_read
         Activity.objects.bulk_create(
             Activity(course=course, person_id=e.person_id, item_id=e.item_id, verb=e.verb,
                      occurred_at=e.occurred_at, received_at=e.occurred_at,
-                     duration_seconds=e.duration_seconds, score=e.score, source="api",
-                     source_id=str(offset + n))
+                     duration_seconds=e.duration_seconds, score=e.score, success=e.success,
+                     source="api", source_id=str(offset + n))
             for n, e in enumerate(part)
         )  # fmt: skip
 

@@ -60,6 +60,7 @@ events_st = st.lists(
         occurred_at=st.integers(0, 40 * 24 * 60).map(lambda m: START + timedelta(minutes=m)),
         duration_seconds=st.one_of(st.none(), st.floats(0, 3600)),
         score=st.one_of(st.none(), st.floats(0, 1)),
+        success=st.one_of(st.none(), st.booleans()),
     ),
     max_size=60,
 )
@@ -188,6 +189,7 @@ def test_sql_facts_match_the_reference_on_generated_events(events, day):
                 received_at=e.occurred_at,
                 duration_seconds=e.duration_seconds,
                 score=e.score,
+                success=e.success,
                 source="api",
                 source_id=f"{n}",
             )
@@ -205,6 +207,7 @@ def test_sql_facts_match_the_reference_on_generated_events(events, day):
             e.occurred_at,
             e.duration_seconds,
             e.score,
+            e.success,
         )
         for e in events
     ]

@@ -260,6 +260,24 @@ def test_format_canonical_keeps_the_asked_language_only(lrs):
     assert exact["verb"]["display"] == both
 
 
+def test_format_canonical_gives_the_definition_the_lrs_merged_not_the_statement_own(lrs):
+    first = statement(
+        object={"id": ACTIVITY, "definition": {"name": {"en-US": "Old", "fr": "Ancien"}}}
+    )
+    later = statement(object={"id": ACTIVITY, "definition": {"name": {"en-US": "New"}}})
+    bare = statement(object={"id": ACTIVITY})  # names the activity, defines nothing
+    lrs.call("POST", "statements", None, [first, later, bare])
+    for sent in (first, bare):
+        one = {"statementId": sent["id"], "format": "canonical"}
+        got = lrs.call("GET", "statements", one, **{"Accept-Language": "en-US"}).json()
+        assert got["object"]["definition"] == {"name": {"en-US": "New"}}
+    query = lrs.call("GET", "statements", {"format": "canonical"}, **{"Accept-Language": "fr"})
+    names = [s["object"]["definition"]["name"] for s in query.json()["statements"]]
+    assert names == [{"fr": "Ancien"}] * 3
+    exact = lrs.call("GET", "statements", {"statementId": bare["id"]}).json()
+    assert "definition" not in exact["object"]
+
+
 def test_more_pages_through_a_query_and_consistent_through_is_a_date(lrs):
     lrs.call("POST", "statements", None, [statement() for _ in range(3)])
     page = lrs.call("GET", "statements", {"limit": 2})

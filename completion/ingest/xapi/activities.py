@@ -18,31 +18,32 @@ CONTEXT_LISTS = ("parent", "grouping", "category", "other")
 
 def activities_of(statement: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(id, definition) of each Activity in a valid statement that carries a definition."""
+    for activity in named_activities(statement):
+        definition = activity.get("definition")
+        if isinstance(definition, Mapping) and definition:
+            yield str(activity.get("id", "")), definition
+
+
+def named_activities(statement: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every Activity object a statement names, with or without a definition."""
     yield from _in_body(statement)
     obj = statement.get("object")
     if isinstance(obj, Mapping) and obj.get("objectType") == "SubStatement":
         yield from _in_body(obj)
 
 
-def _in_body(body: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _in_body(body: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     obj = body.get("object")
-    if isinstance(obj, Mapping):
-        yield from _defined(obj)
     context = body.get("context")
     lists = context.get("contextActivities") if isinstance(context, Mapping) else None
+    named = [obj]
     if isinstance(lists, Mapping):
         for key in CONTEXT_LISTS:
             value = lists.get(key)
-            for activity in value if isinstance(value, list) else [value]:
-                if isinstance(activity, Mapping):
-                    yield from _defined(activity)
-
-
-def _defined(activity: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    definition = activity.get("definition")
-    is_activity = activity.get("objectType", "Activity") == "Activity"
-    if is_activity and isinstance(definition, Mapping) and definition:
-        yield str(activity.get("id", "")), definition
+            named.extend(value if isinstance(value, list) else [value])
+    for activity in named:
+        if isinstance(activity, Mapping) and activity.get("objectType", "Activity") == "Activity":
+            yield activity
 
 
 def merge_definition(known: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:

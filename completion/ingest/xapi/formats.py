@@ -2,9 +2,9 @@
 
 `exact` is the statement as stored. `ids` keeps only what identifies each Agent, Group,
 Activity and Verb. `canonical` keeps Agents and Groups as stored and reduces every language
-map of Activities and Verbs to the one language the client asked for (Accept-Language); the
-"canonical definition" of an Activity is the one the statement carries, as this LRS keeps no
-separate activity store.
+map of Activities and Verbs to the one language the client asked for (Accept-Language); an
+Activity's definition is then the LRS's canonical one (every definition it was given, merged:
+`XapiActivity`), passed in by the caller, else the one the statement carries.
 """
 
 from __future__ import annotations
@@ -21,17 +21,25 @@ INTERACTION_LISTS = ("choices", "scale", "source", "target", "steps")
 Transform = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
-def formatted(statement: Mapping[str, Any], fmt: str, accept_language: str = "") -> dict[str, Any]:
+def formatted(
+    statement: Mapping[str, Any],
+    fmt: str,
+    accept_language: str = "",
+    definitions: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The statement in format `fmt`; context activities are always arrays (statements stored
-    before the store made them arrays may hold one alone)."""
+    before the store made them arrays may hold one alone). `definitions` are the canonical
+    definitions by activity id, for `canonical`."""
     statement = with_activity_lists(statement)
     if fmt == "ids":
         return _statement(statement, agent=_agent_ids, activity=_activity_ids, verb=_verb_ids)
     if fmt == "canonical":
         languages = preferred_languages(accept_language)
+        canonical = definitions or {}
 
         def activity(a: Mapping[str, Any]) -> dict[str, Any]:
-            return _activity_canonical(a, languages)
+            known = canonical.get(str(a.get("id", "")))
+            return _activity_canonical({**a, "definition": known} if known else a, languages)
 
         def verb(v: Mapping[str, Any]) -> dict[str, Any]:
             return _with_map(v, "display", languages)

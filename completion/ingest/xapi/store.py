@@ -12,7 +12,7 @@ is stored voided. The batch costs a fixed number of queries, whatever its size.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -231,6 +231,15 @@ def known_activity(*, deployment_id: int, activity_id: str) -> dict[str, Any] | 
         .first()
     )
     return dict(row) if row is not None else None
+
+
+def known_activities(*, deployment_id: int, activity_ids: Iterable[str]) -> dict[str, Any]:
+    """The merged definitions of those activities this LRS has seen defined, by activity id."""
+    keys = {xapi.activity_key(a) for a in activity_ids}
+    if not keys:
+        return {}
+    rows = XapiActivity.objects.filter(deployment_id=deployment_id, activity_key__in=keys)
+    return dict(rows.values_list("activity_id", "definition"))
 
 
 def agent_names(*, deployment_id: int, identity: Mapping[str, Any], limit: int = 20) -> list[str]:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from completion.ingest.limits import MAX_IRI_LENGTH, InputRefused, parse_json
+from completion.ingest.xapi.activities import named_activities
 from completion.ingest.xapi.attachments import (
     AttachmentError,
     check_attachments,
@@ -54,6 +55,7 @@ from completion.ingest.xapi.store import (
     StatementRejected,
     attachments_of,
     find_statement,
+    known_activities,
     query_statements,
     store_statements,
 )
@@ -198,17 +200,17 @@ def _lookup(xreq: XapiRequest, principal: credentials.Principal) -> HttpResponse
     statement_id = xreq.params["voidedStatementId" if voided else "statementId"]
     if not is_uuid(statement_id):
         raise BadRequest("the statement id must be a UUID")
-    shape = _formatter(xreq)
+    shape = _formatter(xreq, principal)
     found = find_statement(
         deployment_id=principal.deployment_id, statement_id=statement_id.lower(), voided=voided
     )
     if found is None:
         return error("no such statement", 404)
-    return _with_attachments(xreq, principal, shape(found), [found])
+    return _with_attachments(xreq, principal, shape([found])[0], [found])
 
 
 def _query(xreq: XapiRequest, principal: credentials.Principal) -> HttpResponse:
-    shape = _formatter(xreq)
+    shape = _formatter(xreq, principal)
     if "more" in xreq.params:
         query, after = _continued(xreq.params["more"], principal)
     else:
@@ -221,7 +223,7 @@ def _query(xreq: XapiRequest, principal: credentials.Principal) -> HttpResponse:
             if kept in xreq.params:
                 link[kept] = xreq.params[kept]
         more = f"{xreq.path}?" + urlencode(link)
-    result = {"statements": [shape(s) for s in page.statements], "more": more}
+    result = {"statements": shape(page.statements), "more": more}
     return _with_attachments(xreq, principal, result, page.statements)
 
 
@@ -242,14 +244,27 @@ def _with_attachments(
     return HttpResponse(body, content_type=content_type)
 
 
-def _formatter(xreq: XapiRequest) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """How to shape each statement returned: the `format` parameter (a `more` link's own)."""
+def _formatter(
+    xreq: XapiRequest, principal: credentials.Principal
+) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """How to shape the statements returned: the `format` parameter (a `more` link's own);
+    `canonical` with the definitions this LRS has merged for their activities."""
     fmt = xreq.params.get("format", "exact")
     if fmt not in FORMATS:
         raise BadRequest("format must be ids, exact or canonical")
     _flag(xreq.params, "attachments")
     languages = xreq.header("Accept-Language")
-    return lambda statement: formatted(statement, fmt, languages)
+
+    def shape(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        definitions = {}
+        if fmt == "canonical":
+            named = {str(a.get("id", "")) for s in statements for a in named_activities(s)}
+            definitions = known_activities(
+                deployment_id=principal.deployment_id, activity_ids=named
+            )
+        return [formatted(s, fmt, languages, definitions) for s in statements]
+
+    return shape
 
 
 def _parse_query(params: Mapping[str, str]) -> StatementQuery:
