@@ -76,11 +76,11 @@ prepare() {
     HTTPS_PORT=${FINISHLINE_HTTPS_PORT:-443} HTTP_PORT=${FINISHLINE_HTTP_PORT:-80} \
     HTTPS_BIND=${FINISHLINE_BIND:-0.0.0.0} HTTP_BIND=${FINISHLINE_BIND:-0.0.0.0} \
     SERVER_NAME=$HOST TLS_CERT=$FINISHLINE_TLS_CERT TLS_KEY=$FINISHLINE_TLS_KEY \
-    STATIC_ROOT=$ROOT/staticfiles \
+    STATIC_ROOT=$ROOT/staticfiles NGINX_USER=$(id -un) \
     python - deploy/nginx.conf.template "$NGINX_CONF" <<'PY'
 import os, string, sys
 names = ["STATE_DIR", "APP_PORT", "HTTPS_PORT", "HTTP_PORT", "HTTPS_BIND", "HTTP_BIND",
-         "SERVER_NAME", "TLS_CERT", "TLS_KEY", "STATIC_ROOT"]
+         "SERVER_NAME", "TLS_CERT", "TLS_KEY", "STATIC_ROOT", "NGINX_USER"]
 text = open(sys.argv[1]).read()
 # Only ${NAME} of this list is replaced; nginx's own $variables stay.
 for name in names:
