@@ -123,8 +123,8 @@ def generate(courses: int, learners: int, events: int) -> None:
         cur.execute(
             """
             INSERT INTO lti_tool_person (deployment_id, sub, name, given_name, family_name, email,
-                sourced_id, locale, timezone, attributes, created_at, updated_at)
-            SELECT %s, 'p' || g, 'Learner ' || g, '', '', '', '', '', '', '{}', now(), now()
+                sourced_id, locale, timezone, attributes, canvas_user_id, created_at, updated_at)
+            SELECT %s, 'p' || g, 'Learner ' || g, '', '', '', '', '', '', '{}', '', now(), now()
             FROM generate_series(1, %s) g""",
             [deployment.pk, courses * learners],
         )

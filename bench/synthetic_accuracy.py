@@ -87,12 +87,13 @@ def main() -> None:
             )
         from collections import Counter
 
-        from completion.models import CohortOutcome
+        from completion.models import Outcome
 
         eval_counts: object = dict(
             Counter(
-                CohortOutcome.objects.filter(membership__course=evaluate).values_list(
-                    "archetype", flat=True
+                note.split(" (")[0]
+                for note in Outcome.objects.filter(membership__course=evaluate).values_list(
+                    "note", flat=True
                 )
             )
         )

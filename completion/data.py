@@ -79,6 +79,7 @@ class EngagementEvent(NamedTuple):
     duration_seconds: float | None = None
     score: float | None = None  # scaled 0..1
     success: bool | None = None
+    times: int | None = None  # how many times (a day of clicks; `Activity.count`); None: once
 
 
 @dataclass(frozen=True)

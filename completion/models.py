@@ -61,6 +61,12 @@ class Item(models.Model):
     position = models.PositiveIntegerField(null=True, blank=True)
     score_maximum = models.FloatField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
+    # Its share of the course (any scale; pace and percent complete weigh items by it) and the
+    # scaled score (0..1) at or above which it counts as done.
+    weight = models.FloatField(null=True, blank=True)
+    pass_mark = models.FloatField(null=True, blank=True)
+    # The module or section it belongs to, as the course names it.
+    section = models.CharField(max_length=200, blank=True)
     ags_lineitem_url = models.URLField(max_length=1000, blank=True)
     # Finishline's own line item (completion write-back) rather than one read from the course.
     is_tool_lineitem = models.BooleanField(default=False)
@@ -112,6 +118,8 @@ class Activity(models.Model):
     # Scaled 0..1 where the source gives a scale; raw scores live in the source payload.
     score = models.FloatField(null=True, blank=True)
     success = models.BooleanField(null=True, blank=True)
+    # How many times (a day's clicks on one page, say) when a row stands for several; null: once.
+    count = models.PositiveIntegerField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices)
     source_id = models.CharField(max_length=255)
 
@@ -126,7 +134,7 @@ class Activity(models.Model):
             models.Index(
                 fields=["course", "person", "occurred_at"],
                 name="activity_facts",
-                include=["item", "verb", "duration_seconds", "score", "success"],
+                include=["item", "verb", "duration_seconds", "score", "success", "count"],
             ),
         ]
 
@@ -174,6 +182,7 @@ class PendingActivity(models.Model):
     duration_seconds = models.FloatField(null=True, blank=True)
     score = models.FloatField(null=True, blank=True)
     success = models.BooleanField(null=True, blank=True)
+    count = models.PositiveIntegerField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices)
     source_id = models.CharField(max_length=255)
 
@@ -346,6 +355,8 @@ class ImportBatch(models.Model):
         FAILED = "failed", "Failed"
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    # events, people, items or outcomes (`completion.ingest.files.history`)
+    kind = models.CharField(max_length=10, default="events")
     filename = models.CharField(max_length=500)
     file_format = models.CharField(max_length=10)
     sha256 = models.CharField(max_length=64)
@@ -660,17 +671,54 @@ class TrainedRiskModel(models.Model):
         return f"{self.algorithm} {self.trained_at:%Y-%m-%d}"
 
 
-class CohortOutcome(models.Model):
-    """The true outcome of a synthetic learner (`generate_cohort`), to measure predictions."""
+class Outcome(models.Model):
+    """How a learner's enrolment ended, and when: what risk training and evaluation learn from.
+
+    Recorded by an import of a history (`import_events --kind outcomes`), by the synthetic
+    generator (`generate_cohort`, its archetype in `note`), or by whoever else knows it.
+    """
+
+    class Result(models.TextChoices):
+        COMPLETED = "completed", "Completed"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Source(models.TextChoices):
+        IMPORT = "import", "Imported history"
+        LMS = "lms", "The LMS"
+        INSTRUCTOR = "instructor", "An instructor"
+        SYNTHETIC = "synthetic", "Synthetic cohort"
 
     membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="+")
-    archetype = models.CharField(max_length=40)
-    completed = models.BooleanField()
-    last_active_at = models.DateTimeField(null=True, blank=True)
-    seed = models.IntegerField()
+    result = models.CharField(max_length=12, choices=Result.choices)
+    decided_on = models.DateField()
+    source = models.CharField(max_length=12, choices=Source.choices)
+    note = models.CharField(max_length=200, blank=True)
+    recorded_at = models.DateTimeField()
 
     def __str__(self) -> str:
-        return f"{self.archetype}: {'completed' if self.completed else 'dropped'}"
+        return f"{self.result} on {self.decided_on}"
+
+    @property
+    def completed(self) -> bool:
+        return self.result in COMPLETED_RESULTS
+
+
+COMPLETED_RESULTS = frozenset({Outcome.Result.COMPLETED, Outcome.Result.PASSED})
+
+
+class EnrolmentDetail(models.Model):
+    """What a history import knows about an enrolment beyond the roster: prior attempts, the
+    credits the learner studies at once, why they withdrew. Read by the risk model."""
+
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="+")
+    prior_attempts = models.PositiveIntegerField(null=True, blank=True)
+    credits = models.FloatField(null=True, blank=True)
+    withdrawal_reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"details of {self.membership_id}"
 
 
 class HrRosterImport(models.Model):

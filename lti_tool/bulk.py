@@ -12,6 +12,8 @@ is an error. Callers whose values are of their columns' exact kinds may ask for 
 (`binary=True`). JSON values are written with orjson: NaN and infinities become null.
 `server_cursor` is the raw psycopg cursor for large values and results that Django's cursors
 would bind into the SQL text or read back as text (the facts snapshot, the fact aggregates).
+`columns_of` and `instance_of` read a model's row back from a hand-written statement that
+joins several tables (the launch and the learner's landing page, one statement each).
 """
 
 from __future__ import annotations
@@ -20,14 +22,17 @@ import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
 import psycopg
 from django.db import connection, models, transaction
+from django.db.models import Field
 from django.utils import timezone
 from psycopg.types.json import Json, Jsonb
+
+M = TypeVar("M", bound=models.Model)
 
 BATCH = 2000
 # Column types whose values `_copy` sends packed when the caller asks: types whose Python
@@ -240,6 +245,22 @@ def _row_filler(
 
     fill = [filler(f) for f in columns]
     return lambda row: [get(row) for get in fill]
+
+
+def columns_of(model: type[M], alias: str) -> tuple[list[Field[Any, Any]], str]:
+    """A model's concrete fields, and their columns as `alias."column", …` for a SELECT."""
+    fields = list(model._meta.concrete_fields)
+    return fields, ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+def instance_of(model: type[M], fields: Sequence[Field[Any, Any]], values: Sequence[Any]) -> M:
+    """A model instance from its columns' values (in `columns_of` order), as the ORM makes
+    one: JSON columns decoded. On PostgreSQL, whose driver returns the other values ready."""
+    converted = [
+        f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
+        for f, v in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
 def _field_name(model: type[models.Model], attname: str) -> str:

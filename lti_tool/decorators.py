@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from lti_tool.context import LaunchContext
+from lti_tool.models import Membership
 
 View = Callable[..., HttpResponse]
 
@@ -22,6 +23,17 @@ def launch_of(request: HttpRequest) -> LaunchContext:
     if launch is None:
         raise PermissionDenied("This page needs a launch from your LMS.")
     return launch
+
+
+def recorded_membership(request: HttpRequest) -> Membership | None:
+    """The membership that the launch serving this page has just recorded, with its person
+    and course: the landing page uses it rather than reading it again. None on any other
+    request."""
+    membership: Membership | None = getattr(request, "launch_membership", None)
+    launch: LaunchContext | None = getattr(request, "launch", None)
+    if membership is None or launch is None or membership.pk != launch.membership_id:
+        return None
+    return membership
 
 
 def launch_required(roles: Iterable[str] | None = None) -> Callable[[View], View]:

@@ -12,6 +12,7 @@ by any active registered platform. The Django admin is never framed by another o
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -77,8 +78,18 @@ def platform_origins(issuer: str, login_url: str, product: str) -> list[str]:
     return sorted(o for o in found if _SOURCE.match(o))
 
 
+# Each process keeps what it read from the shared cache for a few seconds: every response
+# needs it, and a launch burst should not pay a cache round trip per response.
+LOCAL_ORIGINS_SECONDS = 5.0
+_local_origins: tuple[float, dict[int, list[str]]] | None = None
+
+
 def frame_origins_by_platform() -> dict[int, list[str]]:
     """Each active platform's origins, cached briefly (registration and approval forget it)."""
+    global _local_origins
+    now = time.monotonic()
+    if _local_origins is not None and _local_origins[0] > now:
+        return _local_origins[1]
     origins: dict[int, list[str]] | None = cache.get(FRAME_ORIGINS_CACHE_KEY)
     if origins is None:
         origins = {
@@ -88,6 +99,7 @@ def frame_origins_by_platform() -> dict[int, list[str]]:
             ).values_list("pk", "issuer", "auth_login_url", "product")
         }
         cache.set(FRAME_ORIGINS_CACHE_KEY, origins, 60)
+    _local_origins = (now + LOCAL_ORIGINS_SECONDS, origins)
     return origins
 
 
@@ -97,6 +109,9 @@ def frame_origins() -> list[str]:
 
 
 def forget_frame_origins() -> None:
+    """Forget the origins here and in the shared cache (other processes within seconds)."""
+    global _local_origins
+    _local_origins = None
     cache.delete(FRAME_ORIGINS_CACHE_KEY)
 
 

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from lti_tool import claims as lti_claims
 from lti_tool.audit.trail import append_audit
+from lti_tool.bulk import columns_of, instance_of
 from lti_tool.context import LaunchContext
-from lti_tool.launch.flow import ValidatedLaunch, forget_lookups
+from lti_tool.launch.flow import (
+    ValidatedLaunch,
+    consume_nonce,
+    forget_lookups,
+    nonce_row,
+    replayed,
+)
 from lti_tool.models import (
     Course,
     Deployment,
@@ -52,35 +60,53 @@ class RecordedLaunch:
 
 @transaction.atomic(savepoint=False)  # inside the launch's transaction: no savepoint to pay
 def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> RecordedLaunch:
-    """Upsert course, person and membership from a validated launch; return its context."""
+    """Consume the launch's nonce; upsert person, course, membership and resource link.
+
+    Call inside the transaction that commits the launch: a replayed nonce raises
+    LaunchRejected and the caller's transaction rolls back. On PostgreSQL a returning learner
+    costs one statement (`_launch_rows`); whatever it did not find, or found changed, goes
+    through the upserts below.
+    """
     now = now or timezone.now()
     claims = launch.claims
-    person = upsert_person(
-        deployment=launch.deployment,
-        sub=claims.sub,
-        name=claims.name,
-        given_name=claims.given_name,
-        family_name=claims.family_name,
-        email=claims.email,
-        sourced_id=claims.sourced_id,
-        locale=claims.locale,
-        attributes={k: claims.custom[k] for k in REPORTING_ATTRIBUTES if claims.custom.get(k)},
-        canvas_user_id=lti_claims.canvas_id(claims.custom, "canvas_user_id"),
-    )
+    found = _launch_rows(launch, now) if claims.context_id else None
+    if found is None:
+        consume_nonce(launch)
+    person_fields = {
+        "name": claims.name,
+        "given_name": claims.given_name,
+        "family_name": claims.family_name,
+        "email": claims.email,
+        "sourced_id": claims.sourced_id,
+        "locale": claims.locale,
+        "canvas_user_id": lti_claims.canvas_id(claims.custom, "canvas_user_id"),
+    }
+    attributes = {k: claims.custom[k] for k in REPORTING_ATTRIBUTES if claims.custom.get(k)}
+    if found is not None and found.person is not None:
+        person = found.person
+        update_person(person, attributes=attributes, **person_fields)
+    else:
+        person = upsert_person(
+            deployment=launch.deployment, sub=claims.sub, attributes=attributes, **person_fields
+        )
     course = membership = None
     if claims.context_id:
-        course = upsert_course(deployment=launch.deployment, claims=claims)
-        membership, created = launch_membership(course=course, person=person, claims=claims, at=now)
+        if found is not None and found.course is not None:
+            course = found.course
+            update_course(course, claims=claims)
+        else:
+            course = upsert_course(deployment=launch.deployment, claims=claims)
+        stamped = found is not None and found.course is not None
+        membership, created = launch_membership(
+            course=course,
+            person=person,
+            claims=claims,
+            at=now,
+            stamped=found.membership if found is not None else None,
+            already_stamped=stamped,
+        )
         if claims.resource_link_id:
-            link_values = {
-                "title": claims.resource_link_title,
-                "ags_lineitem_url": claims.services.ags_lineitem_url,
-            }
-            link, link_created = ResourceLink.objects.get_or_create(
-                course=course, resource_link_id=claims.resource_link_id, defaults=link_values
-            )
-            if not link_created and any(getattr(link, k) != v for k, v in link_values.items()):
-                ResourceLink.objects.filter(pk=link.pk).update(**link_values)
+            _record_link(course, claims, found.link if found is not None else None)
         # Inside the transaction: the launch event commits with the launch (one commit, and
         # never a recorded launch without its event).
         launch_recorded.send(
@@ -105,15 +131,111 @@ def record_launch(launch: ValidatedLaunch, *, now: datetime | None = None) -> Re
     return RecordedLaunch(context=context, course=course, person=person, membership=membership)
 
 
+@dataclass(frozen=True)
+class _LaunchRows:
+    """What one statement found of a launch's person, course, membership and resource link."""
+
+    person: Person | None
+    course: Course | None
+    # (id, role before, status before) of the membership, whose last launch is now stamped.
+    membership: tuple[int, str, str] | None
+    link: tuple[int, str, str] | None  # (id, title, ags_lineitem_url)
+
+
+def _launch_rows(launch: ValidatedLaunch, now: datetime) -> _LaunchRows | None:
+    """On PostgreSQL, one statement: consume the nonce, read the person, the course and the
+    resource link, and stamp the membership's last launch, returning its role and status as
+    they were. None elsewhere (nothing done: the caller goes the long way)."""
+    if connection.vendor != "postgresql":
+        return None
+    claims = launch.claims
+    person_fields, person_columns = columns_of(Person, "p")
+    course_fields, course_columns = columns_of(Course, "c")
+    sql = (
+        "WITH n AS (INSERT INTO lti_tool_usednonce (platform_id, nonce, expires_at)"
+        " VALUES (%s, %s, %s) RETURNING id),"
+        " p AS (SELECT * FROM lti_tool_person WHERE deployment_id = %s AND sub = %s),"
+        " c AS (SELECT * FROM lti_tool_course WHERE deployment_id = %s AND context_id = %s),"
+        " m AS (UPDATE lti_tool_membership mm SET last_launch_at = %s FROM ("
+        "  SELECT id, role, status FROM lti_tool_membership"
+        "  WHERE course_id = (SELECT id FROM c) AND person_id = (SELECT id FROM p) FOR UPDATE"
+        " ) old WHERE mm.id = old.id RETURNING mm.id, old.role, old.status),"
+        " l AS (SELECT id, title, ags_lineitem_url FROM lti_tool_resourcelink"
+        "  WHERE course_id = (SELECT id FROM c) AND resource_link_id = %s)"
+        f" SELECT (SELECT count(*) FROM n), {person_columns}, {course_columns},"
+        " m.id, m.role, m.status, l.id, l.title, l.ags_lineitem_url"
+        " FROM p LEFT JOIN c ON true LEFT JOIN m ON true LEFT JOIN l ON true"
+    )
+    nonce, expires = nonce_row(launch)
+    params: list[Any] = [
+        launch.platform.pk,
+        nonce,
+        expires,
+        launch.deployment.pk,
+        claims.sub,
+        launch.deployment.pk,
+        claims.context_id,
+        now,
+        claims.resource_link_id,
+    ]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    except IntegrityError as exc:  # the nonce was used: the caller's transaction rolls back
+        raise replayed() from exc
+    if row is None:  # a person not seen yet (the nonce is consumed all the same)
+        return _LaunchRows(person=None, course=None, membership=None, link=None)
+    values = tuple(row[1:])
+    person = instance_of(Person, person_fields, values[: len(person_fields)])
+    values = values[len(person_fields) :]
+    course_values, values = values[: len(course_fields)], values[len(course_fields) :]
+    course = instance_of(Course, course_fields, course_values) if course_values[0] else None
+    return _LaunchRows(
+        person=person,
+        course=course,
+        membership=(values[0], values[1], values[2]) if values[0] is not None else None,
+        link=(values[3], values[4], values[5]) if values[3] is not None else None,
+    )
+
+
+def _record_link(
+    course: Course, claims: lti_claims.LaunchClaims, found: tuple[int, str, str] | None
+) -> None:
+    values = {
+        "title": claims.resource_link_title,
+        "ags_lineitem_url": claims.services.ags_lineitem_url,
+    }
+    if found is not None:
+        link_id, title, lineitem = found
+        if (title, lineitem) != (values["title"], values["ags_lineitem_url"]):
+            ResourceLink.objects.filter(pk=link_id).update(**values)
+        return
+    link, link_created = ResourceLink.objects.get_or_create(
+        course=course, resource_link_id=claims.resource_link_id, defaults=values
+    )
+    if not link_created and any(getattr(link, k) != v for k, v in values.items()):
+        ResourceLink.objects.filter(pk=link.pk).update(**values)
+
+
 def launch_membership(
-    *, course: Course, person: Person, claims: lti_claims.LaunchClaims, at: datetime
+    *,
+    course: Course,
+    person: Person,
+    claims: lti_claims.LaunchClaims,
+    at: datetime,
+    stamped: tuple[int, str, str] | None = None,
+    already_stamped: bool = False,
 ) -> tuple[Membership, bool]:
     """The launch's membership with its last launch stamped; True when it was created.
 
     On PostgreSQL the common case (a member launching again in the same role) is one UPDATE
-    that also returns the role and status it had; a change or a new member goes the long way.
+    that also returns the role and status it had (`stamped`, with `already_stamped` when the
+    caller ran it); a change or a new member goes the long way.
     """
-    if connection.vendor == "postgresql":
+    row = stamped
+    if not already_stamped and connection.vendor == "postgresql":
+        already_stamped = True
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE lti_tool_membership m SET last_launch_at = %s FROM ("
@@ -123,13 +245,13 @@ def launch_membership(
                 [at, course.pk, person.pk],
             )
             row = cursor.fetchone()
-        if row is not None and row[1] == claims.role and row[2] == Membership.Status.ACTIVE:
-            membership = Membership(
-                pk=row[0], course=course, person=person, role=row[1], status=row[2]
-            )
-            membership.last_launch_at = at
-            return membership, False
-    existed = Membership.objects.filter(course=course, person=person).exists()
+    if row is not None and row[1] == claims.role and row[2] == Membership.Status.ACTIVE:
+        membership = Membership(pk=row[0], course=course, person=person, role=row[1], status=row[2])
+        membership.last_launch_at = at
+        return membership, False
+    existed = row is not None or (
+        not already_stamped and Membership.objects.filter(course=course, person=person).exists()
+    )
     membership = upsert_membership(
         course=course,
         person=person,
@@ -149,22 +271,30 @@ def upsert_person(
     person, created = Person.objects.get_or_create(
         deployment=deployment, sub=sub, defaults={k: v for k, v in fields.items() if v}
     )
-    changed = {k: v for k, v in fields.items() if v and getattr(person, k) != v}
-    merged = {**person.attributes, **(attributes or {})}
-    if not created and (changed or merged != person.attributes):
-        for key, value in changed.items():
-            setattr(person, key, value)
-        person.attributes = merged
-        person.save(update_fields=[*changed, "attributes", "updated_at"])
-    elif created and attributes:
-        person.attributes = merged
+    if not created:
+        update_person(person, attributes=attributes, **fields)
+    elif attributes:
+        person.attributes = {**person.attributes, **attributes}
         person.save(update_fields=["attributes"])
     return person
 
 
-def upsert_course(*, deployment: Deployment, claims: lti_claims.LaunchClaims) -> Course:
+def update_person(
+    person: Person, *, attributes: dict[str, str] | None = None, **fields: str
+) -> None:
+    """Write what a launch or roster says differently of a person (blank values keep theirs)."""
+    changed = {k: v for k, v in fields.items() if v and getattr(person, k) != v}
+    merged = {**person.attributes, **(attributes or {})}
+    if changed or merged != person.attributes:
+        for key, value in changed.items():
+            setattr(person, key, value)
+        person.attributes = merged
+        person.save(update_fields=[*changed, "attributes", "updated_at"])
+
+
+def _course_values(claims: lti_claims.LaunchClaims) -> dict[str, Any]:
     services = claims.services
-    values = {
+    return {
         "title": claims.context_title,
         "label": claims.context_label,
         "nrps_url": services.nrps_url,
@@ -172,16 +302,24 @@ def upsert_course(*, deployment: Deployment, claims: lti_claims.LaunchClaims) ->
         "ags_scopes": list(services.ags_scopes),
         "canvas_course_id": lti_claims.canvas_id(claims.custom, "canvas_course_id"),
     }
+
+
+def upsert_course(*, deployment: Deployment, claims: lti_claims.LaunchClaims) -> Course:
     course, created = Course.objects.get_or_create(
-        deployment=deployment, context_id=claims.context_id, defaults=values
+        deployment=deployment, context_id=claims.context_id, defaults=_course_values(claims)
     )
-    # Keep endpoints from earlier launches when a later launch (e.g. deep linking) omits them.
-    changed = {k: v for k, v in values.items() if v and getattr(course, k) != v}
-    if not created and changed:
+    if not created:
+        update_course(course, claims=claims)
+    return course
+
+
+def update_course(course: Course, *, claims: lti_claims.LaunchClaims) -> None:
+    """Keep endpoints from earlier launches when a later launch (e.g. deep linking) omits them."""
+    changed = {k: v for k, v in _course_values(claims).items() if v and getattr(course, k) != v}
+    if changed:
         Course.objects.filter(pk=course.pk).update(**changed)
         for key, value in changed.items():
             setattr(course, key, value)
-    return course
 
 
 def upsert_membership(

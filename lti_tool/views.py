@@ -38,7 +38,6 @@ from lti_tool.launch.flow import (
     LaunchRejected,
     ValidatedLaunch,
     begin_login,
-    consume_nonce,
     course_page_url,
     login_state_for,
     origin_of,
@@ -128,7 +127,7 @@ def login(request: HttpRequest) -> HttpResponse:
     elif in_cross_site_frame(request):
         # No platform storage, and the state cookie may never come back from inside another
         # site's frame: check now, while the platform's lti_message_hint is still unspent.
-        query = relogin_query(login_redirect.state)
+        query = relogin_query(params)
         response = render(
             request,
             "lti_tool/login_check.html",
@@ -161,22 +160,24 @@ def in_cross_site_frame(request: HttpRequest) -> bool:
 def launch(request: HttpRequest) -> HttpResponse:
     try:
         validated = validate_launch(request)
-        # One transaction, one commit: the consumed nonce and the recorded launch together.
+        binding = request.COOKIES.get(binding_cookie_name()) or sessions.new_binding()
+        # One transaction, one commit: the consumed nonce, the recorded launch and its session.
         with transaction.atomic():
-            consume_nonce(validated)
             recorded = record_launch(validated)
+            opened = sessions.open_session(
+                dataclasses.replace(
+                    recorded.context, frame_origin=origin_of(validated.claims.return_url)
+                ),
+                binding=binding,
+            )
     except LaunchRejected as exc:
         if exc.code == "state_unbound":
             return cookie_blocked(request, exc)
         return rejected(request, exc, "launch")
-    binding = request.COOKIES.get(binding_cookie_name()) or sessions.new_binding()
-    opened = sessions.open_session(
-        dataclasses.replace(recorded.context, frame_origin=origin_of(validated.claims.return_url)),
-        binding=binding,
-    )
     context = opened.context
     request.launch = context  # type: ignore[attr-defined]  # the page is framed by it
     request.launch_token = opened.token  # type: ignore[attr-defined]
+    request.launch_membership = recorded.membership  # type: ignore[attr-defined]  # the landing's
     metrics.LAUNCHES.labels(context.message_type).inc()
     log.info(
         "lti_launch platform=%s deployment=%s person=%s course=%s role=%s message=%s",

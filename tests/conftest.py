@@ -36,6 +36,7 @@ def _clear_cache():
     """Rate-limit counters, credential and key caches never leak between tests."""
     from django.core.cache import cache
 
+    from lti_tool import middleware
     from lti_tool.keys import platform as platform_keys
     from lti_tool.keys import tool as keys
     from lti_tool.launch import flow
@@ -44,11 +45,13 @@ def _clear_cache():
     keys.forget_current_key()
     platform_keys.forget_platform_keys()
     flow.forget_lookups()
+    middleware.forget_frame_origins()
     yield
     cache.clear()
     keys.forget_current_key()
     platform_keys.forget_platform_keys()
     flow.forget_lookups()
+    middleware.forget_frame_origins()
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ ACTIVITY_FIELDS = (
     "duration_seconds",
     "score",
     "success",
+    "count",
     "source",
     "source_id",
 )
@@ -83,6 +84,7 @@ def activity_row(
         event.duration_seconds,
         event.score,
         event.success,
+        event.times,
         event.source,
         event.source_id,
     )
@@ -258,6 +260,7 @@ def _pending(
         duration_seconds=event.duration_seconds,
         score=event.score,
         success=event.success,
+        count=event.times,
         source=event.source,
         source_id=event.source_id,
     )
@@ -306,6 +309,7 @@ def _event_of(p: PendingActivity) -> EngagementEvent:
         duration_seconds=p.duration_seconds,
         score=p.score,
         success=p.success,
+        times=p.count,
     )
 
 
@@ -317,26 +321,54 @@ def record_launch_event(
     occurred_at: datetime,
     nonce: str,
 ) -> None:
-    """The launch itself as an event: the hot path of every launch, so two or three queries."""
-    item = None
+    """The launch itself as an event: the hot path of every launch, one statement when its
+    item is known (on PostgreSQL), else the item is created first."""
+    row = (
+        membership.course_id,
+        membership.person_id,
+        None,  # the item: the resource link's, found or created below
+        "launched",
+        occurred_at,
+        timezone.now(),
+        None,
+        None,
+        None,
+        "lti",
+        nonce or occurred_at.isoformat(),
+    )
+    if resource_link_id and _append_with_known_item(row, resource_link_id):
+        return
+    fields = dict(zip(ACTIVITY_FIELDS, row, strict=True))
     if resource_link_id:
         item, _ = Item.objects.get_or_create(
             course_id=membership.course_id,
             external_id=resource_link_id,
             defaults={"kind": "link", "title": resource_link_title[:500], "source": "lti"},
         )
-    Activity.objects.bulk_create(
-        [
-            Activity(
-                course_id=membership.course_id,
-                person_id=membership.person_id,
-                item=item,
-                verb="launched",
-                occurred_at=occurred_at,
-                received_at=timezone.now(),
-                source="lti",
-                source_id=nonce or occurred_at.isoformat(),
-            )
-        ],
-        ignore_conflicts=True,
-    )
+        fields["item_id"] = item.pk
+    Activity.objects.bulk_create([Activity(**fields)], ignore_conflicts=True)
+
+
+def _append_with_known_item(row: tuple[Any, ...], external_id: str) -> bool:
+    """Append an event row (ACTIVITY_FIELDS order) with the id of its course's item
+    `external_id`, read in the same statement; False (nothing written) when there is no such
+    item yet, or not on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return False
+    column_of = {f.attname: f.column for f in Activity._meta.concrete_fields}
+    columns = ", ".join(f'"{column_of[f]}"' for f in ACTIVITY_FIELDS)
+    values = ", ".join("i.id" if f == "item_id" else "%s" for f in ACTIVITY_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'WITH i AS (SELECT id FROM "{Item._meta.db_table}"'
+            " WHERE course_id = %s AND external_id = %s),"
+            f' a AS (INSERT INTO "{Activity._meta.db_table}" ({columns}) SELECT {values} FROM i'
+            " ON CONFLICT DO NOTHING RETURNING 1)"
+            " SELECT id FROM i",
+            [
+                row[0],
+                external_id,
+                *(v for f, v in zip(ACTIVITY_FIELDS, row, strict=True) if f != "item_id"),
+            ],
+        )
+        return cursor.fetchone() is not None

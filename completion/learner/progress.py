@@ -6,11 +6,12 @@ completion's sections of the learner's "my data" export with `lti_tool.audit.pri
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Max, Min
+from django.db import connection
 from django.utils import timezone
 
 from completion.models import (
@@ -22,10 +23,11 @@ from completion.models import (
     StatusOverride,
 )
 from completion.progress import criteria as crit
-from completion.risk.facts import DONE_EVENT
+from completion.risk.facts import DONE_VERBS
 from completion.risk.selectors import setup_of
 from completion.risk.signals import from_stored
 from lti_tool.audit import privacy
+from lti_tool.bulk import columns_of, instance_of
 from lti_tool.models import Course, Membership, Person
 
 MILESTONES = (25, 50, 75, 100)
@@ -51,7 +53,50 @@ class LearnerProgress:
 
 def learner_progress(membership: Membership) -> LearnerProgress:
     progress = Progress.objects.filter(membership=membership).order_by("-as_of").first()
-    states = _item_states(membership)
+    return _view(membership, progress, _item_rows(membership))
+
+
+def learner_page(
+    membership: Membership, today: date | None = None
+) -> tuple[LearnerProgress, Pause | None]:
+    """What the learner's page shows: progress, item states and the current pause.
+
+    One statement on PostgreSQL (the page a launch serves: every round trip counts), with the
+    same reads as `learner_progress` and `current_pause` elsewhere."""
+    today = today or timezone.now().date()
+    if connection.vendor != "postgresql":
+        return learner_progress(membership), current_pause(membership, today)
+    progress_fields, progress_columns = columns_of(Progress, "pr")
+    pause_fields, pause_columns = columns_of(Pause, "pa")
+    items_sql, items_params = _item_rows_sql(membership)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {progress_columns}, {pause_columns},"
+            " (SELECT coalesce(json_agg(json_build_array(pk, title, external_id, kind, started,"
+            f"  done, best) ORDER BY n), '[]'::json) FROM ({items_sql}) AS items)"
+            " FROM (SELECT 1) AS one"
+            f' LEFT JOIN (SELECT * FROM "{Progress._meta.db_table}" WHERE membership_id = %s'
+            "  ORDER BY as_of DESC LIMIT 1) AS pr ON true"
+            f' LEFT JOIN (SELECT * FROM "{Pause._meta.db_table}" WHERE membership_id = %s'
+            "  AND starts_on <= %s AND until >= %s ORDER BY until DESC LIMIT 1) AS pa ON true",
+            [*items_params, membership.pk, membership.pk, today, today],
+        )
+        row = cursor.fetchone()
+    assert row is not None  # FROM (SELECT 1): always one row
+    values = list(row)
+    progress_values = values[: len(progress_fields)]
+    pause_values = values[len(progress_fields) : len(progress_fields) + len(pause_fields)]
+    items = values[-1]
+    rows = json.loads(items) if isinstance(items, str) else items
+    progress = instance_of(Progress, progress_fields, progress_values) if values[0] else None
+    pause = instance_of(Pause, pause_fields, pause_values) if pause_values[0] else None
+    return _view(membership, progress, [tuple(r) for r in rows]), pause
+
+
+def _view(
+    membership: Membership, progress: Progress | None, rows: list[tuple[Any, ...]]
+) -> LearnerProgress:
+    states = _item_states(membership, rows)
     pending = [s for s in states if not s.done]
     percent = progress.percent_complete if progress else 0.0
     return LearnerProgress(
@@ -63,29 +108,49 @@ def learner_progress(membership: Membership) -> LearnerProgress:
     )
 
 
-def _item_states(membership: Membership) -> list[ItemState]:
-    rows = (
-        Activity.objects.filter(course=membership.course, person=membership.person)
-        .exclude(item=None)
-        .values_list("item")
-        .annotate(done=Min("occurred_at", filter=DONE_EVENT), best=Max("score"))
-        .values_list("item", "done", "best")
+def _item_rows_sql(membership: Membership) -> tuple[str, list[Any]]:
+    """The course's items in order, each with the learner's own events on it: (pk, title,
+    external_id, kind, started, done, best, n). The learner's events are grouped by item (the
+    event store's course-person index); done is a done event (`DONE_EVENT`: a done verb or a
+    success), best the best score."""
+    done_verbs = sorted(DONE_VERBS)
+    sql = (
+        "SELECT i.id AS pk, i.title, i.external_id, i.kind, s.item_id IS NOT NULL AS started,"
+        " coalesce(s.done, 0) AS done, s.best AS best,"
+        " row_number() OVER (ORDER BY i.position, i.id) AS n"
+        f' FROM "{Item._meta.db_table}" i LEFT JOIN ('
+        "  SELECT item_id, max(CASE WHEN verb IN"
+        f" ({', '.join(['%s'] * len(done_verbs))}) OR success THEN 1 ELSE 0 END) AS done,"
+        "  max(score) AS best"
+        f'  FROM "{Activity._meta.db_table}"'
+        "  WHERE course_id = %s AND person_id = %s AND item_id IS NOT NULL GROUP BY item_id"
+        " ) s ON s.item_id = i.id"
+        " WHERE i.course_id = %s AND NOT i.is_tool_lineitem"
     )
-    seen = {item: done for item, done, _ in rows}
-    best = {item: b for item, _, b in rows if b is not None}
-    by_score = crit.done_by_score(setup_of(membership.course).criteria, best)
-    items = Item.objects.filter(course=membership.course, is_tool_lineitem=False).order_by(
-        "position", "pk"
-    )
+    return sql, [*done_verbs, membership.course_id, membership.person_id, membership.course_id]
+
+
+def _item_rows(membership: Membership) -> list[tuple[Any, ...]]:
+    sql, params = _item_rows_sql(membership)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY n", params)
+        return [tuple(r) for r in cursor.fetchall()]
+
+
+def _item_states(membership: Membership, rows: list[tuple[Any, ...]]) -> list[ItemState]:
+    """Each item's state from its row; an item is also done by a best score at its pass mark
+    (the course's criteria are read only when some item has a score)."""
+    best = {r[0]: r[6] for r in rows if r[6] is not None}
+    by_score = crit.done_by_score(setup_of(membership.course).criteria, best) if best else ()
     return [
         ItemState(
-            title=i.title or i.external_id,
-            kind=i.kind,
-            done=seen.get(i.pk) is not None or i.pk in by_score,
-            started=i.pk in seen,
-            url=i.external_id if i.external_id.startswith(("https://", "http://")) else "",
+            title=title or external_id,
+            kind=kind,
+            done=bool(done) or pk in by_score,
+            started=bool(started),
+            url=external_id if external_id.startswith(("https://", "http://")) else "",
         )
-        for i in items
+        for pk, title, external_id, kind, started, done, *_ in rows
     ]
 
 

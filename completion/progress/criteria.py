@@ -45,6 +45,8 @@ class Criteria:
     # Each item's pass mark (0..1): a score at or above it marks the item done, as a
     # `passed` event or a graded submission with `success` does. `min_item_scores` count too.
     pass_marks: Mapping[int, float] = field(default_factory=dict)
+    # Each tracked item's weight in "percent complete" (1 when not given).
+    item_weights: Mapping[int, float] = field(default_factory=dict)
     required_submissions: frozenset[int] = frozenset()
     min_time_seconds: float = 0.0
     item_prerequisites: Mapping[int, frozenset[int]] = field(default_factory=dict)
@@ -97,6 +99,24 @@ def done_by_score(criteria: Criteria, best_scores: Mapping[int, float]) -> froze
         if mark is not None and best + 1e-9 >= mark:
             done.append(item)
     return frozenset(done)
+
+
+def weight_of(criteria: Criteria, item: int) -> float:
+    return criteria.item_weights.get(item, 1.0)
+
+
+def percent_of(criteria: Criteria, items: frozenset[int]) -> float:
+    """The percentage (0..100) of the tracked items' weight that `items` carry (by count
+    when no weights are set or they add up to nothing)."""
+    tracked = criteria.tracked_items
+    if not tracked:
+        return 0.0
+    mine = items & tracked
+    if criteria.item_weights:
+        total = math.fsum(weight_of(criteria, i) for i in tracked)
+        if total > 0:
+            return 100.0 * math.fsum(weight_of(criteria, i) for i in mine) / total
+    return 100.0 * len(mine) / len(tracked)
 
 
 def overall_score(criteria: Criteria, achievement: Achievement) -> float | None:
@@ -180,7 +200,7 @@ def evaluate(
     """The learner's status at the end of `as_of`. An instructor's override wins."""
     tracked = criteria.tracked_items
     done = len(tracked & achievement.done_items)
-    percent = 100.0 * done / len(tracked) if tracked else 0.0
+    percent = percent_of(criteria, achievement.done_items)
     score = overall_score(criteria, achievement)
     unmet = unmet_requirements(criteria, achievement, titles or {}, score=score)
     prerequisites_open = not criteria.prerequisite_courses <= achievement.completed_courses

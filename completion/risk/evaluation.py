@@ -1,8 +1,9 @@
 """Backtesting and training data: the risk engine replayed on finished cohorts, no writes.
 
 Every snapshot is computed as `scoring.compute_course` would have on that day, from events up
-to it. Outcomes come from the synthetic generator's `CohortOutcome` where present, else they are
-derived: completed = criteria met by the end of the data; dropped = not completed and idle for
+to it. Outcomes are the recorded ones (`completion.models.Outcome`: an imported history, the
+synthetic generator, the LMS or an instructor) where the course has them, else derived:
+completed = criteria met by the end of the data; dropped = not completed and idle for
 `IDLE_DAYS` (or past the due date); anyone else is still in progress and left out.
 """
 
@@ -16,7 +17,8 @@ from typing import Any
 
 from django.db.models import Max
 
-from completion.models import Activity, CohortOutcome
+from completion.models import COMPLETED_RESULTS, Activity
+from completion.models import Outcome as RecordedOutcome
 from completion.risk import metrics
 from completion.risk.model import DEFAULT_ALGORITHM, TrainedArtefact, features_of, train
 from completion.risk.scorecard import LearnerScore, Predictor
@@ -41,7 +43,7 @@ def last_event_day(course: Course) -> date | None:
 
 
 def known_outcomes(course: Course, *, until: date | None = None) -> dict[int, Outcome]:
-    """Finished learners: from `CohortOutcome` rows if the course has them, else derived."""
+    """Finished learners: their recorded outcomes if the course has any, else derived."""
     recorded = _recorded_outcomes(course)
     if recorded:
         return recorded
@@ -78,11 +80,22 @@ def _people(course: Course) -> dict[int, tuple[int, date]]:
 
 
 def _recorded_outcomes(course: Course) -> dict[int, Outcome]:
-    rows = CohortOutcome.objects.filter(membership__course=course).values_list(
-        "membership_id", "membership__enrolled_at", "completed", "last_active_at"
+    rows = list(
+        RecordedOutcome.objects.filter(membership__course=course).values_list(
+            "membership_id", "membership__person_id", "membership__enrolled_at", "result"
+        )
+    )
+    if not rows:
+        return {}
+    last = dict(
+        Activity.objects.filter(course=course)
+        .values("person_id")
+        .annotate(m=Max("occurred_at"))
+        .values_list("person_id", "m")
     )
     return {
-        m: Outcome(m, e.date(), bool(c), last.date() if last else None) for m, e, c, last in rows
+        m: Outcome(m, e.date(), result in COMPLETED_RESULTS, last[p].date() if p in last else None)
+        for m, p, e, result in rows
     }
 
 

@@ -39,6 +39,7 @@ DAY_COLUMNS = (
     ("seconds", np.float64),
     ("posts", np.int64),
     ("errors", np.int64),
+    ("actions", np.int64),  # the events' counts, 1 for an event without one
 )
 ITEM_COLUMNS = (
     ("person", np.int64),
@@ -226,6 +227,7 @@ class FactRows:
         dates = tuple(map(day_of.__getitem__, ordinals))
         events, seconds = tuple(d["events"].tolist()), tuple(d["seconds"].tolist())
         posts, errors = tuple(d["posts"].tolist()), tuple(d["errors"].tolist())
+        actions = tuple(d["actions"].tolist())
         # All these people's item rows at once, column by column, not a call per row.
         item_ids = i["item"].tolist()
         items = list(
@@ -253,7 +255,14 @@ class FactRows:
                     p.membership_id,
                     p.person_id,
                     p.enrolled_at,
-                    Days(dates[a:b], events[a:b], seconds[a:b], posts[a:b], errors[a:b]),
+                    Days(
+                        dates[a:b],
+                        events[a:b],
+                        seconds[a:b],
+                        posts[a:b],
+                        errors[a:b],
+                        actions[a:b],
+                    ),
                     dict(zip(item_ids[c:e], items[c:e], strict=True)),
                 )
             )

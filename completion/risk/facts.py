@@ -46,16 +46,19 @@ class Day(NamedTuple):
     seconds: float
     posts: int
     errors: int
+    # Actions on the day: each event's `count` (a day's clicks), 1 for an event without one.
+    # None: one per event.
+    actions: int | None = None
 
 
 class Days(Sequence[Day]):
-    """A learner's active days, sorted by date, held as five columns.
+    """A learner's active days, sorted by date, held as six columns.
 
     Scoring builds every learner's facts of a course at once from the course's rows: a few
     tuple slices per learner, where a `Day` per row cost a tenth of a daily pass (250,000 rows
     in a course of 5,000). Indexing still gives `Day`s; the signals sum column slices."""
 
-    __slots__ = ("dates", "errors", "events", "posts", "seconds")
+    __slots__ = ("actions", "dates", "errors", "events", "posts", "seconds")
 
     def __init__(
         self,
@@ -64,9 +67,11 @@ class Days(Sequence[Day]):
         seconds: tuple[float, ...] = (),
         posts: tuple[int, ...] = (),
         errors: tuple[int, ...] = (),
+        actions: tuple[int, ...] | None = None,
     ) -> None:
         self.dates, self.events, self.seconds = dates, events, seconds
         self.posts, self.errors = posts, errors
+        self.actions = events if actions is None else actions
 
     @classmethod
     def of(cls, days: Iterable[Day]) -> Days:
@@ -74,8 +79,15 @@ class Days(Sequence[Day]):
         rows = tuple(days)
         if not rows:
             return cls()
-        dates, events, seconds, posts, errors = zip(*rows, strict=True)
-        return cls(dates, events, seconds, posts, errors)
+        dates, events, seconds, posts, errors, actions = zip(*rows, strict=True)
+        return cls(
+            dates,
+            events,
+            seconds,
+            posts,
+            errors,
+            tuple(e if a is None else a for e, a in zip(events, actions, strict=True)),
+        )
 
     def span(self, first: date, last: date) -> slice:
         """Where the days from `first` to `last` (inclusive) are."""
@@ -91,21 +103,32 @@ class Days(Sequence[Day]):
     def __getitem__(self, at: int | slice) -> Day | Days:
         if isinstance(at, slice):
             return Days(
-                self.dates[at], self.events[at], self.seconds[at], self.posts[at], self.errors[at]
+                self.dates[at],
+                self.events[at],
+                self.seconds[at],
+                self.posts[at],
+                self.errors[at],
+                self.actions[at],
             )
         return Day(
-            self.dates[at], self.events[at], self.seconds[at], self.posts[at], self.errors[at]
+            self.dates[at],
+            self.events[at],
+            self.seconds[at],
+            self.posts[at],
+            self.errors[at],
+            self.actions[at],
         )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Days):
             return NotImplemented
-        return (self.dates, self.events, self.seconds, self.posts, self.errors) == (
+        return (self.dates, self.events, self.seconds, self.posts, self.errors, self.actions) == (
             other.dates,
             other.events,
             other.seconds,
             other.posts,
             other.errors,
+            other.actions,
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -140,6 +163,7 @@ class EventRow(NamedTuple):
     duration_seconds: float | None = None
     score: float | None = None
     success: bool | None = None
+    times: int | None = None  # `Activity.count`
 
 
 @dataclass(frozen=True)
@@ -191,9 +215,14 @@ def facts_from_events(
         if e.person_id != person_id or e.occurred_at >= cutoff:
             continue
         key = e.occurred_at.astimezone(UTC).date()
-        d = by_day.get(key, Day(key, 0, 0.0, 0, 0))
+        d = by_day.get(key, Day(key, 0, 0.0, 0, 0, 0))
         by_day[key] = Day(
-            key, d.events + 1, 0.0, d.posts + (e.verb == "posted"), d.errors + (e.verb == "errored")
+            key,
+            d.events + 1,
+            0.0,
+            d.posts + (e.verb == "posted"),
+            d.errors + (e.verb == "errored"),
+            (d.actions or 0) + (1 if e.times is None else e.times),
         )
         day_seconds[key].append(e.duration_seconds or 0.0)
         if e.item_id is not None:

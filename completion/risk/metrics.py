@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
 
@@ -82,3 +82,76 @@ def lead_summary(leads: Mapping[int, int | None], *, ahead: int = 14) -> dict[st
         f"flagged_{ahead}d_ahead": round(sum(1 for v in known if v >= ahead) / total, 4),
         "median_lead_days": float(statistics.median(known)) if known else None,
     }
+
+
+def auc(dropped: Sequence[bool], p_drop: Sequence[float]) -> float | None:
+    y = [int(d) for d in dropped]
+    if not 0 < sum(y) < len(y):
+        return None
+    return round(float(roc_auc_score(y, p_drop)), 4)
+
+
+def reliability(
+    dropped: Sequence[bool], p_drop: Sequence[float], bins: int = 5
+) -> list[tuple[float, float, float, int]]:
+    """(from, to, mean predicted, observed share) and count per probability bin."""
+    out = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [
+            (p, d) for p, d in zip(p_drop, dropped, strict=True) if lo <= p < hi or p == hi == 1
+        ]
+        if inside:
+            mean = sum(p for p, _ in inside) / len(inside)
+            seen = sum(d for _, d in inside) / len(inside)
+            out.append((lo, hi, round(mean, 3), round(seen, 3), len(inside)))
+    return out  # type: ignore[return-value]
+
+
+def full_report(
+    dropped: Sequence[bool], p_drop: Sequence[float], red: Sequence[bool]
+) -> dict[str, object]:
+    """ROC AUC, PR AUC, red-tier precision, precision in the top 20%, Brier, reliability."""
+    from sklearn.metrics import average_precision_score, brier_score_loss
+
+    y = [int(d) for d in dropped]
+    n = len(y)
+    both = 0 < sum(y) < n
+    flagged = [k for k, r in enumerate(red) if r]
+    top = sorted(range(n), key=lambda k: -p_drop[k])[: max(n // 5, 1)] if n else []
+    return {
+        "learners": n,
+        "dropped": sum(y),
+        "auc": auc(dropped, p_drop),
+        "pr_auc": round(float(average_precision_score(y, p_drop)), 4) if both else None,
+        "red": len(flagged),
+        "red_precision": round(sum(y[k] for k in flagged) / len(flagged), 4) if flagged else None,
+        "precision_top20": round(sum(y[k] for k in top) / len(top), 4) if top else None,
+        "brier": round(float(brier_score_loss(y, p_drop)), 4) if n else None,
+        "reliability": reliability(dropped, p_drop) if n else [],
+    }
+
+
+def lead_of(
+    rows: Sequence[tuple[int, int, bool, bool]],
+    last_active: Mapping[int, date | None],
+    origin: Mapping[int, date],
+) -> dict[str, float | None]:
+    """Lead time of the drop-outs among (learner, cut-off, dropped, red) rows: days from the
+    first cut-off that flagged them red to their last activity seen."""
+    first: dict[int, int] = {}
+    dropouts = set()
+    for member, cutoff, dropped, red in rows:
+        if dropped:
+            dropouts.add(member)
+            if red and (member not in first or cutoff < first[member]):
+                first[member] = cutoff
+    leads: dict[int, int | None] = {}
+    for member in dropouts:
+        last = last_active.get(member)
+        if member in first:
+            flagged_on = origin[member] + timedelta(days=first[member])
+            leads[member] = (last - flagged_on).days if last else 0
+        else:
+            leads[member] = None
+    return lead_summary(leads)

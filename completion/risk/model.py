@@ -174,3 +174,140 @@ class TrainedPredictor:
             return []
         x = np.asarray([features_of(sig, lc) for sig, lc in rows], dtype=float)
         return [float(p) for p in self.model.predict_proba(x)[:, 1]]
+
+
+# --- the event-stream model ------------------------------------------------------------------
+
+EVENTS = "events"
+# Tiers from the calibrated probability of not completing: red when it is at least RED_DROP, so
+# that (if calibrated) at least that share of the red tier does not complete; yellow from
+# YELLOW_DROP. Fixed, not tuned to any course or split.
+RED_DROP = 0.7
+YELLOW_DROP = 0.4
+MIN_CONTRIBUTION = 0.15  # in log-odds: smaller pushes are not worth a reason
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
+
+
+def train_events(
+    x: Sequence[Sequence[float]],
+    dropped: Sequence[bool],
+    groups: Sequence[int],
+    *,
+    names: Sequence[str],
+    about: Mapping[str, object],
+    seed: int = 0,
+) -> TrainedArtefact:
+    """An L2 logistic regression of not completing on event features, with Platt calibration
+    fitted on out-of-fold scores (folds by learner: a learner's snapshots at several cut-offs
+    never sit on both sides). `about` (courses, span, cut-offs) is kept with the metrics."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+    from sklearn.model_selection import GroupKFold
+    from sklearn.preprocessing import StandardScaler
+
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(dropped, dtype=int)
+    ga = np.asarray(groups)
+    positives = int(ya.sum())
+    if len(ya) < MIN_SAMPLES or min(positives, len(ya) - positives) < MIN_PER_CLASS:
+        raise NotEnoughHistory(
+            f"{len(ya)} snapshots of finished learners ({positives} did not complete); need "
+            f"{MIN_SAMPLES}+ with {MIN_PER_CLASS}+ of each outcome"
+        )
+
+    def fit(xs: np.ndarray, ys: np.ndarray) -> tuple[Any, Any]:
+        scaler = StandardScaler().fit(xs)
+        lr = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+        return scaler, lr.fit(scaler.transform(xs), ys)
+
+    folds = min(5, len(set(ga.tolist())))
+    oof = np.zeros(len(ya))
+    for train_at, test_at in GroupKFold(n_splits=folds).split(xa, ya, ga):
+        scaler, lr = fit(xa[train_at], ya[train_at])
+        oof[test_at] = lr.decision_function(scaler.transform(xa[test_at]))
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(oof.reshape(-1, 1), ya)
+    calibrated = platt.predict_proba(oof.reshape(-1, 1))[:, 1]
+    scaler, lr = fit(xa, ya)
+    metrics: dict[str, Any] = {
+        "cv_auc": round(float(roc_auc_score(ya, calibrated)), 4),
+        "cv_brier": round(float(brier_score_loss(ya, calibrated)), 4),
+        "samples": float(len(ya)),
+        "learners": float(len(set(ga.tolist()))),
+        "completed_share": round(1 - positives / len(ya), 4),
+        **about,
+    }
+    importances = {
+        n: round(float(c), 5) for n, c in zip(names, lr.coef_[0], strict=True)
+    }  # per standard deviation, towards not completing
+    buffer = io.BytesIO()
+    joblib.dump(
+        {
+            "scaler": scaler,
+            "lr": lr,
+            "platt": (float(platt.coef_[0][0]), float(platt.intercept_[0])),
+        },
+        buffer,
+    )
+    return TrainedArtefact(EVENTS, buffer.getvalue(), list(names), len(ya), metrics, importances)
+
+
+class EventPredictor:
+    """A stored event-stream model: calibrated probabilities of completing and, per learner,
+    the features that push them most towards not completing, in plain words."""
+
+    uses_facts = True
+
+    def __init__(self, artefact: bytes, names: Sequence[str]) -> None:
+        from completion.risk.features import FEATURES
+
+        if tuple(names) != FEATURES:
+            raise NotEnoughHistory("the stored model was trained on other features; retrain it")
+        parts = joblib.load(io.BytesIO(artefact))
+        self.scaler, self.lr = parts["scaler"], parts["lr"]
+        self.a, self.b = parts["platt"]
+        self.names = tuple(names)
+        self.name = TRAINED
+        self.order: Mapping[str, float] = {}
+
+    def predict(
+        self, rows: Sequence[tuple[tuple[SignalResult, ...], LearnerContext]]
+    ) -> list[float]:
+        raise NotImplementedError("an event model reads facts: score with `explain`")
+
+    def drop_probabilities(self, x: Sequence[Sequence[float]]) -> np.ndarray:
+        z = self.scaler.transform(np.asarray(x, dtype=float))
+        return _sigmoid(self.a * self.lr.decision_function(z) + self.b)
+
+    def explain(
+        self, x: Sequence[Sequence[float]], *, limit: int = 3
+    ) -> list[tuple[float, tuple[str, ...]]]:
+        """(probability of completing, reasons) per row."""
+        from completion.risk.features import reason_of
+
+        if not len(x):
+            return []
+        xa = np.asarray(x, dtype=float)
+        z = self.scaler.transform(xa)
+        p_drop = _sigmoid(self.a * self.lr.decision_function(z) + self.b)
+        # Each feature's push towards not completing, in calibrated log-odds.
+        pushes = z * self.lr.coef_[0] * self.a
+        out = []
+        for row, push, p in zip(xa, pushes, p_drop, strict=True):
+            ranked = np.argsort(-push)[:limit]
+            reasons = tuple(
+                reason_of(self.names[k], float(row[k]))
+                for k in ranked
+                if push[k] >= MIN_CONTRIBUTION
+            )
+            out.append((round(1.0 - float(p), 4), reasons))
+        return out
+
+
+def tier_of_drop(p_complete: float) -> str:
+    drop = 1.0 - p_complete
+    if drop >= RED_DROP:
+        return "red"
+    return "yellow" if drop >= YELLOW_DROP else "green"

@@ -12,11 +12,13 @@ import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from completion.progress import criteria as crit
 from completion.progress import pace
 from completion.risk.facts import LearnerFacts
+from completion.risk.features import CourseFrame, LearnerRecord, features_of
+from completion.risk.model import tier_of_drop
 from completion.risk.rules import RiskResult, RulesConfig, reasons_of, score_rules, tier_of
 from completion.risk.signals import (
     CohortStats,
@@ -58,6 +60,7 @@ class LearnerExtras:
     multiplier: float = 1.0
     override: str | None = None
     completed_courses: frozenset[int] = frozenset()
+    record: LearnerRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class LearnerScore:
     signals: tuple[SignalResult, ...]
     risk: RiskResult
     time_seconds: float
+    features: tuple[float, ...] | None = None  # `features.FEATURES`, when asked for
 
     @property
     def expected_percent(self) -> float:
@@ -214,8 +218,10 @@ def score_cohort(
     stats: CohortStats | None = None,
     ref_days: float | None = None,
     predictor: Predictor | None = None,
+    with_features: bool = False,
 ) -> CohortResult:
-    """Score every learner given. Without `stats`, the given learners are the whole cohort."""
+    """Score every learner given. Without `stats`, the given learners are the whole cohort.
+    With `with_features` (or a predictor that reads them), each score keeps its features."""
     if stats is None:
         ref_days = reference_days(learners, setup)
     evaluated = [(f, *evaluate_learner(f, x, setup, as_of, ref_days)) for f, x in learners]
@@ -227,13 +233,69 @@ def score_cohort(
         score_rules(sig, progress=lc.progress, completed=lc.completed, config=setup.rules)
         for _, _, lc, sig in rows
     ]
-    if predictor is not None:
+    uses_facts = getattr(predictor, "uses_facts", False)
+    features: list[tuple[float, ...] | None] = [None] * len(rows)
+    if with_features or uses_facts:
+        records = {f.membership_id: x.record for f, x in learners}
+        frame = frame_of(setup, as_of, stats)
+        features = [
+            tuple(
+                features_of(
+                    f,
+                    frame,
+                    records.get(f.membership_id) or NO_RECORD,
+                    volume=lc.engagement[1] if lc.engagement else 0.0,
+                    expected=lc.expected,
+                    progress=lc.progress,
+                )
+            )
+            for f, _, lc, _ in rows
+        ]
+    if uses_facts:
+        rules = _explained(rows, rules, features, predictor, setup.rules)
+    elif predictor is not None:
         rules = _predicted(rows, rules, predictor, setup.rules)
     scores = tuple(
-        LearnerScore(f.membership_id, ev, lc, sig, risk, f.time_seconds)
-        for (f, ev, lc, sig), risk in zip(rows, rules, strict=True)
+        LearnerScore(f.membership_id, ev, lc, sig, risk, f.time_seconds, x)
+        for (f, ev, lc, sig), risk, x in zip(rows, rules, features, strict=True)
     )
     return CohortResult(scores, stats, ref_days)
+
+
+NO_RECORD = LearnerRecord()
+
+
+def frame_of(setup: CourseSetup, as_of: date, stats: CohortStats) -> CourseFrame:
+    timeline = setup.timeline
+    has_volume = len(stats.engagement_mean) > 1
+    return CourseFrame(
+        as_of=as_of,
+        starts_on=timeline.starts_on if timeline.mode == pace.ABSOLUTE else None,
+        assessments=setup.context.assessment_items,
+        due=setup.context.item_due,
+        cohort_volume_mean=stats.engagement_mean[1] if has_volume else 0.0,
+        cohort_volume_std=stats.engagement_std[1] if has_volume else 0.0,
+        cohort_total_mean=stats.actions.mean if stats.actions else 0.0,
+        cohort_total_std=stats.actions.std if stats.actions else 0.0,
+    )
+
+
+def _explained(
+    rows: Sequence[tuple[LearnerFacts, crit.Evaluation, LearnerContext, tuple[SignalResult, ...]]],
+    rules: Sequence[RiskResult],
+    features: Sequence[tuple[float, ...] | None],
+    predictor: Any,
+    config: RulesConfig,
+) -> list[RiskResult]:
+    """An event model's probability, its tier and its own reasons (completers keep the rules')."""
+    explained = predictor.explain([x for x in features if x is not None], limit=config.max_reasons)
+    out = []
+    for (_, _, lc, _), rule, (p, reasons) in zip(rows, rules, explained, strict=True):
+        if lc.completed:
+            out.append(rule)
+        else:
+            out.append(RiskResult(tier_of_drop(p), p, reasons, model=predictor.name))
+    return out
 
 
 def score_in_chunks(
@@ -242,6 +304,7 @@ def score_in_chunks(
     as_of: date,
     *,
     predictor: Predictor | None = None,
+    with_features: bool = False,
 ) -> CohortResult:
     """`score_cohort` over a whole cohort whose facts are built a chunk at a time: each call
     of `chunks` yields the cohort afresh, in the same order. Only one chunk's facts are held
@@ -266,7 +329,13 @@ def score_in_chunks(
             raise ValueError(f"only the last chunk may hold other than {PREDICT_ROWS}*n learners")
         ragged = len(chunk) % PREDICT_ROWS != 0
         part = score_cohort(
-            chunk, setup, as_of, stats=stats, ref_days=ref_days, predictor=predictor
+            chunk,
+            setup,
+            as_of,
+            stats=stats,
+            ref_days=ref_days,
+            predictor=predictor,
+            with_features=with_features,
         )
         scores.extend(part.scores)
         del chunk

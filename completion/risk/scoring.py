@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from completion.data import cutoff_of
@@ -96,8 +96,8 @@ class Enrolment:
 def enrolments(
     course: Course, as_of: date, membership_ids: Collection[int] | None = None
 ) -> list[Enrolment]:
-    """Learners enrolled by the end of `as_of`."""
-    qs = sel.learners_of(course).filter(enrolled_at__lt=cutoff_of(as_of))
+    """Learners enrolled by the end of `as_of` and not withdrawn by then."""
+    qs = sel.learners_on(course, cutoff_of(as_of))
     if membership_ids is not None:
         qs = qs.filter(pk__in=membership_ids)
     return [
@@ -156,7 +156,15 @@ def load_rows_orm(
     if after is not None:
         events = events.filter(Q(id__gt=after[0]) | Q(occurred_at__gte=after[1]))
     days = [
-        (r["person_id"], r["day"].toordinal(), r["n"], r["secs"] or 0.0, r["posts"], r["errors"])
+        (
+            r["person_id"],
+            r["day"].toordinal(),
+            r["n"],
+            r["secs"] or 0.0,
+            r["posts"],
+            r["errors"],
+            r["actions"],
+        )
         for r in events.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
         .values("person_id", "day")
         .annotate(
@@ -164,6 +172,7 @@ def load_rows_orm(
             secs=Sum("duration_seconds"),
             posts=Count("id", filter=Q(verb="posted")),
             errors=Count("id", filter=Q(verb="errored")),
+            actions=Sum(Coalesce("count", Value(1))),
         )
         .order_by()
     ]
@@ -215,15 +224,17 @@ def load_extras(
     multipliers = sel.multipliers_by_membership(course, ids)
     overrides = sel.overrides_by_membership(course, cutoff_of(as_of), ids)
     completed = completed_courses(setup, as_of, [p.person_id for p in people])
+    records = sel.records_by_membership(course, ids)
     extras = {}
     for p in people:
         m, person = p.membership_id, p.person_id
-        if m in pauses or m in multipliers or m in overrides or person in completed:
+        if m in pauses or m in multipliers or m in overrides or person in completed or m in records:
             extras[m] = LearnerExtras(
                 pauses=pauses.get(m, ()),
                 multiplier=multipliers.get(m, 1.0),
                 override=overrides.get(m),
                 completed_courses=completed.get(person, frozenset()),
+                record=records.get(m),
             )
         else:
             extras[m] = NO_EXTRAS
@@ -270,10 +281,12 @@ def compute_course(
     membership_ids: Collection[int] | None = None,
     predictor: Predictor | None = None,
     use_model: bool = True,
+    with_features: bool = False,
 ) -> Computed:
-    """Score without writing. A subset reuses the day's stored cohort statistics if any."""
+    """Score without writing. A subset reuses the day's stored cohort statistics if any.
+    `with_features` keeps each learner's model features (training, evaluation)."""
     with gc_paused():
-        return _compute_course(course, as_of, membership_ids, predictor, use_model)
+        return _compute_course(course, as_of, membership_ids, predictor, use_model, with_features)
 
 
 @contextmanager
@@ -295,6 +308,7 @@ def _compute_course(
     membership_ids: Collection[int] | None,
     predictor: Predictor | None,
     use_model: bool,
+    with_features: bool = False,
 ) -> Computed:
     row = sel.criteria_row(course)
     setup = sel.setup_of(course, row)
@@ -325,9 +339,12 @@ def _compute_course(
             stats=stats,
             ref_days=float(ref) if ref is not None else None,
             predictor=predictor,
+            with_features=with_features,
         )
     else:
-        result = _score_everyone(loaded.rows, people, extras, setup, as_of, predictor)
+        result = _score_everyone(
+            loaded.rows, people, extras, setup, as_of, predictor, with_features
+        )
     if membership_ids is not None and not subset:
         wanted = set(membership_ids)
         result = CohortResult(
@@ -350,6 +367,7 @@ def _score_everyone(
     setup: CourseSetup,
     as_of: date,
     predictor: Predictor | None,
+    with_features: bool = False,
 ) -> CohortResult:
     """The whole cohort's scores; a course of more than `CHUNK` learners a chunk at a time,
     so that a worker never holds every learner's facts at once."""
@@ -359,9 +377,11 @@ def _score_everyone(
             yield [(f, extras[f.membership_id]) for f in rows.facts(people[at : at + CHUNK])]
 
     if len(people) > CHUNK:
-        return score_in_chunks(chunks, setup, as_of, predictor=predictor)
+        return score_in_chunks(
+            chunks, setup, as_of, predictor=predictor, with_features=with_features
+        )
     learners = [(f, extras[f.membership_id]) for f in rows.facts(people)]
-    return score_cohort(learners, setup, as_of, predictor=predictor)
+    return score_cohort(learners, setup, as_of, predictor=predictor, with_features=with_features)
 
 
 # As a decorator the pause outlasts the call's own frame: by the time the collector runs
@@ -374,11 +394,15 @@ def score_course(
     as_of: date,
     membership_ids: Collection[int] | None = None,
     now: datetime | None = None,
+    predictor: Predictor | None = None,
 ) -> ScoringSummary:
-    """Score a course's learners (all, or some) for `as_of` and store the results. Idempotent."""
+    """Score a course's learners (all, or some) for `as_of` and store the results. Idempotent.
+    `predictor`: a chosen stored model rather than the course's own choice."""
     started = time.perf_counter()
     course = Course.objects.get(pk=course_id)
-    computed = compute_course(course, as_of=as_of, membership_ids=membership_ids)
+    computed = compute_course(
+        course, as_of=as_of, membership_ids=membership_ids, predictor=predictor
+    )
     result = computed.result
     write_scores(
         course,

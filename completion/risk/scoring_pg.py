@@ -20,7 +20,7 @@ from lti_tool.bulk import server_cursor
 DAYS_SQL = """
 SELECT person_id, (occurred_at AT TIME ZONE 'UTC')::date - date '0001-01-01' + 1, count(*),
        coalesce(sum(duration_seconds), 0), count(*) FILTER (WHERE verb = 'posted'),
-       count(*) FILTER (WHERE verb = 'errored')
+       count(*) FILTER (WHERE verb = 'errored'), sum(coalesce(count, 1))
 FROM completion_activity
 WHERE course_id = %s AND occurred_at < %s {where}
 GROUP BY 1, 2

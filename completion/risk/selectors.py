@@ -8,8 +8,8 @@ selectors serve the API and pages (per course, per learner, history). Writes liv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, F, Min, Q, QuerySet
@@ -18,6 +18,7 @@ from django.db.models.lookups import GreaterThan
 from completion.models import (
     Accommodation,
     CompletionCriteria,
+    EnrolmentDetail,
     Item,
     Pause,
     Progress,
@@ -27,7 +28,8 @@ from completion.models import (
 )
 from completion.progress import criteria as crit
 from completion.progress import pace
-from completion.risk.model import NotEnoughHistory, TrainedPredictor
+from completion.risk.features import LearnerRecord
+from completion.risk.model import EVENTS, EventPredictor, NotEnoughHistory, TrainedPredictor
 from completion.risk.rules import RulesConfig
 from completion.risk.scorecard import CourseSetup
 from completion.risk.signals import FIRED_BIT, CourseContext, codes_in, from_stored
@@ -68,14 +70,29 @@ def timeline_of(row: CompletionCriteria) -> pace.Timeline:
     )
 
 
+def due_anchors(
+    due: Mapping[int, date], criteria: crit.Criteria, timeline: pace.Timeline
+) -> tuple[pace.Anchor, ...]:
+    """Tracked items' due dates as points of the schedule: by each date, the weighted share
+    of the items due by then is expected done. Dates the course's own anchors already set are
+    left to them."""
+    taken = {a.on for a in timeline.anchors}
+    return tuple(
+        pace.Anchor(on, crit.percent_of(criteria, frozenset(i for i, d in due.items() if d <= on))
+                    / 100.0, "items due")
+        for on in sorted(set(due.values()) - taken)
+    )  # fmt: skip
+
+
 def setup_of(course: Course, row: CompletionCriteria | None = None) -> CourseSetup:
     """Everything the pure scorer needs to know about a course."""
     row = row if row is not None else criteria_row(course)
-    items = list(
+    rows = list(
         Item.objects.filter(course=course, is_tool_lineitem=False).values_list(
-            "id", "kind", "title"
+            "id", "kind", "title", "weight", "pass_mark", "due_at"
         )
     )
+    items = [(i, k, t) for i, k, t, *_ in rows]
     kinds = {i: k for i, k, _ in items}
     titles = {i: (t or f"item {i}") for i, _, t in items}
     required = _ids(row.required_item_ids or []) & kinds.keys()
@@ -89,6 +106,8 @@ def setup_of(course: Course, row: CompletionCriteria | None = None) -> CourseSet
         min_content_share=row.min_content_share,
         min_overall_score=row.min_overall_score,
         min_item_scores={int(k): float(v) for k, v in (row.min_item_scores or {}).items()},
+        pass_marks={i: float(m) for i, _, _, _, m, _ in rows if m is not None},
+        item_weights={i: float(w) for i, _, _, w, _, _ in rows if w is not None and i in tracked},
         required_submissions=_ids(row.required_submission_ids or []),
         min_time_seconds=60.0 * row.min_time_minutes,
         item_prerequisites={int(k): _ids(v) for k, v in (row.item_prerequisites or {}).items()},
@@ -101,13 +120,20 @@ def setup_of(course: Course, row: CompletionCriteria | None = None) -> CourseSet
         content_items=criteria.content_items,
         start_items=start,
         has_forum="forum" in kinds.values(),
+        item_due={i: d.date() for i, k, _, _, _, d in rows if d is not None and k == "assessment"},
         min_time_seconds=criteria.min_time_seconds,
         trend_window_days=rules.trend_window_days,
     )
+    timeline = timeline_of(row)
+    due = {i: d.date() for i, _, _, _, _, d in rows if d is not None and i in tracked}
+    if due:
+        timeline = replace(
+            timeline, anchors=(*timeline.anchors, *due_anchors(due, criteria, timeline))
+        )
     return CourseSetup(
         course_id=course.pk,
         criteria=criteria,
-        timeline=timeline_of(row),
+        timeline=timeline,
         rules=rules,
         context=context,
         due_on=row.due_on,
@@ -118,6 +144,19 @@ def setup_of(course: Course, row: CompletionCriteria | None = None) -> CourseSet
 def learners_of(course: Course) -> QuerySet[Membership]:
     return Membership.objects.filter(course=course, role=Role.LEARNER).exclude(
         status=Membership.Status.DELETED
+    )
+
+
+def learners_on(course: Course, cutoff: datetime) -> QuerySet[Membership]:
+    """Learners whose membership was valid just before `cutoff`: enrolled before it and not
+    withdrawn (removed from the roster) before it. A learner who left stays in every earlier
+    day's scoring, so backtests keep the very learners they are about."""
+    return Membership.objects.filter(
+        Q(status__in=[Membership.Status.ACTIVE, Membership.Status.INACTIVE])
+        | Q(status_changed_at__gte=cutoff),
+        course=course,
+        role=Role.LEARNER,
+        enrolled_at__lt=cutoff,
     )
 
 
@@ -136,6 +175,18 @@ def pauses_by_membership(
     ):
         found.setdefault(mid, []).append(pace.Pause(start, until))
     return {k: tuple(v) for k, v in found.items()}
+
+
+def records_by_membership(
+    course: Course, membership_ids: Iterable[int] | None
+) -> dict[int, LearnerRecord]:
+    """What enrolment records say (earlier attempts, study load), where imported."""
+    return {
+        m: LearnerRecord(prior_attempts=a, credits=c)
+        for m, a, c in _scoped(EnrolmentDetail, course, membership_ids).values_list(
+            "membership_id", "prior_attempts", "credits"
+        )
+    }
 
 
 def multipliers_by_membership(
@@ -334,7 +385,9 @@ def learner_history(membership: Membership, *, days: int = 90) -> list[Mapping[s
     ]
 
 
-def predictor_of(course: Course, *, model_id: int | None = None) -> TrainedPredictor | None:
+def predictor_of(
+    course: Course, *, model_id: int | None = None
+) -> TrainedPredictor | EventPredictor | None:
     """The newest model trained for the course, else for its deployment; None if neither.
 
     `model_id` picks a stored model of the same deployment (say, one trained on another course).
@@ -352,6 +405,8 @@ def predictor_of(course: Course, *, model_id: int | None = None) -> TrainedPredi
     if row is None:
         return None
     try:
+        if row.algorithm == EVENTS:
+            return EventPredictor(bytes(row.artefact), row.feature_names)
         return TrainedPredictor(bytes(row.artefact), row.importances, row.feature_names)
     except NotEnoughHistory:
         return None

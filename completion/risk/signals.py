@@ -62,6 +62,8 @@ CODES: tuple[str, ...] = tuple(DEFAULTS)
 # takes the next bit, and none is ever reordered or reused.
 FIRED_BIT: Mapping[str, int] = {code: 1 << i for i, code in enumerate(CODES)}
 ENGAGEMENT_WINDOW_DAYS = 14
+ENGAGEMENT_PARTS = 5
+Engagement = tuple[float, float, float, float, float]
 MIN_PEERS = 5
 
 
@@ -84,10 +86,12 @@ def codes_in(mask: int) -> list[str]:
 
 
 def to_stored(results: Iterable[SignalResult]) -> dict[str, list[object]]:
-    """`RiskScore.signals`: {code: [value, threshold, fired]}, and the reason of a fired one
-    as a fourth element (rows stored before reasons were kept there have three)."""
+    """`RiskScore.signals`: {code: [value, threshold, fired]}, and the reason of a fired (or
+    abstaining) one as a fourth element (rows stored before reasons were kept have three)."""
     return {
-        r.code: [r.value, r.threshold, True, r.reason] if r.fired else [r.value, r.threshold, False]
+        r.code: [r.value, r.threshold, r.fired, r.reason]
+        if r.fired or r.reason
+        else [r.value, r.threshold, False]
         for r in results
     }
 
@@ -117,6 +121,7 @@ class CourseContext:
     has_forum: bool = False
     min_time_seconds: float = 0.0
     trend_window_days: int = 4  # 3 to 5
+    item_due: Mapping[int, date] = field(default_factory=dict)  # assessments' due days
 
     def title(self, item_id: int) -> str:
         return self.titles.get(item_id) or f"item {item_id}"
@@ -135,7 +140,7 @@ class LearnerContext:
     days_enrolled: int = 0
     # Both the cohort's statistics and the signals read these: the scorer works them out once
     # (`engagement_components`, `item_summary`). None: whoever needs them works them out.
-    engagement: tuple[float, float, float, float] | None = None
+    engagement: Engagement | None = None
     items: ItemSummary | None = None
 
     @property
@@ -156,12 +161,34 @@ class CohortStats:
 
     size: int = 0
     median_cadence: float = 2.0
-    engagement_mean: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
-    engagement_std: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+    engagement_mean: tuple[float, ...] = (0.0,) * 5
+    engagement_std: tuple[float, ...] = (0.0,) * 5
     engagement_quantiles: tuple[float, ...] = ()  # 101 values, 0th..100th percentile
     progress_by_week: Mapping[int, Bucket] = field(default_factory=dict)
     content_median_by_week: Mapping[int, float] = field(default_factory=dict)
     score: Bucket | None = None
+    # What the course's events carry so far (`POSTS`, `TIME`): a signal whose source the
+    # course never produces abstains rather than firing for everyone. None: not known (stats
+    # stored before this was kept), and nothing abstains.
+    sources: frozenset[str] | None = None
+    actions: Bucket | None = None  # log1p(actions so far) over the cohort
+
+    def lacks(self, source: str) -> bool:
+        return self.sources is not None and source not in self.sources
+
+
+POSTS = "posts"
+TIME = "time"
+ABSTAINS = {
+    POSTS: "abstains: no forum posts are recorded in this course",
+    TIME: "abstains: this course's events carry no time on task",
+}
+
+
+def abstain(code: str, th: float, source: str) -> SignalResult:
+    """A signal that cannot be judged because the course never produces its source; the
+    reason says so (stored beside the value, not counted as fired)."""
+    return SignalResult(code, None, th, False, ABSTAINS[source])
 
 
 # --- derived quantities -----------------------------------------------------------------------
@@ -191,9 +218,9 @@ def days_absent(facts: LearnerFacts, as_of: date, paused: frozenset[date]) -> in
 
 
 def activity_between(facts: LearnerFacts, first: date, last: date) -> int:
-    """Events on the learner's days from `first` to `last` inclusive."""
+    """Actions (events, a day's clicks counted each) from `first` to `last` inclusive."""
     days = facts.days
-    return sum(days.events[days.span(first, last)])
+    return sum(days.actions[days.span(first, last)])
 
 
 class ItemSummary(NamedTuple):
@@ -251,22 +278,22 @@ def items_of(facts: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> Item
 
 def engagement_components(
     facts: LearnerFacts, as_of: date, progress: float, cc: CourseContext, assessed: int
-) -> tuple[float, float, float, float]:
-    """Visits, consumption, assessment participation (`assessed` of the course's assessment
-    items used) and time, each per day of the window."""
+) -> Engagement:
+    """Visits, volume (actions: a day's clicks count each), consumption, assessment
+    participation (`assessed` of the course's assessment items used) and time, per day of
+    the window."""
     window = min(max((as_of - facts.enrolled_on).days + 1, 1), ENGAGEMENT_WINDOW_DAYS)
     first = as_of - timedelta(days=window - 1)
     days = facts.days
     recent = days.span(first, as_of)
     visits = (recent.stop - recent.start) / window
     seconds = sum(days.seconds[recent]) / window
+    volume = math.log1p(sum(days.actions[recent]) / window)
     participation = assessed / len(cc.assessment_items) if cc.assessment_items else 0.0
-    return (visits, progress, participation, math.log1p(seconds / 60.0))
+    return (visits, volume, progress, participation, math.log1p(seconds / 60.0))
 
 
-def engagement_of(
-    facts: LearnerFacts, lc: LearnerContext, cc: CourseContext
-) -> tuple[float, float, float, float]:
+def engagement_of(facts: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> Engagement:
     if lc.engagement is not None:
         return lc.engagement
     assessed = items_of(facts, lc, cc).assessed
@@ -399,6 +426,8 @@ def below_min_time(
     expected = cc.min_time_seconds * lc.progress
     if expected <= 0:
         return SignalResult(BELOW_MIN_TIME, None, th, False)
+    if cohort.lacks(TIME):
+        return abstain(BELOW_MIN_TIME, th, TIME)
     ratio = f.time_seconds / expected
     fired = ratio + 1e-9 < th
     return SignalResult(
@@ -435,6 +464,8 @@ def low_content_time(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
     """Time on content under `th` of expected (the minimum pro rata of pace, else peers')."""
+    if cohort.lacks(TIME):
+        return abstain(LOW_CONTENT_TIME, th, TIME)
     if cc.min_time_seconds > 0:
         expected = cc.min_time_seconds * lc.expected
     else:
@@ -461,6 +492,8 @@ def no_forum(
     posts = f.posts
     if not cc.has_forum or day < th:
         return SignalResult(NO_FORUM, float(posts), th, False)
+    if cohort.lacks(POSTS):
+        return abstain(NO_FORUM, th, POSTS)
     fired = posts == 0
     return SignalResult(
         NO_FORUM, float(posts), th, fired, f"no forum post by day {th:.0f}" if fired else ""
@@ -636,11 +669,14 @@ class StatInput(NamedTuple):
     """What one learner adds to the cohort's statistics."""
 
     cadence: float | None  # None with fewer than 3 active days
-    components: tuple[float, float, float, float]
+    components: Engagement
     week: int
     progress: float
     content_seconds: float
     score: float | None
+    posts: int = 0
+    seconds: float = 0.0
+    actions: int = 0
 
 
 def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatInput:
@@ -651,6 +687,9 @@ def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatIn
         lc.progress,
         items_of(f, lc, cc).content_seconds,
         lc.score,
+        f.posts,
+        f.time_seconds,
+        sum(f.days.actions),
     )
 
 
@@ -687,6 +726,15 @@ def stats_of(inputs: Sequence[StatInput]) -> CohortStats:
         progress_by_week={w: bucket_of(v) for w, v in by_week.items()},
         content_median_by_week={w: float(statistics.median(v)) for w, v in content_by_week.items()},
         score=bucket_of(scores) if scores else None,
+        actions=bucket_of([math.log1p(x.actions) for x in inputs]),
+        sources=frozenset(
+            name
+            for name, seen in (
+                (POSTS, any(x.posts for x in inputs)),
+                (TIME, any(x.seconds > 0 for x in inputs)),
+            )
+            if seen
+        ),
     )
 
 
@@ -702,6 +750,10 @@ def stats_to_json(stats: CohortStats) -> dict[str, object]:
         },
         "content_median_by_week": {str(w): v for w, v in stats.content_median_by_week.items()},
         "score": [stats.score.mean, stats.score.std, stats.score.n] if stats.score else None,
+        "sources": None if stats.sources is None else sorted(stats.sources),
+        "actions": [stats.actions.mean, stats.actions.std, stats.actions.n]
+        if stats.actions
+        else None,
     }
 
 
@@ -709,13 +761,22 @@ def stats_from_json(data: Mapping[str, object]) -> CohortStats:
     score = data.get("score")
     by_week = data.get("progress_by_week") or {}
     content = data.get("content_median_by_week") or {}
+    sources = data.get("sources")
+    actions = data.get("actions")
+    mean = tuple(map(float, data.get("engagement_mean") or ()))  # type: ignore[call-overload]
+    std = tuple(map(float, data.get("engagement_std") or ()))  # type: ignore[call-overload]
+    if len(mean) != ENGAGEMENT_PARTS or len(std) != ENGAGEMENT_PARTS:
+        # Stored before engagement had its present parts: no cohort to compare against.
+        return CohortStats()
     return CohortStats(
         size=int(data.get("size", 0)),  # type: ignore[call-overload]
         median_cadence=float(data.get("median_cadence", 2.0)),  # type: ignore[arg-type]
-        engagement_mean=tuple(data.get("engagement_mean", (0.0,) * 4)),  # type: ignore[arg-type]
-        engagement_std=tuple(data.get("engagement_std", (0.0,) * 4)),  # type: ignore[arg-type]
+        engagement_mean=mean,
+        engagement_std=std,
         engagement_quantiles=tuple(data.get("engagement_quantiles", ())),  # type: ignore[arg-type]
         progress_by_week={int(w): Bucket(*v) for w, v in by_week.items()},  # type: ignore[attr-defined]
         content_median_by_week={int(w): float(v) for w, v in content.items()},  # type: ignore[attr-defined]
         score=Bucket(*score) if score else None,  # type: ignore[misc]
+        sources=None if sources is None else frozenset(map(str, sources)),  # type: ignore[call-overload]
+        actions=Bucket(*actions) if actions else None,  # type: ignore[misc]
     )

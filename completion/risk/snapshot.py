@@ -37,7 +37,7 @@ from lti_tool.models import Course, Deployment
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when FactRows' columns change: older snapshots are then ignored
+FORMAT = 2  # bump when FactRows' columns change: older snapshots are then ignored
 # Store a fresh snapshot once the events read on top of it pass this share of those it holds,
 # so a day's read stays small without rewriting megabytes every night.
 RESAVE_SHARE = 0.05

@@ -207,7 +207,9 @@ def _session(
             sub,
             course_key,
             at + timedelta(minutes=1),
-            "viewed",
+            # A reading is done once read through (an LMS's "view" completion); short,
+            # distracted sessions only open it.
+            "viewed" if plan.short_sessions else "completed",
             f"module-{module}-page",
             "page",
             f"Module {module} reading",

@@ -6,8 +6,9 @@ and keeps state and nonce in a session cookie that cross-site iframes often lose
 is the only importer of its launch classes and replaces exactly those steps: state and nonce
 live in the database (`LoginState`, `UsedNonce`), the signature check is PyJWT with every
 claim check on, and platform keys come from `platform_keys` (cached, one bounded refetch).
-Validation only reads; `consume_nonce` is the one write, made in the caller's transaction
-together with the recorded launch, so a refused launch writes nothing.
+Validation only reads; the nonce is used up (`consume_nonce`, or on PostgreSQL in the same
+statement that reads the launch's person and course: `services.record_launch`) in the
+transaction that records the launch, so a refused launch writes nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from urllib.parse import urlencode, urlsplit
 import jwt
 import requests
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from pylti1p3.contrib.django.message_launch import DjangoMessageLaunch
@@ -48,7 +48,6 @@ STATE_COOKIE_PREFIX = "lti1p3-state-"
 LOGIN_STATE_TTL = timedelta(minutes=10)
 # How long a consumed nonce is kept at most: the login state it belongs to is gone long before.
 MAX_NONCE_LIFETIME = timedelta(days=1)
-RELOGIN_CACHE_PREFIX = "finishline:relogin:"
 
 
 class LaunchRejected(Exception):
@@ -214,16 +213,16 @@ def begin_login(params: dict[str, str]) -> LoginRedirect:
         raise LaunchRejected("The target link is not a Finishline URL.", code="target_link_uri")
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     storage_target = params.get("lti_storage_target", "")[:100]
-    LoginState.objects.create(
-        state=state,
-        nonce=nonce,
-        platform=platform,
-        target_link_uri=target[:1000],
-        storage_target=storage_target,
-        expires_at=timezone.now() + LOGIN_STATE_TTL,
+    _save_login_state(
+        LoginState(
+            state=state,
+            nonce=nonce,
+            platform=platform,
+            target_link_uri=target[:1000],
+            storage_target=storage_target,
+            expires_at=timezone.now() + LOGIN_STATE_TTL,
+        )
     )
-    relogin = {k: params[k] for k in RELOGIN_PARAMS if params.get(k)}
-    cache.set(RELOGIN_CACHE_PREFIX + state, relogin, int(LOGIN_STATE_TTL.total_seconds()))
     return LoginRedirect(
         auth_url=_auth_url(platform, params, state=state, nonce=nonce),
         state=state,
@@ -231,6 +230,30 @@ def begin_login(params: dict[str, str]) -> LoginRedirect:
         storage_target=storage_target,
         platform_origin=origin_of(platform.auth_login_url),
     )
+
+
+def _save_login_state(login: LoginState) -> None:
+    """Store a login state. On PostgreSQL, outside a transaction, its commit does not wait for
+    the disk (`synchronous_commit` off for this one statement): a state lost in a database
+    crash costs the person one launch again, and the wait is the largest part of a login."""
+    if connection.vendor != "postgresql" or not connection.get_autocommit():
+        login.save(force_insert=True)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO lti_tool_loginstate"
+            " (state, nonce, platform_id, target_link_uri, storage_target, expires_at)"
+            " SELECT %s, %s, %s, %s, %s, %s"
+            " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit",
+            [
+                login.state,
+                login.nonce,
+                login.platform_id,
+                login.target_link_uri,
+                login.storage_target,
+                login.expires_at,
+            ],
+        )
 
 
 def _auth_url(platform: Platform, params: dict[str, str], *, state: str, nonce: str) -> str:
@@ -251,10 +274,9 @@ def _auth_url(platform: Platform, params: dict[str, str], *, state: str, nonce: 
     return platform.auth_login_url + separator + urlencode(auth_params)
 
 
-def relogin_query(state: str) -> str:
-    """The login URL query that starts this login again in a new window ("" if unknown)."""
-    params: dict[str, str] | None = cache.get(RELOGIN_CACHE_PREFIX + state)
-    return urlencode(params) if params else ""
+def relogin_query(params: dict[str, str]) -> str:
+    """The login URL query that starts this login again in a new window."""
+    return urlencode({k: params[k] for k in RELOGIN_PARAMS if params.get(k)})
 
 
 def course_page_url(id_token: str, platform: Platform | None) -> str:
@@ -533,22 +555,29 @@ def from_own_page(request: HttpRequest) -> bool:
     return bool(request.META.get("HTTP_SEC_FETCH_SITE") == "same-origin")
 
 
-def consume_nonce(launch: ValidatedLaunch) -> None:
-    """Use the launch's nonce once. Call inside the transaction that records the launch."""
+def nonce_row(launch: ValidatedLaunch) -> tuple[str, datetime]:
+    """The launch's nonce and how long it must be kept as used."""
     latest = (timezone.now() + MAX_NONCE_LIFETIME).timestamp()
     expires = datetime.fromtimestamp(min(float(launch.id_token["exp"]), latest), tz=UTC)
-    expires += timedelta(seconds=settings.FINISHLINE["JWT_LEEWAY"])
+    return str(launch.id_token["nonce"]), expires + timedelta(
+        seconds=settings.FINISHLINE["JWT_LEEWAY"]
+    )
+
+
+def replayed() -> LaunchRejected:
+    return LaunchRejected("This launch was already used (replayed nonce).", code="replay")
+
+
+def consume_nonce(launch: ValidatedLaunch) -> None:
+    """Use the launch's nonce once. Call inside the transaction that records the launch."""
+    nonce, expires = nonce_row(launch)
     try:
         # No savepoint: a duplicate aborts the caller's transaction, which is what a replay
         # must do (the caller's atomic block rolls back on the LaunchRejected raised here).
         with transaction.atomic(savepoint=False):
-            UsedNonce.objects.create(
-                platform=launch.platform, nonce=str(launch.id_token["nonce"]), expires_at=expires
-            )
+            UsedNonce.objects.create(platform=launch.platform, nonce=nonce, expires_at=expires)
     except IntegrityError as exc:
-        raise LaunchRejected(
-            "This launch was already used (replayed nonce).", code="replay"
-        ) from exc
+        raise replayed() from exc
 
 
 def login_state_for(state: str) -> LoginState | None:

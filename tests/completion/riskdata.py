@@ -73,7 +73,14 @@ def add(course, membership, verb, at, *, item=None, seconds=None, score=None, su
 def rows_of(course):
     return [
         EventRow(
-            a.person_id, a.item_id, a.verb, a.occurred_at, a.duration_seconds, a.score, a.success
+            a.person_id,
+            a.item_id,
+            a.verb,
+            a.occurred_at,
+            a.duration_seconds,
+            a.score,
+            a.success,
+            a.count,
         )
         for a in Activity.objects.filter(course=course)
     ]

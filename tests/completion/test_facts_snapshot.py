@@ -58,9 +58,9 @@ def test_rows_survive_bytes_with_their_values_nulls_and_types():
     big = 2**40  # needs int64
     rows = FactRows.from_rows(
         [
-            (7, D0, 3, 90.0, 1, 0),
-            (7, D0 + 1, 40_000, 0.0, 0, 2),  # 40,000 events: int32
-            (big, D0, 1, 12.5, 0, 0),
+            (7, D0, 3, 90.0, 1, 0, 3),
+            (7, D0 + 1, 40_000, 0.0, 0, 2, 90_000),  # 40,000 events: int32
+            (big, D0, 1, 12.5, 0, 0, 1),
         ],
         [
             (7, 3, T0 + 0.25, None, 1, 0, 0, 0, 0, None, 30.0),  # never done, no score
@@ -103,7 +103,7 @@ def test_empty_rows_survive_bytes():
 
 def test_merging_two_slices_reaggregates_the_keys_they_share():
     a = FactRows.from_rows(
-        [(1, D0, 2, 30.0, 1, 0), (2, D0, 1, 0.0, 0, 1)],
+        [(1, D0, 2, 30.0, 1, 0, 2), (2, D0, 1, 0.0, 0, 1, 1)],
         [
             # person, item, first_at, done_at, consumed, submitted, attempted, passed, failed,
             # best, seconds
@@ -113,7 +113,7 @@ def test_merging_two_slices_reaggregates_the_keys_they_share():
         ],
     )
     b = FactRows.from_rows(
-        [(1, D0 + 1, 1, 5.0, 0, 0), (1, D0, 3, 15.0, 0, 2)],
+        [(1, D0 + 1, 1, 5.0, 0, 0, 1), (1, D0, 3, 15.0, 0, 2, 3)],
         [
             (1, 10, T0 + 50, T0 + 200, 0, 1, 0, 1, 0, None, 5.0),
             (1, 11, T0 + 20, T0 + 250, 0, 0, 0, 1, 0, 0.8, 1.0),
@@ -121,9 +121,9 @@ def test_merging_two_slices_reaggregates_the_keys_they_share():
     )
     merged = a.merged(b)
     assert [list(r) for r in zip(*merged.days.values(), strict=True)] == [
-        [1, D0, 5, 45.0, 1, 2],
-        [1, D0 + 1, 1, 5.0, 0, 0],
-        [2, D0, 1, 0.0, 0, 1],
+        [1, D0, 5, 45.0, 1, 2, 5],
+        [1, D0 + 1, 1, 5.0, 0, 0, 1],
+        [2, D0, 1, 0.0, 0, 1, 1],
     ]
     assert [list(r) for r in zip(*merged.items.values(), strict=True)][:2] == [
         [1, 10, T0 + 50, T0 + 200, 1, 1, 1, 1, 0, 0.3, 15.0],
@@ -135,7 +135,7 @@ def test_merging_two_slices_reaggregates_the_keys_they_share():
     assert_same_rows(
         merged,
         FactRows.from_rows(
-            [(2, D0, 1, 0.0, 0, 1), (1, D0 + 1, 1, 5.0, 0, 0), (1, D0, 5, 45.0, 1, 2)],
+            [(2, D0, 1, 0.0, 0, 1, 1), (1, D0 + 1, 1, 5.0, 0, 0, 1), (1, D0, 5, 45.0, 1, 2, 5)],
             [
                 (2, 10, T0, None, 0, 0, 0, 0, 1, None, 0.0),
                 (1, 11, T0 + 10, T0 + 250, 1, 0, 0, 1, 0, 0.8, 1.0),
@@ -152,7 +152,9 @@ def test_merging_two_slices_reaggregates_the_keys_they_share():
 
 
 def test_merging_with_no_rows_changes_nothing():
-    rows = FactRows.from_rows([(1, D0, 2, 3.0, 0, 0)], [(1, 4, T0, None, 1, 0, 0, 0, 0, None, 3.0)])
+    rows = FactRows.from_rows(
+        [(1, D0, 2, 3.0, 0, 0, 2)], [(1, 4, T0, None, 1, 0, 0, 0, 0, None, 3.0)]
+    )
     empty = FactRows.from_rows([], [])
     assert_same_rows(rows.merged(empty), rows)
     assert_same_rows(empty.merged(rows), rows)
@@ -180,11 +182,11 @@ def test_inserting_a_slice_merges_as_sorting_both_together_does(keys_a, keys_b, 
     """`_merge` inserts the new keys into the held rows; `_merge_by_sorting`, the reference
     (and the path for ids past 2**31), sorts the two slices together and re-aggregates."""
     a = FactRows.from_rows(
-        [(p, D0 + d, n, float(n * 7), 0, 1) for n, (p, d) in enumerate(sorted(keys_a))],
+        [(p, D0 + d, n, float(n * 7), 0, 1, 3 * n) for n, (p, d) in enumerate(sorted(keys_a))],
         _item_rows(keys_a, data),
     )
     b = FactRows.from_rows(
-        [(p, D0 + d, n + 1, float(n), 1, 0) for n, (p, d) in enumerate(sorted(keys_b))],
+        [(p, D0 + d, n + 1, float(n), 1, 0, n + 2) for n, (p, d) in enumerate(sorted(keys_b))],
         _item_rows(keys_b, data),
     )
     for spec, part, special in (
@@ -201,27 +203,27 @@ def test_inserting_a_slice_merges_as_sorting_both_together_does(keys_a, keys_b, 
 
 def test_rows_with_a_key_twice_merge_by_sorting():
     # Aggregates hold one row a key; rows built otherwise take the general way.
-    a = FactRows.from_rows([(1, D0, 2, 3.0, 0, 0)], [])
+    a = FactRows.from_rows([(1, D0, 2, 3.0, 0, 0, 2)], [])
     b = FactRows.from_rows(
-        [(1, D0, 5, 1.0, 0, 0), (1, D0, 7, 1.0, 0, 0), (2, D0, 1, 0.0, 0, 0)], []
+        [(1, D0, 5, 1.0, 0, 0, 5), (1, D0, 7, 1.0, 0, 0, 7), (2, D0, 1, 0.0, 0, 0, 1)], []
     )
     merged = a.merged(b)
     assert [list(r) for r in zip(*merged.days.values(), strict=True)] == [
-        [1, D0, 14, 5.0, 0, 0],
-        [2, D0, 1, 0.0, 0, 0],
+        [1, D0, 14, 5.0, 0, 0, 14],
+        [2, D0, 1, 0.0, 0, 0, 1],
     ]
 
 
 def test_ids_past_two_to_the_31_merge_by_sorting():
     big = 2**40
-    a = FactRows.from_rows([(big, D0, 2, 3.0, 0, 0), (big + 2, D0, 1, 1.0, 0, 0)], [])
-    b = FactRows.from_rows([(big + 1, D0, 1, 1.0, 0, 0), (big, D0, 1, 2.0, 1, 0)], [])
+    a = FactRows.from_rows([(big, D0, 2, 3.0, 0, 0, 2), (big + 2, D0, 1, 1.0, 0, 0, 1)], [])
+    b = FactRows.from_rows([(big + 1, D0, 1, 1.0, 0, 0, 1), (big, D0, 1, 2.0, 1, 0, 1)], [])
     assert fact_rows._packed(a.days["person"], a.days["day"]) is None
     merged = a.merged(b)
     assert [list(r) for r in zip(*merged.days.values(), strict=True)] == [
-        [big, D0, 3, 5.0, 1, 0],
-        [big + 1, D0, 1, 1.0, 0, 0],
-        [big + 2, D0, 1, 1.0, 0, 0],
+        [big, D0, 3, 5.0, 1, 0, 3],
+        [big + 1, D0, 1, 1.0, 0, 0, 1],
+        [big + 2, D0, 1, 1.0, 0, 0, 1],
     ]
 
 
@@ -238,6 +240,7 @@ events_st = st.lists(
         duration_seconds=st.one_of(st.none(), st.integers(0, 900).map(float)),
         score=st.one_of(st.none(), st.floats(0, 1)),
         success=st.one_of(st.none(), st.booleans()),
+        times=st.one_of(st.none(), st.integers(1, 50)),
     ),
     max_size=30,
 )
@@ -269,7 +272,7 @@ def test_rows_held_for_a_day_merged_with_the_events_read_since_equal_a_full_read
             Activity(course=course, person_id=e.person_id, item_id=e.item_id, verb=e.verb,
                      occurred_at=e.occurred_at, received_at=e.occurred_at,
                      duration_seconds=e.duration_seconds, score=e.score, success=e.success,
-                     source="api", source_id=str(offset + n))
+                     count=e.times, source="api", source_id=str(offset + n))
             for n, e in enumerate(part)
         )  # fmt: skip
 

@@ -95,3 +95,30 @@ def test_my_data_hides_secrets_and_defuses_spreadsheet_formulas(two_learners):
     )
     pauses = zipfile.ZipFile(io.BytesIO(archive)).read("pauses_and_overrides.csv").decode()
     assert "'=HYPERLINK" in pauses
+
+
+def test_the_page_reads_in_one_go_what_the_separate_reads_give(two_learners):
+    """On PostgreSQL the learner's page reads progress, item states and pause in one statement
+    (and the course's criteria only for a learner with a scored item, as Ada's quiz is): the
+    same as the separate reads, and a current pause is shown."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from completion.learner.progress import current_pause, learner_page, learner_progress
+    from completion.models import Pause
+
+    _course, ada, bob = two_learners
+    today = timezone.localdate()
+    Pause.objects.create(membership=ada, starts_on=today, until=today, reason="leave")
+    for m, statements in ((ada, 3), (bob, 1)):
+        with CaptureQueriesContext(connection) as captured:
+            view, pause = learner_page(m, today)
+        assert (view, pause) == (learner_progress(m), current_pause(m, today))
+        assert view.progress is not None
+        if connection.vendor == "postgresql":
+            assert len(captured) == statements
+    assert learner_page(ada, today)[1] is not None
+    assert learner_page(bob, today)[1] is None
+    body = Client().get("/me/progress/", HTTP_X_FINISHLINE_LAUNCH=token(ada)).content.decode()
+    assert "<strong>Paused</strong> until" in body

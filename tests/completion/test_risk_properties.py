@@ -61,6 +61,7 @@ events_st = st.lists(
         duration_seconds=st.one_of(st.none(), st.floats(0, 3600)),
         score=st.one_of(st.none(), st.floats(0, 1)),
         success=st.one_of(st.none(), st.booleans()),
+        times=st.one_of(st.none(), st.integers(1, 50)),
     ),
     max_size=60,
 )
@@ -190,6 +191,7 @@ def test_sql_facts_match_the_reference_on_generated_events(events, day):
                 duration_seconds=e.duration_seconds,
                 score=e.score,
                 success=e.success,
+                count=e.times,
                 source="api",
                 source_id=f"{n}",
             )
@@ -208,6 +210,7 @@ def test_sql_facts_match_the_reference_on_generated_events(events, day):
             e.duration_seconds,
             e.score,
             e.success,
+            e.times,
         )
         for e in events
     ]

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 
 from lti_tool.models import Membership, UsedNonce
-from tests.platform.server import LTI, Response
+from tests.platform.server import Response
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,12 +39,11 @@ window.addEventListener("message", function (event) {
 
 
 def serve_platform_pages(platform, tool_url, *, storage, tamper=False):
-    """The platform's course page (framing the tool) and its OIDC authorization endpoint."""
-    hints = platform.hints = {"issued": set(), "spent": [], "refused": []}
+    """The platform's course page, framing the tool: each visit starts a launch with a new
+    one-time lti_message_hint, which the platform's authorization endpoint answers once."""
 
     def course(request):
-        hint = f"launch-{len(hints['issued']) + 1}"
-        hints["issued"].add(hint)
+        hint = platform.new_launch(sub="learner-1", redirect_uri=tool_url + "/lti/launch/")
         params = {
             "iss": platform.issuer,
             "client_id": platform.client_id,
@@ -63,26 +62,7 @@ def serve_platform_pages(platform, tool_url, *, storage, tamper=False):
         )
         return Response(body=html, content_type="text/html")
 
-    def auth(request):
-        query = {k: v[0] for k, v in request.query.items()}
-        hint = query.get("lti_message_hint", "")
-        if hint not in hints["issued"] or hint in hints["spent"]:
-            hints["refused"].append(hint)
-            return Response(400, "lti_message_hint already used", content_type="text/plain")
-        hints["spent"].append(hint)
-        body = platform.id_token_body(sub=query["login_hint"], nonce=query["nonce"])
-        body[LTI + "target_link_uri"] = tool_url + "/lti/launch/"
-        token = platform.sign(body)
-        html = (
-            f'<html><body><form id="f" method="post" action="{query["redirect_uri"]}">'
-            f'<input type="hidden" name="id_token" value="{token}">'
-            f'<input type="hidden" name="state" value="{query["state"]}"></form>'
-            '<script>document.getElementById("f").submit();</script></body></html>'
-        )
-        return Response(body=html, content_type="text/html")
-
     platform.route("GET", "/course", course)
-    platform.route("GET", "/auth", auth)
 
 
 @pytest.fixture(scope="module")
@@ -149,13 +129,13 @@ def test_without_platform_storage_a_new_window_launches_before_the_hint_is_spent
     frame = tab.frame_locator("iframe[title=Finishline]")
     link = frame.get_by_role("link", name="Open Finishline in a new window")
     link.wait_for(timeout=15000)
-    assert platform.hints["spent"] == []  # the frame never went to the platform
+    assert platform.spent_hints == []  # the frame never went to the platform
     with tab.expect_popup() as popup_info:
         link.click()
     window = popup_info.value
     window.get_by_role("heading", name="My progress").wait_for(timeout=15000)
-    assert platform.hints["spent"] == ["launch-1"]
-    assert platform.hints["refused"] == []
+    assert len(platform.spent_hints) == 1  # the window spent the hint, once
+    assert platform.refused_hints == []
     assert "lt=" not in window.url
     # The window works on: a link to another page carries the session without a cookie.
     window.context.clear_cookies()

@@ -7,6 +7,7 @@ token endpoint and registration endpoint, so the tool's real fetch paths run. Fu
 
 from __future__ import annotations
 
+import html
 import json
 import secrets
 import ssl
@@ -128,6 +129,12 @@ class TestPlatform:
             lambda r: Response(body=self.openid_configuration()),
         )
         self.route("POST", "/token", self._token)
+        self.route("GET", "/auth", self._authorize)
+        self.route("POST", "/auth", self._authorize)
+        # One-time launch hints (`new_launch`), as Moodle names each launch; spent on first use.
+        self.launches: dict[str, dict[str, Any]] = {}
+        self.spent_hints: list[str] = []
+        self.refused_hints: list[str] = []
 
     # --- lifecycle ---------------------------------------------------------------------
     def __enter__(self) -> TestPlatform:
@@ -244,6 +251,45 @@ class TestPlatform:
             body[LTI + "context"] = {"id": context_id, "title": f"Course {context_id}"}
         body.update(extra)
         return body
+
+    # --- OIDC authorization: the platform's side of a launch ------------------------------
+    def new_launch(self, *, sub: str, redirect_uri: str, **claims: Any) -> str:
+        """Name a launch the platform is about to start; returns its lti_message_hint.
+
+        Like Moodle (which drops the launch from the user's session once its hint is used),
+        the authorization endpoint answers a hint once: a second use is refused with 400.
+        """
+        hint = f"launch-{len(self.launches) + 1}-{secrets.token_hex(4)}"
+        self.launches[hint] = {"sub": sub, "redirect_uri": redirect_uri, "claims": claims}
+        return hint
+
+    def _authorize(self, request: Request) -> Response:
+        params = {k: v[0] for k, v in request.query.items()}
+        if request.method == "POST":
+            params.update(request.form())
+        hint = params.get("lti_message_hint", "")
+        issued = self.launches.get(hint)
+        if issued is None or hint in self.spent_hints:
+            self.refused_hints.append(hint)
+            return Response(400, "lti_message_hint already used", content_type="text/plain")
+        if params.get("login_hint") != issued["sub"] or (
+            params.get("redirect_uri") != issued["redirect_uri"]
+        ):
+            self.refused_hints.append(hint)
+            return Response(400, "login_hint or redirect_uri mismatch", content_type="text/plain")
+        self.spent_hints.append(hint)
+        body = self.id_token_body(sub=issued["sub"], nonce=params.get("nonce", ""))
+        body[LTI + "target_link_uri"] = issued["redirect_uri"]
+        body.update(issued["claims"])
+        token = self.sign(body)
+        action = html.escape(issued["redirect_uri"])
+        page = (
+            f'<html><body><form id="f" method="post" action="{action}">'
+            f'<input type="hidden" name="id_token" value="{token}">'
+            f'<input type="hidden" name="state" value="{html.escape(params.get("state", ""))}">'
+            '</form><script>document.getElementById("f").submit();</script></body></html>'
+        )
+        return Response(body=page, content_type="text/html")
 
     # --- OAuth2 client credentials (AGS/NRPS tokens) -------------------------------------
     def _token(self, request: Request) -> Response:

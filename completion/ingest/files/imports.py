@@ -73,17 +73,25 @@ class BrokenFile(RowError):
         self.reason = reason
 
 
-def read_rows(path: Path, file_format: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) pairs; a file that cannot be read further raises BrokenFile."""
+def read_rows(
+    path: Path,
+    file_format: str,
+    required: frozenset[str] | set[str] = REQUIRED_HEADERS,
+    columns: tuple[str, ...] = COLUMNS,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) pairs; a file that cannot be read further raises BrokenFile.
+    A CSV header must hold the `required` columns (of the documented `columns`)."""
     line = 0
     try:
-        for line, row in _rows_of(path, file_format):
+        for line, row in _rows_of(path, file_format, required, columns):
             yield line, row
     except UnicodeDecodeError as exc:
         raise BrokenFile(line + 1, "the file is not UTF-8 text") from exc
 
 
-def _rows_of(path: Path, file_format: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows_of(
+    path: Path, file_format: str, required: frozenset[str] | set[str], columns: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         if file_format == "jsonl":
             for number, line in enumerate(handle, start=1):
@@ -100,12 +108,12 @@ def _rows_of(path: Path, file_format: str) -> Iterator[tuple[int, dict[str, Any]
         reader = csv.reader(handle, strict=True)
         try:
             fieldnames = next(reader, [])
-            missing = REQUIRED_HEADERS - set(fieldnames)
+            missing = required - set(fieldnames)
             if missing:
                 raise BrokenFile(
                     1,
                     f"the header lacks {', '.join(sorted(missing))} "
-                    f"(columns: {', '.join(COLUMNS)})",
+                    f"(columns: {', '.join(columns)})",
                 )
             width = len(fieldnames)
             for values in reader:
@@ -335,7 +343,7 @@ class _CopyLoader:
                 "CREATE TEMP TABLE IF NOT EXISTS finishline_import_stage (course_id bigint, "
                 "person_id bigint, item_id bigint, verb varchar(12), occurred_at timestamptz, "
                 "received_at timestamptz, duration_seconds float8, score float8, success bool, "
-                "source varchar(10), source_id varchar(255)) ON COMMIT DROP"
+                "count integer, source varchar(10), source_id varchar(255)) ON COMMIT DROP"
             )
         # Django's `connection` is per thread: the worker must be handed this one's, and its
         # error translation, so a failed INSERT raises Django's exceptions as any query does.
@@ -424,6 +432,7 @@ class _CopyLoader:
                         "float8",
                         "float8",
                         "bool",
+                        "int4",
                         "varchar",
                         "varchar",
                     ]

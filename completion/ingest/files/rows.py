@@ -9,6 +9,7 @@ Columns (CSV header names, or JSON keys):
   source_id      the exporter's unique id for the row (required; a re-import stores it once)
   item_id, item_type, item_title   optional; item_type is module/page/assessment/forum/video/…
   duration_seconds, score (0..1), success (true/false)   optional
+  count          optional: how many times the row stands for (a day's clicks on one item)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ COLUMNS = (
     "duration_seconds",
     "score",
     "success",
+    "count",
     "source_id",
 )
 SYNONYMS = {
@@ -129,6 +131,9 @@ def parse_row(row: Mapping[str, object]) -> EngagementEvent:
     duration = _number(text["duration_seconds"], "duration_seconds")
     if duration is not None and duration < 0:
         raise RowError("duration_seconds cannot be negative")
+    count = _number(text["count"], "count")
+    if count is not None and (count < 1 or count != int(count) or count > 2**31 - 1):
+        raise RowError("count must be a whole number of at least 1")
     success_text = text["success"].lower()
     if success_text and success_text not in TRUE and success_text not in FALSE:
         raise RowError(f"success {success_text!r} is not true or false")
@@ -145,4 +150,5 @@ def parse_row(row: Mapping[str, object]) -> EngagementEvent:
         duration_seconds=duration,
         score=score,
         success=(success_text in TRUE) if success_text else None,
+        times=None if count is None else int(count),
     )

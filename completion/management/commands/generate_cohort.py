@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from completion.ingest.files.imports import load_events
-from completion.models import CohortOutcome
+from completion.ingest.files.records import record_outcomes
+from completion.models import Outcome
 from completion.risk.synthetic import simulate
 from lti_tool.models import Course, Membership, Person, Role
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         course = courses.select_related("deployment").first()
         if course is None:
             raise CommandError(f"no course {key!r}")
-        if o["if_empty"] and CohortOutcome.objects.filter(membership__course=course).exists():
+        if o["if_empty"] and Outcome.objects.filter(membership__course=course).exists():
             self.stdout.write(f"{course}: already has a generated cohort.")
             return
         start = (
@@ -120,16 +121,17 @@ class Command(BaseCommand):
                 "person__sub", "pk"
             )
         )
-        CohortOutcome.objects.bulk_create(
+        now = timezone.now()
+        record_outcomes(
             [
-                CohortOutcome(
+                Outcome(
                     membership_id=memberships[lr.sub],
-                    archetype=lr.archetype,
-                    completed=lr.completed,
-                    last_active_at=lr.last_active_at,
-                    seed=seed,
+                    result=Outcome.Result.COMPLETED if lr.completed else Outcome.Result.WITHDRAWN,
+                    decided_on=(lr.last_active_at or lr.enrolled_at).date(),
+                    source=Outcome.Source.SYNTHETIC,
+                    note=f"{lr.archetype} (seed {seed})",
+                    recorded_at=now,
                 )
                 for lr in learners
-            ],
-            ignore_conflicts=True,
+            ]
         )

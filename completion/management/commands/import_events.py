@@ -1,4 +1,5 @@
-"""Import a CSV or JSON Lines file of engagement events (all rows, or none)."""
+"""Import a CSV or JSON Lines file of a learning history (all rows, or none): engagement events,
+or with `--kind` people and enrolments, items, or final outcomes (docs/data-inputs.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from completion.ingest.files import history
 from completion.ingest.files.imports import check_file, import_file
+from completion.ingest.files.records import import_records, read_records
 from lti_tool.models import Deployment
 
 
@@ -20,6 +23,12 @@ class Command(BaseCommand):
             "--deployment", required=True, help="the deployment's pk or its LTI deployment_id"
         )
         parser.add_argument("--format", choices=["csv", "jsonl"], default="")
+        parser.add_argument(
+            "--kind",
+            choices=["events", history.PEOPLE, history.ITEMS, history.OUTCOMES],
+            default="events",
+            help="what the file holds (default: events); import people before their events",
+        )
         parser.add_argument(
             "--check", action="store_true", help="only validate the file and print the report"
         )
@@ -38,6 +47,9 @@ class Command(BaseCommand):
         file_format = options["format"] or (
             "jsonl" if path.suffix in {".jsonl", ".ndjson"} else "csv"
         )
+        if options["kind"] != "events":
+            self._records(path, deployment, file_format, options["kind"], options["check"])
+            return
         if options["check"]:
             checked = check_file(path, file_format)
             if checked.rejected_count:
@@ -57,6 +69,31 @@ class Command(BaseCommand):
             f"{path}: {batch.rows_total} rows, {batch.rows_stored} stored, "
             f"{batch.rows_duplicate} already stored, {batch.rows_pending} waiting "
             "for their learner or course."
+        )
+
+    def _records(
+        self, path: Path, deployment: Deployment, file_format: str, kind: str, check: bool
+    ) -> None:
+        if check:
+            _, total, rejected = read_records(path, file_format, kind)
+            if rejected:
+                raise CommandError(f"{path}: rows rejected:\n{_lines(rejected)}")
+            self.stdout.write(f"{path}: {total} {kind} rows, all valid; nothing stored.")
+            return
+        batch = import_records(
+            deployment=deployment,
+            path=path,
+            file_format=file_format,
+            kind=kind,
+            created_by="manage.py import_events",
+        )
+        if batch.status == "rejected":
+            raise CommandError(
+                f"{path}: nothing imported, rows rejected:\n{_lines(batch.rejected)}"
+            )
+        self.stdout.write(
+            f"{path}: {batch.rows_total} {kind} rows, {batch.rows_stored} new or changed, "
+            f"{batch.rows_duplicate} unchanged."
         )
 
 

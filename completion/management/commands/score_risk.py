@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from completion.risk.scoring import score_course, today
+from completion.risk.selectors import predictor_of
 from lti_tool.models import Course
 
 
@@ -29,6 +30,12 @@ class Command(BaseCommand):
             default=None,
             help="course id (repeatable; default: every live course)",
         )
+        parser.add_argument(
+            "--model",
+            type=int,
+            default=None,
+            help="score with this stored model (default: the course's choice)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         as_of = options["as_of"] or today()
@@ -40,7 +47,14 @@ class Command(BaseCommand):
             raise CommandError(f"no such course: {', '.join(map(str, sorted(missing)))}")
         for course_id in ids:
             started = time.perf_counter()
-            s = score_course(course_id, as_of=as_of)
+            predictor = None
+            if options["model"] is not None:
+                predictor = predictor_of(
+                    Course.objects.get(pk=course_id), model_id=options["model"]
+                )
+                if predictor is None:
+                    raise CommandError(f"no model {options['model']} for course {course_id}")
+            s = score_course(course_id, as_of=as_of, predictor=predictor)
             self.stdout.write(
                 f"course {course_id} as of {as_of}: {s.learners} learners, red {s.red}, "
                 f"yellow {s.yellow}, green {s.green} ({time.perf_counter() - started:.2f} s)"
