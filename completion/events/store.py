@@ -333,6 +333,7 @@ def record_launch_event(
         None,
         None,
         None,
+        None,  # count: one launch
         "lti",
         nonce or occurred_at.isoformat(),
     )
