@@ -101,9 +101,11 @@ INSTALLED_APPS = [
     "completion",
     "interventions",
     "certificates",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "lti_tool.request_limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -207,7 +209,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "SAMEORIGIN"  # replaced by CSP frame-ancestors on LTI pages
 # In https mode: plain http is redirected, and browsers are told to use https only (HSTS).
 SECURE_SSL_REDIRECT = COOKIES_CROSS_SITE and env_bool("FINISHLINE_SSL_REDIRECT", True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]  # probes from the host itself
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$", r"^metrics$"]  # probes from the host itself
 SECURE_HSTS_SECONDS = (
     int(os.environ.get("FINISHLINE_HSTS_SECONDS", str(365 * 24 * 3600)))
     if COOKIES_CROSS_SITE
@@ -236,6 +238,7 @@ class FinishlineSettings(TypedDict, total=False):
     PLATFORM_JWKS_REFETCH_INTERVAL: int
     HTTP_TIMEOUT: tuple[float, float]
     OUTBOUND_ALLOW: tuple[str, ...]
+    OUTBOUND_CA_BUNDLE: str
     REGISTRATION_REQUIRES_APPROVAL: bool
     TOOL_TITLE: str
     XAPI_MAX_BODY: int
@@ -279,6 +282,9 @@ FINISHLINE: FinishlineSettings = {
         ).split(",")
         if n.strip()
     ),
+    # A CA bundle (PEM file) to verify outbound https with instead of the public CAs, for an
+    # LMS whose certificate comes from the institution's own CA.
+    "OUTBOUND_CA_BUNDLE": os.environ.get("FINISHLINE_OUTBOUND_CA_BUNDLE", ""),
     # Dynamic registrations wait for an admin's approval when this is on (the default in
     # production), unless they come through an admin-issued one-time registration link.
     "REGISTRATION_REQUIRES_APPROVAL": env_bool(
@@ -324,11 +330,24 @@ FINISHLINE_SMS = {
     "FROM_NUMBER": os.environ.get("FINISHLINE_SMS_FROM", ""),
 }
 
+# LOG_FORMAT=json (the production stack's default) writes one JSON object per line; every line
+# carries the request id of the request or task it belongs to (see ops/logs.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -48,6 +48,7 @@ from lti_tool.middleware import binding_cookie_name
 from lti_tool.models import Role
 from lti_tool.selectors import STAFF_ROLES
 from lti_tool.services import record_launch, role_landing
+from ops import metrics
 
 log = logging.getLogger("finishline.launch")
 
@@ -58,6 +59,7 @@ DEEP_LINK_ROLES = frozenset({Role.ADMIN, Role.INSTRUCTOR, Role.TEACHING_ASSISTAN
 def rejected(request: HttpRequest, exc: LaunchRejected, step: str) -> HttpResponse:
     """One place turns a refusal into a page for the person and a structured log line."""
     request.frame_origins_extra = exc.frame_origins  # type: ignore[attr-defined]
+    metrics.REFUSALS.labels(step, exc.code).inc()
     log.warning(
         "lti_rejected step=%s code=%s status=%s reason=%r remote=%s",
         step,
@@ -176,6 +178,7 @@ def launch(request: HttpRequest) -> HttpResponse:
     request.launch = context  # type: ignore[attr-defined]  # the page is framed by it
     request.launch_token = opened.token  # type: ignore[attr-defined]
     request.launch_membership = recorded.membership  # type: ignore[attr-defined]  # the landing's
+    metrics.LAUNCHES.labels(context.message_type).inc()
     log.info(
         "lti_launch platform=%s deployment=%s person=%s course=%s role=%s message=%s",
         context.platform_id,
@@ -270,6 +273,7 @@ def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
             "lti_tool/launch_repost.html",
             {"id_token": request.POST.get("id_token", ""), "state": state},
         )
+    metrics.REFUSALS.labels("launch", exc.code).inc()
     log.warning(
         "lti_rejected step=launch code=%s status=400 reason=%r remote=%s",
         exc.code,
