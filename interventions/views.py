@@ -6,7 +6,8 @@ from datetime import date
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -71,11 +72,14 @@ def pause(request: HttpRequest) -> HttpResponse:
                 )  # fmt: skip
             elif request.POST.get("action") == "resume":
                 resume_learner(membership=membership, by=by)
+                return redirect(reverse("interventions:pause") + "?done=resumed")
             else:
                 until = date.fromisoformat(request.POST.get("until", ""))
                 pause_learner(
                     membership=membership, until=until, reason=request.POST.get("reason", ""), by=by
                 )
+                return redirect(reverse("interventions:pause") + "?done=paused")
+            return redirect(reverse("interventions:pause") + "?done=revised")
         except (PauseRefused, InvalidCriteria) as exc:
             error = str(exc)
         except ValueError:
