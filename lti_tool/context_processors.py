@@ -61,6 +61,7 @@ CONFIRMATIONS = {
     "resumed": "Welcome back: your pause has ended and reminders resume.",
     "export": "Your export is being prepared; it appears below when it is ready.",
     "sent": "Message queued for sending.",
+    "revised": "Your schedule is revised: your finish date and expected pace follow it.",
 }
 
 

@@ -67,7 +67,8 @@ def test_the_learner_verifies_a_phone_and_chooses_sms_and_a_daily_digest(feature
 
 def test_the_instructor_accommodates_tests_escalates_and_reads_compliance(features, page):
     frame, _lt = launch(page, features, "instructor")
-    frame.get_by_role("link", name="Learners' progress and risk").click()
+    nav = frame.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Learners").click()
     frame.get_by_role("link", name="Learner 1").first.click()
     frame.get_by_text("Set or change the accommodation").click()
     frame.get_by_label("Extended time multiplier (1 to 5)").fill("1.5")
@@ -82,8 +83,7 @@ def test_the_instructor_accommodates_tests_escalates_and_reads_compliance(featur
     frame.get_by_text("no response to absent_4 within 72 h").first.wait_for()
     screenshot(page, "reach-instructor-escalation")
 
-    launch(page, features, "instructor")
-    frame.get_by_role("link", name="Interventions").click()
+    nav.get_by_role("link", name="Interventions").click()
     frame.get_by_role("link", name="Create, stop or adopt A/B tests").click()
     frame.get_by_role("heading", name="Progress-saved email now or 6 hours later").wait_for()
     frame.get_by_label("Test name").fill("SMS or email at day 7")
@@ -104,8 +104,7 @@ def test_the_instructor_accommodates_tests_escalates_and_reads_compliance(featur
     frame.get_by_role("button", name="Save").click()
     frame.get_by_text("the next messages carry them").wait_for()
 
-    launch(page, features, "instructor")
-    frame.get_by_role("link", name="Compliance report").click()
+    nav.get_by_role("link", name="Reports").click()
     frame.get_by_text("Renewal required").first.wait_for()
     frame.get_by_label("Email to (comma-separated)").fill("hse@example.com")
     frame.get_by_label("As").select_option("xlsx")
