@@ -110,7 +110,9 @@ def outcomes_from_final_grade(
     rows = [
         Outcome(
             membership_id=pk,
-            result=Outcome.Result.PASSED if grades[sub][0] + 1e-9 >= mark else Outcome.Result.FAILED,
+            result=Outcome.Result.PASSED
+            if grades[sub][0] + 1e-9 >= mark
+            else Outcome.Result.FAILED,
             decided_on=grades[sub][1],
             source=Outcome.Source.AGS,
             note=f"final grade {grades[sub][0]:.0%} against {mark:.0%}: {item.title}"[:200],
