@@ -1,6 +1,7 @@
 """Staff: one learner's page (timeline, signals, risk history, interventions and outcomes) and
-the actions on it (message, snooze, assign an advisor, pause, mark the final outcome; the status
-override lives with completion). Views parse, authorise (`access_membership`), call one service and render."""
+the actions on it (message, snooze, assign an advisor, pause, mark the final outcome; the
+status override lives with completion). Views parse, authorise (`access_membership`), call one
+service and render."""
 
 from __future__ import annotations
 

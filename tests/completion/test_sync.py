@@ -183,9 +183,11 @@ def test_a_learner_the_roster_lists_as_inactive_or_gone_has_withdrawn_on_that_da
     services, django_capture_on_commit_callbacks
 ):
     services.members = [member("a"), member("b"), member("c"), member("t", "Instructor")]
-    with time_machine.travel(datetime(2026, 3, 1, 9, tzinfo=UTC), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            sync_course_roster(course().pk, policy=FAST)
+    with (
+        time_machine.travel(datetime(2026, 3, 1, 9, tzinfo=UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        sync_course_roster(course().pk, policy=FAST)
     assert not Outcome.objects.exists()
     c = Membership.objects.get(person__sub="c")
     Outcome.objects.create(
@@ -198,9 +200,11 @@ def test_a_learner_the_roster_lists_as_inactive_or_gone_has_withdrawn_on_that_da
         member("c", status="Inactive"),
         member("t", "Instructor", status="Deleted"),
     ]
-    with time_machine.travel(datetime(2026, 3, 5, 9, tzinfo=UTC), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            sync_course_roster(course().pk, policy=FAST)
+    with (
+        time_machine.travel(datetime(2026, 3, 5, 9, tzinfo=UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        sync_course_roster(course().pk, policy=FAST)
     found = {
         o.membership.person.sub: (o.result, o.decided_on, o.source)
         for o in Outcome.objects.select_related("membership__person")
@@ -212,9 +216,11 @@ def test_a_learner_the_roster_lists_as_inactive_or_gone_has_withdrawn_on_that_da
     }
     # Back on the roster: the roster's withdrawal goes, nothing else does.
     services.differences = [member("a"), member("b", status="Inactive"), member("c")]
-    with time_machine.travel(datetime(2026, 3, 9, 9, tzinfo=UTC), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            sync_course_roster(course().pk, policy=FAST)
+    with (
+        time_machine.travel(datetime(2026, 3, 9, 9, tzinfo=UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        sync_course_roster(course().pk, policy=FAST)
     assert set(Outcome.objects.values_list("membership__person__sub", "source")) == {
         ("b", "nrps"),
         ("c", "instructor"),

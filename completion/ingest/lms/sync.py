@@ -1,11 +1,12 @@
 """Background syncs of a course from its platform, with their health recorded.
 
 `sync_course_roster` wraps the NRPS roster sync; `sync_course_grades` reads the course's AGS
-line items and results into items and events (stored once however often it runs); a line item
-tagged as the final grade also records each graded learner's outcome (`completion.outcomes`). Each run
-updates `CourseSync` (last start, success, counts, last error) for the admin page; a failure is
-recorded and re-raised so the job queue retries later. Nothing half-applied is kept: roster
-changes are one transaction, and grade events are idempotent.
+line items and results into items and events (stored once however often it runs); a line
+item tagged as the final grade also records each graded learner's outcome
+(`completion.outcomes`). Each run updates `CourseSync` (last start, success, counts, last
+error) for the admin page; a failure is recorded and re-raised so the job queue retries later.
+Nothing half-applied is kept: roster changes are one transaction, and grade events are
+idempotent.
 """
 
 from __future__ import annotations
