@@ -74,7 +74,10 @@ def test_upload_imports_people_and_outcomes_all_or_nothing(admin_client):
     url = "/django-admin/completion/importbatch/upload/"
     form = admin_client.get(url).content.decode()
     assert "Final outcomes" in form
-    people = b"learner_id,course_id,enrolled_at,withdrawn_at\nbo,H1,2026-02-01,\ncy,H1,2026-02-01,2026-03-01\n"
+    people = (
+        b"learner_id,course_id,enrolled_at,withdrawn_at\n"
+        b"bo,H1,2026-02-01,\ncy,H1,2026-02-01,2026-03-01\n"
+    )
     response = admin_client.post(
         url,
         {
