@@ -1,13 +1,13 @@
-"""Benchmark: the instructor roster of a 10,000-learner course on PostgreSQL.
+"""Benchmark: the first page of every list of a 10,000-learner course on PostgreSQL.
 
-    .venv/bin/python bench/dashboard.py [--learners 10000] [--requests 200]
+    .venv/bin/python bench/dashboard.py [--learners 10000] [--days 28] [--requests 200]
 
-Builds one course of N learners with a day of Progress and RiskScore rows, fired signals and
-20 events each (so "last activity" has an index to search), then serves the app under gunicorn
-(one sync worker, DEBUG off) and times full page loads of the roster as an instructor would
-open it: the first page, the red tier, sorted by name, and filtered by a signal. The goal is a
-first page under 300 ms at p95. The course overview (drop-off curve, tiers per day) is timed
-too.
+Builds one course of N learners with --days days of Progress and RiskScore rows (the Today
+page's charts read 28), fired signals and 20 events each (so "last activity" has an index to
+search), then serves the app under gunicorn (one sync worker, DEBUG off) and times full page
+loads as an instructor would open them: the Today page, the roster (first page, the red tier,
+sorted by name, filtered by a signal), the interventions page, certificates, the compliance
+report and the outcomes page. The goal is every first page under 300 ms at p95.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from _setup import (
 )
 
 
-def build(n: int) -> tuple[int, int]:
+def build(n: int, days: int = 1) -> tuple[int, int]:
     from django.db import connection
     from django.utils import timezone
 
@@ -92,6 +92,22 @@ def build(n: int) -> tuple[int, int]:
                                    source_id=f"{m.pk}-{e}"))  # fmt: skip
     Progress.objects.bulk_create(progress, batch_size=5000)
     RiskScore.objects.bulk_create(risks, batch_size=5000)
+    for back in range(1, days):  # the history the Today page's charts read
+        earlier = day - timedelta(days=back)
+        Progress.objects.bulk_create(
+            [Progress(membership_id=r.membership_id, course=course, as_of=earlier,
+                      status="in_progress", status_label="In progress",
+                      percent_complete=max(r.percent_complete - back, 0), items_done=3,
+                      items_total=10, time_on_task_seconds=3600, expected_percent=60,
+                      gap=60 - r.percent_complete + back, computed_at=now) for r in progress],
+            batch_size=5000,
+        )  # fmt: skip
+        RiskScore.objects.bulk_create(
+            [RiskScore(membership_id=r.membership_id, course=course, as_of=earlier, tier=r.tier,
+                       probability=r.probability, change=0.0, reasons=r.reasons, signals={},
+                       fired_signals=0, model_used="rules", computed_at=now) for r in risks],
+            batch_size=5000,
+        )  # fmt: skip
     Activity.objects.bulk_create(events, batch_size=10000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -101,11 +117,12 @@ def build(n: int) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=10000)
+    parser.add_argument("--days", type=int, default=28, help="days of scores kept")
     parser.add_argument("--requests", type=int, default=200)
-    args = parse_with_smoke(parser, learners=200, requests=10)
+    args = parse_with_smoke(parser, learners=200, days=3, requests=10)
     django_on_postgres("finishline_bench_dashboard")
     started = time.perf_counter()
-    course_id, staff_id = build(args.learners)
+    course_id, staff_id = build(args.learners, args.days)
     print(f"course of {args.learners} learners ready in {time.perf_counter() - started:.0f} s")
 
     from lti_tool.context import LaunchContext
@@ -118,12 +135,17 @@ def main() -> None:
         person_id=staff.person_id, course_id=course_id, membership_id=staff.pk, role="instructor",
     ), binding="").token  # fmt: skip
     views = {
+        "today": ("/course/today/", {}),
         "first page": ("/course/risk/", {}),
         "red tier": ("/course/risk/", {"tier": "red"}),
         "sorted by name": ("/course/risk/", {"sort": "name"}),
         "page 50": ("/course/risk/", {"page": "50"}),
         "signal filter": ("/course/risk/", {"reason": "missed_visits_2"}),
         "overview charts": ("/course/overview/", {}),
+        "interventions": ("/messages/course/", {}),
+        "certificates": ("/certificates/course/", {}),
+        "compliance": ("/reports/compliance/", {}),
+        "outcomes": ("/business/course/", {}),
     }
     port = free_port()
     server = start_gunicorn(port)
@@ -142,8 +164,9 @@ def main() -> None:
                 if i >= 10:
                     times.append(time.perf_counter() - t0)
             p50, p95 = percentile(times, 0.5) * 1000, percentile(times, 0.95) * 1000
-            print(f"{name:>15}: p50 {p50:6.1f} ms, p95 {p95:6.1f} ms")
-        print("goal: the first page under 300 ms at p95")
+            verdict = "met" if p95 < 300 else "NOT met"
+            print(f"{name:>15}: p50 {p50:6.1f} ms, p95 {p95:6.1f} ms  (goal < 300 ms: {verdict})")
+        print("goal: every first page under 300 ms at p95")
     finally:
         server.terminate()
         server.wait()

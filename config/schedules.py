@@ -9,6 +9,13 @@ from typing import Any
 
 SCHEDULES: list[dict[str, Any]] = [
     {
+        # /readyz is red when no worker has stamped its heartbeat for a few minutes.
+        "name": "ops: worker heartbeat",
+        "func": "ops.tasks.heartbeat",
+        "schedule_type": "I",
+        "minutes": 1,
+    },
+    {
         "name": "sync: rosters and grades of every course",
         "func": "completion.ingest.lms.tasks.sync_all_courses",
         "schedule_type": "C",

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
     "django_q",
@@ -100,9 +101,11 @@ INSTALLED_APPS = [
     "completion",
     "interventions",
     "certificates",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "lti_tool.request_limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -128,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lti_tool.context_processors.launch",
+                "lti_tool.context_processors.nav",
             ],
         },
     },
@@ -205,7 +209,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "SAMEORIGIN"  # replaced by CSP frame-ancestors on LTI pages
 # In https mode: plain http is redirected, and browsers are told to use https only (HSTS).
 SECURE_SSL_REDIRECT = COOKIES_CROSS_SITE and env_bool("FINISHLINE_SSL_REDIRECT", True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]  # probes from the host itself
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$", r"^metrics$"]  # probes from the host itself
 SECURE_HSTS_SECONDS = (
     int(os.environ.get("FINISHLINE_HSTS_SECONDS", str(365 * 24 * 3600)))
     if COOKIES_CROSS_SITE
@@ -234,6 +238,7 @@ class FinishlineSettings(TypedDict, total=False):
     PLATFORM_JWKS_REFETCH_INTERVAL: int
     HTTP_TIMEOUT: tuple[float, float]
     OUTBOUND_ALLOW: tuple[str, ...]
+    OUTBOUND_CA_BUNDLE: str
     REGISTRATION_REQUIRES_APPROVAL: bool
     TOOL_TITLE: str
     XAPI_MAX_BODY: int
@@ -246,6 +251,7 @@ class FinishlineSettings(TypedDict, total=False):
     STORAGE_TIMEOUT_MS: int
     OUTBOX_LEASE_SECONDS: int
     IMPORT_STALE_SECONDS: int
+    ADVISOR_DAILY_CAP: int
 
 
 FINISHLINE: FinishlineSettings = {
@@ -276,6 +282,9 @@ FINISHLINE: FinishlineSettings = {
         ).split(",")
         if n.strip()
     ),
+    # A CA bundle (PEM file) to verify outbound https with instead of the public CAs, for an
+    # LMS whose certificate comes from the institution's own CA.
+    "OUTBOUND_CA_BUNDLE": os.environ.get("FINISHLINE_OUTBOUND_CA_BUNDLE", ""),
     # Dynamic registrations wait for an admin's approval when this is on (the default in
     # production), unless they come through an admin-issued one-time registration link.
     "REGISTRATION_REQUIRES_APPROVAL": env_bool(
@@ -295,6 +304,8 @@ FINISHLINE: FinishlineSettings = {
     "OUTBOX_LEASE_SECONDS": int(os.environ.get("FINISHLINE_OUTBOX_LEASE_SECONDS", "300")),
     # Without PostgreSQL's session locks, a `running` import older than this is taken as dead.
     "IMPORT_STALE_SECONDS": int(os.environ.get("FINISHLINE_IMPORT_STALE_SECONDS", "21600")),
+    # Advisor cases a staff member is given per day at most; the rest wait, highest value first.
+    "ADVISOR_DAILY_CAP": int(os.environ.get("FINISHLINE_ADVISOR_DAILY_CAP", "25")),
     # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
     "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),
 }
@@ -308,6 +319,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Finishline <finishline@localhost>")
+# The demo's mail catcher stores what it receives in this Maildir; /demo/mail/ shows it.
+DEMO_MAILDIR = os.environ.get("FINISHLINE_DEMO_MAILDIR", "") if LOCAL else ""
 
 # SMS through a Twilio-compatible REST API.
 FINISHLINE_SMS = {
@@ -317,11 +330,24 @@ FINISHLINE_SMS = {
     "FROM_NUMBER": os.environ.get("FINISHLINE_SMS_FROM", ""),
 }
 
+# LOG_FORMAT=json (the production stack's default) writes one JSON object per line; every line
+# carries the request id of the request or task it belongs to (see ops/logs.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

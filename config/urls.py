@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico before reading the page's icon link.
+    path("favicon.ico", RedirectView.as_view(url=static("finishline/icon.svg"), permanent=True)),
+    path("", include("ops.urls")),
     path("", include("lti_tool.demo.urls")),
     path("", include("lti_tool.urls")),
     path("", include("lti_tool.registration.urls")),
     path("", include("completion.urls")),
     path("messages/", include("interventions.urls")),
+    path("course/today/", include("interventions.today.urls")),
     path("certificates/", include("certificates.urls")),
     path("api/v1/", include("config.api_urls")),
     path("reports/", include("completion.reports.urls")),

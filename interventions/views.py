@@ -6,7 +6,8 @@ from datetime import date
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -63,11 +64,12 @@ def pause(request: HttpRequest) -> HttpResponse:
         try:
             if request.POST.get("action") == "resume":
                 resume_learner(membership=membership, by=by)
-            else:
-                until = date.fromisoformat(request.POST.get("until", ""))
-                pause_learner(
-                    membership=membership, until=until, reason=request.POST.get("reason", ""), by=by
-                )
+                return redirect(reverse("interventions:pause") + "?done=resumed")
+            until = date.fromisoformat(request.POST.get("until", ""))
+            pause_learner(
+                membership=membership, until=until, reason=request.POST.get("reason", ""), by=by
+            )
+            return redirect(reverse("interventions:pause") + "?done=paused")
         except (PauseRefused, ValueError) as exc:
             error = str(exc) if isinstance(exc, PauseRefused) else "Choose a valid return date."
     return render(

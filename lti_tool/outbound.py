@@ -163,6 +163,8 @@ class GuardedSession(requests.Session):
     def __init__(self, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         super().__init__()
         self.trust_env = False
+        # An institution whose LMS has a certificate from its own CA names that CA's bundle.
+        self.verify = settings.FINISHLINE.get("OUTBOUND_CA_BUNDLE") or True
         self.max_bytes = max_bytes
         self.headers["User-Agent"] = USER_AGENT
         adapter = _Adapter(max_retries=0)

@@ -465,4 +465,5 @@ def role_landing(context: LaunchContext) -> str:
     if context.role == Role.LEARNER:
         # The learner's page lives with the progress it shows (completion), by URL name.
         return "completion_risk:my_progress" if context.membership_id else "lti_tool:learner_home"
-    return "lti_tool:course_home"
+    # Staff land on the course's Today page (interventions), by URL name.
+    return "today:course" if context.course_id else "lti_tool:course_home"

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lti_tool import claims as lti_claims
 from lti_tool import selectors
-from lti_tool.audit import privacy
+from lti_tool.audit import privacy, readable
 from lti_tool.audit.trail import append_audit
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_of, launch_required
@@ -48,6 +48,7 @@ from lti_tool.middleware import binding_cookie_name
 from lti_tool.models import Role
 from lti_tool.selectors import STAFF_ROLES
 from lti_tool.services import record_launch, role_landing
+from ops import metrics
 
 log = logging.getLogger("finishline.launch")
 
@@ -58,6 +59,7 @@ DEEP_LINK_ROLES = frozenset({Role.ADMIN, Role.INSTRUCTOR, Role.TEACHING_ASSISTAN
 def rejected(request: HttpRequest, exc: LaunchRejected, step: str) -> HttpResponse:
     """One place turns a refusal into a page for the person and a structured log line."""
     request.frame_origins_extra = exc.frame_origins  # type: ignore[attr-defined]
+    metrics.REFUSALS.labels(step, exc.code).inc()
     log.warning(
         "lti_rejected step=%s code=%s status=%s reason=%r remote=%s",
         step,
@@ -176,6 +178,7 @@ def launch(request: HttpRequest) -> HttpResponse:
     request.launch = context  # type: ignore[attr-defined]  # the page is framed by it
     request.launch_token = opened.token  # type: ignore[attr-defined]
     request.launch_membership = recorded.membership  # type: ignore[attr-defined]  # the landing's
+    metrics.LAUNCHES.labels(context.message_type).inc()
     log.info(
         "lti_launch platform=%s deployment=%s person=%s course=%s role=%s message=%s",
         context.platform_id,
@@ -270,6 +273,7 @@ def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
             "lti_tool/launch_repost.html",
             {"id_token": request.POST.get("id_token", ""), "state": state},
         )
+    metrics.REFUSALS.labels("launch", exc.code).inc()
     log.warning(
         "lti_rejected step=launch code=%s status=400 reason=%r remote=%s",
         exc.code,
@@ -319,17 +323,10 @@ def deep_link_respond(request: HttpRequest) -> HttpResponse:
 
 @launch_required(roles=STAFF_ROLES)
 def course_home(request: HttpRequest) -> HttpResponse:
+    """The course's first screen is the Today page (interventions), by URL name."""
     launch = launch_of(request)
-    course = selectors.access_course(launch, launch.course_id or 0, staff=True)
-    return render(
-        request,
-        "lti_tool/course_home.html",
-        {
-            "course": course,
-            "person": selectors.launch_person(launch),
-            "launch": launch,
-        },
-    )
+    selectors.access_course(launch, launch.course_id or 0, staff=True)
+    return redirect(reverse("today:course"))
 
 
 @launch_required()
@@ -369,8 +366,8 @@ def my_data(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "lti_tool/my_data.html",
-        {"sections": [(name, rows[:20], len(rows)) for name, rows in data.items()]},
-    )  # fmt: skip
+        {"sections": readable.sections(data, me=f"person:{person.pk}")},
+    )
 
 
 @launch_required(roles={Role.ADMIN})

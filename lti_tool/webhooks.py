@@ -51,6 +51,7 @@ from django_q.tasks import async_task
 from lti_tool import outbound
 from lti_tool.audit.trail import append_audit
 from lti_tool.models import Deployment, WebhookDelivery, WebhookSubscription
+from ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -342,9 +343,12 @@ def _post(
     try:
         response = session.post(subscription.url, data=body, headers=headers)
     except requests.RequestException as exc:
+        metrics.PROVIDER_ERRORS.labels("webhook").inc()
         # The guarded client's messages name no address and no answer.
         return None, "", str(exc)[:RESPONSE_KEPT]
     code = response.status_code
+    if not 200 <= code < 300:
+        metrics.PROVIDER_ERRORS.labels("webhook").inc()
     kind = response.headers.get("Content-Type", "").split(";")[0].strip()[:60] or "no type"
     summary = f"HTTP {code}, {kind}, {len(response.content)} bytes"
     return code, summary, "" if 200 <= code < 300 else f"HTTP {code}"

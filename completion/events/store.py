@@ -20,6 +20,7 @@ from completion.data import ActorRef, EngagementEvent, StoreResult
 from completion.models import Activity, Item, PendingActivity
 from lti_tool.bulk import insert_rows
 from lti_tool.models import Course, Deployment, Membership, Person
+from ops import metrics
 
 KIND_BY_SOURCE_DEFAULT = "other"
 T = TypeVar("T")
@@ -63,6 +64,9 @@ def store_events(*, deployment: Deployment, events: Sequence[EngagementEvent]) -
     offered = rows if connection.vendor == "postgresql" else _without_existing(rows)
     stored = insert_rows(Activity, ACTIVITY_FIELDS, offered)
     PendingActivity.objects.bulk_create(pending, ignore_conflicts=True, batch_size=1000)
+    metrics.EVENTS_INGESTED.labels("stored").inc(stored)
+    metrics.EVENTS_INGESTED.labels("duplicate").inc(len(rows) - stored)
+    metrics.EVENTS_INGESTED.labels("pending").inc(len(pending))
     return StoreResult(stored=stored, duplicate=len(rows) - stored, pending=len(pending))
 
 

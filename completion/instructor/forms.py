@@ -78,7 +78,10 @@ class CriteriaForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         label="Risk rule settings",
-        help_text='JSON, e.g. {"thresholds": {"behind_pace_20": 0.25}, "red_below": 0.45}',
+        help_text=(
+            "Advanced, as JSON: a threshold per signal and the chance of finishing below "
+            "which a learner needs attention (docs/risk.md names them). Empty: the defaults."
+        ),
     )
 
     def __init__(

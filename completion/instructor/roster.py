@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import CharField, Count, F, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 
@@ -226,13 +227,23 @@ def last_active_offsets(course: Course, *, now: datetime) -> list[tuple[int, int
 
 
 def tiers_per_day(course: Course, *, days: int = 60) -> list[tuple[date, dict[str, int]]]:
+    """Learners per tier on each scored day. The days before the newest are settled: they are
+    kept in the cache for an hour (a backfill that re-scores them shows within the hour)."""
     newest = latest_day(course)
     if newest is None:
         return []
-    since = newest - timedelta(days=days - 1)
+    key = f"finishline:tiers-per-day:{course.pk}:{newest.isoformat()}:{days}"
+    past: list[tuple[date, dict[str, int]]] | None = cache.get(key)
+    if past is None:
+        past = _tiers_between(course, newest - timedelta(days=days - 1), newest)
+        cache.set(key, past, 3600)
+    return past + _tiers_between(course, newest, newest + timedelta(days=1))
+
+
+def _tiers_between(course: Course, first: date, end: date) -> list[tuple[date, dict[str, int]]]:
     per_day: dict[date, dict[str, int]] = {}
     for as_of, tier, n in (
-        RiskScore.objects.filter(course=course, as_of__gte=since)
+        RiskScore.objects.filter(course=course, as_of__gte=first, as_of__lt=end)
         .values_list("as_of", "tier")
         .annotate(n=Count("pk"))
         .order_by("as_of")

@@ -178,7 +178,7 @@ def override_learner_status(request: HttpRequest, membership_id: int) -> HttpRes
                 reason=form.cleaned_data["reason"],
                 by=f"person:{launch.person_id}",
             )
-            return redirect(reverse("completion_risk:dashboard"))
+            return redirect(reverse("completion_risk:dashboard") + "?done=status")
         except InvalidCriteria as exc:
             form.add_error(None, str(exc))
     return render(

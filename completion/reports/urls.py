@@ -10,6 +10,8 @@ app_name = "reports"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("compliance/", report_views.compliance, name="compliance"),
+    path("compliance/export/", report_views.export_compliance, name="export"),
+    path("exports/<str:token>/", report_views.download_export, name="download"),
     path("hr-roster/", report_views.hr_roster, name="hr_roster"),
     path("audit/", report_views.audit_export, name="audit"),
 ]

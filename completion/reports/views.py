@@ -1,4 +1,5 @@
-"""Report pages: compliance (HTML, CSV, XLSX, PDF), the HR roster import, the audit export.
+"""Report pages: compliance (HTML, CSV; Excel and PDF built in the background), the HR roster
+import, the audit export.
 
 Staff see their launch's course; an administrator may pick any course of the deployment or all
 of them, import HR rosters and export the audit trail. Views parse, authorise, call one
@@ -14,26 +15,31 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
-from django.template.loader import render_to_string
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.views.decorators.http import require_POST
 
 from completion.models import HrRosterImport
 from completion.reports import compliance as reports
+from completion.reports import exports
 from completion.reports import selectors as sel
 from completion.reports.hr_roster import MAX_BYTES, import_hr_roster
 from lti_tool import selectors
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Course, Role
-from lti_tool.pdf import html_to_pdf
 from lti_tool.selectors import STAFF_ROLES
 
 ADMIN = [Role.ADMIN]
-HTML_MAX_ROWS = 1000
-PDF_MAX_ROWS = 5000
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PER_PAGE = 50
 
 
 def _int(value: str | None) -> int | None:
@@ -61,16 +67,59 @@ def compliance(request: HttpRequest) -> HttpResponse:
         now=timezone.now(),
     )
     fmt = request.GET.get("format", "")
-    if fmt in ("csv", "xlsx", "pdf"):
+    if fmt == "csv":
         return _export(report, fmt)
     course = None if everything else courses[0]
     return render(request, "reports/compliance.html", _page_context(request, report, course))
+
+
+@require_POST
+@launch_required(roles=STAFF_ROLES)
+def export_compliance(request: HttpRequest) -> HttpResponse:
+    """Queue an Excel or PDF export of the report as filtered; the page offers it when ready."""
+    launch = launch_of(request)
+    query = QueryDict(request.POST.get("query", ""))
+    everything = query.get("scope") == "all" or (
+        launch.role == Role.ADMIN and launch.course_id is None and "course" not in query
+    )
+    courses = sel.report_courses(
+        launch, all_courses=everything, course_id=_int(query.get("course"))
+    )
+    fmt = request.POST.get("format", "")
+    if fmt not in exports.FORMATS:
+        return HttpResponse("Choose Excel or PDF.", status=400)
+    exports.request_export(
+        person_id=launch.person_id,
+        course_ids=[c.pk for c in courses],
+        query=query.urlencode(),
+        title="All courses" if everything else courses[0].title or courses[0].context_id,
+        fmt=fmt,
+    )
+    back = query.copy()
+    back["done"] = "export"
+    return redirect(f"{reverse('reports:compliance')}?{back.urlencode()}")
+
+
+@launch_required(roles=STAFF_ROLES)
+def download_export(request: HttpRequest, token: str) -> HttpResponse:
+    """One of the person's own finished exports."""
+    person_id = launch_of(request).person_id
+    export = exports.get(person_id, token)
+    if export is None or export.status != "ready":
+        raise Http404("No such export is ready.")
+    response = HttpResponse(
+        exports.file_of(person_id, export).read_bytes(), content_type=exports.FORMATS[export.fmt]
+    )
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
 
 
 def _page_context(
     request: HttpRequest, report: reports.ComplianceReport, course: Course | None
 ) -> dict[str, Any]:
     launch = launch_of(request)
+    pages = max((len(report.rows) + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(max(_int(request.GET.get("page")) or 1, 1), pages)
     return {
         "report": report,
         "export_query": request.GET.urlencode(),
@@ -78,8 +127,11 @@ def _page_context(
         "course": course,
         "is_admin": launch.role == Role.ADMIN,
         "has_course": launch.course_id is not None,
-        "shown": report.rows[:HTML_MAX_ROWS],
-        "limit": HTML_MAX_ROWS,
+        "shown": report.rows[(page - 1) * PER_PAGE : page * PER_PAGE],
+        "page": page,
+        "pages": pages,
+        "page_query": _without_page(request),
+        "exports": exports.mine(launch.person_id),
         "groups": reports.GROUPS,
         "group_label": reports.GROUPS.get(report.filters.group_by, "Group"),
         "fields": [
@@ -89,20 +141,17 @@ def _page_context(
     }
 
 
+def _without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 def _export(report: reports.ComplianceReport, fmt: str) -> HttpResponse:
     name = f"compliance-{slugify(report.title) or 'report'}-{report.generated_at:%Y-%m-%d}"
-    if fmt == "csv":
-        # A byte-order mark so spreadsheet programs read the file as UTF-8.
-        body: str | bytes = "\ufeff" + reports.to_csv(report)
-        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    elif fmt == "xlsx":
-        response = HttpResponse(reports.to_xlsx(report), content_type=XLSX)
-    else:
-        html = render_to_string(
-            "reports/compliance_pdf.html",
-            {"report": report, "rows": report.rows[:PDF_MAX_ROWS], "limit": PDF_MAX_ROWS},
-        )
-        response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
+    # A byte-order mark so spreadsheet programs read the file as UTF-8.
+    body = "\ufeff" + reports.to_csv(report)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 

@@ -12,6 +12,7 @@ would have looked then. Thresholds, criteria and models are read as they are now
 from __future__ import annotations
 
 import gc
+import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -52,6 +53,7 @@ from completion.risk.signals import fired_mask, stats_from_json, stats_to_json, 
 from lti_tool import webhooks
 from lti_tool.bulk import fetch_rows, insert_new_rows, upsert_rows
 from lti_tool.models import Course, Membership
+from ops import metrics
 
 PG_FAST_PATH = True  # the ORM path stays the reference (see tests)
 LOCK_NAMESPACE = 7321  # pg_advisory_xact_lock(namespace, course id)
@@ -396,6 +398,7 @@ def score_course(
 ) -> ScoringSummary:
     """Score a course's learners (all, or some) for `as_of` and store the results. Idempotent.
     `predictor`: a chosen stored model rather than the course's own choice."""
+    started = time.perf_counter()
     course = Course.objects.get(pk=course_id)
     computed = compute_course(
         course, as_of=as_of, membership_ids=membership_ids, predictor=predictor
@@ -410,6 +413,8 @@ def score_course(
         snapshot=computed.snapshot,
     )
     tiers = [s.risk.tier for s in result.scores]
+    metrics.SCORING_RUNS.labels("full" if result.extra.get("full", True) else "incremental").inc()
+    metrics.SCORING_SECONDS.observe(time.perf_counter() - started)
     return ScoringSummary(
         course_id,
         as_of,

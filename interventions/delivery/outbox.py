@@ -31,6 +31,7 @@ from interventions.delivery.channels import chat, email, sms
 from interventions.delivery.channels.base import Delivery, PermanentFailure, TemporaryFailure
 from interventions.models import Channel, OutboundMessage
 from lti_tool.models import Course, Deployment, Membership
+from ops import metrics
 
 log = logging.getLogger("finishline.outbox")
 
@@ -138,6 +139,7 @@ def dispatch_due(*, limit: int = 200) -> DispatchResult:
                     failed += 1
                 continue
             except PermanentFailure as exc:
+                metrics.PROVIDER_ERRORS.labels(message.channel).inc()
                 _finish(message, OutboundMessage.Status.FAILED, error=str(exc))
                 failed += 1
                 continue
@@ -188,6 +190,7 @@ def _send(message: OutboundMessage, mail_connection: object) -> Delivery:
 def _retry_later(message: OutboundMessage, error: str) -> bool:
     """Schedule a retry with exponential backoff; False when the attempts are used up."""
     attempts = message.attempts + 1
+    metrics.PROVIDER_ERRORS.labels(message.channel).inc()
     if attempts >= MAX_ATTEMPTS:
         _finish(message, OutboundMessage.Status.FAILED, error=error)
         return False

@@ -11,12 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from completion.models import Activity
 from interventions.measurement.experiments import HOLDOUT, ArmResult, Comparison, compare
-from interventions.models import AdvisorCase, Experiment, Intervention
+from interventions.models import AdvisorCase, Experiment, Intervention, OutboundMessage
 
 WINDOWS = {"reengaged_48h": timedelta(hours=48), "reengaged_7d": timedelta(days=7)}
 
@@ -150,14 +150,27 @@ class FunnelStage:
 
 
 def intervention_funnel(*, course_id: int) -> list[FunnelStage]:
-    """Planned steps, sent, measured, back within 48 h, back within 7 days."""
+    """Each counter as what it is: steps planned; messages queued, sent, bounced or failed
+    (the outbox's own states); then, of the steps sent, measured and back within 48 h / 7 days.
+
+    Email over SMTP tells nothing of delivery, opens or clicks, so none is claimed.
+    """
     steps = Intervention.objects.filter(course_id=course_id).exclude(
         status=Intervention.Status.DRY_RUN
     )
     sent = steps.filter(status=Intervention.Status.SENT)
+    Out = OutboundMessage.Status
+    outbox = dict(
+        OutboundMessage.objects.filter(course_id=course_id)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     counts = [
         ("Steps planned", steps.count()),
-        ("Sent", sent.count()),
+        ("Messages queued", outbox.get(Out.PENDING, 0) + outbox.get(Out.SENDING, 0)),
+        ("Messages sent", outbox.get(Out.SENT, 0)),
+        ("Bounced or failed", outbox.get(Out.BOUNCED, 0) + outbox.get(Out.FAILED, 0)),
         ("Measured after 48 h", sent.filter(reengaged_48h__isnull=False).count()),
         ("Back within 48 h", sent.filter(reengaged_48h=True).count()),
         ("Back within 7 days", sent.filter(reengaged_7d=True).count()),

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from interventions.delivery import messages
@@ -29,7 +31,7 @@ from interventions.models import (
     OutboundMessage,
     PlaybookSetting,
 )
-from interventions.planning import personalise, playbooks, throttle
+from interventions.planning import caseload, personalise, playbooks, throttle
 from interventions.planning.day_facts import DayFacts, load_day_facts
 from lti_tool.bulk import insert_rows
 from lti_tool.models import Course, Membership, Role
@@ -54,6 +56,7 @@ class PlannedAction:
 @dataclass
 class PlanSummary:
     actions: list[PlannedAction] = field(default_factory=list)
+    deferred_cases: int = 0  # advisor cases over the staff's daily cap, planned again later
 
     def count(self, status: str) -> int:
         return sum(1 for a in self.actions if a.status == status)
@@ -100,8 +103,48 @@ def plan_course(
             if not dry_run:
                 _record(course, membership, action, facts, now, writes)
     if not dry_run:
+        summary.deferred_cases = _assign_cases(writes, facts, now)
         writes.save()
     return summary
+
+
+def _assign_cases(w: _Writes, f: DayFacts, now: datetime) -> int:
+    """Give today's advisor cases owners within the daily cap; returns how many wait.
+
+    A waiting case records nothing, so the next plan (hourly) proposes it again, ranked anew.
+    """
+    if not w.pending:
+        return 0
+    people = {s.person_id for s in f.staff}
+    open_cases = dict(
+        AdvisorCase.objects.filter(owner_id__in=people)
+        .exclude(status=AdvisorCase.Status.RESOLVED)
+        .values_list("owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    opened_today = dict(
+        AdvisorCase.objects.filter(owner_id__in=people, opened_at__gte=midnight)
+        .values_list("owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    result = caseload.assign(
+        [p.candidate for p in w.pending],
+        open_cases=open_cases,
+        opened_today=opened_today,
+        daily_cap=settings.FINISHLINE["ADVISOR_DAILY_CAP"],
+    )
+    for p in w.pending:
+        if p.candidate.index not in result.owners:
+            continue
+        p.case.owner_id = result.owners[p.candidate.index]
+        w.interventions.append(p.intervention)
+        w.cases.append((p.intervention, p.case))
+        # Chat goes to the case's owner only (each row carries its person id last).
+        w.messages.extend(row[:-1] for row in p.chat if row[-1] == p.case.owner_id)
+    return len(result.deferred)
 
 
 INTERVENTION_FIELDS = (
@@ -136,6 +179,14 @@ MESSAGE_FIELDS = (
 
 
 @dataclass
+class _PendingCase:
+    candidate: caseload.Candidate
+    intervention: list[Any]
+    case: AdvisorCase
+    chat: list[tuple[Any, ...]]  # chat rows, each with the staff person id appended
+
+
+@dataclass
 class _Writes:
     """Rows of one planning run, written in a few bulk inserts in one transaction.
 
@@ -147,6 +198,7 @@ class _Writes:
     interventions: list[list[Any]] = field(default_factory=list)
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     cases: list[tuple[list[Any], AdvisorCase]] = field(default_factory=list)
+    pending: list[_PendingCase] = field(default_factory=list)  # cases before owners are chosen
 
     @transaction.atomic
     def save(self) -> None:
@@ -196,7 +248,7 @@ def _plan_learner(
     for d in due:
         by_playbook[d.playbook.key].append(d)
     for steps in by_playbook.values():  # insertion order = playbook priority
-        *earlier, latest = steps
+        *earlier, latest = _never_final_first(m, steps, f)
         for d in earlier:
             actions.append(_action(m, d, "superseded", None, "a later step of the playbook is due"))
         if latest.step.audience != playbooks.LEARNER:
@@ -207,6 +259,28 @@ def _plan_learner(
         learner_facing_planned = True
         actions.append(_decide_learner_step(m, latest, f, now))
     return actions
+
+
+def _never_final_first(
+    m: Membership, steps: list[playbooks.DueStep], f: DayFacts
+) -> list[playbooks.DueStep]:
+    """The first contact of an episode is never its playbook's last (final) step: a learner
+    first seen after 21 days away gets the latest gentler step, and the final one waits."""
+    latest = steps[-1]
+    book = latest.playbook.steps
+    if (
+        len(steps) < 2
+        or latest.step.key != book[-1].key
+        or latest.step.audience != playbooks.LEARNER
+    ):
+        return steps
+    if any((m.pk, s.key, latest.episode) in f.done for s in book):
+        return steps  # contacted before in this episode
+    gentler = [i for i, d in enumerate(steps[:-1]) if d.step.audience == playbooks.LEARNER]
+    if not gentler:
+        return steps
+    chosen = gentler[-1]
+    return [d for i, d in enumerate(steps[:-1]) if i != chosen] + [steps[chosen]]
 
 
 def _decide_learner_step(
@@ -327,6 +401,9 @@ def _record(
         action.send_at,
         None,  # case_id, once the case is created
     ]
+    if action.audience != playbooks.LEARNER and action.status in {"sent", "scheduled"}:
+        _pending_case(course, m, action, f, now, w, intervention, experiment)
+        return
     w.interventions.append(intervention)
     if action.status not in {"sent", "scheduled"}:
         return
@@ -346,28 +423,34 @@ def _record(
                     _message(course, m, action, text, channel, to, f"{key}:{channel}")
                 )
         return
+
+
+def _pending_case(
+    course: Course,
+    m: Membership,
+    action: PlannedAction,
+    f: DayFacts,
+    now: datetime,
+    w: _Writes,
+    intervention: list[Any],
+    experiment: Any,
+) -> None:
+    """A staff step: an advisor case, its owner chosen with the day's others (`caseload`)."""
+    found = playbooks.find_step(playbooks.DEFAULT_PLAYBOOKS, action.step)
+    template = found[1].template if found else action.step
+    if experiment is not None:
+        spec: dict[str, Any] = next((a for a in experiment.arms if a["key"] == action.arm), {})
+        template = spec.get("template", template)
+    text = messages.render(template, _context(course, m, action, f, now), f.templates.get(template))
+    key = f"iv:{m.pk}:{action.step}:{action.episode}"
     staff = _staff_for(action.audience, f.staff)
-    w.cases.append(
-        (
-            intervention,
-            AdvisorCase(
-                membership=m,
-                owner=staff[0].person if staff else None,
-                reason=text.subject[:300],
-                context={"step": action.step, "body": text.body},
-                due_at=now + timedelta(days=2),
-                opened_at=now,
-            ),
-        )
-    )
-    if Channel.CHAT not in action.channels:
-        return
-    for member in staff:
-        contact = f.contacts.get(member.person_id)
-        if contact is None or not contact.chat_webhook_url or contact.daily_digest:
-            continue
-        w.messages.append(
-            _message(
+    chat: list[tuple[Any, ...]] = []
+    if Channel.CHAT in action.channels:
+        for member in staff:
+            contact = f.contacts.get(member.person_id)
+            if contact is None or not contact.chat_webhook_url or contact.daily_digest:
+                continue
+            row = _message(
                 course,
                 m,
                 action,
@@ -376,7 +459,27 @@ def _record(
                 contact.chat_webhook_url,
                 f"{key}:chat:{member.person_id}",
             )
+            chat.append((*row, member.person_id))
+    progress = f.progress.get(m.pk)
+    w.pending.append(
+        _PendingCase(
+            candidate=caseload.Candidate(
+                index=len(w.pending),
+                tier=_tier(action.step),
+                percent_complete=progress.percent_complete if progress else 0.0,
+                staff=tuple(s.person_id for s in staff),
+            ),
+            intervention=intervention,
+            case=AdvisorCase(
+                membership=m,
+                reason=text.subject[:300],
+                context={"step": action.step, "body": text.body},
+                due_at=now + timedelta(days=2),
+                opened_at=now,
+            ),
+            chat=chat,
         )
+    )
 
 
 def _message(

@@ -11,4 +11,5 @@ urlpatterns = [
     path("demo/lms/", views.lms_course, name="lms_course"),
     path("demo/platform/auth/", views.auth, name="auth"),
     path("demo/platform/jwks/", views.jwks, name="jwks"),
+    path("demo/mail/", views.mail, name="mail"),
 ]

@@ -11,13 +11,14 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from lti_tool.demo import platform
+from lti_tool.demo import mailbox, platform
 from lti_tool.models import Platform
 
 # Like Moodle, the demo LMS names each launch with a one-time lti_message_hint: its course
 # page makes a new one, and the authorization endpoint accepts it once.
 HINT_PREFIX = "finishline:demo-hint:"
 HINT_SECONDS = 600
+MAIL_PER_PAGE = 25
 
 ROLES = {
     "instructor": platform.INSTRUCTOR_SUB,
@@ -106,3 +107,28 @@ def spend_hint(hint: str) -> str | None:
     if role is None or not cache.delete(key):
         return None
     return role
+
+
+@require_GET
+def mail(request: HttpRequest) -> HttpResponse:
+    """What Finishline sent in the demo: the local mail catcher's messages, newest first."""
+    if not _demo_enabled():
+        raise Http404("The demo is not set up.")
+    try:
+        page = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    mails, total = mailbox.read(settings.DEMO_MAILDIR, page=page, per_page=MAIL_PER_PAGE)
+    pages = max((total + MAIL_PER_PAGE - 1) // MAIL_PER_PAGE, 1)
+    return render(
+        request,
+        "demo/mail.html",
+        {
+            "mails": mails,
+            "total": total,
+            "page": min(page, pages),
+            "pages": pages,
+            "smtp": f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}",
+            "catching": bool(settings.DEMO_MAILDIR),
+        },
+    )

@@ -28,6 +28,7 @@ from pylti1p3.service_connector import ServiceConnector
 
 from lti_tool.launch.flow import FinishlineRegistration, http_session
 from lti_tool.models import Course, Platform
+from ops import metrics
 
 log = logging.getLogger("finishline.services")
 
@@ -52,6 +53,10 @@ class PlatformUnavailable(Exception):
 
 class PlatformRefused(Exception):
     """The platform refused the request (4xx other than 401/429): retrying will not help."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        metrics.PROVIDER_ERRORS.labels("lms").inc()
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,7 @@ class FinishlineServiceConnector(ServiceConnector):
                     wait,
                 )
                 self.policy.sleep(wait)
+        metrics.PROVIDER_ERRORS.labels("lms").inc()
         raise PlatformUnavailable(f"{method} {url} failed {self.policy.attempts} times: {problem}")
 
     def request(

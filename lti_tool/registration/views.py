@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from lti_tool.launch.flow import origin_of
+from lti_tool.registration.canvas import canvas_configuration
 from lti_tool.registration.dynamic import RegistrationFailed, configuration_origins, register
 
 log = logging.getLogger("finishline.registration")
@@ -53,3 +54,9 @@ def register_tool(request: HttpRequest, code: str = "") -> HttpResponse:
         {*configuration_origins(config_url), origin_of(platform.auth_login_url)} - {""}
     )
     return render(request, "lti_tool/registration_done.html", {"platform": platform})
+
+
+@require_GET
+def canvas_json(request: HttpRequest) -> HttpResponse:
+    """The configuration Canvas reads when a Developer Key is made with "Enter URL"."""
+    return JsonResponse(canvas_configuration(), json_dumps_params={"indent": 2})

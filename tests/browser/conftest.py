@@ -23,3 +23,12 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def audit(browser):
+    """A tab for the axe checks: axe-core is injected as an inline script, which our
+    Content-Security-Policy rightly refuses, so this tab (and only this one) bypasses it."""
+    context = browser.new_context(viewport={"width": 1100, "height": 800}, bypass_csp=True)
+    yield context.new_page()
+    context.close()

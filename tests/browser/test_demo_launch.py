@@ -11,7 +11,7 @@ def test_demo_instructor_launch_renders_the_dashboard_inside_the_lms_iframe(demo
     page.goto(demo_server.url + "/")
     page.get_by_role("link", name="Launch as instructor").click()
     frame = page.frame_locator("iframe[title=Finishline]")
-    frame.get_by_role("heading", name="Course dashboard").wait_for(timeout=15000)
+    frame.get_by_role("heading", name="Today in Workplace Safety 101").wait_for(timeout=15000)
     assert frame.get_by_text("Ines Instructor").is_visible()
     assert frame.get_by_text("Workplace Safety 101").first.is_visible()
     screenshot(page, "demo-instructor-launch")

@@ -62,3 +62,22 @@ def test_the_overview_page_draws_both_charts_for_staff_only():
         .status_code
         == 403
     )
+
+
+@pytest.mark.django_db
+def test_settled_days_come_from_the_cache_and_the_newest_day_is_read_live():
+    from completion.instructor.roster import tiers_per_day
+    from completion.models import RiskScore
+
+    course, (intro, *_rest) = make_course()
+    for n in range(4):
+        add(course, enrol(course, f"l{n}"), "viewed", day(1), item=intro)
+    score_course(course.pk, as_of=day(2).date())
+    score_course(course.pk, as_of=day(3).date())
+    first = tiers_per_day(course)
+    assert [d for d, _ in first] == [day(2).date(), day(3).date()]
+    RiskScore.objects.filter(course=course, as_of=day(2).date()).delete()  # a settled day
+    RiskScore.objects.filter(course=course, as_of=day(3).date()).update(tier="red")
+    again = tiers_per_day(course)
+    assert again[0] == first[0]  # kept
+    assert again[1] == (day(3).date(), {"red": 4})  # live

@@ -134,13 +134,15 @@ def test_learner_pauses_and_resumes_from_their_page(client, platform):
 
     until = (timezone.now() + timedelta(days=10)).date().isoformat()
     paused = client.post("/messages/pause/", {"lt": token, "until": until, "reason": "family"})
-    assert b"You are paused until" in paused.content
+    assert paused.status_code == 302
+    shown = client.get(paused["Location"], HTTP_X_FINISHLINE_LAUNCH=token).content.decode()
+    assert "You are paused until" in shown
+    assert "Your pause is saved" in shown  # the confirmation
     assert Pause.objects.get().reason == "family"
-    client.post("/messages/pause/", {"lt": token, "action": "resume"})
-    assert (
-        b"Pause my course"
-        in client.get("/messages/pause/", {}, HTTP_X_FINISHLINE_LAUNCH=token).content
-    )
+    resumed = client.post("/messages/pause/", {"lt": token, "action": "resume"})
+    shown = client.get(resumed["Location"], HTTP_X_FINISHLINE_LAUNCH=token).content.decode()
+    assert "Pause my course" in shown
+    assert "your pause has ended" in shown
 
 
 def test_staff_cannot_use_the_learner_pause_page(client, platform):

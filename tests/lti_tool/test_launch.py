@@ -24,10 +24,10 @@ def test_a_learner_launch_lands_on_the_progress_page(client, platform):
     assert launch_token(response)
 
 
-def test_an_instructor_launch_lands_on_the_course_dashboard(client, platform):
+def test_an_instructor_launch_lands_on_the_course_today_page(client, platform):
     response = launch(client, platform, sub="teacher-1", role="Instructor")
-    assert landing_url(response).startswith("/course/")
-    assert b"Course dashboard" in response.content
+    assert landing_url(response).startswith("/course/today/")
+    assert b"Today in" in response.content
 
 
 def test_the_login_redirects_to_the_platform_with_state_and_nonce(client, platform):

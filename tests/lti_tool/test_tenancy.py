@@ -102,9 +102,9 @@ def test_a_launch_token_past_its_age_gets_the_please_launch_page(client, platfor
 
 def test_a_launch_secret_altered_by_one_character_is_refused(client, platform):
     token = launch_token(launch(client, platform, role="Instructor", context_id="course-a"))
-    assert client.get("/course/", HTTP_X_FINISHLINE_LAUNCH=token).status_code == 200
+    assert client.get("/course/today/", HTTP_X_FINISHLINE_LAUNCH=token).status_code == 200
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
-    assert client.get("/course/", HTTP_X_FINISHLINE_LAUNCH=altered).status_code == 401
+    assert client.get("/course/today/", HTTP_X_FINISHLINE_LAUNCH=altered).status_code == 401
 
 
 def test_a_course_a_token_gets_404_on_course_b_pages_and_api(client, platform):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -98,7 +99,12 @@ class TestPlatform:
     __test__ = False  # not a pytest test class
 
     def __init__(
-        self, client_id: str = "tool-client-1", deployment_id: str = "deployment-1"
+        self,
+        client_id: str = "tool-client-1",
+        deployment_id: str = "deployment-1",
+        *,
+        host: str = "127.0.0.1",
+        tls: tuple[str, str] | None = None,
     ) -> None:
         self.client_id = client_id
         self.deployment_id = deployment_id
@@ -109,7 +115,13 @@ class TestPlatform:
         self.rotate_key()
         self._server = _Server(("127.0.0.1", 0), _HTTPHandler)
         self._server.platform = self
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:  # (certificate, key) files: serve https, as a production LMS does
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
+        self.base_url = f"{scheme}://{host}:{self._server.server_address[1]}"
         self.route("GET", "/jwks", lambda r: Response(body=self.jwks()))
         self.route(
             "GET",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 
 import openpyxl
@@ -236,11 +237,41 @@ def test_filters_and_grouping_apply_to_exports_too(world):
     assert "2026-Q1" in page
 
 
-def test_the_xlsx_reads_back_with_rows_dates_and_a_summary_sheet(world):
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def prepared(lt: str, fmt: str, query: str):
+    """Ask for an export as the page's button does; the worker (synchronous in tests) builds
+    it; the page then lists it ready, and its link downloads it."""
+    client = Client()
+    asked = client.post("/reports/compliance/export/", {"lt": lt, "format": fmt, "query": query})
+    assert asked.status_code == 302
+    assert "done=export" in asked["Location"]
+    page = client.get(asked["Location"], HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    assert "Your export is being prepared" in page
+    link = re.search(r'href="(/reports/exports/[^"]+/)" download', page)
+    assert link, page[-2000:]
+    return client.get(link.group(1), HTTP_X_FINISHLINE_LAUNCH=lt)
+
+
+def test_an_export_is_only_its_owners(world, media):
     lt = token(world["course"], world["teacher"], "instructor")
-    response = Client().get(
-        URL, {"format": "xlsx", "group_by": "department"}, HTTP_X_FINISHLINE_LAUNCH=lt
-    )
+    response = prepared(lt, "xlsx", "")
+    assert response.status_code == 200
+    from completion.reports import exports
+
+    (mine,) = exports.mine(world["teacher"].person_id)
+    other = token(world["course"], world["dan"], "instructor")
+    stolen = Client().get(f"/reports/exports/{mine.token}/", HTTP_X_FINISHLINE_LAUNCH=other)
+    assert stolen.status_code == 404
+
+
+def test_the_xlsx_reads_back_with_rows_dates_and_a_summary_sheet(world, media):
+    lt = token(world["course"], world["teacher"], "instructor")
+    response = prepared(lt, "xlsx", "group_by=department")
     assert response["Content-Disposition"].endswith('.xlsx"')
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     sheet = book["Learners"]
@@ -259,9 +290,9 @@ def test_the_xlsx_reads_back_with_rows_dates_and_a_summary_sheet(world):
     assert summary[-1][:2] == ("All learners", 4)
 
 
-def test_the_pdf_lists_the_learners(world):
+def test_the_pdf_lists_the_learners(world, media):
     lt = token(world["course"], world["teacher"], "instructor")
-    response = Client().get(URL, {"format": "pdf"}, HTTP_X_FINISHLINE_LAUNCH=lt)
+    response = prepared(lt, "pdf", "")
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.content)).pages)
@@ -298,3 +329,19 @@ def test_an_admin_reports_across_the_deployments_courses_and_no_one_else_may(wor
     assert Client().get(URL, {}, HTTP_X_FINISHLINE_LAUNCH=learner).status_code == 403
     assert Client().get(URL).status_code == 401
     assert reverse("reports:compliance") == URL
+
+
+def test_the_page_lists_learners_a_page_at_a_time(world, monkeypatch):
+    from completion.reports import views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    lt = token(world["course"], world["teacher"], "instructor")
+    first = Client().get(URL, {}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    second = Client().get(URL, {"page": "2"}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    assert "Page 1 of 2" in first
+    assert "Page 2 of 2" in second
+    emails = ("ada@example.com", "bob@example.com", "cara@example.com", "dan@example.com")
+    on_first = {e for e in emails if e in first.split("<h2", 2)[-1]}
+    on_second = {e for e in emails if e in second.split("<h2", 2)[-1]}
+    assert len(on_first) == len(on_second) == 2
+    assert on_first.isdisjoint(on_second)

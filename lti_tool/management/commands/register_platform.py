@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from lti_tool.middleware import forget_frame_origins
 from lti_tool.models import Platform
 from lti_tool.services import register_platform
 
@@ -37,4 +38,5 @@ class Command(BaseCommand):
             product=o["product"],
             actor="manage.py register_platform",
         )
+        forget_frame_origins()  # its origins may frame the tool from now on, not in a minute
         self.stdout.write(f"Registered {platform} with deployments {', '.join(o['deployments'])}.")

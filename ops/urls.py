@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from ops import views
+
+app_name = "ops"
+
+urlpatterns = [
+    path("healthz/", views.healthz, name="healthz"),
+    path("readyz/", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
+    path("console/health/", views.health_page, name="health"),
+]

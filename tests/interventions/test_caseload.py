@@ -1,0 +1,69 @@
+"""Advisor cases sized to the staff: by caseload, a daily cap each, highest value first."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from interventions.models import AdvisorCase, Intervention
+from interventions.planning.caseload import Candidate, assign
+from interventions.planning.planner import plan_course
+from tests.interventions.helpers import NOW, act, enrol
+
+
+def _c(index, tier=1, percent=0.0, staff=(1, 2)):
+    return Candidate(index=index, tier=tier, percent_complete=percent, staff=staff)
+
+
+def test_cases_go_round_the_staff_by_caseload_up_to_the_cap():
+    result = assign([_c(i) for i in range(7)], open_cases={1: 2}, opened_today={}, daily_cap=3)
+    owners = [result.owners.get(i) for i in range(7)]
+    assert owners.count(1) == 3  # the cap
+    assert owners.count(2) == 3
+    assert len(result.deferred) == 1
+    # person 2 started with fewer open cases, so it takes the first two
+    assert owners[:2] == [2, 2]
+
+
+def test_the_highest_value_cases_are_kept_when_over_capacity():
+    candidates = [_c(0, tier=1, percent=10), _c(1, tier=3, percent=5), _c(2, tier=1, percent=90)]
+    result = assign(candidates, open_cases={}, opened_today={1: 1, 2: 2}, daily_cap=2)
+    assert set(result.owners) == {1}  # the escalated one: tier 3
+    assert result.deferred == [2, 0]  # then the furthest along, then the rest
+
+
+def test_a_case_without_eligible_staff_stays_unassigned_not_deferred():
+    result = assign([_c(0, staff=())], open_cases={}, opened_today={}, daily_cap=1)
+    assert result.owners == {0: None}
+    assert result.deferred == []
+
+
+def test_the_planner_opens_no_more_cases_than_the_staff_can_take(course, settings):
+    settings.FINISHLINE = {**settings.FINISHLINE, "ADVISOR_DAILY_CAP": 2}
+    first = enrol(course, "teach-1", role="instructor")
+    second = enrol(course, "teach-2", role="instructor")
+    for n in range(6):  # six learners who failed a quiz three times: each needs a case
+        m = enrol(course, f"l{n}")
+        for hours in (50, 40, 3):
+            act(course, m, "failed", NOW - timedelta(hours=hours), title="Module 4 quiz")
+    summary = plan_course(course_id=course.pk, now=NOW)
+    per_owner = {
+        p: AdvisorCase.objects.filter(owner=p).count() for p in (first.person, second.person)
+    }
+    assert per_owner == {first.person: 2, second.person: 2}
+    assert summary.deferred_cases == 2
+    # The two waiting are not recorded as done: the next plan proposes them again.
+    assert Intervention.objects.filter(case__isnull=False).count() == 4
+    later = plan_course(course_id=course.pk, now=NOW + timedelta(days=1))
+    assert later.deferred_cases == 0
+    assert AdvisorCase.objects.count() == 6
+
+
+def test_a_first_contact_is_never_the_final_notice(course):
+    m = enrol(course, "away")
+    act(course, m, "viewed", NOW - timedelta(days=22))
+    summary = plan_course(course_id=course.pk, now=NOW)
+    learner_facing = [a for a in summary.actions if a.status in ("sent", "scheduled")]
+    steps = {a.step for a in learner_facing}
+    assert "absent_21" not in steps
+    assert "absent_14" in steps  # the latest gentler step instead
+    assert not Intervention.objects.filter(step="absent_21").exists()  # it waits

@@ -1,0 +1,38 @@
+"""`manage.py prepare_demo`, as `./run` calls it: the demo course has criteria a learner can
+meet, every day of its history scored, finished learners with certificates, and the first plan
+run with advisor cases within the staff's daily cap."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from certificates.models import Certificate
+from completion.models import CompletionCriteria, Progress, RiskScore
+from interventions.models import AdvisorCase, Intervention
+from lti_tool.demo.platform import CONTEXT_ID
+from lti_tool.models import Course
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_demo_shows_the_product_working(settings):
+    settings.FINISHLINE = {**settings.FINISHLINE, "ADVISOR_DAILY_CAP": 3}
+    call_command("seed_demo")
+    call_command("generate_cohort", course=CONTEXT_ID, learners=60, days=21, seed=3, verbosity=0)
+    call_command("prepare_demo", days=21)
+    course = Course.objects.get(context_id=CONTEXT_ID)
+    assert CompletionCriteria.objects.get(course=course).required_item_ids
+    assert RiskScore.objects.filter(course=course).values("as_of").distinct().count() == 21
+    last = RiskScore.objects.filter(course=course).latest("as_of").as_of
+    finished = Progress.objects.filter(course=course, as_of=last, status="completed").count()
+    assert finished >= 1
+    assert Certificate.objects.filter(membership__course=course).count() == finished
+    assert Intervention.objects.filter(course_id=course.pk).exists()
+    per_owner = AdvisorCase.objects.filter(membership__course=course).values_list("owner_id")
+    owners = [owner for (owner,) in per_owner]
+    assert all(owners.count(o) <= 3 for o in set(owners))
+    # Run again (./run on the next start): the first plan is not run a second time.
+    planned = Intervention.objects.filter(course_id=course.pk).count()
+    call_command("prepare_demo", days=21)
+    assert Intervention.objects.filter(course_id=course.pk).count() == planned
