@@ -319,7 +319,9 @@ class LearnerDetailApi(TenantApi):
                 value = serializers.FloatField(allow_null=True)
                 threshold = serializers.FloatField()
                 fired = serializers.BooleanField()
-                reason = serializers.CharField(help_text="Why it fired, or why it abstains; empty otherwise.")
+                reason = serializers.CharField(
+                    help_text="Why it fired, or why it abstains; empty otherwise."
+                )
 
                 class Meta:
                     ref_name = "Signal"
