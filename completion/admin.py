@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from django import forms
@@ -13,7 +14,9 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django_q.tasks import async_task
 
+from completion.ingest.files import history
 from completion.ingest.files.imports import import_file
+from completion.ingest.files.records import import_records
 from completion.models import CourseSync, ImportBatch
 from lti_tool.keys import credentials
 from lti_tool.models import Deployment, ServiceCredential
@@ -107,6 +110,17 @@ class ServiceCredentialAdmin(admin.ModelAdmin[ServiceCredential]):
 
 class ImportForm(forms.Form):
     deployment = forms.ModelChoiceField(queryset=Deployment.objects.select_related("platform"))
+    kind = forms.ChoiceField(
+        choices=[
+            ("events", "Events"),
+            (history.PEOPLE, "People and enrolments"),
+            (history.ITEMS, "Items"),
+            (history.OUTCOMES, "Final outcomes"),
+        ],
+        initial="events",
+        required=False,
+        help_text="What the file holds (docs/data-inputs.md lists each kind's columns)",
+    )
     file = forms.FileField(help_text="CSV or JSON Lines with the documented columns")
 
 
@@ -145,7 +159,9 @@ class ImportBatchAdmin(admin.ModelAdmin[ImportBatch]):
                 for chunk in upload.chunks():
                     handle.write(chunk)
                 handle.flush()
-                batch = import_file(
+                kind = form.cleaned_data["kind"] or "events"
+                load = import_file if kind == "events" else partial(import_records, kind=kind)
+                batch = load(
                     deployment=form.cleaned_data["deployment"],
                     path=Path(handle.name),
                     file_format=file_format,
@@ -166,7 +182,7 @@ class ImportBatchAdmin(admin.ModelAdmin[ImportBatch]):
             "admin/completion/form.html",
             {
                 "form": form,
-                "title": "Import events",
+                "title": "Import",
                 "multipart": True,
                 **self.admin_site.each_context(request),
             },

@@ -11,7 +11,8 @@ from completion.events.store import match_pending, record_launch_event
 from completion.ingest.lms.freshness import request_roster_refresh
 from completion.learner.progress import register_privacy_sections
 from completion.models import PendingActivity
-from lti_tool.models import Deployment, Membership
+from completion.outcomes import withdrawals_from_roster
+from lti_tool.models import Course, Deployment, Membership
 from lti_tool.signals import launch_recorded, roster_changed
 
 
@@ -52,6 +53,12 @@ def refresh_roster_on_staff_launch(*, membership: Membership, **_: Any) -> None:
 @receiver(roster_changed)
 def match_after_roster_change(*, deployment_id: int, **_: Any) -> None:
     match_pending(deployment=Deployment.objects.get(pk=deployment_id))
+
+
+@receiver(roster_changed)
+def withdraw_after_roster_change(*, course_id: int, **_: Any) -> None:
+    """Learners the roster now lists as Inactive or Deleted have withdrawn (an outcome)."""
+    withdrawals_from_roster(Course.objects.get(pk=course_id))
 
 
 # The learner's "my data" export includes completion's records (lti_tool.audit.privacy).

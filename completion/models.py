@@ -710,7 +710,8 @@ class Outcome(models.Model):
     """How a learner's enrolment ended, and when: what risk training and evaluation learn from.
 
     Recorded by an import of a history (`import_events --kind outcomes`), by the synthetic
-    generator (`generate_cohort`, its archetype in `note`), or by whoever else knows it.
+    generator (`generate_cohort`, its archetype in `note`), by roster and grade syncs and by an
+    instructor on the learner's page (`completion.outcomes`).
     """
 
     class Result(models.TextChoices):
@@ -722,6 +723,8 @@ class Outcome(models.Model):
     class Source(models.TextChoices):
         IMPORT = "import", "Imported history"
         LMS = "lms", "The LMS"
+        NRPS = "nrps", "The platform's roster"
+        AGS = "ags", "A final grade from the platform"
         INSTRUCTOR = "instructor", "An instructor"
         SYNTHETIC = "synthetic", "Synthetic cohort"
 

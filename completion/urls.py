@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from completion.api import risk_urls as risk_api_urls
-from completion.api.ingest_views import EventIngestApi
+from completion.api.ingest_views import EventIngestApi, HistoryIngestApi
 from completion.ingest.caliper import views as caliper_views
 from completion.ingest.xapi import resources as xapi_resources
 from completion.ingest.xapi import views as xapi_views
@@ -35,5 +35,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     re_path(r"^xapi/agents/?$", xapi_resources.agents, name="xapi_agents"),
     re_path(r"^caliper/events/?$", caliper_views.events, name="caliper_events"),
     path("api/v1/events", EventIngestApi.as_view(), name="api_events"),
+    path("api/v1/history/<str:kind>", HistoryIngestApi.as_view(), name="api_history"),
     path("", include((progress_and_risk, "completion_risk"))),
 ]

@@ -329,6 +329,8 @@ def test_no_page_answers_5xx_to_any_query(school):
         )
         headers = {"HTTP_X_FINISHLINE_LAUNCH": token} if token else {}
         response = client.get(f"{path}?{query}", **headers)
-        assert response.status_code < 500, path
+        # /readyz/ answers 503 by design while the worker has not reported in (none runs here).
+        limit = 504 if path == "/readyz/" else 500
+        assert response.status_code < limit, path
 
     get()

@@ -120,7 +120,8 @@ def access_api_learner(course: Course, membership_id: int) -> Membership:
 
 
 def _signals(risk: RiskScore) -> list[dict[str, Any]]:
-    """Every signal evaluated that day (`RiskScore.signals`), with the reason of fired ones."""
+    """Every signal evaluated that day (`RiskScore.signals`), with the reason of fired ones and
+    of those that abstain because the course never produces their source."""
     return [
         {
             "code": r.code,
@@ -318,7 +319,9 @@ class LearnerDetailApi(TenantApi):
                 value = serializers.FloatField(allow_null=True)
                 threshold = serializers.FloatField()
                 fired = serializers.BooleanField()
-                reason = serializers.CharField(help_text="Why it fired; empty when it did not.")
+                reason = serializers.CharField(
+                    help_text="Why it fired, or why it abstains; empty otherwise."
+                )
 
                 class Meta:
                     ref_name = "Signal"

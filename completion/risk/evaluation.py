@@ -2,7 +2,7 @@
 
 Every snapshot is computed as `scoring.compute_course` would have on that day, from events up
 to it. Outcomes are the recorded ones (`completion.models.Outcome`: an imported history, the
-synthetic generator, the LMS or an instructor) where the course has them, else derived:
+synthetic generator, the LMS or an instructor); learners with none are derived:
 completed = criteria met by the end of the data; dropped = not completed and idle for
 `IDLE_DAYS` (or past the due date); anyone else is still in progress and left out.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from completion.models import COMPLETED_RESULTS, Activity
 from completion.models import Outcome as RecordedOutcome
@@ -23,7 +23,7 @@ from completion.risk import metrics
 from completion.risk.model import DEFAULT_ALGORITHM, TrainedArtefact, features_of, train
 from completion.risk.scorecard import LearnerScore, Predictor
 from completion.risk.scoring import compute_course, today
-from lti_tool.models import Course
+from lti_tool.models import Course, Membership
 
 IDLE_DAYS = 21
 TRAINING_DAYS = (3, 7, 14, 21, 28, 42)
@@ -43,10 +43,18 @@ def last_event_day(course: Course) -> date | None:
 
 
 def known_outcomes(course: Course, *, until: date | None = None) -> dict[int, Outcome]:
-    """Finished learners: their recorded outcomes if the course has any, else derived."""
+    """Finished learners: their recorded outcomes, and derived ones for learners with none
+    (in a live course the roster or an instructor may have recorded only some)."""
     recorded = _recorded_outcomes(course)
-    if recorded:
+    unrecorded = _learners(course).exclude(
+        pk__in=RecordedOutcome.objects.filter(membership__course=course).values("membership_id")
+    )
+    if recorded and not unrecorded.exists():
         return recorded
+    return {**_derived_outcomes(course, until), **recorded}
+
+
+def _derived_outcomes(course: Course, until: date | None) -> dict[int, Outcome]:
     end = until or last_event_day(course) or today()
     result = compute_course(course, as_of=end, use_model=False).result
     last = dict(
@@ -68,6 +76,12 @@ def known_outcomes(course: Course, *, until: date | None = None) -> dict[int, Ou
                 s.membership_id, enrolled_on, s.evaluation.met, last_on
             )
     return found
+
+
+def _learners(course: Course) -> QuerySet[Membership]:
+    from completion.risk.selectors import learners_of
+
+    return learners_of(course)
 
 
 def _people(course: Course) -> dict[int, tuple[int, date]]:

@@ -1,6 +1,7 @@
 """Staff: one learner's page (timeline, signals, risk history, interventions and outcomes) and
-the actions on it (message, snooze, assign an advisor, pause; the status override lives with
-completion). Views parse, authorise (`access_membership`), call one service and render."""
+the actions on it (message, snooze, assign an advisor, pause, mark the final outcome; the
+status override lives with completion). Views parse, authorise (`access_membership`), call one
+service and render."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from completion.models import Activity, StatusOverride
+from completion.models import Activity, Outcome, StatusOverride
+from completion.outcomes import OutcomeRefused, mark_outcome
 from completion.risk import selectors as risk_selectors
 from completion.risk.services import InvalidCriteria, set_accommodation
 from interventions.delivery.preferences import (
@@ -44,7 +46,7 @@ def learner_detail(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership = access_membership(launch, membership_id)
     error = notice = ""
     if request.method == "POST":
-        error, notice = _act(request, membership, launch_person(launch))
+        error, notice = _act(request, membership, launch_person(launch), launch.role)
     return render(
         request,
         "interventions/learner.html",
@@ -79,6 +81,9 @@ def learner_context(membership: Membership) -> dict[str, object]:
         ),
         "overrides": list(StatusOverride.objects.filter(membership=membership).order_by("-at")),
         "pause": current_pause(membership),
+        "outcome": Outcome.objects.filter(membership=membership).first(),
+        "outcome_results": Outcome.Result.choices,
+        "today": timezone.localdate(),
         "advisors": _staff_of(membership),
         "contact": contact_of(membership.person),
         "accommodation": risk_selectors.accommodation_of(membership),
@@ -102,7 +107,11 @@ def _sparkline(values: list[float], width: int = 300, height: int = 48) -> str:
     return " ".join(f"{i * step:.1f},{height - v * height:.1f}" for i, v in enumerate(values))
 
 
-def _act(request: HttpRequest, membership: Membership, by: Person) -> tuple[str, str]:
+# Teaching assistants and advisors act on a learner; an outcome is the instructor's to record.
+OUTCOME_EDITORS = frozenset({Role.INSTRUCTOR, Role.ADMIN})
+
+
+def _act(request: HttpRequest, membership: Membership, by: Person, role: str) -> tuple[str, str]:
     action = request.POST.get("action", "")
     try:
         if action == "message":
@@ -139,7 +148,16 @@ def _act(request: HttpRequest, membership: Membership, by: Person) -> tuple[str,
             return "", "Accommodation saved; pace, deadline and nudges now follow it."
         if action in {"contact", "phone"}:
             return _correct_contact(request, membership, actor=f"person:{by.pk}")
-    except (ActionRefused, PauseRefused, PreferenceRefused, InvalidCriteria) as exc:
+        if action == "outcome":
+            if role not in OUTCOME_EDITORS:
+                return "Only instructors and administrators record an outcome.", ""
+            outcome = mark_outcome(
+                membership=membership, result=request.POST.get("result", ""),
+                decided_on=date.fromisoformat(request.POST.get("decided_on", "")),
+                note=request.POST.get("note", ""), by=f"person:{by.pk}",
+            )  # fmt: skip
+            return "", f"Outcome recorded: {outcome.get_result_display().lower()}."
+    except (ActionRefused, PauseRefused, PreferenceRefused, InvalidCriteria, OutcomeRefused) as exc:
         return str(exc), ""
     except (ValueError, KeyError, Person.DoesNotExist, AdvisorCase.DoesNotExist):
         return "Check the form: a value is missing or not valid.", ""

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('completion', '0019_compliance_report_schedules'),
+        ('completion', '0020_compliance_report_schedules'),
         ('interventions', '0005_experiments_made_on_the_page'),
         ('lti_tool', '0006_registration_links'),
     ]

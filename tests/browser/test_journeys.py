@@ -90,6 +90,11 @@ def test_the_instructor_finds_a_red_learner_and_sends_a_nudge(cohort, page, audi
     outbox = frame.get_by_role("table").filter(has_text="The outbox")
     assert outbox.get_by_text("Checking in").is_visible()
     screenshot(page, "journey-instructor-nudge-in-outbox")
+    frame.get_by_role("combobox", name="Outcome").select_option("withdrawn")
+    frame.get_by_label("Note").fill("moved abroad")
+    frame.get_by_role("button", name="Record outcome").click()
+    frame.get_by_text("Outcome recorded: withdrawn.").wait_for()
+    assert frame.get_by_text("moved abroad").first.is_visible()
     for path in ("/course/risk/?tier=red", "/course/overview/", "/certificates/course/"):
         open_as(audit, f"{cohort.url}{path}", lt)
         check_page(audit, path)

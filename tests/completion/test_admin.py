@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from completion.models import Activity, CourseSync, ImportBatch
-from lti_tool.models import Course, Deployment, ServiceCredential
+from completion.models import Activity, CourseSync, ImportBatch, Outcome
+from lti_tool.models import Course, Deployment, Membership, ServiceCredential
 
 
 @pytest.fixture
@@ -65,3 +65,51 @@ def test_sync_health_is_listed_and_a_sync_can_be_queued(admin_client, platform):
     sync.refresh_from_db()  # the test queue runs tasks at once
     assert sync.last_success_at is not None
     assert sync.counts["members"] == 1
+
+
+def test_upload_imports_people_and_outcomes_all_or_nothing(admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    deployment = Deployment.objects.get()
+    url = "/django-admin/completion/importbatch/upload/"
+    form = admin_client.get(url).content.decode()
+    assert "Final outcomes" in form
+    people = (
+        b"learner_id,course_id,enrolled_at,withdrawn_at\n"
+        b"bo,H1,2026-02-01,\ncy,H1,2026-02-01,2026-03-01\n"
+    )
+    response = admin_client.post(
+        url,
+        {
+            "deployment": deployment.pk,
+            "kind": "people",
+            "file": SimpleUploadedFile("p.csv", people),
+        },
+    )
+    assert response.status_code == 302
+    batch = ImportBatch.objects.get()
+    assert (batch.kind, batch.filename, batch.status, batch.rows_stored) == (
+        "people",
+        "p.csv",
+        "done",
+        2,
+    )
+    assert set(Membership.objects.values_list("person__sub", flat=True)) == {"bo", "cy"}
+    outcomes = (
+        b"learner_id,course_id,result,decided_on\nbo,H1,passed,2026-06-01\ncy,H1,quit,2026-03-01\n"
+    )
+    rejected = admin_client.post(
+        url,
+        {
+            "deployment": deployment.pk,
+            "kind": "outcomes",
+            "file": SimpleUploadedFile("o.csv", outcomes),
+        },
+        follow=True,
+    )
+    batch = ImportBatch.objects.latest("pk")
+    assert (batch.kind, batch.status) == ("outcomes", "rejected")
+    assert [r["line"] for r in batch.rejected] == [3]
+    assert "quit" in batch.rejected[0]["reason"]
+    assert b"1 rejected rows" in rejected.content
+    assert not Outcome.objects.exists()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
 
 from completion.ingest.lms.sync import post_completion_score, sync_course_grades, sync_course_roster
-from completion.models import Activity, CourseSync, Item
+from completion.models import Activity, CompletionCriteria, CourseSync, Item, Outcome
 from lti_tool.models import Course, Deployment, Membership, MembershipChange
 from lti_tool.platform_services.client import PlatformUnavailable, RetryPolicy
 from tests.platform.services import Services, member
@@ -177,3 +177,96 @@ def test_completion_is_written_back_through_the_tools_own_line_item(services):
         "timestamp": "2026-03-09T00:00:00+00:00",
     }
     assert services.scores[1]["activityProgress"] == "InProgress"
+
+
+def test_a_learner_the_roster_lists_as_inactive_or_gone_has_withdrawn_on_that_day(
+    services, django_capture_on_commit_callbacks
+):
+    services.members = [member("a"), member("b"), member("c"), member("t", "Instructor")]
+    with (
+        time_machine.travel(datetime(2026, 3, 1, 9, tzinfo=UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        sync_course_roster(course().pk, policy=FAST)
+    assert not Outcome.objects.exists()
+    c = Membership.objects.get(person__sub="c")
+    Outcome.objects.create(
+        membership=c, result="passed", decided_on=date(2026, 2, 27), source="instructor",
+        recorded_at=datetime(2026, 2, 27, tzinfo=UTC),
+    )  # fmt: skip
+    services.differences = [
+        member("a", status="Inactive"),
+        member("b", status="Deleted"),
+        member("c", status="Inactive"),
+        member("t", "Instructor", status="Deleted"),
+    ]
+    with (
+        time_machine.travel(datetime(2026, 3, 5, 9, tzinfo=UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        sync_course_roster(course().pk, policy=FAST)
+    found = {
+        o.membership.person.sub: (o.result, o.decided_on, o.source)
+        for o in Outcome.objects.select_related("membership__person")
+    }
+    assert found == {
+        "a": ("withdrawn", date(2026, 3, 5), "nrps"),
+        "b": ("withdrawn", date(2026, 3, 5), "nrps"),
+        "c": ("passed", date(2026, 2, 27), "instructor"),  # a final outcome stays
+    }
+    # Back on the roster: the roster's withdrawal goes, nothing else does.
+    services.differences = [member("a"), member("b", status="Inactive"), member("c")]
+    with (
+        time_machine.travel(datetime(2026, 3, 9, 9, tzinfo=UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        sync_course_roster(course().pk, policy=FAST)
+    assert set(Outcome.objects.values_list("membership__person__sub", "source")) == {
+        ("b", "nrps"),
+        ("c", "instructor"),
+    }
+    assert Outcome.objects.get(membership__person__sub="b").decided_on == date(2026, 3, 5)
+
+
+def test_a_final_grade_records_passed_or_failed_against_the_pass_mark(services):
+    services.members = [member("a"), member("b"), member("c"), member("d")]
+    sync_course_roster(course().pk, policy=FAST)
+    d = Membership.objects.get(person__sub="d")
+    Outcome.objects.create(
+        membership=d, result="withdrawn", decided_on=date(2026, 3, 1), source="instructor",
+        recorded_at=datetime(2026, 3, 1, tzinfo=UTC),
+    )  # fmt: skip
+    quiz = {"id": services.lineitems_url + "/1", "label": "Quiz", "scoreMaximum": 10}
+    services.add_lineitem(quiz, [{"id": "q1", "userId": "a", "resultScore": 1}])
+    final = {
+        "id": services.lineitems_url + "/2",
+        "label": "Course total",
+        "scoreMaximum": 100,
+        "tag": "Final",
+    }
+    graded = "2026-06-30T12:00:00Z"
+    services.add_lineitem(
+        final,
+        [
+            {"id": "f1", "userId": "a", "resultScore": 72, "timestamp": graded},
+            {"id": "f2", "userId": "b", "resultScore": 39, "timestamp": graded},
+            {"id": "f3", "userId": "c"},  # not graded yet
+            {"id": "f4", "userId": "d", "resultScore": 90, "timestamp": graded},
+        ],
+    )
+    CompletionCriteria.objects.create(course=course(), min_overall_score=0.4)
+    counts = sync_course_grades(course().pk, policy=FAST)
+    assert counts["outcomes"] == 2
+    found = {
+        o.membership.person.sub: (o.result, o.decided_on, o.source)
+        for o in Outcome.objects.select_related("membership__person")
+    }
+    assert found == {
+        "a": ("passed", date(2026, 6, 30), "ags"),
+        "b": ("failed", date(2026, 6, 30), "ags"),
+        "d": ("withdrawn", date(2026, 3, 1), "instructor"),  # the instructor's word stays
+    }
+    # The item's own pass mark wins over the course's minimum; a regrade is re-read.
+    Item.objects.filter(external_id=final["id"]).update(pass_mark=0.75)
+    sync_course_grades(course().pk, policy=FAST)
+    assert Outcome.objects.get(membership__person__sub="a").result == "failed"

@@ -8,9 +8,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from completion.models import Pause
+from completion.models import Outcome, Pause
+from completion.risk.evaluation import known_outcomes
 from completion.risk.scoring import score_course
 from interventions.models import AdvisorCase, OutboundMessage, Snooze
+from lti_tool.models import AuditEntry
 from tests.helpers import token_for
 from tests.interventions.helpers import act, enrol
 
@@ -145,3 +147,53 @@ def test_an_advisor_case_is_marked_contacted_then_resolved_on_the_page(people):
     case.refresh_from_db()
     assert (case.status, case.resolution) == ("resolved", "passed on the retry")
     assert case.notes.get().text == "called, will retry Friday"
+
+
+def test_an_instructor_marks_the_final_outcome_audited_shown_and_read_by_evaluation(people):
+    ada, teacher, _ = people
+    lt = token(teacher, "instructor")
+    ended = timezone.localdate() - timedelta(days=1)
+    marked = Client().post(
+        url(ada),
+        {
+            "lt": lt,
+            "action": "outcome",
+            "result": "withdrawn",
+            "decided_on": ended.isoformat(),
+            "note": "moved abroad",
+        },
+    )
+    assert marked.status_code == 200
+    assert "Outcome recorded: withdrawn." in marked.content.decode()
+    outcome = Outcome.objects.get(membership=ada)
+    assert (outcome.result, outcome.decided_on, outcome.source) == (
+        "withdrawn",
+        ended,
+        "instructor",
+    )
+    entry = AuditEntry.objects.get(action="completion.outcome_marked")
+    assert entry.actor == f"person:{teacher.person_id}"
+    assert entry.data["result"] == "withdrawn"
+    page = Client().get(url(ada), {}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    assert "Outcome:</strong> Withdrawn" in page
+    assert "moved abroad" in page
+    # Evaluation reads it; learners with no record keep their derived outcome (idle: dropped).
+    idle = enrol(ada.course, "idle", days_ago=40)
+    known = known_outcomes(ada.course)
+    assert known[ada.pk].completed is False
+    assert known[idle.pk].completed is False
+    # A future date or an unknown result is refused; staff who only read cannot mark.
+    later = (timezone.localdate() + timedelta(days=3)).isoformat()
+    refused = Client().post(
+        url(ada), {"lt": lt, "action": "outcome", "result": "passed", "decided_on": later}
+    )
+    assert refused.status_code == 400
+    assert "cannot be in the future" in refused.content.decode()
+    assert Outcome.objects.get(membership=ada).result == "withdrawn"
+    advisor_lt = token(people[2], "advisor")
+    by_advisor = Client().post(
+        url(ada),
+        {"lt": advisor_lt, "action": "outcome", "result": "passed", "decided_on": str(ended)},
+    )
+    assert by_advisor.status_code == 400
+    assert Outcome.objects.get(membership=ada).result == "withdrawn"

@@ -27,7 +27,7 @@ def test_no_url_carries_the_session_and_a_query_token_is_ignored(client, platfor
     assert not any(token in h or "lt=" in h for h in hrefs)
     # The old transport (?lt=) no longer opens anything: it would sit in access logs.
     assert client.get("/course/", {"lt": token}).status_code == 401
-    assert client.get("/course/", **{HEADER: token}).status_code == 200
+    assert client.get("/course/today/", **{HEADER: token}).status_code == 200
 
 
 def test_only_a_hash_of_the_secret_is_stored(client, platform):
@@ -39,10 +39,10 @@ def test_only_a_hash_of_the_secret_is_stored(client, platform):
 
 def test_a_role_removed_in_the_lms_stops_the_session_at_once(client, platform):
     teacher = launch_token(launch(client, platform, sub="t", role="Instructor"))
-    assert client.get("/course/", **{HEADER: teacher}).status_code == 200
+    assert client.get("/course/today/", **{HEADER: teacher}).status_code == 200
     # The LMS now launches the same person as a learner: the instructor session is dead.
     launch(Client(), platform, sub="t", role="Learner")
-    assert client.get("/course/", **{HEADER: teacher}).status_code == 401
+    assert client.get("/course/today/", **{HEADER: teacher}).status_code == 401
     learner = launch_token(launch(client, platform, sub="l", role="Learner"))
     Membership.objects.filter(person__sub="l").update(status=Membership.Status.INACTIVE)
     assert client.get("/me/progress/", **{HEADER: learner}).status_code == 401

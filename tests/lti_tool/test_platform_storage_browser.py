@@ -139,6 +139,6 @@ def test_without_platform_storage_a_new_window_launches_before_the_hint_is_spent
     assert "lt=" not in window.url
     # The window works on: a link to another page carries the session without a cookie.
     window.context.clear_cookies()
-    window.get_by_role("link", name="My data").click()
+    window.get_by_role("navigation", name="Main").get_by_role("link", name="My data").click()
     window.get_by_role("heading", name="My data").wait_for(timeout=15000)
     assert Membership.objects.filter(person__sub="learner-1").exists()

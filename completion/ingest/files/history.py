@@ -67,7 +67,7 @@ REQUIRED = {
 }
 ROLES = ("learner", "instructor", "teaching_assistant", "observer")
 RESULTS = ("completed", "passed", "failed", "withdrawn")
-SOURCES = ("import", "lms", "instructor", "synthetic")
+SOURCES = ("import", "lms", "nrps", "ags", "instructor", "synthetic")
 
 
 class Enrolment(NamedTuple):

@@ -9,7 +9,9 @@ moved in once their learners exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,40 +35,98 @@ PARSERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def read_records(
-    path: Path, file_format: str, kind: str
+def parse_records(
+    rows: Iterable[tuple[int, object]], kind: str
 ) -> tuple[list[Any], int, list[dict[str, Any]]]:
-    """Every row parsed: (records, rows read, rejected lines with reasons)."""
+    """Numbered rows parsed: (records, rows read, rejected lines with reasons)."""
     parse = PARSERS[kind]
     records: list[Any] = []
     rejected: list[dict[str, Any]] = []
     total = 0
-    try:
-        for line, row in read_rows(
-            path, file_format, history.REQUIRED[kind], history.COLUMNS[kind]
-        ):
-            total += 1
-            try:
-                records.append(parse(row))
-            except RowError as exc:
-                if len(rejected) < MAX_REPORTED:
-                    rejected.append({"line": line, "reason": str(exc)})
-    except BrokenFile as exc:
-        rejected.append({"line": exc.line, "reason": exc.reason})
+    for line, row in rows:
+        total += 1
+        try:
+            if not isinstance(row, Mapping):
+                raise RowError("a row must be an object of the documented columns")
+            records.append(parse(row))
+        except RowError as exc:
+            if len(rejected) < MAX_REPORTED:
+                rejected.append({"line": line, "reason": str(exc)})
     return records, total, rejected
 
 
+def read_records(
+    path: Path, file_format: str, kind: str
+) -> tuple[list[Any], int, list[dict[str, Any]]]:
+    """Every row of a file parsed: (records, rows read, rejected lines with reasons)."""
+    broken: list[dict[str, Any]] = []
+
+    def rows() -> Iterator[tuple[int, object]]:
+        try:
+            yield from read_rows(path, file_format, history.REQUIRED[kind], history.COLUMNS[kind])
+        except BrokenFile as exc:
+            broken.append({"line": exc.line, "reason": exc.reason})
+
+    records, total, rejected = parse_records(rows(), kind)
+    return records, total, rejected + broken
+
+
 def import_records(
-    *, deployment: Deployment, path: Path, file_format: str, kind: str, created_by: str
+    *,
+    deployment: Deployment,
+    path: Path,
+    file_format: str,
+    kind: str,
+    created_by: str,
+    filename: str = "",
 ) -> ImportBatch:
     """Load a people, items or outcomes file whole, or nothing; the batch holds the report."""
     records, total, rejected = read_records(path, file_format, kind)
+    return store_records(
+        deployment=deployment,
+        kind=kind,
+        parsed=(records, total, rejected),
+        filename=filename or path.name,
+        file_format=file_format,
+        sha256=sha256_of(path),
+        created_by=created_by,
+    )
+
+
+def import_rows(
+    *, deployment: Deployment, rows: Sequence[object], kind: str, created_by: str
+) -> ImportBatch:
+    """The same, for rows sent as JSON objects (the REST API); line n is the n-th row."""
+    body = json.dumps(rows, sort_keys=True, default=str).encode()
+    return store_records(
+        deployment=deployment,
+        kind=kind,
+        parsed=parse_records(enumerate(rows, start=1), kind),
+        filename=f"api-{kind}.json",
+        file_format="json",
+        sha256=hashlib.sha256(body).hexdigest(),
+        created_by=created_by,
+    )
+
+
+def store_records(
+    *,
+    deployment: Deployment,
+    kind: str,
+    parsed: tuple[list[Any], int, list[dict[str, Any]]],
+    filename: str,
+    file_format: str,
+    sha256: str,
+    created_by: str,
+) -> ImportBatch:
+    """Store parsed records all together, or none if any row was rejected."""
+    records, total, rejected = parsed
     batch = ImportBatch.objects.create(
         deployment=deployment,
         kind=kind,
-        filename=path.name,
+        filename=filename[:500],
         file_format=file_format,
-        sha256=sha256_of(path),
+        sha256=sha256,
         status=ImportBatch.Status.RUNNING,
         created_by=created_by,
         rows_total=total,

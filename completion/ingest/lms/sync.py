@@ -1,10 +1,12 @@
 """Background syncs of a course from its platform, with their health recorded.
 
 `sync_course_roster` wraps the NRPS roster sync; `sync_course_grades` reads the course's AGS
-line items and results into items and events (stored once however often it runs). Each run
-updates `CourseSync` (last start, success, counts, last error) for the admin page; a failure is
-recorded and re-raised so the job queue retries later. Nothing half-applied is kept: roster
-changes are one transaction, and grade events are idempotent.
+line items and results into items and events (stored once however often it runs); a line
+item tagged as the final grade also records each graded learner's outcome
+(`completion.outcomes`). Each run updates `CourseSync` (last start, success, counts, last
+error) for the admin page; a failure is recorded and re-raised so the job queue retries later.
+Nothing half-applied is kept: roster changes are one transaction, and grade events are
+idempotent.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from completion.data import ActorRef, EngagementEvent, StoreResult
 from completion.events.store import store_events
 from completion.models import CourseSync, Item
+from completion.outcomes import is_final_lineitem, outcomes_from_final_grade
 from lti_tool.models import Course
 from lti_tool.platform_services import client as lti_services
 from lti_tool.platform_services.client import RetryPolicy
@@ -68,14 +71,24 @@ def sync_course_grades(course_id: int, *, policy: RetryPolicy | None = None) -> 
     def work(sync: CourseSync) -> dict[str, Any]:
         lineitems = lti_services.list_lineitems(course, policy)
         total = StoreResult()
+        outcomes = 0
         for lineitem in lineitems:
             item = _upsert_item(course, lineitem)
             results = lti_services.list_results(course, item.ags_lineitem_url, policy)
-            total = total + store_events(
-                deployment=course.deployment, events=[_event(course, item, r) for r in results]
-            )
+            events = [_event(course, item, r) for r in results]
+            total = total + store_events(deployment=course.deployment, events=events)
+            if is_final_lineitem(lineitem):
+                outcomes += outcomes_from_final_grade(
+                    item,
+                    {
+                        e.actor.sub: (e.score, timezone.localdate(e.occurred_at))
+                        for e in events
+                        if e.score is not None and e.actor.sub
+                    },
+                )
         return {
             "lineitems": len(lineitems),
+            "outcomes": outcomes,
             "stored": total.stored,
             "duplicate": total.duplicate,
             "pending": total.pending,

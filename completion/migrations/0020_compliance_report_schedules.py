@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('completion', '0018_accommodation_profile_and_deadline_reminders'),
+        ('completion', '0019_accommodation_profile_and_deadline_reminders'),
         ('lti_tool', '0006_registration_links'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('completion', '0017_real_history_inputs'),
+        ('completion', '0018_outcomes_from_the_platform'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('completion', '0019_compliance_report_schedules'),
+        ('completion', '0020_compliance_report_schedules'),
         ('lti_tool', '0006_registration_links'),
     ]
 
