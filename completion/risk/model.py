@@ -258,8 +258,6 @@ class EventPredictor:
     """A stored event-stream model: calibrated probabilities of completing and, per learner,
     the features that push them most towards not completing, in plain words."""
 
-    uses_facts = True
-
     def __init__(self, artefact: bytes, names: Sequence[str]) -> None:
         from completion.risk.features import FEATURES
 
@@ -270,12 +268,6 @@ class EventPredictor:
         self.a, self.b = parts["platt"]
         self.names = tuple(names)
         self.name = TRAINED
-        self.order: Mapping[str, float] = {}
-
-    def predict(
-        self, rows: Sequence[tuple[tuple[SignalResult, ...], LearnerContext]]
-    ) -> list[float]:
-        raise NotImplementedError("an event model reads facts: score with `explain`")
 
     def drop_probabilities(self, x: Sequence[Sequence[float]]) -> np.ndarray:
         z = self.scaler.transform(np.asarray(x, dtype=float))

@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Protocol, runtime_checkable
 
 from completion.progress import criteria as crit
 from completion.progress import pace
@@ -84,8 +84,9 @@ class LearnerScore:
         return round(self.expected_percent - self.evaluation.percent_complete, 2)
 
 
-class Predictor(Protocol):
-    """A trained model: completion probabilities for learners, and how to rank reasons."""
+class SignalPredictor(Protocol):
+    """A model trained on the signals: completion probabilities for learners, and how to rank
+    the rules' reasons."""
 
     name: str
     order: Mapping[str, float]
@@ -93,6 +94,21 @@ class Predictor(Protocol):
     def predict(
         self, rows: Sequence[tuple[tuple[SignalResult, ...], LearnerContext]]
     ) -> list[float]: ...
+
+
+@runtime_checkable
+class FactPredictor(Protocol):
+    """A model trained on the event stream: reads each learner's features and gives its own
+    probability of completing and reasons."""
+
+    name: str
+
+    def explain(
+        self, x: Sequence[Sequence[float]], *, limit: int = 3
+    ) -> list[tuple[float, tuple[str, ...]]]: ...
+
+
+Predictor = SignalPredictor | FactPredictor
 
 
 @dataclass(frozen=True)
@@ -235,7 +251,7 @@ def score_cohort(
         score_rules(sig, progress=lc.progress, completed=lc.completed, config=setup.rules)
         for _, _, lc, sig in rows
     ]
-    uses_facts = getattr(predictor, "uses_facts", False)
+    uses_facts = isinstance(predictor, FactPredictor)
     features: list[tuple[float, ...] | None] = [None] * len(rows)
     if with_features or uses_facts:
         records = {f.membership_id: x.record for f, x in learners}
@@ -253,7 +269,7 @@ def score_cohort(
             )
             for f, _, lc, _ in rows
         ]
-    if uses_facts:
+    if isinstance(predictor, FactPredictor):
         rules = _explained(rows, rules, features, predictor, setup.rules)
     elif predictor is not None:
         rules = _predicted(rows, rules, predictor, setup.rules)
@@ -286,7 +302,7 @@ def _explained(
     rows: Sequence[tuple[LearnerFacts, crit.Evaluation, LearnerContext, tuple[SignalResult, ...]]],
     rules: Sequence[RiskResult],
     features: Sequence[tuple[float, ...] | None],
-    predictor: Any,
+    predictor: FactPredictor,
     config: RulesConfig,
 ) -> list[RiskResult]:
     """An event model's probability, its tier and its own reasons (completers keep the rules')."""
@@ -347,7 +363,7 @@ def score_in_chunks(
 def _predicted(
     rows: Sequence[tuple[LearnerFacts, crit.Evaluation, LearnerContext, tuple[SignalResult, ...]]],
     rules: Sequence[RiskResult],
-    predictor: Predictor,
+    predictor: SignalPredictor,
     config: RulesConfig,
 ) -> list[RiskResult]:
     inputs = [(sig, lc) for _, _, lc, sig in rows]
