@@ -11,7 +11,7 @@ SCHEDULES: list[dict[str, Any]] = [
     {
         # /readyz is red when no worker has stamped its heartbeat for a few minutes.
         "name": "ops: worker heartbeat",
-        "func": "ops.tasks.heartbeat",
+        "func": "lti_tool.tasks.heartbeat",
         "schedule_type": "I",
         "minutes": 1,
     },

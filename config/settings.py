@@ -101,11 +101,10 @@ INSTALLED_APPS = [
     "completion",
     "interventions",
     "certificates",
-    "ops",
 ]
 
 MIDDLEWARE = [
-    "ops.middleware.RequestIdMiddleware",
+    "lti_tool.ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "lti_tool.request_limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -337,15 +336,15 @@ FINISHLINE_SMS = {
 }
 
 # LOG_FORMAT=json (the production stack's default) writes one JSON object per line; every line
-# carries the request id of the request or task it belongs to (see ops/logs.py).
+# carries the request id of the request or task it belongs to (see lti_tool/ops/logs.py).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "lti_tool.ops.logs.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {"()": "ops.logs.JsonFormatter"},
+        "json": {"()": "lti_tool.ops.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {

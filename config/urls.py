@@ -8,7 +8,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     # Browsers ask for /favicon.ico before reading the page's icon link.
     path("favicon.ico", RedirectView.as_view(url=static("finishline/icon.svg"), permanent=True)),
-    path("", include("ops.urls")),
+    path("", include("lti_tool.ops.urls")),
     path("", include("lti_tool.demo.urls")),
     path("", include("lti_tool.urls")),
     path("", include("lti_tool.registration.urls")),

@@ -462,3 +462,14 @@ class RetentionPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"keep {self.years} years ({self.deployment_id})"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a worker cluster last ran the heartbeat task (one row per cluster and host, stamped
+    every minute). `/readyz/` wants one fresh row."""
+
+    name = models.CharField(max_length=100, unique=True)  # the cluster's name and host
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

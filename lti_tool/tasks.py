@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+
+from django.conf import settings
 from django.utils import timezone
 
 from lti_tool.audit.retention import purge_all
 from lti_tool.launch.flow import purge_expired_login_data
 from lti_tool.launch.sessions import purge_ended_sessions
+from lti_tool.models import WorkerHeartbeat
 from lti_tool.webhooks import deliver_due
 
 
@@ -32,3 +36,11 @@ def purge_expired_records() -> dict[str, int]:
         for name, count in result.counts:
             totals[name] = totals.get(name, 0) + count
     return totals
+
+
+def heartbeat() -> str:
+    """Stamp this worker cluster's row (every minute, `config/schedules.py`); `/readyz/` is
+    green while the newest stamp is fresh."""
+    name = f"{settings.Q_CLUSTER.get('name', 'finishline')}@{socket.gethostname()}"
+    WorkerHeartbeat.objects.update_or_create(name=name, defaults={"beat_at": timezone.now()})
+    return name

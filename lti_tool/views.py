@@ -46,9 +46,9 @@ from lti_tool.launch.flow import (
 )
 from lti_tool.middleware import binding_cookie_name
 from lti_tool.models import Role
+from lti_tool.ops import metrics
 from lti_tool.selectors import STAFF_ROLES
 from lti_tool.services import record_launch, role_landing
-from ops import metrics
 
 log = logging.getLogger("finishline.launch")
 

@@ -51,7 +51,7 @@ from django_q.tasks import async_task
 from lti_tool import outbound
 from lti_tool.audit.trail import append_audit
 from lti_tool.models import Deployment, WebhookDelivery, WebhookSubscription
-from ops import metrics
+from lti_tool.ops import metrics
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from completion.data import ActorRef, EngagementEvent, StoreResult
 from completion.models import Activity, Item, PendingActivity
 from lti_tool.bulk import insert_rows
 from lti_tool.models import Course, Deployment, Membership, Person
-from ops import metrics
+from lti_tool.ops import metrics
 
 KIND_BY_SOURCE_DEFAULT = "other"
 T = TypeVar("T")

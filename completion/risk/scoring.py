@@ -53,7 +53,7 @@ from completion.risk.signals import fired_mask, stats_from_json, stats_to_json, 
 from lti_tool import webhooks
 from lti_tool.bulk import fetch_rows, insert_new_rows, upsert_rows
 from lti_tool.models import Course, Membership
-from ops import metrics
+from lti_tool.ops import metrics
 
 PG_FAST_PATH = True  # the ORM path stays the reference (see tests)
 LOCK_NAMESPACE = 7321  # pg_advisory_xact_lock(namespace, course id)

@@ -31,7 +31,7 @@ from interventions.delivery.channels import chat, email, sms
 from interventions.delivery.channels.base import Delivery, PermanentFailure, TemporaryFailure
 from interventions.models import Channel, OutboundMessage
 from lti_tool.models import Course, Deployment, Membership
-from ops import metrics
+from lti_tool.ops import metrics
 
 log = logging.getLogger("finishline.outbox")
 

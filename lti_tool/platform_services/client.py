@@ -28,7 +28,7 @@ from pylti1p3.service_connector import ServiceConnector
 
 from lti_tool.launch.flow import FinishlineRegistration, http_session
 from lti_tool.models import Course, Platform
-from ops import metrics
+from lti_tool.ops import metrics
 
 log = logging.getLogger("finishline.services")
 

@@ -9,8 +9,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from ops import health, tasks
-from ops.models import WorkerHeartbeat
+from lti_tool import tasks
+from lti_tool.models import WorkerHeartbeat
+from lti_tool.ops import health
 from tests.completion.riskdata import enrol, make_course
 from tests.helpers import token_for
 from tests.platform.launcher import launch

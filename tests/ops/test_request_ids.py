@@ -13,7 +13,7 @@ from django.urls import reverse
 from django_q.signals import pre_enqueue
 
 from completion.ingest.lms import tasks as lms_tasks
-from ops.logs import REQUEST_ID, JsonFormatter, RequestIdFilter, bind_task
+from lti_tool.ops.logs import REQUEST_ID, JsonFormatter, RequestIdFilter, bind_task
 from tests.completion.riskdata import enrol, make_course
 from tests.helpers import token_for
 

@@ -23,8 +23,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Role
-from ops import health
-from ops.collectors import exposition
+from lti_tool.ops import health
+from lti_tool.ops.collectors import exposition
 
 
 @never_cache
@@ -85,7 +85,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
             "checks": checks,
             "ready": all(c.ok for c in checks),
             "queue_depth": health.queue_depth(),
-            "outbox": health.outbox_by_state(),
+            "queues": health.state_counts(),
             "now": now,
         },
     )

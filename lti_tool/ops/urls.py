@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from ops import views
+from lti_tool.ops import views
 
 app_name = "ops"
 

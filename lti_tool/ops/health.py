@@ -6,16 +6,16 @@ the admin health page shows the same list. Reads only; nothing here writes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import Count, Max
+from django.db.models import Max
 from django_q.brokers import get_broker
 
-from interventions.models import OutboundMessage
-from ops.models import WorkerHeartbeat
+from lti_tool.models import WorkerHeartbeat
 
 # The heartbeat task runs every minute: three missed beats mean no worker is running.
 HEARTBEAT_STALE = timedelta(minutes=3)
@@ -90,9 +90,29 @@ def readiness(*, now: datetime) -> list[Check]:
     return [check_database(), check_broker(), check_migrations(), check_worker(now=now)]
 
 
-def outbox_by_state() -> dict[str, int]:
-    counts = dict(OutboundMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
-    return {state: int(counts.get(state, 0)) for state in OutboundMessage.Status.values}
+@dataclass(frozen=True)
+class StateCounter:
+    """An app's queue of work counted by state: the metric `finishline_<name>{state=…}` with
+    its help text, and the label the Health page shows ("Outbox messages pending: 3")."""
+
+    name: str
+    description: str
+    label: str
+    counts: Callable[[], dict[str, int]]
+
+
+_state_counters: dict[str, StateCounter] = {}
+
+
+def register_state_counter(counter: StateCounter) -> None:
+    """Count an app's queue by state for `/metrics` and the Health page (the outbox, say: the
+    foundation cannot read it itself). Apps register theirs in `ready()`."""
+    _state_counters[counter.name] = counter
+
+
+def state_counts() -> list[tuple[StateCounter, dict[str, int]]]:
+    """Every registered queue with its counts by state."""
+    return [(c, c.counts()) for _, c in sorted(_state_counters.items())]
 
 
 def queue_depth() -> int | None:

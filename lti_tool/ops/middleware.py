@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from ops import metrics
-from ops.logs import REQUEST_ID, accepted_request_id
+from lti_tool.ops import metrics
+from lti_tool.ops.logs import REQUEST_ID, accepted_request_id
 
 # Probes and scrapes are not traffic: counting them would drown the figures in monitoring.
 UNCOUNTED = ("/healthz/", "/readyz/", "/metrics")

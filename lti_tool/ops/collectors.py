@@ -10,11 +10,11 @@ from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ops import health
+from lti_tool.ops import health
 
 
 class DatabaseCollector(Collector):
-    """Queue depth, outbox by state and the heartbeat's age, asked at scrape time."""
+    """Queue depth, the apps' queues by state and the heartbeat's age, asked at scrape time."""
 
     def collect(self) -> Iterator[Metric]:
         depth = health.queue_depth()
@@ -22,12 +22,13 @@ class DatabaseCollector(Collector):
         if depth is not None:
             queue.add_metric([], depth)
         yield queue
-        outbox = GaugeMetricFamily(
-            "finishline_outbox_messages", "Outbound messages by state.", labels=["state"]
-        )
-        for state, count in health.outbox_by_state().items():
-            outbox.add_metric([state], count)
-        yield outbox
+        for counter, counts in health.state_counts():
+            gauge = GaugeMetricFamily(
+                f"finishline_{counter.name}", counter.description, labels=["state"]
+            )
+            for state, count in counts.items():
+                gauge.add_metric([state], count)
+            yield gauge
         newest = health.newest_heartbeat()
         age = GaugeMetricFamily(
             "finishline_worker_heartbeat_age_seconds",
