@@ -116,7 +116,7 @@ def seed(*, fresh: bool) -> str:
         if fresh:
             cursor.execute(
                 "TRUNCATE completion_activity, completion_pendingactivity, "
-                "completion_xapistatement, completion_item"
+                "completion_xapistatement, completion_item CASCADE"
             )
         cursor.execute("ANALYZE")  # as autovacuum would on a live database
     return "Basic " + base64.b64encode(f"{issued.key}:{issued.secret}".encode()).decode()
