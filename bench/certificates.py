@@ -1,6 +1,6 @@
 """Benchmarks: certificate PDFs per minute per worker, and the public verification page's p95.
 
-    .venv/bin/python bench/certificates.py [--certificates 300] [--requests 1000]
+    .venv/bin/python bench/certificates.py [--smoke] [--certificates 300] [--requests 1000]
 
 Rendering: N learners of one course are recorded as completed, then one process renders,
 hashes, stores and signs each certificate (`finish_certificate`, what the queue worker runs);

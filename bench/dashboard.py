@@ -1,6 +1,6 @@
 """Benchmark: the first page of every list of a 10,000-learner course on PostgreSQL.
 
-    .venv/bin/python bench/dashboard.py [--learners 10000] [--days 28] [--requests 200]
+    .venv/bin/python bench/dashboard.py [--smoke] [--learners 10000] [--days 28] [--requests 200]
 
 Builds one course of N learners with --days days of Progress and RiskScore rows (the Today
 page's charts read 28), fired signals and 20 events each (so "last activity" has an index to

@@ -8,7 +8,7 @@ plain binary COPY of the same number of rows into an unindexed table. Then it im
 INSERT), and that file once more (every row a duplicate: `INSERT … ON CONFLICT DO NOTHING`),
 and prints both rates.
 
-    .venv/bin/python bench/import_events.py [--events 10000000] [--overlap 1000000]
+    .venv/bin/python bench/import_events.py [--smoke] [--events 10000000] [--overlap 1000000]
         [--learners 5000]
 """
 

@@ -1,6 +1,6 @@
 """Benchmarks: planning today's interventions, and email dispatch to a local SMTP server.
 
-    .venv/bin/python bench/interventions.py [--learners 100000] [--emails 2000]
+    .venv/bin/python bench/interventions.py [--smoke] [--learners 100000] [--emails 2000]
 
 Planning: one course of N learners from `generate_cohort`, scored, then `plan_course` timed
 (the goal is 100,000 enrolments in 60 s). Dispatch: M queued emails sent by one worker to an

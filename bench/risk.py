@@ -15,8 +15,8 @@ their first 60 days, rolling enrolment), then times and prints:
   * peak RSS of this process;
   * for each step, the CPU time of Python (this process and its workers) and of everything
     else on the machine, which is the PostgreSQL backends.
-Usage: .venv/bin/python bench/risk.py [--fresh] [--courses 20] [--learners 5000] [--events 200]
-           [--workers 2] [--no-vacuum]
+Usage: .venv/bin/python bench/risk.py [--smoke] [--fresh] [--courses 20] [--learners 5000]
+           [--events 200] [--workers 2] [--no-vacuum]
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/finishline_bench_risk.
 """
 

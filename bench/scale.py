@@ -1,6 +1,6 @@
 """Scale-out: the same scoring and planning load on 1, 2 and 4 django-q2 workers.
 
-    REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/scale.py [--courses 20]
+    REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/scale.py [--smoke] [--courses 20]
         [--learners 400] [--workers 1,2,4]
 
 Each course gets a chain (score all its learners for the day, then plan its interventions)

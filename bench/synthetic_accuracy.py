@@ -7,8 +7,8 @@ cohort with different seeds, then runs the real commands:
   manage.py evaluate_risk --course EVAL --at-day 7 14 28 --model trained --model-id M
 By default the cohorts come from `manage.py generate_cohort` (completion.risk.synthetic: the field's
 archetypes, each learner's true outcome recorded); `--generator synthetic_cohort` uses the harder
-bench.synthetic_cohort (early drop-outs, and faders as active as completers in week 1).
-Usage: .venv/bin/python bench/synthetic_accuracy.py [--learners 600] [--days 84]
+bench._synthetic_cohort (early drop-outs, and faders as active as completers in week 1).
+Usage: .venv/bin/python bench/synthetic_accuracy.py [--smoke] [--learners 600] [--days 84]
            [--generator cohort|synthetic_cohort]
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/finishline_bench_risk_eval.
 """
@@ -58,7 +58,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from bench.synthetic_cohort import generate
+    from bench._synthetic_cohort import generate
     from lti_tool.models import Deployment, Platform
 
     call_command("migrate", verbosity=0)

@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from bench.synthetic_cohort import START, generate
+from bench._synthetic_cohort import START, generate
 from completion.models import RiskScore, TrainedRiskModel
 from completion.risk.evaluation import known_outcomes
 from completion.risk.services import update_criteria
