@@ -22,13 +22,12 @@ Final outcomes (`--kind outcomes`):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from completion.data import ITEM_KINDS
-from completion.ingest.files.rows import MAX_CONTEXT_ID, RowError
+from completion.ingest.files.rows import MAX_CONTEXT_ID, RowError, parse_number
 from completion.ingest.limits import MAX_IRI_LENGTH, bad_text
 
 PEOPLE = "people"
@@ -136,20 +135,8 @@ def _moment(text: str, key: str) -> datetime | None:
     return found
 
 
-def _number(text: str, key: str, *, low: float, high: float = math.inf) -> float | None:
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise RowError(f"{key} {text!r} is not a number") from exc
-    if not low <= value <= high:  # NaN fails this too
-        raise RowError(f"{key} must be between {low:g} and {high:g}")
-    return value
-
-
 def _whole(text: str, key: str) -> int | None:
-    value = _number(text, key, low=0, high=1e6)
+    value = parse_number(text, key, low=0, high=1e6)
     if value is not None and value != int(value):
         raise RowError(f"{key} {text!r} is not a whole number")
     return None if value is None else int(value)
@@ -177,7 +164,7 @@ def parse_enrolment(row: Mapping[str, object]) -> Enrolment:
         withdrawn,
         t["withdrawal_reason"][:200],
         _whole(t["prior_attempts"], "prior_attempts"),
-        _number(t["credits"], "credits", low=0),
+        parse_number(t["credits"], "credits", low=0),
     )
 
 
@@ -194,8 +181,8 @@ def parse_item(row: Mapping[str, object]) -> ItemRecord:
         kind,
         t["item_title"][:500],
         _moment(t["due_at"], "due_at"),
-        _number(t["weight"], "weight", low=0),
-        _number(t["pass_mark"], "pass_mark", low=0, high=1),
+        parse_number(t["weight"], "weight", low=0),
+        parse_number(t["pass_mark"], "pass_mark", low=0, high=1),
         t["section"][:200],
         _whole(t["position"], "position"),
     )

@@ -73,7 +73,11 @@ def _texts(row: Mapping[str, object]) -> dict[str, str]:
     }
 
 
-def _number(text: str, key: str) -> float | None:
+def parse_number(
+    text: str, key: str, *, low: float = -math.inf, high: float = math.inf
+) -> float | None:
+    """A column's number (None when empty); NaN, infinities and values outside [low, high]
+    are refused with the column's name."""
     if not text:
         return None
     try:
@@ -82,6 +86,8 @@ def _number(text: str, key: str) -> float | None:
         raise RowError(f"{key} {text!r} is not a number") from exc
     if math.isnan(value) or math.isinf(value):
         raise RowError(f"{key} {text!r} is not a number")
+    if not low <= value <= high:
+        raise RowError(f"{key} must be between {low:g} and {high:g}")
     return value
 
 
@@ -125,13 +131,13 @@ def parse_row(row: Mapping[str, object]) -> EngagementEvent:
     kind = text["item_type"].lower()
     if kind and kind not in ITEM_KINDS:
         raise RowError(f"item_type {kind!r} is not one of {', '.join(sorted(ITEM_KINDS))}")
-    score = _number(text["score"], "score")
+    score = parse_number(text["score"], "score")
     if score is not None and not 0 <= score <= 1:
         raise RowError("score must be between 0 and 1")
-    duration = _number(text["duration_seconds"], "duration_seconds")
+    duration = parse_number(text["duration_seconds"], "duration_seconds")
     if duration is not None and duration < 0:
         raise RowError("duration_seconds cannot be negative")
-    count = _number(text["count"], "count")
+    count = parse_number(text["count"], "count")
     if count is not None and (count < 1 or count != int(count) or count > 2**31 - 1):
         raise RowError("count must be a whole number of at least 1")
     success_text = text["success"].lower()
