@@ -126,6 +126,8 @@ def setup_of(course: Course, row: CompletionCriteria | None = None) -> CourseSet
         trend_window_days=rules.trend_window_days,
     )
     timeline = timeline_of(row)
+    if timeline.mode == pace.ABSOLUTE:
+        context = replace(context, starts_on=timeline.starts_on)
     due = {i: d.date() for i, _, _, _, _, d in rows if d is not None and i in tracked}
     if due:
         timeline = replace(

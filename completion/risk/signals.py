@@ -13,7 +13,7 @@ import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -58,6 +58,21 @@ DEFAULTS: Mapping[str, float] = {
     PEER_DEVIATION: -1.5,  # z-score of progress among peers at the same point
 }
 CODES: tuple[str, ...] = tuple(DEFAULTS)
+# Where a graded signal has no pull at all: the cohort's middle (percentile 50, a z-score of 0),
+# no visit missed, nothing behind, activity as before (ratio 1). Between this and the threshold
+# a signal counts in proportion (`strength`); the others count only when they fire.
+NEUTRAL: Mapping[str, float] = {
+    MISSED_2: 0.0,
+    MISSED_4: 0.0,
+    BEHIND_20: 0.0,
+    BEHIND_40: 0.0,
+    SCORE_BELOW_COHORT: 0.0,
+    LOW_ENGAGEMENT_WEEK1: 50.0,
+    LOW_ENGAGEMENT: 50.0,
+    DECLINING: 1.0,
+    PEER_DEVIATION: 0.0,
+}
+MAX_STRENGTH = 2.0
 # Bit i of `RiskScore.fired_signals` stands for CODES[i]. The bits are stored: a new signal
 # takes the next bit, and none is ever reordered or reused.
 FIRED_BIT: Mapping[str, int] = {code: 1 << i for i, code in enumerate(CODES)}
@@ -73,6 +88,20 @@ class SignalResult(NamedTuple):  # a tuple: built 16 times per learner per day
     threshold: float
     fired: bool
     reason: str = ""
+
+
+def strength(r: SignalResult) -> float:
+    """How much of its weight a signal carries. An on/off signal: 1 when it fires, else 0. A
+    graded one (`NEUTRAL`): the share of the way from its neutral point to its threshold, so 1
+    at the threshold and up to `MAX_STRENGTH` past it; 0 without a value, and 0 when it is past
+    its threshold yet did not fire (paused, completed: held back on purpose)."""
+    neutral = NEUTRAL.get(r.code)
+    if neutral is None or r.value is None or r.threshold == neutral:
+        return 1.0 if r.fired else 0.0
+    share = max(min((r.value - neutral) / (r.threshold - neutral), MAX_STRENGTH), 0.0)
+    if r.fired:
+        return max(share, 1.0)
+    return share if share < 1.0 else 0.0
 
 
 def fired_mask(results: Iterable[SignalResult]) -> int:
@@ -122,6 +151,9 @@ class CourseContext:
     min_time_seconds: float = 0.0
     trend_window_days: int = 4  # 3 to 5
     item_due: Mapping[int, date] = field(default_factory=dict)  # assessments' due days
+    # A fixed-date course's first day: who enrolled before it is not late to start until it
+    # has begun. None: rolling enrolment (each learner's clock starts at their enrolment).
+    starts_on: date | None = None
 
     def title(self, item_id: int) -> str:
         return self.titles.get(item_id) or f"item {item_id}"
@@ -334,14 +366,21 @@ def percentile_of(value: float, quantiles: Sequence[float]) -> float | None:
 def not_started(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
-    """No item started within `th` hours of enrolment."""
+    """No item started within `th` hours of enrolment, or of the course's start for who
+    enrolled before a fixed-date course began (the value is negative when they started early)."""
+    clock = f.enrolled_at
+    since = "enrolment"
+    if cc.starts_on is not None:
+        begins = datetime.combine(cc.starts_on, time.min, tzinfo=UTC)
+        if begins > clock:
+            clock, since = begins, "the course started"
     first = items_of(f, lc, cc).first_start
     if first is not None:
-        hours = (first - f.enrolled_at.timestamp()) / 3600
+        hours = (first - clock.timestamp()) / 3600
         fired = hours > th and not lc.paused_today
-        reason = f"first item started {hours / 24:.0f} days after enrolment" if fired else ""
+        reason = f"first item started {hours / 24:.0f} days after {since}" if fired else ""
         return SignalResult(NOT_STARTED, round(hours, 2), th, fired, reason)
-    elapsed = (cutoff_of(lc.as_of) - f.enrolled_at).total_seconds() / 3600
+    elapsed = (cutoff_of(lc.as_of) - clock).total_seconds() / 3600
     if elapsed <= th or lc.paused_today:
         return SignalResult(NOT_STARTED, round(elapsed, 2), th, False)
     return SignalResult(
@@ -349,7 +388,7 @@ def not_started(
         round(elapsed, 2),
         th,
         True,
-        f"nothing started {elapsed / 24:.0f} days after enrolment",
+        f"nothing started {elapsed / 24:.0f} days after {since}",
     )
 
 

@@ -101,3 +101,41 @@ def test_change_since_yesterday():
     result = score_rules([], progress=0.0, completed=False, config=CONFIG)
     assert result.change_from(0.9) == pytest.approx(0.832 - 0.9, abs=1e-4)
     assert result.change_from(None) is None
+
+
+def quiet(code, value):
+    """A graded signal short of its threshold: not fired, no reason."""
+    return SignalResult(code, value, s.DEFAULTS[code], False)
+
+
+def test_a_graded_signal_short_of_its_threshold_still_ranks_learners():
+    # Engagement at the 35th and the 45th percentile: neither fires (threshold 30), but the
+    # nearer to the threshold counts more, so the two are not tied as an on/off sum ties them.
+    lower = score_rules([quiet(s.LOW_ENGAGEMENT, 35.0)], progress=0.0, completed=False,
+                        config=CONFIG)  # fmt: skip
+    higher = score_rules([quiet(s.LOW_ENGAGEMENT, 45.0)], progress=0.0, completed=False,
+                         config=CONFIG)  # fmt: skip
+    assert lower.probability < higher.probability < logistic(1.6)
+    # 35th: (50 - 35) / (50 - 30) = 0.75 of the weight 0.6
+    assert lower.probability == pytest.approx(round(logistic(1.6 - 0.6 * 0.75), 4))
+    assert lower.reasons == higher.reasons == ()  # reasons name fired signals only
+
+
+def test_a_graded_signal_past_its_threshold_counts_more_up_to_twice():
+    at = fired(s.LOW_ENGAGEMENT, value=30.0)
+    far = fired(s.LOW_ENGAGEMENT, value=5.0)  # (50 - 5) / 20 = 2.25, capped at 2
+    assert s.strength(at) == 1.0
+    assert s.strength(far) == s.MAX_STRENGTH == 2.0
+    p = score_rules([far], progress=0.0, completed=False, config=CONFIG).probability
+    assert p == pytest.approx(round(logistic(1.6 - 0.6 * 2.0), 4))
+
+
+def test_strength_is_zero_when_held_back_abstaining_or_unknown_and_on_off_signals_stay_on_off():
+    # past the threshold but not fired: a pause or completion held it back on purpose
+    assert s.strength(quiet(s.MISSED_4, 6.0)) == 0.0
+    assert s.strength(quiet(s.LOW_ENGAGEMENT, None)) == 0.0
+    assert s.strength(SignalResult(s.NO_FORUM, None, 7.0, False, "abstains: no forum")) == 0.0
+    assert s.strength(quiet(s.LOW_ENGAGEMENT, 70.0)) == 0.0  # above the cohort's middle
+    assert s.strength(quiet(s.DECLINING, 0.75)) == pytest.approx(0.5)  # half-way from 1 to 0.5
+    assert s.strength(fired(s.FAILED_TWICE, value=5.0)) == 1.0
+    assert s.strength(quiet(s.FAILED_TWICE, 1.0)) == 0.0

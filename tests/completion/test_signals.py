@@ -74,6 +74,27 @@ def test_a_start_at_exactly_48_hours_is_in_time_and_a_minute_later_is_not():
     assert result.value == pytest.approx(48.02, abs=0.01)
 
 
+def test_not_started_counts_from_a_fixed_date_courses_start_for_who_enrolled_before_it():
+    # Enrolled 30 days before the course starts on d(30): not late to start before it began.
+    starts = CourseContext(start_items=frozenset({1}), starts_on=d(30))
+    early = facts(enrolled=ENROLLED)
+    assert not run(s.NOT_STARTED, early, ctx(d(20)), cc=starts).fired
+    assert not run(s.NOT_STARTED, early, ctx(d(31)), cc=starts).fired  # 48 h at the end of d(31)
+    late = run(s.NOT_STARTED, early, ctx(d(32)), cc=starts)
+    assert (late.fired, late.value) == (True, 72.0)
+    assert late.reason == "nothing started 3 days after the course started"
+    # Started the week before the start: a negative value, never late.
+    keen = facts(items={1: item(1, first=datetime(2026, 1, 28, 10, tzinfo=UTC))})
+    result = run(s.NOT_STARTED, keen, ctx(d(40)), cc=starts)
+    assert not result.fired
+    assert result.value is not None
+    assert result.value < 0
+    # Who enrolled after the start is timed from their enrolment, as in a rolling course.
+    later = run(s.NOT_STARTED, facts(), ctx(d(2)), cc=CourseContext(starts_on=d(-10)))
+    assert later.fired
+    assert later.reason == "nothing started 3 days after enrolment"
+
+
 def test_missed_visits_against_a_daily_cadence():
     daily = facts(active(0, 1, 2, 3, 4))  # Mon..Fri
     assert run(s.MISSED_2, daily, ctx(d(5))).value == 1.0
