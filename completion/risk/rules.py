@@ -153,7 +153,18 @@ def score_rules(
         return RiskResult(GREEN, 1.0, ("completion criteria met",))
     fired = [r for r in results if r.fired]
     log_odds = config.bias + config.progress_weight * progress
-    log_odds -= sum(config.weights.get(r.code, 0.0) * s.strength(r) for r in results)
+    weights, neutral_of = config.weights, s.NEUTRAL
+    for code, value, threshold, is_fired, _ in results:  # `signals.strength`, inlined: hot
+        neutral = neutral_of.get(code)
+        if neutral is None or value is None or threshold == neutral:
+            if is_fired:
+                log_odds -= weights.get(code, 0.0)
+            continue
+        share = (value - neutral) / (threshold - neutral)
+        if is_fired:
+            log_odds -= weights.get(code, 0.0) * min(max(share, 1.0), s.MAX_STRENGTH)
+        elif 0.0 < share < 1.0:
+            log_odds -= weights.get(code, 0.0) * share
     probability = round(logistic(log_odds), 4)
     return RiskResult(
         tier_of(probability, config),

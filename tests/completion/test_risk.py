@@ -139,3 +139,21 @@ def test_strength_is_zero_when_held_back_abstaining_or_unknown_and_on_off_signal
     assert s.strength(quiet(s.DECLINING, 0.75)) == pytest.approx(0.5)  # half-way from 1 to 0.5
     assert s.strength(fired(s.FAILED_TWICE, value=5.0)) == 1.0
     assert s.strength(quiet(s.FAILED_TWICE, 1.0)) == 0.0
+
+
+def test_the_scorer_subtracts_each_weight_times_its_strength():
+    # score_rules inlines `signals.strength` (it runs for every learner every day): the two agree
+    results = [
+        quiet(s.LOW_ENGAGEMENT, 40.0),
+        fired(s.MISSED_2, value=3.0),
+        quiet(s.MISSED_4, 3.0),
+        fired(s.DECLINING, value=0.1),
+        quiet(s.PEER_DEVIATION, None),
+        quiet(s.BEHIND_20, 0.3),  # past its threshold, held back: nothing
+        fired(s.NOT_STARTED, value=80.0),
+        quiet(s.SCORE_BELOW_COHORT, 0.4),  # above the cohort's mean: nothing
+    ]
+    expected = 1.6 + 1.5 * 0.2 - sum(CONFIG.weights[r.code] * s.strength(r) for r in results)
+    got = score_rules(results, progress=0.2, completed=False, config=CONFIG).probability
+    assert got == pytest.approx(round(logistic(expected), 4))
+    assert expected < 1.6 + 0.3 - 0.8 - 1.0 - 0.6  # the graded parts pulled it further down
