@@ -243,6 +243,49 @@ def load(data: Path, deployment: Any, smoke: bool, started: float) -> None:
     )
 
 
+def across(rows: list[Any], courses: list[Any]) -> None:
+    """Each presentation scored by the event model and the baseline both fitted on the other
+    one alone (neither has seen the scored presentation); the rules need no fitting."""
+    from completion.risk import backtest, metrics
+    from completion.risk.backtest import matrix
+    from completion.risk.features import FEATURES
+    from completion.risk.model import EventPredictor, NotEnoughHistory, train_events
+
+    print("\neach presentation scored by models fitted on the other (AUC rules/model/base):")
+    print(f"{'day':>4}  " + "  ".join(f"{c.context_id + ' scored':>22}" for c in courses))
+    scored: dict[int, tuple[list[Any], list[float], list[float] | None]] = {}
+    for course in courses:
+        test = [s for s in rows if s.course_id == course.pk]
+        train = [s for s in rows if s.course_id != course.pk]
+        try:
+            art = train_events(
+                matrix(train),
+                [s.dropped for s in train],
+                [s.membership_id for s in train],
+                names=FEATURES,
+                about={},
+            )
+        except NotEnoughHistory:  # a smoke subset may be too small
+            continue
+        model = EventPredictor(art.artefact, art.feature_names)
+        p = [1.0 - q for q, _ in model.explain(matrix(test))]
+        scored[course.pk] = (test, p, backtest.baseline_probabilities(train, test))
+    for c in CUTOFFS:
+        cells = []
+        for course in courses:
+            if course.pk not in scored:
+                cells.append(f"{'-':>22}")
+                continue
+            test, p, base = scored[course.pk]
+            at = [k for k, s in enumerate(test) if s.cutoff == c]
+            y = [test[k].dropped for k in at]
+            rules = metrics.auc(y, [1.0 - test[k].score.risk.probability for k in at])
+            model_auc = metrics.auc(y, [p[k] for k in at])
+            base_auc = metrics.auc(y, [base[k] for k in at]) if base else None
+            cells.append(f"{_f(rules)}/{_f(model_auc).strip()}/{_f(base_auc).strip()}".rjust(22))
+        print(f"{c:>4}  " + "  ".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     found = [p for p in (ROOT.parent, ROOT.parent.parent) if (p / DATA).is_dir()]
@@ -316,6 +359,7 @@ def main() -> None:
         print(f"{c:>4} {len(at):>5} {sum(y):>5} {_f(rules)} {_f(model)} {_f(base)} "
               f"{_f(red_p)} {'/'.join(map(str, mix)):>13}  {'; '.join(goals)}")  # fmt: skip
 
+    across(rows, courses)
     print("\ntrain on one presentation, score the other (train_risk_model, evaluate_risk):")
     for train, test in ((courses[0], courses[1]), (courses[1], courses[0])):
         try:
