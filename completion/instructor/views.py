@@ -18,7 +18,7 @@ from completion.instructor import charts
 from completion.instructor.forms import CriteriaForm, OverrideForm
 from completion.instructor.roster import (
     RosterQuery,
-    last_active_offsets,
+    last_active_counts,
     roster_page,
     tiers_per_day,
 )
@@ -80,9 +80,9 @@ def course_charts(request: HttpRequest) -> HttpResponse:
     """The course at a glance: the drop-off curve and the risk tiers over time."""
     launch = _launch(request)
     course = selectors.access_course(launch, launch.course_id or 0, staff=True)
-    offsets = last_active_offsets(course, now=timezone.now())
-    horizon = max([age for _, age in offsets] + [MIN_CURVE_DAYS])
-    shares = charts.survival(offsets, horizon)
+    counts = last_active_counts(course, now=timezone.now())
+    horizon = max([age for _, age in counts] + [MIN_CURVE_DAYS])
+    shares = charts.survival(counts, horizon)
     per_day = tiers_per_day(course)
     return render(
         request,
@@ -90,8 +90,8 @@ def course_charts(request: HttpRequest) -> HttpResponse:
         {
             "course": course,
             "curve": charts.drop_off_curve(shares),
-            "learners": len(offsets),
-            "never": sum(1 for last, _ in offsets if last < 0),
+            "learners": sum(counts.values()),
+            "never": sum(n for (last, _), n in counts.items() if last < 0),
             "bars": charts.tier_bars([(d.strftime("%d %b"), c) for d, c in per_day]),
             "latest": per_day[-1] if per_day else None,
             "width": charts.WIDTH,

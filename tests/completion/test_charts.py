@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from django.test import Client
 
@@ -13,7 +15,7 @@ from tests.helpers import session_token
 def test_survival_is_the_share_still_active_among_learners_enrolled_that_long():
     # (last active day, days enrolled): the last two enrolled yesterday and are not drop-outs.
     learners = [(-1, 10), (0, 10), (0, 10), (2, 10), (9, 10), (9, 10), (1, 1), (1, 1)]
-    shares = charts.survival(learners, 10)
+    shares = charts.survival(Counter(learners), 10)
     assert shares[0] == 7 / 8  # the one who never started
     assert shares[1] == 5 / 8
     assert shares[2] == 3 / 6  # day 2 is observed only for the six enrolled ten days
@@ -23,7 +25,7 @@ def test_survival_is_the_share_still_active_among_learners_enrolled_that_long():
     curve = charts.drop_off_curve(shares)
     assert len(curve.points.split()) == 11
     assert curve.marks[1][2] == "after day 2: 17 points fewer active"
-    assert charts.survival([(5, 3)] * 4, 3) == []  # too few learners to draw
+    assert charts.survival({(5, 3): 4}, 3) == []  # too few learners to draw
 
 
 def test_tier_bars_stack_to_scale():
