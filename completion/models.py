@@ -569,7 +569,16 @@ class Progress(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["membership", "as_of"], name="progress_membership_day"),
         ]
-        indexes = [models.Index(fields=["course", "as_of"], name="progress_course_day")]
+        indexes = [
+            models.Index(fields=["course", "as_of"], name="progress_course_day"),
+            # The days learners met their criteria (completion dates, business outcomes): a
+            # small share of a course's history, read without scanning the rest.
+            models.Index(
+                fields=["course", "membership", "as_of"],
+                name="progress_met",
+                condition=models.Q(criteria_met=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.membership_id} {self.as_of} {self.percent_complete:.0f}%"
