@@ -5,9 +5,12 @@
 Builds one course of N learners with --days days of Progress and RiskScore rows (the Today
 page's charts read 28), fired signals and 20 events each (so "last activity" has an index to
 search), then serves the app under gunicorn (one sync worker, DEBUG off) and times full page
-loads as an instructor would open them: the Today page, the roster (first page, the red tier,
-sorted by name, filtered by a signal), the interventions page, certificates, the compliance
-report and the outcomes page. The goal is every first page under 300 ms at p95.
+loads as an instructor would open them: the Today page (the course home redirects there), the roster (first
+page, the red tier, sorted by name, page 50, filtered by a signal), the course overview charts,
+the interventions page, certificates, the compliance report (first page, page 100, grouped by
+department), the course's business outcomes, the criteria, playbook and A/B test pages and the
+manager's team page; then as an administrator the deployment's business outcomes and the
+compliance report of every course. The goal is every first page under 300 ms at p95.
 """
 
 from __future__ import annotations
@@ -109,8 +112,8 @@ def build(n: int, days: int = 1) -> tuple[int, int]:
             batch_size=5000,
         )  # fmt: skip
     Activity.objects.bulk_create(events, batch_size=10000)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    with connection.cursor() as cursor:  # as autovacuum leaves a settled table
+        cursor.execute("VACUUM ANALYZE")
     return course.pk, staff.pk
 
 
@@ -130,11 +133,17 @@ def main() -> None:
     from lti_tool.models import Membership
 
     staff = Membership.objects.select_related("course__deployment").get(pk=staff_id)
-    lt = open_session(LaunchContext(
-        deployment_id=staff.course.deployment_id, platform_id=staff.course.deployment.platform_id,
-        person_id=staff.person_id, course_id=course_id, membership_id=staff.pk, role="instructor",
-    ), binding="").token  # fmt: skip
-    views = {
+
+    def token(role: str) -> str:
+        return open_session(LaunchContext(
+            deployment_id=staff.course.deployment_id,
+            platform_id=staff.course.deployment.platform_id, person_id=staff.person_id,
+            course_id=course_id, membership_id=staff.pk if role == "instructor" else None,
+            role=role,
+        ), binding="").token  # fmt: skip
+
+    instructor, admin = token("instructor"), token("admin")
+    views = {  # name: (path, query, launch); the admin's pages at the end
         "today": ("/course/today/", {}),
         "first page": ("/course/risk/", {}),
         "red tier": ("/course/risk/", {"tier": "red"}),
@@ -145,13 +154,22 @@ def main() -> None:
         "interventions": ("/messages/course/", {}),
         "certificates": ("/certificates/course/", {}),
         "compliance": ("/reports/compliance/", {}),
+        "compliance p.100": ("/reports/compliance/", {"page": "100"}),
+        "compliance grouped": ("/reports/compliance/", {"group_by": "department"}),
         "outcomes": ("/business/course/", {}),
+        "criteria": ("/course/criteria/", {}),
+        "playbooks": ("/messages/course/playbooks/", {}),
+        "experiments": ("/messages/course/experiments/", {}),
+        "my team": ("/messages/team/", {}),
+        "all outcomes": ("/business/deployment/", {}, "admin"),
+        "all compliance": ("/reports/compliance/", {"scope": "all"}, "admin"),
     }
     port = free_port()
     server = start_gunicorn(port)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port)
-        for name, (path, params) in views.items():
+        for name, (path, params, *role) in views.items():
+            lt = admin if role else instructor
             times = []
             for i in range(args.requests + 10):
                 t0 = time.perf_counter()
@@ -160,12 +178,12 @@ def main() -> None:
                 )
                 response = conn.getresponse()
                 body = response.read()
-                assert response.status == 200, body[:500]
+                assert response.status == 200, (name, response.status, body[:500])
                 if i >= 10:
                     times.append(time.perf_counter() - t0)
             p50, p95 = percentile(times, 0.5) * 1000, percentile(times, 0.95) * 1000
             verdict = "met" if p95 < 300 else "NOT met"
-            print(f"{name:>15}: p50 {p50:6.1f} ms, p95 {p95:6.1f} ms  (goal < 300 ms: {verdict})")
+            print(f"{name:>18}: p50 {p50:6.1f} ms, p95 {p95:6.1f} ms  (goal < 300 ms: {verdict})")
         print("goal: every first page under 300 ms at p95")
     finally:
         server.terminate()

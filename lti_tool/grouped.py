@@ -23,3 +23,18 @@ def count_by(rows: QuerySet[Any], columns: Sequence[str]) -> list[tuple[Any, ...
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {names}, COUNT(*) FROM ({sql}) counted GROUP BY {names}", params)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+def distinct_values(rows: QuerySet[Any], columns: Sequence[str]) -> dict[str, set[Any]]:
+    """The distinct values of each column, in one statement (one UNION branch per column)."""
+    sql, params = rows.order_by().values_list(*columns).query.sql_with_params()
+    branches = [
+        f"SELECT DISTINCT {n}, {connection.ops.quote_name(c)} FROM ({sql}) d{n}"
+        for n, c in enumerate(columns)
+    ]
+    found: dict[str, set[Any]] = {c: set() for c in columns}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(branches), list(params) * len(columns))
+        for n, value in cursor.fetchall():
+            found[columns[n]].add(value)
+    return found

@@ -34,7 +34,7 @@ from completion.models import Pause, Progress, StatusOverride
 from completion.progress import criteria as crit
 from completion.reports import compliance as reports
 from completion.reports.selectors import compliance_facts, learners_in
-from lti_tool.grouped import count_by
+from lti_tool.grouped import count_by, distinct_values
 from lti_tool.models import Course, Membership
 
 PER_PAGE = 50
@@ -174,10 +174,8 @@ def compliance_page(
 ) -> CompliancePage:
     """The summary of the learners matching `filters`, and page `page` of them (clamped)."""
     everyone = report_rows(courses, now=now).order_by()
-    options = {
-        key: sorted(everyone.values_list(f"key_{key}", flat=True).distinct())
-        for key in reports.ATTRIBUTES
-    }
+    present = distinct_values(everyone, [f"key_{key}" for key in reports.ATTRIBUTES])
+    options = {key: sorted(present[f"key_{key}"]) for key in reports.ATTRIBUTES}
     rows, by = _filtered(everyone, filters), filters.group_by
     counted: dict[str, dict[str, int]] = {}
     for *key, code, n in count_by(rows, [f"key_{by}", "code"] if by else ["code"]):
