@@ -5,8 +5,8 @@
 Builds one course of N learners with --days days of Progress and RiskScore rows (the Today
 page's charts read 28), fired signals and 20 events each (so "last activity" has an index to
 search), then serves the app under gunicorn (one sync worker, DEBUG off) and times full page
-loads as an instructor would open them: the Today page (the course home redirects there), the roster (first
-page, the red tier, sorted by name, page 50, filtered by a signal), the course overview charts,
+loads as an instructor would open them: the Today page (where the course home redirects), the
+roster (first page, the red tier, sorted by name, page 50, filtered by a signal), the overview,
 the interventions page, certificates, the compliance report (first page, page 100, grouped by
 department), the course's business outcomes, the criteria, playbook and A/B test pages and the
 manager's team page; then as an administrator the deployment's business outcomes and the

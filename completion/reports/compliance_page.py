@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db.models import (
     Case,
     CharField,
-    Count,
     Exists,
     F,
     OuterRef,
@@ -38,7 +38,7 @@ from lti_tool.grouped import count_by, distinct_values
 from lti_tool.models import Course, Membership
 
 PER_PAGE = 50
-_TEXT = CharField()
+_TEXT: CharField[str, str] = CharField()
 _QUARTERS = {f"{m:02d}": f"Q{(m - 1) // 3 + 1}" for m in range(1, 13)}
 _ISO_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _COUNTED = {  # GroupSummary field -> the status code it counts
@@ -79,7 +79,7 @@ def report_rows(courses: Sequence[Course], *, now: datetime) -> QuerySet[Members
     rows = learners_in(ids).alias(
         is_exempt=Q(pk__in=_exempt(ids, now=now)),
         is_paused=Q(pk__in=paused),
-        hired=Coalesce(KeyTextTransform("hire_date", "person__attributes"), Value(""), output_field=_TEXT),
+        hired=Coalesce(_attribute("hire_date"), Value(""), output_field=_TEXT),
         own_cohort=_attribute_text("hire_cohort"),
     )
     rows = rows.alias(hired_month=Substr("hired", 6, 2)).alias(
@@ -122,7 +122,7 @@ def report_rows(courses: Sequence[Course], *, now: datetime) -> QuerySet[Members
     )
 
 
-def _exempt(course_ids: Sequence[int], *, now: datetime) -> QuerySet[StatusOverride]:
+def _exempt(course_ids: Sequence[int], *, now: datetime) -> QuerySet[StatusOverride, Any]:
     """Memberships whose override in force (the newest by time, then id) is "completed"."""
     later = StatusOverride.objects.filter(membership_id=OuterRef("membership_id"), at__lte=now)
     later = later.filter(Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")))
@@ -137,7 +137,11 @@ def _exempt(course_ids: Sequence[int], *, now: datetime) -> QuerySet[StatusOverr
 
 def _attribute_text(key: str) -> Coalesce:
     """A reporting attribute as trimmed text, "" when unset (`reports.reporting_attributes`)."""
-    return Coalesce(Trim(KeyTextTransform(key, "person__attributes")), Value(""), output_field=_TEXT)
+    return Coalesce(Trim(_attribute(key)), Value(""), output_field=_TEXT)
+
+
+def _attribute(key: str) -> KeyTextTransform:
+    return KeyTextTransform(key, "person__attributes")
 
 
 def _filtered(rows: QuerySet[Membership], filters: reports.ReportFilters) -> QuerySet[Membership]:

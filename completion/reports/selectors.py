@@ -107,9 +107,8 @@ def overrides_now(
     overrides = StatusOverride.objects.filter(membership__course_id__in=course_ids, at__lte=now)
     if memberships is not None:
         overrides = overrides.filter(membership_id__in=memberships)
-    for mid, status, reason in (
-        overrides.order_by("membership_id", "at", "id")
-        .values_list("membership_id", "status", "reason")
+    for mid, status, reason in overrides.order_by("membership_id", "at", "id").values_list(
+        "membership_id", "status", "reason"
     ):
         latest[mid] = (status, reason)
     return {k: v for k, v in latest.items() if v[0]}

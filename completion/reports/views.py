@@ -31,8 +31,8 @@ from django.views.decorators.http import require_POST
 from completion.models import HrRosterImport, ReportSchedule
 from completion.reports import compliance as reports
 from completion.reports import exports
-from completion.reports.compliance_page import CompliancePage, compliance_page
 from completion.reports import selectors as sel
+from completion.reports.compliance_page import CompliancePage, compliance_page
 from completion.reports.delivery import ScheduleRefused, cancel_schedule, schedule_report
 from completion.reports.hr_roster import MAX_BYTES, import_hr_roster
 from lti_tool import selectors

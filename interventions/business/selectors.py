@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date
-from typing import Any
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Min, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
@@ -81,7 +81,7 @@ def deadlines(course_ids: Collection[int], *, today: date) -> dict[int, date]:
         for membership, due in Progress.objects.filter(
             course_id__in=course_ids, as_of=day, due_on__isnull=False
         ).values_list("membership_id", "due_on"):
-            if newest.get(membership) == day:
+            if newest.get(membership) == day and due is not None:
                 found[membership] = due
     return found
 

@@ -91,7 +91,7 @@ def test_every_page_summary_and_option_matches_the_full_report(filters):
 @pytest.mark.django_db
 def test_a_page_past_the_last_shows_the_last_and_the_page_view_counts_every_learner():
     with time_machine.travel(NOW, tick=False):
-        course, learners = cohort(7)
+        course, _ = cohort(7)
         teacher = enrol(course, "teacher", role="instructor")
         lt = token_for(teacher, "instructor", course_id=course.pk)
         page = compliance_page([course], filters=reports.ReportFilters(), title="t", now=NOW,
@@ -104,9 +104,7 @@ def test_a_page_past_the_last_shows_the_last_and_the_page_view_counts_every_lear
 
 @pytest.mark.django_db
 def test_the_page_shows_exempt_and_paused_learners_as_the_full_report_does(world):  # noqa: F811
-    page = compliance_page(
-        [world["course"]], filters=reports.ReportFilters(), title="t", now=NOW
-    )
+    page = compliance_page([world["course"]], filters=reports.ReportFilters(), title="t", now=NOW)
     codes = {r.email: r.status_code for r in page.rows}
     assert codes["cara@example.com"] == "exempt"
     assert codes["bob@example.com"] == "paused"
