@@ -1,6 +1,7 @@
 """Benchmark: the first page of every list of a 10,000-learner course on PostgreSQL.
 
     .venv/bin/python bench/dashboard.py [--smoke] [--learners 10000] [--days 28] [--requests 200]
+                                        [--cpu]
 
 Builds one course of N learners with --days days of Progress and RiskScore rows (the Today
 page's charts read 28), fired signals and 20 events each (so "last activity" has an index to
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import random
 import time
 from datetime import timedelta
@@ -122,6 +124,11 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=10000)
     parser.add_argument("--days", type=int, default=28, help="days of scores kept")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="in-process: CPU time a page costs the app and the database, not wall-clock time",
+    )
     args = parse_with_smoke(parser, learners=200, days=3, requests=10)
     django_on_postgres("finishline_bench_dashboard")
     started = time.perf_counter()
@@ -164,6 +171,9 @@ def main() -> None:
         "all outcomes": ("/business/deployment/", {}, "admin"),
         "all compliance": ("/reports/compliance/", {"scope": "all"}, "admin"),
     }
+    if args.cpu:
+        cpu_per_page(views, instructor, admin, args.requests)
+        return
     port = free_port()
     server = start_gunicorn(port)
     try:
@@ -188,6 +198,36 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+
+
+def _backend_cpu() -> float:
+    """Seconds of CPU the database's server process for this connection has used (Linux)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_page(views: dict[str, tuple], instructor: str, admin: str, requests: int) -> None:
+    """The mean CPU time of each page in this process (Django's test client, no HTTP server)
+    and in its PostgreSQL server process: on a machine shared with other work, wall-clock
+    times measure the other work too; CPU time does not. Needs the server on this host."""
+    from django.test import Client
+
+    client = Client()
+    for name, (path, params, *role) in views.items():
+        lt = admin if role else instructor
+        for _ in range(3):
+            assert client.get(path, params, HTTP_X_FINISHLINE_LAUNCH=lt).status_code == 200
+        app, db = time.process_time(), _backend_cpu()
+        for _ in range(requests):
+            client.get(path, params, HTTP_X_FINISHLINE_LAUNCH=lt)
+        app_ms = (time.process_time() - app) * 1000 / requests
+        db_ms = (_backend_cpu() - db) * 1000 / requests
+        print(f"{name:>18}: app {app_ms:6.1f} ms + database {db_ms:6.1f} ms CPU a request")
 
 
 if __name__ == "__main__":
