@@ -5,10 +5,11 @@ A fixed number of queries whatever the number of learners: the filter options (o
 summary (one), the page's ids (one), and the page's facts (those of `compliance_facts`, for its
 learners only). The expressions mirror the pure rules of `completion.reports.compliance` (a
 row's status code, its attribute values, `UNSET`, the order of rows); the exports build every
-row with those rules, and the tests hold the two to the same rows, groups and totals. One
-difference is left: a `hire_date` that looks like YYYY-MM-DD but is no calendar day (30
-February) gives a hire cohort here and none in the exports; the HR roster import refuses such
-dates, so only a custom claim could bring one.
+row with those rules, and the tests hold the two to the same rows, groups and totals. Where they
+may differ: a hire cohort is derived here only from a `hire_date` written YYYY-MM-DD, including
+one that is no calendar day (30 February), while the exports take any form Python's
+`date.fromisoformat` reads (20260203) and no impossible day. The HR roster import stores both
+the date as YYYY-MM-DD and the cohort itself, so only a custom claim could bring such a value.
 """
 
 from __future__ import annotations
