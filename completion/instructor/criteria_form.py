@@ -204,12 +204,21 @@ class CriteriaForm(forms.Form):
     def _pair_fields(self, n: int, choices: list[tuple[str, str]]) -> None:
         invalid = {"invalid_choice": "Choose an item of this course."}
         self.fields[f"pair_{n}_item"] = forms.ChoiceField(
-            required=False, choices=choices, label="Item", error_messages=invalid
+            required=False, choices=choices, label=f"Pair {n + 1}: item", error_messages=invalid
         )
+        # The visible label is "requires"; the name says which pair (the label is in the name).
         self.fields[f"pair_{n}_needs"] = forms.ChoiceField(
-            required=False, choices=choices, label="requires", error_messages=invalid
+            required=False,
+            choices=choices,
+            label="requires",
+            error_messages=invalid,
+            widget=forms.Select(attrs={"aria-label": f"Pair {n + 1}: requires"}),
         )
-        self.fields[f"pair_{n}_remove"] = forms.BooleanField(required=False, label="Remove")
+        self.fields[f"pair_{n}_remove"] = forms.BooleanField(
+            required=False,
+            label="Remove",
+            widget=forms.CheckboxInput(attrs={"aria-label": f"Remove pair {n + 1}"}),
+        )
 
     @staticmethod
     def initial_from(row: CompletionCriteria) -> dict[str, Any]:
