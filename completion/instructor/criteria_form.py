@@ -159,6 +159,7 @@ class CriteriaForm(forms.Form):
         pairs: int,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.items = list(items)
         self.pair_count = self._pair_count(pairs)

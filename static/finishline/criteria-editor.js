@@ -24,6 +24,13 @@
         : rows.length + " items.";
     }
   }
+  // After a save the page comes back scrolled where the button was: show the confirmation.
+  function showNotice() {
+    var notice = document.querySelector("main .notice[role=status]");
+    if (notice && document.getElementById("criteria-form")) { window.scrollTo(0, 0); }
+  }
+  document.addEventListener("htmx:afterSettle", showNotice);
+  showNotice();
   document.addEventListener("input", function (event) {
     if (event.target && event.target.id === "item-search") { filter(event.target); }
   });
