@@ -41,7 +41,10 @@ class Path:
         ]  # fmt: skip
 
 
-def editor_form(course: Course, data: Any = None) -> tuple[CriteriaForm, CompletionCriteria]:
+def editor_form(
+    course: Course, data: Any = None, *, can_edit: bool = True
+) -> tuple[CriteriaForm, CompletionCriteria]:
+    """The form filled from the saved criteria (read-only for those who may not change them)."""
     row = sel.criteria_row(course)
     catalogue = sel.catalogue_of(course)
     form = CriteriaForm(
@@ -51,6 +54,8 @@ def editor_form(course: Course, data: Any = None) -> tuple[CriteriaForm, Complet
         courses=sorted(catalogue.courses.items(), key=lambda c: c[1]),
         pairs=len(pairs_of(row)),
     )
+    for field in form.fields.values():
+        field.disabled = not can_edit
     return form, row
 
 

@@ -129,8 +129,10 @@ def criteria_settings(request: HttpRequest) -> HttpResponse:
     launch = _launch(request)
     course = selectors.access_course(launch, launch.course_id or 0, staff=True)
     _editors_only(request, launch)
-    posted = request.method == "POST"
-    form, row = criteria_editor.editor_form(course, request.POST if posted else None)
+    posted, can_edit = request.method == "POST", launch.role in EDITORS
+    form, row = criteria_editor.editor_form(
+        course, request.POST if posted else None, can_edit=can_edit
+    )
     if posted and form.is_valid():
         try:
             update_criteria(course=course, values=form.values(), by=f"person:{launch.person_id}")
@@ -147,7 +149,7 @@ def criteria_settings(request: HttpRequest) -> HttpResponse:
             "query": query,
             "rows": form.item_rows(query),
             "path": criteria_editor.path_for(form, row),
-            "can_edit": launch.role in EDITORS,
+            "can_edit": can_edit,
         },
         status=400 if posted else 200,
     )

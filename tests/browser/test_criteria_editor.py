@@ -53,7 +53,8 @@ def test_the_instructor_edits_criteria_and_the_learner_finds_the_quiz_locked(dem
     assert steps.nth(0).inner_text() == f"Step 1: {READING}"
     assert steps.nth(1).inner_text() == f"Step 2: {QUIZ} (requires {READING})"
     # The saved values are shown again.
-    assert frame.get_by_role("spinbutton", name=f"Pass mark of {QUIZ}, percent").input_value() == "75"
+    mark = frame.get_by_role("spinbutton", name=f"Pass mark of {QUIZ}, percent")
+    assert mark.input_value() == "75"
     screenshot(page, "criteria-editor-saved")
     row = CompletionCriteria.objects.get(course__context_id="demo-course-safety-101")
     assert len(row.required_item_ids) == 1

@@ -4,6 +4,8 @@ the audit entry and re-scoring a save makes, and the learner's locked item that 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -78,7 +80,10 @@ def test_learners_get_403_and_assistants_may_read_but_not_save(course):
     assert post(course, form_data(course), role="Learner").status_code == 403
     page = get(course, role="TeachingAssistant")
     assert page.status_code == 200
-    assert "Only instructors and administrators can change these" in page.content.decode()
+    text = page.content.decode()
+    assert "Only instructors and administrators can change these" in text
+    assert re.search(r'<input type="number" name="min_content_share"[^>]* disabled', text)
+    assert "Save criteria" not in text
     assert post(course, form_data(course), role="TeachingAssistant").status_code == 403
     assert not CompletionCriteria.objects.filter(course=course["course"]).exists()
 
