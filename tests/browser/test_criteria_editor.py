@@ -67,6 +67,8 @@ def test_the_instructor_edits_criteria_and_the_learner_finds_the_quiz_locked(dem
     audit.get_by_role("heading", name="Completion criteria").wait_for()
     check_page(audit, "criteria editor")
     screenshot(audit, "criteria-editor-page")
+    audit.set_viewport_size({"width": 320, "height": 700})
+    screenshot(audit, "criteria-editor-320")
 
     # The learner sees the quiz locked, with what to finish first.
     frame, _ = launch(page, demo, "learner")
