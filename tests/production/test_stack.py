@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 ENV_FILE = os.environ.get("FINISHLINE_STACK_ENV", "")
 pytestmark = [
@@ -157,6 +158,13 @@ def test_with_third_party_cookies_blocked_the_frame_keeps_partitioned_cookies(
 
 # The frame's page loads here all come from the LMS's pages (the course page's frame, the
 # LMS's form post): cross-site.
+def in_a_frame(request) -> bool:
+    try:
+        return request.frame.parent_frame is not None
+    except PlaywrightError:  # a new window's first page load, made before its frame exists
+        return False
+
+
 FRAME_NAVIGATION = {
     "sec-fetch-dest": "iframe",
     "sec-fetch-mode": "navigate",
@@ -170,7 +178,7 @@ def cookieless_frames(playwright_driver):
     loads are fetched outside the browser's cookie jar, and their Set-Cookie dropped."""
 
     def handle(route, request) -> None:
-        if request.frame.parent_frame is None or not request.is_navigation_request():
+        if not request.is_navigation_request() or not in_a_frame(request):
             route.continue_()
             return
         fetcher = playwright_driver.request.new_context(ignore_https_errors=True)
