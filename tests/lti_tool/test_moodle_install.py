@@ -311,7 +311,8 @@ def test_the_readme_moodle_steps_work_as_written(moodle, settings):
     assert returned[DL + "data"] == settings_claim["data"]
     items = returned[DL + "content_items"]
     accepted = RECORDED["deep_linking_claims"]["accepted_content_item_types"]
-    assert items and all(item["type"] in accepted for item in items), items
+    assert items
+    assert all(item["type"] in accepted for item in items), items
     custom = items[0].get("custom", {})
     # The activity, launched by its teacher and a learner (with the item's custom values).
     response = moodle.launch(
