@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('completion', '0021_schedule_revisions'),
+        ('completion', '0022_criteria_item_due_dates'),
         ('lti_tool', '0007_worker_heartbeat'),
     ]
 
