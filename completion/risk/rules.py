@@ -1,14 +1,9 @@
-"""The transparent rules model: signals -> completion probability, tier and reasons. Pure.
+"""The transparent rules model: fired signals -> completion probability, tier and reasons. Pure.
 
-Each signal subtracts its weight, times its strength, from a log-odds of completing that starts
-at `bias` and grows with the share already done; the logistic of that is the probability. An
-on/off signal's strength is 1 when it fires; a graded one (engagement percentile, missed
-visits, pace, trend, scores and progress against peers) counts in proportion to how far the
-learner is from its neutral point towards its threshold, and up to twice past it
-(`signals.strength`), so learners short of a threshold are still ranked rather than tied.
-Reasons name fired signals only. Tiers cut the probability at two tunable points. Instructors
-tune thresholds, weights and cut-offs per course (`RulesConfig.from_settings`). The trained
-alternative lives in `risk_model`.
+Each fired signal subtracts its weight from a log-odds of completing that starts at `bias` and
+grows with the share already done; the logistic of that is the probability. Tiers cut the
+probability at two tunable points. Instructors tune thresholds, weights and cut-offs per course
+(`RulesConfig.from_settings`). The trained alternative lives in `risk_model`.
 """
 
 from __future__ import annotations
@@ -153,18 +148,7 @@ def score_rules(
         return RiskResult(GREEN, 1.0, ("completion criteria met",))
     fired = [r for r in results if r.fired]
     log_odds = config.bias + config.progress_weight * progress
-    weights, neutral_of = config.weights, s.NEUTRAL
-    for code, value, threshold, is_fired, _ in results:  # `signals.strength`, inlined: hot
-        neutral = neutral_of.get(code)
-        if neutral is None or value is None or threshold == neutral:
-            if is_fired:
-                log_odds -= weights.get(code, 0.0)
-            continue
-        share = (value - neutral) / (threshold - neutral)
-        if is_fired:
-            log_odds -= weights.get(code, 0.0) * min(max(share, 1.0), s.MAX_STRENGTH)
-        elif 0.0 < share < 1.0:
-            log_odds -= weights.get(code, 0.0) * share
+    log_odds -= sum(config.weights.get(r.code, 0.0) for r in fired)
     probability = round(logistic(log_odds), 4)
     return RiskResult(
         tier_of(probability, config),

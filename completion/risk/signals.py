@@ -58,21 +58,6 @@ DEFAULTS: Mapping[str, float] = {
     PEER_DEVIATION: -1.5,  # z-score of progress among peers at the same point
 }
 CODES: tuple[str, ...] = tuple(DEFAULTS)
-# Where a graded signal has no pull at all: the cohort's middle (percentile 50, a z-score of 0),
-# no visit missed, nothing behind, activity as before (ratio 1). Between this and the threshold
-# a signal counts in proportion (`strength`); the others count only when they fire.
-NEUTRAL: Mapping[str, float] = {
-    MISSED_2: 0.0,
-    MISSED_4: 0.0,
-    BEHIND_20: 0.0,
-    BEHIND_40: 0.0,
-    SCORE_BELOW_COHORT: 0.0,
-    LOW_ENGAGEMENT_WEEK1: 50.0,
-    LOW_ENGAGEMENT: 50.0,
-    DECLINING: 1.0,
-    PEER_DEVIATION: 0.0,
-}
-MAX_STRENGTH = 2.0
 # Bit i of `RiskScore.fired_signals` stands for CODES[i]. The bits are stored: a new signal
 # takes the next bit, and none is ever reordered or reused.
 FIRED_BIT: Mapping[str, int] = {code: 1 << i for i, code in enumerate(CODES)}
@@ -88,20 +73,6 @@ class SignalResult(NamedTuple):  # a tuple: built 16 times per learner per day
     threshold: float
     fired: bool
     reason: str = ""
-
-
-def strength(r: SignalResult) -> float:
-    """How much of its weight a signal carries. An on/off signal: 1 when it fires, else 0. A
-    graded one (`NEUTRAL`): the share of the way from its neutral point to its threshold, so 1
-    at the threshold and up to `MAX_STRENGTH` past it; 0 without a value, and 0 when it is past
-    its threshold yet did not fire (paused, completed: held back on purpose)."""
-    neutral = NEUTRAL.get(r.code)
-    if neutral is None or r.value is None or r.threshold == neutral:
-        return 1.0 if r.fired else 0.0
-    share = max(min((r.value - neutral) / (r.threshold - neutral), MAX_STRENGTH), 0.0)
-    if r.fired:
-        return max(share, 1.0)
-    return share if share < 1.0 else 0.0
 
 
 def fired_mask(results: Iterable[SignalResult]) -> int:
