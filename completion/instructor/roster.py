@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce, Lower, NullIf
 
 from completion.models import Activity, Progress, RiskScore
 from completion.risk.selectors import fired_counts, with_fired
-from lti_tool.grouped import count_by
+from lti_tool.db.grouped import count_by
 from lti_tool.models import Course
 
 PER_PAGE = 50

@@ -51,7 +51,7 @@ from completion.risk.scorecard import (
 from completion.risk.scoring_pg import load_rows_pg
 from completion.risk.signals import fired_mask, stats_from_json, stats_to_json, to_stored
 from lti_tool import webhooks
-from lti_tool.bulk import fetch_rows, insert_new_rows, upsert_rows
+from lti_tool.db.bulk import fetch_rows, insert_new_rows, upsert_rows
 from lti_tool.models import Course, Membership
 from lti_tool.ops import metrics
 

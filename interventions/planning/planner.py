@@ -35,7 +35,7 @@ from interventions.models import (
 )
 from interventions.planning import caseload, personalise, playbooks, throttle
 from interventions.planning.day_facts import DayFacts, load_day_facts
-from lti_tool.bulk import insert_rows
+from lti_tool.db.bulk import insert_rows
 from lti_tool.models import Course, Membership, Role
 
 
