@@ -56,8 +56,9 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def channel_open(recipient: Recipient, channel: str) -> str:
-    """Empty when the channel may be used, else why not."""
+def channel_open(recipient: Recipient, channel: str, *, learner_facing: bool = True) -> str:
+    """Empty when the channel may be used, else why not (staff chat goes to the staff's own
+    webhooks, chosen by the planner)."""
     if channel == "email" and recipient.email_opt_out:
         return "opted out of email"
     if channel == "sms":
@@ -67,7 +68,7 @@ def channel_open(recipient: Recipient, channel: str) -> str:
             return "has no phone number"
         if not recipient.phone_verified:
             return "has not verified the phone number"
-    if channel == "chat" and not recipient.has_chat:
+    if channel == "chat" and learner_facing and not recipient.has_chat:
         return "has no chat webhook"
     return ""
 
@@ -98,7 +99,7 @@ def decide(
     learner_facing: bool = True,
 ) -> Decision:
     """May this message be sent, and when? `recent_nudges` are learner-facing send times."""
-    closed = channel_open(recipient, channel)
+    closed = channel_open(recipient, channel, learner_facing=learner_facing)
     if closed:
         return Decision(False, None, closed)
     if recipient.paused_until is not None and now.date() <= recipient.paused_until:

@@ -308,3 +308,40 @@ def test_the_planner_escalates_a_learner_who_did_not_answer(features, page):
     frame.get_by_role("link", name="Learner 6").first.click()
     frame.get_by_text("no response to absent_4 within 72 h").first.wait_for()
     screenshot(page, "reach-instructor-planned-escalation")
+
+
+def test_a_learner_enrolled_on_the_lms_appears_after_a_staff_launch(features, page, settings):
+    from django.core.cache import cache
+
+    from lti_tool.models import Membership
+
+    settings.FINISHLINE = {**settings.FINISHLINE, "ROSTER_SYNC_ON_LAUNCH_MINUTES": 15}
+    cache.delete(f"roster-on-launch:{course().pk}")  # no staff launch in the last 15 minutes
+    frame, _lt = launch(page, features, "instructor")
+    page.get_by_text("Course settings in the LMS").click()
+    page.get_by_label("Enrol a learner in this course (name)").fill("Nadia New")
+    page.get_by_role("button", name="Enrol in the LMS").click()
+    page.get_by_text("Nadia New is enrolled in the LMS course").wait_for()
+    assert not Membership.objects.filter(person__name="Nadia New").exists()
+
+    # The next staff launch within the window reads nothing more ...
+    frame, _lt = launch(page, features, "instructor")
+    assert not Membership.objects.filter(person__name="Nadia New").exists()
+    cache.delete(f"roster-on-launch:{course().pk}")  # ... once the 15 minutes have passed,
+    # the next one syncs the roster in the background.
+    frame, _lt = launch(page, features, "instructor")
+    assert Membership.objects.filter(person__name="Nadia New", role="learner").exists()
+    assert Membership.objects.filter(person__sub="demo-learner-6", status="active").exists()
+    call_command("score_risk", verbosity=0)  # the roster lists scored learners (nightly pass)
+    frame.get_by_role("navigation", name="Main").get_by_role("link", name="Learners").click()
+    frame.get_by_role("link", name="Nadia New").first.wait_for()
+    screenshot(page, "reach-instructor-fresh-roster")
+
+    # A placement opens the page it was registered for.
+    page.goto(features.url + "/demo/lms/?as=instructor")
+    page.get_by_text("Course settings in the LMS").click()
+    page.get_by_role("link", name="Finishline progress (risk) page").click()
+    tool = page.frame_locator("iframe[title=Finishline]")
+    tool.locator("h1").first.wait_for()
+    frame_url = next(f.url for f in page.frames if f.url.startswith(features.url + "/course"))
+    assert frame_url.startswith(features.url + "/course/risk/")
