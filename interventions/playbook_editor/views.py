@@ -69,6 +69,10 @@ def template_page(request: HttpRequest, key: str) -> HttpResponse:
     by = f"person:{launch.person_id}"
     try:
         language = ps.language_tag(request.POST.get("language", request.GET.get("language", "")))
+    except ps.SettingsRefused as exc:
+        page = {"title": "Not a language", "reason": str(exc)}
+        return render(request, "lti_tool/error.html", page, status=400)
+    try:
         current, customised = ps.template_for(course, key, language)
     except ps.SettingsRefused as exc:
         page = {"title": "No such message", "reason": str(exc)}

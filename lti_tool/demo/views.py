@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlencode
 
-from django.conf import settings
-from django.core.cache import cache
 import jwt
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
