@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -76,7 +77,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "").strip()
     if name:
         platform.enrol_learner(name)
-    return redirect(f"{request.path.replace('enrol/', '')}?as=instructor&enrolled={name[:60]}")
+    query = urlencode({"as": "instructor", "enrolled": name[:60]})
+    return redirect(reverse("demo:lms_course") + "?" + query)
 
 
 @require_GET
