@@ -4,7 +4,8 @@ It is a real platform as far as the tool can tell: its own RSA key (kept in `var
 JWKS URL fetched over HTTP, OIDC authentication answering the tool's login redirect with a
 signed id_token, an OAuth2 token endpoint and a Names and Role Provisioning Service listing the
 course's people (learners enrolled on the demo LMS's own page join it). It serves only the
-seeded demo deployment and is off in production.
+seeded demo deployment and is off in production unless FINISHLINE_DEMO_LMS=on (then without
+the admin role: instructor and learner only).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ ROLE_URIS = {
     "learner": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
     "admin": ["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"],
 }
+
+
+def lms_url() -> str:
+    """The demo LMS's origin: the tool's own, unless FINISHLINE_DEMO_LMS_URL names another."""
+    return str(settings.DEMO_LMS_URL or settings.TOOL_BASE_URL)
 
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -78,7 +84,7 @@ def roster(current: list[tuple[str, str, str, str]]) -> list[dict[str, Any]]:
 
 
 def issuer() -> str:
-    return settings.TOOL_BASE_URL + "/demo/platform"
+    return lms_url() + "/demo/platform"
 
 
 def key_path() -> Path:
