@@ -430,6 +430,8 @@ class CompletionCriteria(models.Model):
     due_on = models.DateField(null=True, blank=True)
     due_days_after_enrolment = models.PositiveIntegerField(null=True, blank=True)
     item_prerequisites = models.JSONField(default=dict, blank=True)  # {"<item id>": [ids]}
+    # The course's own due date per item ({"<item id>": "2026-03-10"}), over the LMS's.
+    item_due_dates = models.JSONField(default=dict, blank=True)
     prerequisite_course_ids = models.JSONField(default=list, blank=True)
     status_labels = models.JSONField(default=dict, blank=True)  # {"completed": "Compliant"}
     # Days before the deadline a learner is reminded ([] = 30, 14, 3); the last one goes to
@@ -569,7 +571,16 @@ class Progress(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["membership", "as_of"], name="progress_membership_day"),
         ]
-        indexes = [models.Index(fields=["course", "as_of"], name="progress_course_day")]
+        indexes = [
+            models.Index(fields=["course", "as_of"], name="progress_course_day"),
+            # The days learners met their criteria (completion dates, business outcomes): a
+            # small share of a course's history, read without scanning the rest.
+            models.Index(
+                fields=["course", "membership", "as_of"],
+                name="progress_met",
+                condition=models.Q(criteria_met=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.membership_id} {self.as_of} {self.percent_complete:.0f}%"

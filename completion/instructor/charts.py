@@ -33,19 +33,23 @@ class StackedBar:
 MIN_OBSERVED = 5  # fewer learners enrolled that long: the curve stops there
 
 
-def survival(learners: Sequence[tuple[int, int]], days: int) -> list[float]:
+def survival(learners: Mapping[tuple[int, int], int], days: int) -> list[float]:
     """Share of learners still active on each day since enrolment, among those enrolled that long.
 
-    `learners` holds (day of last activity, days enrolled so far) per learner; -1 means never
+    `learners` counts learners per (day of last activity, days enrolled so far); -1 means never
     active. Counting only learners enrolled at least k days keeps recent enrolments from
     looking like drop-outs.
     """
     shares = []
     for day in range(days + 1):
-        observed = [last for last, age in learners if age >= day]
-        if len(observed) < MIN_OBSERVED:
+        observed = active = 0
+        for (last, age), n in learners.items():
+            if age >= day:
+                observed += n
+                active += n if last >= day else 0
+        if observed < MIN_OBSERVED:
             break
-        shares.append(sum(1 for last in observed if last >= day) / len(observed))
+        shares.append(active / observed)
     return shares
 
 

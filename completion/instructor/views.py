@@ -14,21 +14,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from completion.instructor import charts
-from completion.instructor.forms import CriteriaForm, OverrideForm
+from completion.instructor import charts, criteria_editor
+from completion.instructor.forms import OverrideForm
 from completion.instructor.roster import (
     RosterQuery,
-    last_active_offsets,
+    last_active_counts,
     roster_page,
     tiers_per_day,
 )
-from completion.models import Item
 from completion.risk import selectors as sel
 from completion.risk.services import InvalidCriteria, override_status, update_criteria
 from lti_tool import selectors
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_required
-from lti_tool.models import Course, Role
+from lti_tool.models import Role
 from lti_tool.selectors import STAFF_ROLES
 
 
@@ -80,9 +79,9 @@ def course_charts(request: HttpRequest) -> HttpResponse:
     """The course at a glance: the drop-off curve and the risk tiers over time."""
     launch = _launch(request)
     course = selectors.access_course(launch, launch.course_id or 0, staff=True)
-    offsets = last_active_offsets(course, now=timezone.now())
-    horizon = max([age for _, age in offsets] + [MIN_CURVE_DAYS])
-    shares = charts.survival(offsets, horizon)
+    counts = last_active_counts(course, now=timezone.now())
+    horizon = max([age for _, age in counts] + [MIN_CURVE_DAYS])
+    shares = charts.survival(counts, horizon)
     per_day = tiers_per_day(course)
     return render(
         request,
@@ -90,8 +89,8 @@ def course_charts(request: HttpRequest) -> HttpResponse:
         {
             "course": course,
             "curve": charts.drop_off_curve(shares),
-            "learners": len(offsets),
-            "never": sum(1 for last, _ in offsets if last < 0),
+            "learners": sum(counts.values()),
+            "never": sum(n for (last, _), n in counts.items() if last < 0),
             "bars": charts.tier_bars([(d.strftime("%d %b"), c) for d, c in per_day]),
             "latest": per_day[-1] if per_day else None,
             "width": charts.WIDTH,
@@ -124,43 +123,35 @@ def _filters_query(request: HttpRequest) -> str:
     return urlencode(keep)
 
 
-def _criteria_form(course: Course, data: object = None) -> CriteriaForm:
-    items = list(
-        Item.objects.filter(course=course, is_tool_lineitem=False)
-        .order_by("position", "pk")
-        .values_list("pk", "kind", "title")
-    )
-    courses = list(
-        Course.objects.filter(deployment_id=course.deployment_id)
-        .exclude(pk=course.pk)
-        .values_list("pk", "title")
-    )
-    initial = CriteriaForm.initial_from(sel.criteria_row(course))
-    return CriteriaForm(data, initial=initial, items=items, courses=courses)
-
-
 @launch_required(roles=STAFF_ROLES)
 def criteria_settings(request: HttpRequest) -> HttpResponse:
+    """The criteria editor: items to pick, thresholds, prerequisites drawn as a path."""
     launch = _launch(request)
     course = selectors.access_course(launch, launch.course_id or 0, staff=True)
     _editors_only(request, launch)
-    form = _criteria_form(course, request.POST if request.method == "POST" else None)
-    saved = False
-    if request.method == "POST" and form.is_valid():
+    posted, can_edit = request.method == "POST", launch.role in EDITORS
+    form, row = criteria_editor.editor_form(
+        course, request.POST if posted else None, can_edit=can_edit
+    )
+    if posted and form.is_valid():
         try:
             update_criteria(course=course, values=form.values(), by=f"person:{launch.person_id}")
-            saved = True
+            return redirect(reverse("completion_risk:criteria") + "?done=criteria")
         except InvalidCriteria as exc:
-            form.add_error(None, str(exc))
+            form.show(exc.problems)
+    query = request.GET.get("q", "").strip()[:100]
     return render(
         request,
         "completion/criteria.html",
         {
             "course": course,
             "form": form,
-            "saved": saved,
+            "query": query,
+            "rows": form.item_rows(query),
+            "path": criteria_editor.path_for(form, row),
+            "can_edit": can_edit,
         },
-        status=400 if request.method == "POST" and not saved else 200,
+        status=400 if posted else 200,
     )
 
 

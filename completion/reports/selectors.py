@@ -54,16 +54,21 @@ def learners_in(course_ids: Sequence[int]) -> QuerySet[Membership]:
     )
 
 
-def newest_progress(course_ids: Sequence[int], *, today: date) -> dict[int, Progress]:
-    """Each learner's newest Progress on or before `today`, by membership id."""
+def newest_progress(
+    course_ids: Sequence[int], *, today: date, memberships: Sequence[int] | None = None
+) -> dict[int, Progress]:
+    """Each learner's newest Progress on or before `today` (of `memberships` only, if given),
+    by membership id."""
     newest_day = (
         Progress.objects.filter(membership_id=OuterRef("pk"), as_of__lte=today)
         .order_by("-as_of")
         .values("as_of")[:1]
     )
+    learners = learners_in(course_ids)
+    if memberships is not None:
+        learners = learners.filter(pk__in=memberships)
     newest: dict[int, date] = dict(
-        learners_in(course_ids)
-        .annotate(day=Subquery(newest_day))
+        learners.annotate(day=Subquery(newest_day))
         .filter(day__isnull=False)
         .values_list("pk", "day")
     )
@@ -71,45 +76,61 @@ def newest_progress(course_ids: Sequence[int], *, today: date) -> dict[int, Prog
     # Learners are scored together, so there are few distinct days: one indexed read per day.
     for day in set(newest.values()):
         rows = Progress.objects.filter(course_id__in=course_ids, as_of=day).only(*PROGRESS_FIELDS)
+        if memberships is not None:
+            rows = rows.filter(membership_id__in=memberships)
         for row in rows:
             if newest.get(row.membership_id) == day:
                 found[row.membership_id] = row
     return found
 
 
-def pauses_today(course_ids: Sequence[int], *, today: date) -> dict[int, date]:
+def pauses_today(
+    course_ids: Sequence[int], *, today: date, memberships: Sequence[int] | None = None
+) -> dict[int, date]:
     """The end of the pause covering `today`, by membership id."""
     found: dict[int, date] = {}
-    for mid, until in Pause.objects.filter(
+    pauses = Pause.objects.filter(
         membership__course_id__in=course_ids, starts_on__lte=today, until__gte=today
-    ).values_list("membership_id", "until"):
+    )
+    if memberships is not None:
+        pauses = pauses.filter(membership_id__in=memberships)
+    for mid, until in pauses.values_list("membership_id", "until"):
         found[mid] = max(until, found.get(mid, until))
     return found
 
 
-def overrides_now(course_ids: Sequence[int], *, now: datetime) -> dict[int, tuple[str, str]]:
+def overrides_now(
+    course_ids: Sequence[int], *, now: datetime, memberships: Sequence[int] | None = None
+) -> dict[int, tuple[str, str]]:
     """The status override in force (status, reason) by membership id; cleared ones omitted."""
     latest: dict[int, tuple[str, str]] = {}
-    for mid, status, reason in (
-        StatusOverride.objects.filter(membership__course_id__in=course_ids, at__lte=now)
-        .order_by("membership_id", "at", "id")
-        .values_list("membership_id", "status", "reason")
+    overrides = StatusOverride.objects.filter(membership__course_id__in=course_ids, at__lte=now)
+    if memberships is not None:
+        overrides = overrides.filter(membership_id__in=memberships)
+    for mid, status, reason in overrides.order_by("membership_id", "at", "id").values_list(
+        "membership_id", "status", "reason"
     ):
         latest[mid] = (status, reason)
     return {k: v for k, v in latest.items() if v[0]}
 
 
 def compliance_facts(
-    courses: Sequence[Course], *, now: datetime, people: Sequence[int] | None = None
+    courses: Sequence[Course],
+    *,
+    now: datetime,
+    people: Sequence[int] | None = None,
+    memberships: Sequence[int] | None = None,
 ) -> list[reports.LearnerFacts]:
-    """Every current learner of the courses (or only `people`, by person id) with their
-    newest progress, pause and exemption."""
+    """Every current learner of the courses (or only `people`, by person id, or only
+    `memberships`, by membership id) with their newest progress, pause and exemption."""
     ids = [c.pk for c in courses]
     today = now.astimezone(UTC).date()
-    progress = newest_progress(ids, today=today)
-    paused = pauses_today(ids, today=today)
-    overrides = overrides_now(ids, now=now)
+    progress = newest_progress(ids, today=today, memberships=memberships)
+    paused = pauses_today(ids, today=today, memberships=memberships)
+    overrides = overrides_now(ids, now=now, memberships=memberships)
     chosen = learners_in(ids) if people is None else learners_in(ids).filter(person_id__in=people)
+    if memberships is not None:
+        chosen = chosen.filter(pk__in=memberships)
     learners = list(chosen.select_related("person", "course").order_by("pk"))
     credentials = credentials_of([m.pk for m in learners])
     instructors = instructors_of(ids)

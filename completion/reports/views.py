@@ -32,6 +32,7 @@ from completion.models import HrRosterImport, ReportSchedule
 from completion.reports import compliance as reports
 from completion.reports import exports
 from completion.reports import selectors as sel
+from completion.reports.compliance_page import CompliancePage, compliance_page
 from completion.reports.delivery import ScheduleRefused, cancel_schedule, schedule_report
 from completion.reports.hr_roster import MAX_BYTES, import_hr_roster
 from lti_tool import selectors
@@ -61,15 +62,14 @@ def compliance(request: HttpRequest) -> HttpResponse:
         launch, all_courses=everything, course_id=_int(request.GET.get("course"))
     )
     title = "All courses" if everything else courses[0].title or courses[0].context_id
-    report = sel.compliance_report(
-        courses,
-        filters=reports.ReportFilters.from_query(request.GET),
-        title=title,
-        now=timezone.now(),
-    )
-    fmt = request.GET.get("format", "")
-    if fmt == "csv":
-        return _export(report, fmt)
+    filters = reports.ReportFilters.from_query(request.GET)
+    if request.GET.get("format", "") == "csv":
+        return _export(sel.compliance_report(courses, filters=filters, title=title,
+                                             now=timezone.now()), "csv")  # fmt: skip
+    report = compliance_page(
+        courses, filters=filters, title=title, now=timezone.now(),
+        page=_int(request.GET.get("page")) or 1, per_page=PER_PAGE,
+    )  # fmt: skip
     course = None if everything else courses[0]
     error = notice = ""
     if request.method == "POST":
@@ -153,11 +153,9 @@ def download_export(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _page_context(
-    request: HttpRequest, report: reports.ComplianceReport, course: Course | None
+    request: HttpRequest, report: CompliancePage, course: Course | None
 ) -> dict[str, Any]:
     launch = launch_of(request)
-    pages = max((len(report.rows) + PER_PAGE - 1) // PER_PAGE, 1)
-    page = min(max(_int(request.GET.get("page")) or 1, 1), pages)
     return {
         "report": report,
         "export_query": request.GET.urlencode(),
@@ -165,9 +163,9 @@ def _page_context(
         "course": course,
         "is_admin": launch.role == Role.ADMIN,
         "has_course": launch.course_id is not None,
-        "shown": report.rows[(page - 1) * PER_PAGE : page * PER_PAGE],
-        "page": page,
-        "pages": pages,
+        "shown": report.rows,
+        "page": report.page,
+        "pages": report.pages,
         "page_query": _without_page(request),
         "exports": exports.mine(launch.person_id),
         "groups": reports.GROUPS,

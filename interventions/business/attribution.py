@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 COMPLETED = "completed"
 NOT_COMPLETED = "not_completed"
@@ -46,6 +47,7 @@ def outcome_of(
     return OPEN
 
 
+@cache  # a report asks for each learner's cohort several times; there are few distinct days
 def cohort_of(day: date) -> str:
     """The enrolment-month cohort a learner belongs to, e.g. "2026-01"."""
     return f"{day:%Y-%m}"

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Max, Min, QuerySet
+from django.db.models import Min, OuterRef, QuerySet, Subquery
+from django.db.models.functions import TruncDate
 
 from completion.models import Progress
 from interventions.business import attribution as calc
@@ -57,8 +59,39 @@ def completion_dates(course_ids: Collection[int]) -> dict[int, date]:
     )
 
 
-def enrolments_of(deployment_id: int, person_ids: Collection[int] | None = None) -> EnrolmentMap:
-    """Each learner's enrolments across the deployment: launches and NRPS, and the records."""
+def deadlines(course_ids: Collection[int], *, today: date) -> dict[int, date]:
+    """Each learner's deadline in force: the due date of their newest progress by `today`.
+
+    One index probe per learner for its newest day in one query, then one indexed read per
+    distinct day (learners are scored together, so there are few), not an aggregate over every
+    day of every learner's history."""
+    newest_day = (
+        Progress.objects.filter(membership_id=OuterRef("pk"), as_of__lte=today)
+        .order_by("-as_of")
+        .values("as_of")[:1]
+    )
+    newest: dict[int, date] = dict(
+        Membership.objects.filter(course_id__in=course_ids, role=Role.LEARNER)
+        .annotate(day=Subquery(newest_day))
+        .filter(day__isnull=False)
+        .values_list("pk", "day")
+    )
+    found: dict[int, date] = {}
+    for day in set(newest.values()):
+        for membership, due in Progress.objects.filter(
+            course_id__in=course_ids, as_of=day, due_on__isnull=False
+        ).values_list("membership_id", "due_on"):
+            if newest.get(membership) == day and due is not None:
+                found[membership] = due
+    return found
+
+
+def enrolments_of(
+    deployment_id: int, person_ids: Collection[int] | QuerySet[Any] | None = None
+) -> EnrolmentMap:
+    """Each learner's enrolments across the deployment: launches and NRPS, and the records.
+
+    `person_ids` may be a queryset of person ids, read by the database as a subquery."""
     found: EnrolmentMap = defaultdict(dict)
     memberships = Membership.objects.filter(course__deployment_id=deployment_id, role=Role.LEARNER)
     records = EnrolmentRecord.objects.filter(
@@ -67,8 +100,9 @@ def enrolments_of(deployment_id: int, person_ids: Collection[int] | None = None)
     if person_ids is not None:
         memberships = memberships.filter(person_id__in=person_ids)
         records = records.filter(person_id__in=person_ids)
-    for person, course, at in memberships.values_list("person_id", "course_id", "enrolled_at"):
-        found[person][course] = (at.date(), None)
+    days = memberships.values_list("person_id", "course_id", TruncDate("enrolled_at", tzinfo=UTC))
+    for person, course, on in days:
+        found[person][course] = (on, None)
     for person, course, on, amount in records.values_list("person_id", "course_id", "on", "amount"):
         first, recorded = found[person].get(course, (on, None))
         if amount is not None:
@@ -100,15 +134,10 @@ def learner_outcomes(
         records = records.filter(course_id=course_id)
     rows = list(memberships.values_list("pk", "person_id", "course_id", "status"))
     course_ids = {r[2] for r in rows} | set(records.values_list("course_id", flat=True))
-    met = completion_dates(course_ids)
-    due = dict(
-        Progress.objects.filter(course_id__in=course_ids)
-        .values("membership_id")
-        .annotate(due=Max("due_on"))
-        .values_list("membership_id", "due")
-    )
+    met = set(completion_dates(course_ids))
+    due = deadlines(course_ids, today=today)
     refunds = _refunds(records)
-    people = {r[1] for r in rows} | set(records.values_list("person_id", flat=True))
+    people = memberships.values("person_id").union(records.values("person_id"))
     enrolments = enrolments_of(deployment_id, people)
     found = []
     keys = {(person, course): (pk, status) for pk, person, course, status in rows}

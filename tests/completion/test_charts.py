@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from django.test import Client
 
@@ -13,7 +15,7 @@ from tests.helpers import session_token
 def test_survival_is_the_share_still_active_among_learners_enrolled_that_long():
     # (last active day, days enrolled): the last two enrolled yesterday and are not drop-outs.
     learners = [(-1, 10), (0, 10), (0, 10), (2, 10), (9, 10), (9, 10), (1, 1), (1, 1)]
-    shares = charts.survival(learners, 10)
+    shares = charts.survival(Counter(learners), 10)
     assert shares[0] == 7 / 8  # the one who never started
     assert shares[1] == 5 / 8
     assert shares[2] == 3 / 6  # day 2 is observed only for the six enrolled ten days
@@ -23,7 +25,7 @@ def test_survival_is_the_share_still_active_among_learners_enrolled_that_long():
     curve = charts.drop_off_curve(shares)
     assert len(curve.points.split()) == 11
     assert curve.marks[1][2] == "after day 2: 17 points fewer active"
-    assert charts.survival([(5, 3)] * 4, 3) == []  # too few learners to draw
+    assert charts.survival({(5, 3): 4}, 3) == []  # too few learners to draw
 
 
 def test_tier_bars_stack_to_scale():
@@ -81,3 +83,24 @@ def test_settled_days_come_from_the_cache_and_the_newest_day_is_read_live():
     again = tiers_per_day(course)
     assert again[0] == first[0]  # kept
     assert again[1] == (day(3).date(), {"red": 4})  # live
+
+
+@pytest.mark.django_db
+def test_last_active_days_are_counted_as_whole_days_rounded_down_as_python_does():
+    from completion.instructor.roster import last_active_counts
+
+    course, (intro, *_rest) = make_course()
+    now = day(9, hour=8)
+    # (enrolled, last active): same day, 1.5 days after, never, and 1.5 days *before* enrolling
+    # (an imported history), which rounds down to -2 as timedelta.days does.
+    cases = [(day(2), day(2, hour=12)), (day(2), day(4, hour=0)), (day(3), None),
+             (day(5), day(3, hour=22))]  # fmt: skip
+    expected = Counter()
+    for n, (enrolled, last) in enumerate(cases):
+        m = enrol(course, f"l{n}", at=enrolled)
+        if last is not None:
+            add(course, m, "viewed", last, item=intro)
+        never = last is None
+        expected[(-1 if never else (last - enrolled).days, (now - enrolled).days)] += 1
+    assert last_active_counts(course, now=now) == dict(expected)
+    assert (-2, 3) in expected  # the case above really is negative
