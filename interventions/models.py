@@ -43,6 +43,8 @@ class ContactPreference(models.Model):
     phone_code_expires_at = models.DateTimeField(null=True, blank=True)
     # The learner agrees to be suggested as a study partner to peers at the same point.
     study_partner_opt_in = models.BooleanField(default=False)
+    # Learner messages go to the chat webhook instead of email.
+    prefers_chat = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -83,6 +85,8 @@ class OutboundMessage(models.Model):
     last_error = models.TextField(blank=True)
     # Which of the recipient's contact preferences decided the channel, time or suppression.
     decided_by = models.CharField(max_length=300, blank=True)
+    # The language the message was written in (a BCP 47 tag), chosen from the recipient's.
+    language = models.CharField(max_length=20, blank=True)
 
     class Meta:
         indexes = [
@@ -151,20 +155,24 @@ class PlaybookSetting(models.Model):
 
 
 class MessageTemplate(models.Model):
-    """A course's wording of one template (the defaults live in `messages.py`)."""
+    """A course's wording of one template (the defaults live in `messages.py`), in the
+    course's default language (`language` blank) or a translation into one language."""
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="message_templates")
     key = models.CharField(max_length=60)
+    language = models.CharField(max_length=20, blank=True)
     subject = models.CharField(max_length=300)
     body = models.TextField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["course", "key"], name="message_template_course_key"),
+            models.UniqueConstraint(
+                fields=["course", "key", "language"], name="message_template_course_key_lang"
+            ),
         ]
 
     def __str__(self) -> str:
-        return self.key
+        return f"{self.key} ({self.language})" if self.language else self.key
 
 
 class Experiment(models.Model):
@@ -381,6 +389,8 @@ class CourseSupport(models.Model):
     course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="support")
     booking_url = models.URLField(max_length=500, blank=True)
     program = models.CharField(max_length=12, choices=Program.choices, default=Program.COHORT)
+    # The language of the course's messages when a learner has none (blank: English).
+    language = models.CharField(max_length=20, blank=True)
 
     def __str__(self) -> str:
         return f"support of {self.course_id}"

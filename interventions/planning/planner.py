@@ -23,10 +23,12 @@ from django.utils import timezone
 
 from interventions.delivery import messages
 from interventions.learners.actions import announce_escalations
+from interventions.learners.partners import study_partners
 from interventions.measurement import experiments
 from interventions.models import (
     AdvisorCase,
     Channel,
+    ContactPreference,
     CourseSupport,
     Experiment,
     Intervention,
@@ -188,6 +190,7 @@ MESSAGE_FIELDS = (
     "body_html",
     "reason",
     "not_before",
+    "language",
 )
 
 
@@ -313,6 +316,8 @@ def _decide_learner_step(
         quiet_end=contact.quiet_hours_end if contact else None,
         phone_verified=bool(contact and contact.phone_verified_at),
         daily_digest=bool(contact and contact.daily_digest),
+        has_chat=bool(contact and contact.chat_webhook_url),
+        prefers_chat=bool(contact and contact.prefers_chat),
     )
     channels, delay = d.step.channels, d.step.send_delay_hours
     arm, spec = _arm_of(m, d, f)
@@ -320,7 +325,7 @@ def _decide_learner_step(
         return _action(m, d, "holdout", now, "hold-out group of the A/B test", arm=arm)
     if spec.get("none"):
         return _action(m, d, "holdout", now, f"A/B arm '{arm}': no message", arm=arm)
-    channels = tuple(spec.get("channels") or channels)
+    channels = throttle.preferred_channels(tuple(spec.get("channels") or channels), recipient)
     delay = float(spec.get("delay_hours") or delay)
     earliest = now + timedelta(hours=delay)  # the throttle may push it on
     open_channels, send_at, why = [], None, ""
@@ -418,18 +423,11 @@ def _context(
     }
 
 
-PARTNER_DISTANCE = 15.0  # percentage points of progress between study partners
-
-
 def _help(f: DayFacts, item_id: int | None, m: Membership, percent: float) -> dict[str, object]:
     """The instructor's resources and practice item for the failed assessment, the 1-on-1
     booking link, and up to three opted-in peers at about the same point."""
     resources, practice = f.helps.get(item_id or 0, ("", ""))
-    partners = [
-        name
-        for pk, name, theirs in f.partners
-        if pk != m.pk and abs(theirs - percent) <= PARTNER_DISTANCE
-    ][:3]
+    partners = study_partners(m.pk, percent, f.partners)
     return {
         "resources": resources.strip(),
         "practice": practice,
@@ -480,17 +478,37 @@ def _record(
     if experiment is not None:
         spec: dict[str, Any] = next((a for a in experiment.arms if a["key"] == action.arm), {})
         template = spec.get("template", template)
-    text = messages.render(template, _context(course, m, action, f, now), f.templates.get(template))
+    wording, language = _wording(template, m, f)
+    text = messages.render(template, _context(course, m, action, f, now), wording)
     key = f"iv:{m.pk}:{action.step}:{action.episode}"  # the same step and episode: one message
-    if action.audience == playbooks.LEARNER:
-        contact = f.contacts.get(m.person_id)
-        for channel in action.channels:
-            to = m.person.email if channel == Channel.EMAIL else (contact.phone if contact else "")
-            if to:
-                w.messages.append(
-                    _message(course, m, action, text, channel, to, f"{key}:{channel}")
-                )
-        return
+    contact = f.contacts.get(m.person_id)
+    for channel in action.channels:
+        to = _address(m, contact, channel)
+        if to:
+            row = _message(course, m, action, text, channel, to, f"{key}:{channel}", language)
+            w.messages.append(row)
+
+
+def _address(m: Membership, contact: ContactPreference | None, channel: str) -> str:
+    """Where a learner's message on `channel` goes (empty: nowhere)."""
+    if channel == Channel.EMAIL:
+        return m.person.email
+    if contact is None:
+        return ""
+    return contact.chat_webhook_url if channel == Channel.CHAT else contact.phone
+
+
+def _wording(template: str, m: Membership, f: DayFacts) -> tuple[messages.MessageText | None, str]:
+    """The course's wording of a template in the learner's language and that language: their
+    own choice, else the launch locale, else the course default; without a translation in any
+    of them, the course's (or the default) wording in the course's language."""
+    contact = f.contacts.get(m.person_id)
+    wanted = (contact.language if contact else "", m.person.locale, f.language)
+    translations = f.translations.get(template, {})
+    chosen = messages.pick_language(wanted, translations)
+    if chosen:
+        return translations[chosen], chosen
+    return f.templates.get(template), f.language or messages.DEFAULT_LANGUAGE
 
 
 def _pending_case(
@@ -510,6 +528,7 @@ def _pending_case(
         spec: dict[str, Any] = next((a for a in experiment.arms if a["key"] == action.arm), {})
         template = spec.get("template", template)
     text = messages.render(template, _context(course, m, action, f, now), f.templates.get(template))
+    language = f.language or messages.DEFAULT_LANGUAGE
     key = f"iv:{m.pk}:{action.step}:{action.episode}"
     staff = _staff_for(action.audience, f.staff)
     chat: list[tuple[Any, ...]] = []
@@ -526,6 +545,7 @@ def _pending_case(
                 Channel.CHAT,
                 contact.chat_webhook_url,
                 f"{key}:chat:{member.person_id}",
+                language,
             )
             chat.append((*row, member.person_id))
     progress = f.progress.get(m.pk)
@@ -558,6 +578,7 @@ def _message(
     channel: str,
     to: str,
     key: str,
+    language: str,
 ) -> tuple[Any, ...]:
     """An outbox row in MESSAGE_FIELDS order."""
     decided = (
@@ -576,6 +597,7 @@ def _message(
         messages.as_html(text.body) if channel == Channel.EMAIL else "",
         f"playbook:{action.step}",
         action.send_at or timezone.now(),
+        language,
     )
 
 
