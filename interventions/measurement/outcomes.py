@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from completion.models import Activity
 from interventions.measurement.experiments import HOLDOUT, ArmResult, Comparison, compare
-from interventions.models import AdvisorCase, Experiment, Intervention, OutboundMessage
+from interventions.models import Experiment, Intervention, OutboundMessage
 
 WINDOWS = {"reengaged_48h": timedelta(hours=48), "reengaged_7d": timedelta(days=7)}
 
@@ -133,15 +133,6 @@ def experiment_results(*, course_id: int) -> list[ExperimentResult]:
     return out
 
 
-def open_cases(*, course_id: int) -> list[AdvisorCase]:
-    return list(
-        AdvisorCase.objects.filter(membership__course_id=course_id)
-        .exclude(status=AdvisorCase.Status.RESOLVED)
-        .select_related("membership__person", "owner")
-        .order_by("due_at")[:200]
-    )
-
-
 @dataclass(frozen=True)
 class FunnelStage:
     label: str
@@ -149,16 +140,21 @@ class FunnelStage:
     share: float  # of the first stage, 0..100
 
 
+STAFF_PLAYBOOK = "staff"  # staff's own messages to many learners (`planning.bulk`)
+
+
 def intervention_funnel(*, course_id: int) -> list[FunnelStage]:
-    """Each counter as what it is: steps planned; messages queued, sent, bounced or failed
-    (the outbox's own states); then, of the steps sent, measured and back within 48 h / 7 days.
+    """Each counter as what it is: playbook steps planned and staff's messages to learners;
+    messages queued, sent, bounced or failed (the outbox's own states); then, of the steps and
+    staff messages sent, measured and back within 48 h / 7 days.
 
     Email over SMTP tells nothing of delivery, opens or clicks, so none is claimed.
     """
-    steps = Intervention.objects.filter(course_id=course_id).exclude(
+    planned = Intervention.objects.filter(course_id=course_id).exclude(
         status=Intervention.Status.DRY_RUN
     )
-    sent = steps.filter(status=Intervention.Status.SENT)
+    steps = planned.exclude(playbook=STAFF_PLAYBOOK)
+    sent = planned.filter(status=Intervention.Status.SENT)
     Out = OutboundMessage.Status
     outbox = dict(
         OutboundMessage.objects.filter(course_id=course_id)
@@ -167,7 +163,8 @@ def intervention_funnel(*, course_id: int) -> list[FunnelStage]:
         .order_by()
     )
     counts = [
-        ("Steps planned", steps.count()),
+        ("Playbook steps planned", steps.count()),
+        ("Messages from staff", planned.filter(playbook=STAFF_PLAYBOOK).count()),
         ("Messages queued", outbox.get(Out.PENDING, 0) + outbox.get(Out.SENDING, 0)),
         ("Messages sent", outbox.get(Out.SENT, 0)),
         ("Bounced or failed", outbox.get(Out.BOUNCED, 0) + outbox.get(Out.FAILED, 0)),
@@ -175,5 +172,5 @@ def intervention_funnel(*, course_id: int) -> list[FunnelStage]:
         ("Back within 48 h", sent.filter(reengaged_48h=True).count()),
         ("Back within 7 days", sent.filter(reengaged_7d=True).count()),
     ]
-    top = max(counts[0][1], 1)
+    top = max(counts[0][1] + counts[1][1], 1)
     return [FunnelStage(label, n, round(100 * n / top, 1)) for label, n in counts]
