@@ -60,7 +60,10 @@ def test_each_learner_gets_their_own_copy_through_the_outbox_recorded_as_a_staff
     assert (done.queued, done.scheduled, done.suppressed) == (2, 0, 0)
     assert done.finished_at is not None
     bodies = dict(OutboundMessage.objects.values_list("membership_id", "body_text"))
-    assert bodies == {learners[0].pk: "Hi Learner0, see you.", learners[1].pk: "Hi Learner1, see you."}
+    assert bodies == {
+        learners[0].pk: "Hi Learner0, see you.",
+        learners[1].pk: "Hi Learner1, see you.",
+    }
     assert set(OutboundMessage.objects.values_list("status", flat=True)) == {"pending"}
     steps = Intervention.objects.filter(step="staff_message")
     assert steps.count() == 2
@@ -78,9 +81,7 @@ def test_each_learner_gets_their_own_copy_through_the_outbox_recorded_as_a_staff
     assert OutboundMessage.objects.count() == 2
 
 
-def test_opted_out_paused_and_quiet_hours_learners_are_held_or_skipped_with_reasons(
-    course, roster
-):
+def test_opted_out_paused_and_quiet_hours_learners_are_held_or_skipped_with_reasons(course, roster):
     learners, teacher = roster
     out, paused, night, throttled, fine = learners
     ContactPreference.objects.create(person=out.person, email_opt_out=True)

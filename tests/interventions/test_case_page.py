@@ -63,7 +63,9 @@ def test_cases_filter_to_mine_a_colleague_and_the_digest(cases):
     course, ann, bob = cases
     assert case_page(course.pk, CaseQuery(assignee="mine"), me=ann.person_id).total == 70
     assert case_page(course.pk, CaseQuery(assignee="mine"), me=bob.person_id).total == 50
-    assert case_page(course.pk, CaseQuery(assignee=str(bob.person_id)), me=ann.person_id).total == 50
+    assert (
+        case_page(course.pk, CaseQuery(assignee=str(bob.person_id)), me=ann.person_id).total == 50
+    )
     assert case_page(course.pk, CaseQuery(assignee="none"), me=ann.person_id).total == 0
     digest = case_page(course.pk, CaseQuery(status="digest"), me=ann.person_id)
     assert [c.reason for c in digest.rows] == ["over the cap"]

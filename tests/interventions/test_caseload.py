@@ -98,7 +98,8 @@ def test_cases_over_the_cap_are_batched_into_one_digest_email_per_owner(course, 
     assert send_case_digests(now=NOW) == 2
     digests = OutboundMessage.objects.filter(reason="case_digest")
     assert sorted(digests.values_list("to_address", flat=True)) == [
-        "teach-1@example.edu", "teach-2@example.edu"
+        "teach-1@example.edu",
+        "teach-2@example.edu",
     ]
     body = digests.get(to_address="teach-1@example.edu").body_text
     assert "1 case(s) for you went over today's cap" in body
