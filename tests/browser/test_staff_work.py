@@ -93,8 +93,10 @@ def test_the_instructor_pages_sorts_and_filters_advisor_cases(cohort, page, audi
         AdvisorCase.objects.create(membership=m, owner=teacher if n % 2 else None,
                                    reason=f"Case number {n}", due_at=now + timedelta(days=2),
                                    opened_at=now - timedelta(days=n))  # fmt: skip
-    AdvisorCase.objects.create(membership=learners[0], owner=teacher, reason="Over the cap",
-                               status=AdvisorCase.Status.BATCHED, due_at=now, opened_at=now)  # fmt: skip
+    AdvisorCase.objects.create(
+        membership=learners[0], owner=teacher, reason="Over the cap",
+        status=AdvisorCase.Status.BATCHED, due_at=now, opened_at=now,
+    )  # fmt: skip
 
     frame, lt = launch(page, cohort, "instructor")
     frame.get_by_role("navigation", name="Main").get_by_role("link", name="Interventions").click()
@@ -129,7 +131,7 @@ def test_an_override_to_completed_issues_the_certificate(cohort, page):
     course = Course.objects.get(context_id="demo-course-safety-101")
     learner = Membership.objects.filter(course=course, role="learner").order_by("pk").first()
     name = learner.person.name
-    frame, lt = launch(page, cohort, "instructor")
+    _, lt = launch(page, cohort, "instructor")
     open_as(page, f"{cohort.url}/messages/course/learners/{learner.pk}/", lt)
     page.get_by_role("link", name="Override status").click()
     page.get_by_label("Status").select_option("completed")

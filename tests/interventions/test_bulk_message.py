@@ -8,7 +8,6 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import time_machine
 from django.test import Client
-from django.utils import timezone
 
 from completion.instructor.roster import RosterQuery, matching_memberships
 from completion.models import Pause, RiskScore
@@ -85,8 +84,10 @@ def test_opted_out_paused_and_quiet_hours_learners_are_held_or_skipped_with_reas
     learners, teacher = roster
     out, paused, night, throttled, fine = learners
     ContactPreference.objects.create(person=out.person, email_opt_out=True)
-    Pause.objects.create(membership=paused, starts_on=NOON.date(), until=NOON.date() + timedelta(days=5),
-                         reason="holiday", created_by="learner")  # fmt: skip
+    Pause.objects.create(
+        membership=paused, starts_on=NOON.date(), until=NOON.date() + timedelta(days=5),
+        reason="holiday", created_by="learner",
+    )  # fmt: skip
     ContactPreference.objects.create(
         person=night.person, quiet_hours_start=time(11, 0), quiet_hours_end=time(14, 0)
     )
@@ -120,16 +121,18 @@ def test_a_large_filter_is_queued_by_a_task(
     monkeypatch.setattr(bulk, "INLINE_LIMIT", 1)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         done = send(course, [m.pk for m in learners[:2]], teacher)
-    assert done.finished_at is None and not OutboundMessage.objects.exists()
+    assert done.finished_at is None
+    assert not OutboundMessage.objects.exists()
     for callback in callbacks:
         callback()  # the worker (synchronous in tests) runs the task
     done.refresh_from_db()
-    assert done.queued == 2 and done.finished_at is not None
+    assert done.queued == 2
+    assert done.finished_at is not None
 
 
 @time_machine.travel(NOON, tick=False)
 def test_the_instructor_previews_confirms_and_reads_what_became_of_it(course, roster):
-    learners, teacher = roster
+    _, teacher = roster
     lt = token_for(teacher, "instructor")
     page = Client().get(URL, {"tier": "red"}, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
     assert "Message these 2 learners" in page
@@ -149,8 +152,9 @@ def test_the_instructor_previews_confirms_and_reads_what_became_of_it(course, ro
 
 def test_the_roster_offers_the_action_for_its_filter(course, roster):
     _, teacher = roster
-    page = Client().get("/course/risk/", {"tier": "red"},
-                        HTTP_X_FINISHLINE_LAUNCH=token_for(teacher, "instructor")).content.decode()  # fmt: skip
+    lt = token_for(teacher, "instructor")
+    page = Client().get("/course/risk/", {"tier": "red"}, HTTP_X_FINISHLINE_LAUNCH=lt)
+    page = page.content.decode()
     assert "Message these 2 learners" in page
     assert f"{URL}?tier=red" in page
 
