@@ -85,7 +85,9 @@ def send_case_digests(*, now: datetime | None = None) -> int:
         AdvisorCase.objects.filter(
             status=AdvisorCase.Status.BATCHED, digest_sent_at__isnull=True, owner__isnull=False
         )
-        .select_related("owner__deployment", "owner__contact", "membership__person")
+        .select_related(
+            "owner__deployment", "owner__contact", "membership__person", "membership__course"
+        )
         .order_by("owner_id", "opened_at", "pk")
     )
     by_owner: dict[int, list[AdvisorCase]] = {}
@@ -107,7 +109,8 @@ def _send_case_digest(cases: list[AdvisorCase], now: datetime) -> int:
     link = settings.TOOL_BASE_URL + reverse("interventions:course") + "?status=digest#cases"
     lines = [
         f"- {c.membership.person.name or c.membership.person.sub}: {c.reason} "
-        f"(opened {c.opened_at:%d %b})"
+        f"({c.membership.course.title or c.membership.course.context_id}, "
+        f"opened {c.opened_at:%d %b})"
         for c in cases[:CASE_DIGEST_LINES]
     ]
     more = len(cases) - len(lines)

@@ -104,5 +104,6 @@ def test_cases_over_the_cap_are_batched_into_one_digest_email_per_owner(course, 
     body = digests.get(to_address="teach-1@example.edu").body_text
     assert "1 case(s) for you went over today's cap" in body
     assert "/messages/course/?status=digest#cases" in body
+    assert "(Safety 101, opened" in body
     assert in_digest(course.pk) == 0
     assert send_case_digests(now=NOW + timedelta(hours=2)) == 0  # each case in one digest
