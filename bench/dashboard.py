@@ -132,7 +132,8 @@ def build_cases(course: object, teacher: object) -> None:
     members = list(Membership.objects.filter(course=course, role="learner").order_by("pk"))
     cases = AdvisorCase.objects.bulk_create(
         [AdvisorCase(membership=m, owner=teacher if i % 2 else None, reason="Failed the quiz",
-                     due_at=now, opened_at=now - timedelta(minutes=i))
+                     due_at=now, opened_at=now - timedelta(minutes=i), tier=1 + i % 3,
+                     percent_complete=i % 100)
          for i, m in enumerate(members)],
         batch_size=5000,
     )  # fmt: skip

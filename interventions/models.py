@@ -115,6 +115,10 @@ class AdvisorCase(models.Model):
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    # Its value when opened, as the caseload ranked it: the step's escalation tier (higher is
+    # more urgent) and how far along the learner was (0-100).
+    tier = models.PositiveSmallIntegerField(default=1)
+    percent_complete = models.FloatField(default=0.0)
     # When a batched case went out in its owner's daily case digest.
     digest_sent_at = models.DateTimeField(null=True, blank=True)
 

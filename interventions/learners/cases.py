@@ -1,8 +1,8 @@
 """The course's advisor cases for the interventions page: filtered by assignee, sorted by value,
 age, learner or assignee, one page at a time in SQL; and the count waiting in today's digest.
 
-Value is the caseload's order (`planning.caseload.value_order`): the most escalated step first,
-then the learner furthest along, then the oldest case.
+Value is the caseload's order (`planning.caseload.value_order`), as stored on the case when it
+was opened: the most escalated step first, then the learner furthest along, then the oldest.
 """
 
 from __future__ import annotations
@@ -10,20 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, F, QuerySet, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 
-from completion.models import Progress
-from interventions.models import AdvisorCase, Intervention
+from interventions.models import AdvisorCase
 
 PER_PAGE = 50
 SORTS: dict[str, tuple[Any, ...]] = {
-    "value": (F("tier").desc(nulls_last=True), F("percent").desc(nulls_last=True), "opened_at"),
+    "value": ("-tier", "-percent_complete", "opened_at", "pk"),
     "age": ("opened_at", "pk"),  # oldest first
     "-age": ("-opened_at", "-pk"),
     "name": ("learner_name", "pk"),
     "-name": ("-learner_name", "pk"),
-    "assignee": (F("owner_name").asc(nulls_last=True), "opened_at"),
+    "assignee": (F("owner_name").asc(nulls_last=True), "opened_at", "pk"),
 }
 STATUSES = {"open": "Open and contacted", "digest": "In the daily digest", "resolved": "Resolved"}
 
@@ -38,7 +37,7 @@ class CaseQuery:
 
 @dataclass(frozen=True)
 class CasePage:
-    rows: list[AdvisorCase]  # annotated: tier, percent
+    rows: list[AdvisorCase]
     total: int
     page: int
     pages: int
@@ -79,18 +78,15 @@ def case_page(course_id: int, q: CaseQuery, *, me: int) -> CasePage:
     total = cases.count()
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(max(q.page, 1), pages)
-    step = Intervention.objects.filter(case=OuterRef("pk")).order_by("-tier")
-    progress = Progress.objects.filter(membership=OuterRef("membership")).order_by("-as_of")
-    rows = (
-        cases.annotate(
-            tier=Subquery(step.values("tier")[:1]),
-            percent=Subquery(progress.values("percent_complete")[:1]),
-            learner_name=_name("membership__person__"),
-            owner_name=_name("owner__"),
-        )
-        .select_related("membership__person", "owner")
-        .order_by(*SORTS.get(q.sort, SORTS["value"]))[(page - 1) * PER_PAGE : page * PER_PAGE]
-    )
+    sort = q.sort if q.sort in SORTS else "value"
+    # Names are computed only to sort by them (over every case, before the page is cut).
+    if sort in ("name", "-name"):
+        cases = cases.annotate(learner_name=_name("membership__person__"))
+    elif sort == "assignee":
+        cases = cases.annotate(owner_name=_name("owner__"))
+    rows = cases.select_related("membership__person", "owner").order_by(*SORTS[sort])[
+        (page - 1) * PER_PAGE : page * PER_PAGE
+    ]
     return CasePage(list(rows), total, page, pages, _assignees(course_id), in_digest(course_id))
 
 

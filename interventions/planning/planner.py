@@ -551,6 +551,8 @@ def _pending_case(
             intervention=intervention,
             case=AdvisorCase(
                 membership=m,
+                tier=_tier(action.step),
+                percent_complete=progress.percent_complete if progress else 0.0,
                 reason=text.subject[:300],
                 context={"step": action.step, "body": text.body},
                 due_at=now + timedelta(days=2),

@@ -27,7 +27,7 @@ def cases(course):
         m = enrol(course, f"l{n:03d}", name=f"Learner {n:03d}")
         case = AdvisorCase.objects.create(
             membership=m, owner=(ann if n < 70 else bob).person, reason=f"case {n}",
-            due_at=now + timedelta(days=2), opened_at=now - timedelta(hours=n),
+            due_at=now + timedelta(days=2), opened_at=now - timedelta(hours=n), tier=1 + n % 3,
         )  # fmt: skip
         Intervention.objects.create(membership=m, course=course, playbook="difficulty",
                                     step="failed_3", episode="e", tier=1 + n % 3, status="sent",
