@@ -430,6 +430,8 @@ class CompletionCriteria(models.Model):
     due_on = models.DateField(null=True, blank=True)
     due_days_after_enrolment = models.PositiveIntegerField(null=True, blank=True)
     item_prerequisites = models.JSONField(default=dict, blank=True)  # {"<item id>": [ids]}
+    # The course's own due date per item ({"<item id>": "2026-03-10"}), over the LMS's.
+    item_due_dates = models.JSONField(default=dict, blank=True)
     prerequisite_course_ids = models.JSONField(default=list, blank=True)
     status_labels = models.JSONField(default=dict, blank=True)  # {"completed": "Compliant"}
     # Days before the deadline a learner is reminded ([] = 30, 14, 3); the last one goes to

@@ -86,6 +86,20 @@ else:
     ALLOWED_HOSTS = ALLOWED_HOSTS or [urlsplit(TOOL_BASE_URL).hostname or "localhost"]
 CSRF_TRUSTED_ORIGINS = [TOOL_BASE_URL]
 
+# The demo LMS (start page, "Launch as ..." course page, its platform endpoints): always on in
+# the local modes; in production only with FINISHLINE_DEMO_LMS=on, for an admin trying
+# Finishline out, never by default. FINISHLINE_DEMO_LMS_URL serves its pages under another
+# origin of this same server (a second host name), so the launch is cross-site as from an LMS.
+_demo_lms = os.environ.get("FINISHLINE_DEMO_LMS", "off").strip().lower()
+if _demo_lms not in {"on", "off"}:
+    raise ImproperlyConfigured("FINISHLINE_DEMO_LMS must be on or off (off unless set).")
+DEMO_LMS = LOCAL or _demo_lms == "on"
+DEMO_LMS_URL = os.environ.get("FINISHLINE_DEMO_LMS_URL", "").rstrip("/")
+if DEMO_LMS_URL and not DEMO_LMS:
+    raise ImproperlyConfigured("FINISHLINE_DEMO_LMS_URL is set but FINISHLINE_DEMO_LMS is off.")
+if DEMO_LMS_URL and not LOCAL:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, urlsplit(DEMO_LMS_URL).hostname or ""]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

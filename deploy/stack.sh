@@ -13,6 +13,9 @@
 # FINISHLINE_HTTPS_PORT (443), FINISHLINE_HTTP_PORT (80), FINISHLINE_BIND (0.0.0.0),
 # FINISHLINE_APP_PORT (8000, gunicorn on loopback), WEB_WORKERS (2), Q_WORKERS (2),
 # FINISHLINE_STATE_DIR (var/production: rendered config, pid, metrics files; no data).
+# To try it out only: FINISHLINE_DEMO_LMS=on seeds and serves the demo LMS (off by default),
+# under FINISHLINE_DEMO_LMS_URL if set (another host name of this server, e.g. a second DNS
+# name, so the launch is cross-site as from a real LMS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,6 +36,10 @@ export FINISHLINE_APP_PORT=${FINISHLINE_APP_PORT:-8000}
 export FINISHLINE_APP_BIND=127.0.0.1:$FINISHLINE_APP_PORT
 HOST=$(python -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname)' \
   "$FINISHLINE_BASE_URL")
+SERVER_NAMES=$HOST
+if [ "${FINISHLINE_DEMO_LMS:-off}" = on ] && [ -n "${FINISHLINE_DEMO_LMS_URL:-}" ]; then
+  SERVER_NAMES="$HOST $(python -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname)' "$FINISHLINE_DEMO_LMS_URL")"
+fi
 
 if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
   # Every web host of one installation needs the same key: copy this file to the others.
@@ -71,11 +78,16 @@ prepare() {
   # take their locks without waiting on tasks.
   python manage.py migrate --noinput
   python manage.py sync_schedules
+  if [ "${FINISHLINE_DEMO_LMS:-off}" = on ]; then
+    # Only to try Finishline out: anyone who reaches the demo LMS launches into its course.
+    python manage.py seed_demo
+    echo "deploy/stack.sh: THE DEMO LMS IS ON (FINISHLINE_DEMO_LMS=on): ${FINISHLINE_DEMO_LMS_URL:-$FINISHLINE_BASE_URL}/ launches anyone into its demo course; unset it for real use" >&2
+  fi
   export NGINX_CONF=$STATE_DIR/nginx.conf
   STATE_DIR=$STATE_DIR APP_PORT=$FINISHLINE_APP_PORT \
     HTTPS_PORT=${FINISHLINE_HTTPS_PORT:-443} HTTP_PORT=${FINISHLINE_HTTP_PORT:-80} \
     HTTPS_BIND=${FINISHLINE_BIND:-0.0.0.0} HTTP_BIND=${FINISHLINE_BIND:-0.0.0.0} \
-    SERVER_NAME=$HOST TLS_CERT=$FINISHLINE_TLS_CERT TLS_KEY=$FINISHLINE_TLS_KEY \
+    SERVER_NAME="$SERVER_NAMES" TLS_CERT=$FINISHLINE_TLS_CERT TLS_KEY=$FINISHLINE_TLS_KEY \
     STATIC_ROOT=$ROOT/staticfiles NGINX_USER=$(id -un) \
     python - deploy/nginx.conf.template "$NGINX_CONF" <<'PY'
 import os, string, sys

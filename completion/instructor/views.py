@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from completion.instructor import charts
-from completion.instructor.forms import CriteriaForm, OverrideForm
+from completion.instructor import charts, criteria_editor
+from completion.instructor.forms import OverrideForm
 from completion.instructor.roster import (
     FILTER_KEYS,
     last_active_offsets,
@@ -22,13 +22,12 @@ from completion.instructor.roster import (
     roster_page,
     tiers_per_day,
 )
-from completion.models import Item
 from completion.risk import selectors as sel
 from completion.risk.services import InvalidCriteria, override_status, update_criteria
 from lti_tool import selectors
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_required
-from lti_tool.models import Course, Role
+from lti_tool.models import Role
 from lti_tool.selectors import STAFF_ROLES
 
 
@@ -104,43 +103,35 @@ def _filters_query(request: HttpRequest) -> str:
     return urlencode({k: request.GET[k] for k in FILTER_KEYS if request.GET.get(k)})
 
 
-def _criteria_form(course: Course, data: object = None) -> CriteriaForm:
-    items = list(
-        Item.objects.filter(course=course, is_tool_lineitem=False)
-        .order_by("position", "pk")
-        .values_list("pk", "kind", "title")
-    )
-    courses = list(
-        Course.objects.filter(deployment_id=course.deployment_id)
-        .exclude(pk=course.pk)
-        .values_list("pk", "title")
-    )
-    initial = CriteriaForm.initial_from(sel.criteria_row(course))
-    return CriteriaForm(data, initial=initial, items=items, courses=courses)
-
-
 @launch_required(roles=STAFF_ROLES)
 def criteria_settings(request: HttpRequest) -> HttpResponse:
+    """The criteria editor: items to pick, thresholds, prerequisites drawn as a path."""
     launch = _launch(request)
     course = selectors.access_course(launch, launch.course_id or 0, staff=True)
     _editors_only(request, launch)
-    form = _criteria_form(course, request.POST if request.method == "POST" else None)
-    saved = False
-    if request.method == "POST" and form.is_valid():
+    posted, can_edit = request.method == "POST", launch.role in EDITORS
+    form, row = criteria_editor.editor_form(
+        course, request.POST if posted else None, can_edit=can_edit
+    )
+    if posted and form.is_valid():
         try:
             update_criteria(course=course, values=form.values(), by=f"person:{launch.person_id}")
-            saved = True
+            return redirect(reverse("completion_risk:criteria") + "?done=criteria")
         except InvalidCriteria as exc:
-            form.add_error(None, str(exc))
+            form.show(exc.problems)
+    query = request.GET.get("q", "").strip()[:100]
     return render(
         request,
         "completion/criteria.html",
         {
             "course": course,
             "form": form,
-            "saved": saved,
+            "query": query,
+            "rows": form.item_rows(query),
+            "path": criteria_editor.path_for(form, row),
+            "can_edit": can_edit,
         },
-        status=400 if request.method == "POST" and not saved else 200,
+        status=400 if posted else 200,
     )
 
 

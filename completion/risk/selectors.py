@@ -28,6 +28,7 @@ from completion.models import (
     TrainedRiskModel,
 )
 from completion.progress import criteria as crit
+from completion.progress import criteria_check as check
 from completion.progress import pace
 from completion.risk.features import LearnerRecord
 from completion.risk.model import EVENTS, EventPredictor, NotEnoughHistory, TrainedPredictor
@@ -44,6 +45,58 @@ def criteria_row(course: Course) -> CompletionCriteria:
     """The course's saved criteria, or unsaved defaults."""
     found = CompletionCriteria.objects.filter(course=course).first()
     return found if found is not None else CompletionCriteria(course=course)
+
+
+def catalogue_of(course: Course) -> check.Catalogue:
+    """What a course's criteria may name: its items and the deployment's other courses."""
+    return check.Catalogue(
+        course_id=course.pk,
+        titles=dict(
+            Item.objects.filter(course=course, is_tool_lineitem=False).values_list("pk", "title")
+        ),
+        courses=dict(
+            Course.objects.filter(deployment_id=course.deployment_id)
+            .exclude(pk=course.pk)
+            .values_list("pk", "title")
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class CriteriaItem:
+    """An item as the criteria editor lists it, with what the LMS says of its date and mark."""
+
+    id: int
+    kind: str
+    kind_label: str
+    title: str
+    section: str
+    lms_due: date | None
+    lms_pass_mark: float | None
+
+
+def criteria_items(course: Course) -> list[CriteriaItem]:
+    """The course's items in course order, for the criteria editor."""
+    labels = dict(Item.Kind.choices)
+    return [
+        CriteriaItem(
+            id=i,
+            kind=k,
+            kind_label=str(labels.get(k, k)),
+            title=t or f"Item {i}",
+            section=s,
+            lms_due=d.date() if d else None,
+            lms_pass_mark=m,
+        )
+        for i, k, t, s, d, m in Item.objects.filter(course=course, is_tool_lineitem=False)
+        .order_by("position", "pk")
+        .values_list("pk", "kind", "title", "section", "due_at", "pass_mark")
+    ]
+
+
+def item_due_dates(row: CompletionCriteria) -> dict[int, date]:
+    """The due dates the course set per item (over the LMS's `Item.due_at`)."""
+    return {int(k): date.fromisoformat(str(v)) for k, v in (row.item_due_dates or {}).items()}
 
 
 def _ids(values: Iterable[Any]) -> frozenset[int]:
@@ -85,14 +138,18 @@ def due_anchors(
     )  # fmt: skip
 
 
+def _day(moment: date) -> date:
+    return moment.date() if isinstance(moment, datetime) else moment
+
+
 def setup_of(course: Course, row: CompletionCriteria | None = None) -> CourseSetup:
     """Everything the pure scorer needs to know about a course."""
     row = row if row is not None else criteria_row(course)
-    rows = list(
-        Item.objects.filter(course=course, is_tool_lineitem=False).values_list(
-            "id", "kind", "title", "weight", "pass_mark", "due_at"
-        )
+    found = Item.objects.filter(course=course, is_tool_lineitem=False).values_list(
+        "id", "kind", "title", "weight", "pass_mark", "due_at"
     )
+    own_due = item_due_dates(row)
+    rows = [(i, k, t, w, m, own_due.get(i, _day(d) if d else None)) for i, k, t, w, m, d in found]
     items = [(i, k, t) for i, k, t, *_ in rows]
     kinds = {i: k for i, k, _ in items}
     titles = {i: (t or f"item {i}") for i, _, t in items}
@@ -121,12 +178,12 @@ def setup_of(course: Course, row: CompletionCriteria | None = None) -> CourseSet
         content_items=criteria.content_items,
         start_items=start,
         has_forum="forum" in kinds.values(),
-        item_due={i: d.date() for i, k, _, _, _, d in rows if d is not None and k == "assessment"},
+        item_due={i: d for i, k, _, _, _, d in rows if d is not None and k == "assessment"},
         min_time_seconds=criteria.min_time_seconds,
         trend_window_days=rules.trend_window_days,
     )
     timeline = timeline_of(row)
-    due = {i: d.date() for i, _, _, _, _, d in rows if d is not None and i in tracked}
+    due = {i: d for i, _, _, _, _, d in rows if d is not None and i in tracked}
     if due:
         timeline = replace(
             timeline, anchors=(*timeline.anchors, *due_anchors(due, criteria, timeline))

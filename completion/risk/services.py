@@ -25,8 +25,10 @@ from completion.models import (
     TrainedRiskModel,
 )
 from completion.progress import criteria as crit
+from completion.progress import criteria_check as check
 from completion.risk.model import TrainedArtefact
 from completion.risk.rules import RulesConfig
+from completion.risk.selectors import catalogue_of
 from lti_tool.audit.trail import append_audit
 from lti_tool.models import Course, Deployment, Membership
 
@@ -41,6 +43,7 @@ CRITERIA_FIELDS = (
     "due_days_after_enrolment",
     "reminder_days",
     "item_prerequisites",
+    "item_due_dates",
     "prerequisite_course_ids",
     "status_labels",
     "timeline",
@@ -56,7 +59,12 @@ CRITERIA_FIELDS = (
 
 
 class InvalidCriteria(ValueError):
-    """The criteria given cannot be saved; the message says why in plain words."""
+    """The criteria given cannot be saved; the message says why in plain words, and
+    `problems` says it per field (for a page to show each next to its field)."""
+
+    def __init__(self, message: str, problems: tuple[check.Problem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems or (check.Problem("", message),)
 
 
 def _enqueue_rescore(course_id: int, membership_ids: list[int] | None) -> None:
@@ -89,25 +97,51 @@ def update_criteria(*, course: Course, values: Mapping[str, Any], by: str) -> Co
     return row
 
 
+def _ints(values: Any) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in values or ())
+    except (TypeError, ValueError) as exc:
+        raise InvalidCriteria("item and course ids must be whole numbers") from exc
+
+
+def draft_of(row: CompletionCriteria) -> check.Draft:
+    """The row's criteria in the terms `criteria_check` judges."""
+    try:
+        return check.Draft(
+            required_items=_ints(row.required_item_ids),
+            required_submissions=_ints(row.required_submission_ids),
+            min_item_scores={int(k): float(v) for k, v in (row.min_item_scores or {}).items()},
+            item_due_dates={
+                int(k): date.fromisoformat(str(v)) for k, v in (row.item_due_dates or {}).items()
+            },
+            item_prerequisites={
+                int(k): _ints(v) for k, v in (row.item_prerequisites or {}).items()
+            },
+            prerequisite_courses=_ints(row.prerequisite_course_ids),
+            min_content_share=float(row.min_content_share),
+            min_overall_score=None
+            if row.min_overall_score is None
+            else float(row.min_overall_score),
+            min_time_minutes=int(row.min_time_minutes),
+            fixed_timeline=row.timeline == row.Timeline.ABSOLUTE,
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+            status_labels=tuple(row.status_labels or {}),
+            anchor_shares=tuple(float(a.get("share", -1)) for a in row.anchors or []),
+            reminder_days=_ints(row.reminder_days),
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InvalidCriteria(f"criteria in an unexpected shape: {exc}") from exc
+
+
 def _validate(row: CompletionCriteria) -> None:
+    found = list(check.problems(draft_of(row), catalogue_of(row.course)))
     try:
         RulesConfig.from_settings(row.rule_settings or {})
     except (TypeError, ValueError) as exc:
-        raise InvalidCriteria(f"risk settings: {exc}") from exc
-    if not 0 <= row.min_content_share <= 1:
-        raise InvalidCriteria("the share of content must be between 0% and 100%")
-    if row.min_overall_score is not None and not 0 <= row.min_overall_score <= 1:
-        raise InvalidCriteria("the minimum score must be between 0% and 100%")
-    if row.timeline == row.Timeline.ABSOLUTE and not (row.starts_on and row.ends_on):
-        raise InvalidCriteria("a fixed-date timeline needs a start and an end date")
-    if row.starts_on and row.ends_on and row.ends_on < row.starts_on:
-        raise InvalidCriteria("the end date is before the start date")
-    unknown = set(row.status_labels or {}) - set(crit.STATUSES) - set(crit.LIFECYCLE_LABELS)
-    if unknown:
-        raise InvalidCriteria(f"unknown statuses in labels: {', '.join(sorted(unknown))}")
-    for anchor in row.anchors or []:
-        if not 0 <= float(anchor.get("share", -1)) <= 1:
-            raise InvalidCriteria("an anchor's share must be between 0% and 100%")
+        found.append(check.Problem("rule_settings", f"Risk settings: {exc}."))
+    if found:
+        raise InvalidCriteria(" ".join(p.message for p in found), tuple(found))
 
 
 @transaction.atomic

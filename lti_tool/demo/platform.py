@@ -2,7 +2,8 @@
 
 It is a real platform as far as the tool can tell: its own RSA key (kept in `var/`), its own
 JWKS URL fetched over HTTP, OIDC authentication answering the tool's login redirect with a
-signed id_token. It serves only the seeded demo deployment and is off in production.
+signed id_token. It serves only the seeded demo deployment and is off in production unless
+FINISHLINE_DEMO_LMS=on (then without the admin role: instructor and learner only).
 """
 
 from __future__ import annotations
@@ -39,8 +40,13 @@ ROLE_URIS = {
 }
 
 
+def lms_url() -> str:
+    """The demo LMS's origin: the tool's own, unless FINISHLINE_DEMO_LMS_URL names another."""
+    return str(settings.DEMO_LMS_URL or settings.TOOL_BASE_URL)
+
+
 def issuer() -> str:
-    return settings.TOOL_BASE_URL + "/demo/platform"
+    return lms_url() + "/demo/platform"
 
 
 def key_path() -> Path:

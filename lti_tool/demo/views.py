@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from lti_tool.demo import mailbox, platform
+from lti_tool.middleware import BASE_POLICY
 from lti_tool.models import Platform
 
 # Like Moodle, the demo LMS names each launch with a one-time lti_message_hint: its course
@@ -28,24 +29,36 @@ ROLES = {
 
 
 def _demo_enabled() -> bool:
-    return (
-        settings.LOCAL
+    """Switched on (the local modes, or FINISHLINE_DEMO_LMS=on) and seeded (`seed_demo`)."""
+    return bool(
+        settings.DEMO_LMS
         and Platform.objects.filter(issuer=platform.issuer(), client_id=platform.CLIENT_ID).exists()
     )
 
 
+def _roles() -> dict[str, str]:
+    # The demo admin sees the console across platforms: never offered outside the local modes.
+    return ROLES if settings.LOCAL else {k: v for k, v in ROLES.items() if k != "admin"}
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "demo/home.html", {"demo": _demo_enabled()})
+    return render(
+        request,
+        "demo/home.html",
+        {"demo": _demo_enabled(), "roles": _roles(), "local": settings.LOCAL},
+    )
 
 
 @require_GET
 def lms_course(request: HttpRequest) -> HttpResponse:
     """A course page of the demo LMS with Finishline in an iframe, as Canvas or Moodle shows it."""
     role = request.GET.get("as", "learner")
-    if not _demo_enabled() or role not in ROLES:
+    if not _demo_enabled() or role not in _roles():
         raise Http404("The demo is not set up.")
-    login_url = "/lti/login/?" + urlencode(
+    # On an origin of its own (FINISHLINE_DEMO_LMS_URL) the frame names the tool's origin.
+    tool = settings.TOOL_BASE_URL if platform.lms_url() != settings.TOOL_BASE_URL else ""
+    login_url = f"{tool}/lti/login/?" + urlencode(
         {
             "iss": platform.issuer(),
             "client_id": platform.CLIENT_ID,
@@ -55,7 +68,22 @@ def lms_course(request: HttpRequest) -> HttpResponse:
             "target_link_uri": settings.TOOL_BASE_URL + "/lti/launch/",
         }
     )
-    return render(request, "demo/lms_course.html", {"role": role, "login_url": login_url})
+    response = render(
+        request,
+        "demo/lms_course.html",
+        {"role": role, "login_url": login_url, "local": settings.LOCAL},
+    )
+    if tool:
+        response["Content-Security-Policy"] = framing_policy(tool)
+    return response
+
+
+def framing_policy(tool_origin: str) -> str:
+    """The base policy, with the tool's origin allowed in frames (the LMS page frames it)."""
+    policy = [
+        f"frame-src 'self' {tool_origin}" if p.startswith("frame-src") else p for p in BASE_POLICY
+    ]
+    return "; ".join([*policy, "form-action 'self'"])
 
 
 @require_GET
@@ -73,9 +101,12 @@ def auth(request: HttpRequest) -> HttpResponse:
     if role is None:
         return HttpResponse("lti_message_hint already used or unknown.", status=400)
     sub = request.GET.get("login_hint", "")
-    if role not in ROLES or sub not in platform.PEOPLE:
+    if role not in _roles() or sub not in platform.PEOPLE:
         return HttpResponse("Unknown user.", status=400)
     token = platform.id_token(sub=sub, role=role, nonce=request.GET.get("nonce", ""))
+    if platform.lms_url() != settings.TOOL_BASE_URL:
+        # The page posts the id_token to the tool, on another origin.
+        request.form_action_extra = [settings.TOOL_BASE_URL]  # type: ignore[attr-defined]
     return render(
         request,
         "demo/auth_post.html",
@@ -112,7 +143,7 @@ def spend_hint(hint: str) -> str | None:
 @require_GET
 def mail(request: HttpRequest) -> HttpResponse:
     """What Finishline sent in the demo: the local mail catcher's messages, newest first."""
-    if not _demo_enabled():
+    if not (_demo_enabled() and settings.LOCAL):
         raise Http404("The demo is not set up.")
     try:
         page = max(int(request.GET.get("page", "1")), 1)

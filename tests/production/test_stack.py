@@ -1,15 +1,19 @@
-"""The production stack, running: a launch over https in Chromium from an LMS on another site,
-`/readyz/` green, and a metrics page that counted the launch.
+"""The production stack, running, tried out the way an admin would: the demo LMS (switched on
+with FINISHLINE_DEMO_LMS=on, served under a second host name) launches Finishline over https
+in Chromium, cross-site, as instructor and as learner; with third-party cookies blocked (the
+frame keeps the tool's partitioned cookies); and in a frame that keeps no cookie at all,
+where, the demo LMS offering no platform storage (as Moodle), a new window launches afresh.
+`/readyz/` is green and the metrics page counted the launches. A normal production start
+serves no demo LMS.
 
 Runs only against a stack that is up (`.ci/run` starts one with `./run production`):
 FINISHLINE_STACK_ENV names its environment file (KEY=VALUE lines, as systemd's
-EnvironmentFile), from which the test takes the public URL, the metrics token and what
-`manage.py register_platform` needs to register this test's LMS with the stack.
+EnvironmentFile), from which the test takes the public URL, the demo LMS's URL and the
+metrics token.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import ssl
@@ -18,11 +22,10 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 import pytest
-
-from tests.platform.server import Response, TestPlatform
+from playwright.sync_api import Error as PlaywrightError
 
 ENV_FILE = os.environ.get("FINISHLINE_STACK_ENV", "")
 pytestmark = [
@@ -41,6 +44,15 @@ def stack_env() -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="module")
+def env():
+    env = stack_env()
+    assert env.get("FINISHLINE_DEMO_LMS") == "on", "start the stack with FINISHLINE_DEMO_LMS=on"
+    lms, tool = urlsplit(env["FINISHLINE_DEMO_LMS_URL"]), urlsplit(env["FINISHLINE_BASE_URL"])
+    assert lms.hostname != tool.hostname, "the demo LMS must be on another site than the tool"
+    return env
+
+
 def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -53,97 +65,165 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, di
         return error.code, error.read().decode(), dict(error.headers)
 
 
-def lms_for(stack_url: str, lms: TestPlatform) -> None:
-    """Course pages framing the tool, and the OIDC endpoint answering its login redirect."""
-
-    def course(request):
-        role = request.query.get("as", ["learner"])[0]
-        login = (
-            stack_url
-            + "/lti/login/?"
-            + urlencode(
-                {
-                    "iss": lms.issuer,
-                    "client_id": lms.client_id,
-                    "login_hint": f"{role}-1",
-                    "lti_message_hint": role,
-                    "lti_deployment_id": lms.deployment_id,
-                    "target_link_uri": stack_url + "/lti/launch/",
-                }
-            )
-        )
-        page = (
-            "<!doctype html><title>Course</title><h1>LMS course</h1>"
-            f'<iframe title="Finishline" src="{html.escape(login)}" width="1000" height="700"'
-            ' allow="clipboard-write"></iframe>'
-        )
-        return Response(body=page, content_type="text/html")
-
-    def auth(request):
-        query = {k: v[0] for k, v in request.query.items()}
-        role = "Instructor" if query.get("lti_message_hint") == "instructor" else "Learner"
-        body = lms.id_token_body(
-            sub=query["login_hint"],
-            nonce=query["nonce"],
-            role=role,
-            context_id="stack-course-1",
-            **{"https://purl.imsglobal.org/spec/lti/claim/target_link_uri": query["redirect_uri"]},
-        )
-        form = (
-            "<!doctype html><title>Launching</title>"
-            f'<form method="post" action="{html.escape(query["redirect_uri"])}">'
-            f'<input type="hidden" name="id_token" value="{lms.sign(body)}">'
-            f'<input type="hidden" name="state" value="{html.escape(query["state"])}">'
-            "</form><script>document.forms[0].submit()</script>"
-        )
-        return Response(body=form, content_type="text/html")
-
-    lms.route("GET", "/course", course)
-    lms.route("GET", "/auth", auth)
+def launches_counted(env: dict[str, str]) -> float:
+    """The launches the metrics page has counted so far, all message types and processes."""
+    status, text, headers = fetch(
+        env["FINISHLINE_BASE_URL"] + "/metrics",
+        {"Authorization": f"Bearer {env['FINISHLINE_METRICS_TOKEN']}"},
+    )
+    assert status == 200, text[:500]
+    assert headers.get("X-Request-ID")
+    return sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("finishline_lti_launches_total{")
+    )
 
 
-def register(lms: TestPlatform, env: dict[str, str]) -> None:
-    command = [
-        sys.executable,
-        "manage.py",
-        "register_platform",
-        "--issuer", lms.issuer,
-        "--client-id", lms.client_id,
-        "--auth-login-url", lms.auth_login_url,
-        "--auth-token-url", lms.token_url,
-        "--jwks-url", lms.jwks_url,
-        "--deployment-id", lms.deployment_id,
-        "--name", "Stack test LMS",
-    ]  # fmt: skip
-    process_env = {**os.environ, **env, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    subprocess.run(command, cwd=ROOT, env=process_env, check=True, capture_output=True)
+def assert_cross_site_cookies(context, tool_url: str) -> None:
+    cookies = [c for c in context.cookies(tool_url) if c["name"] != "csrftoken"]
+    assert cookies, "the tool set no cookie"
+    assert all(c["secure"] and c["sameSite"] == "None" for c in cookies), cookies
 
 
-def test_a_cross_site_launch_over_https_then_readyz_green_and_metrics_counted(browser):
-    env = stack_env()
-    stack_url = env["FINISHLINE_BASE_URL"]
-    # The LMS serves https with the stack's certificate (made for 127.0.0.1 and localhost; the
-    # stack trusts it through FINISHLINE_OUTBOUND_CA_BUNDLE), under the name `localhost`: a
-    # site other than the tool's 127.0.0.1.
-    tls = (env["FINISHLINE_TLS_CERT"], env["FINISHLINE_TLS_KEY"])
-    with TestPlatform(host="localhost", tls=tls) as lms:
-        lms_for(stack_url, lms)
-        register(lms, env)
-        context = browser.new_context(ignore_https_errors=True)
-        page = context.new_page()
-        page.goto(lms.base_url + "/course?as=learner")
-        frame = page.frame_locator("iframe[title=Finishline]")
+def wait_or_screenshot(locator, page, name: str) -> None:
+    try:
+        locator.wait_for(timeout=30000)
+    except Exception:
+        (ROOT / "artifacts").mkdir(exist_ok=True)
+        page.screenshot(path=str(ROOT / "artifacts" / f"production-{name}-failure.png"))
+        raise
+
+
+@pytest.fixture(scope="module")
+def cookieless_browser(playwright_driver):
+    """Chromium blocking third-party cookies (as its default now is)."""
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
+    )
+    yield browser
+    browser.close()
+
+
+def test_the_demo_lms_launches_instructor_and_learner_over_https_cross_site(browser, env):
+    tool_url, lms_url = env["FINISHLINE_BASE_URL"], env["FINISHLINE_DEMO_LMS_URL"]
+    before = launches_counted(env)
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.goto(lms_url + "/")
+    page.get_by_role("link", name="Launch as instructor").click()
+    assert page.url.startswith(lms_url + "/demo/lms/")
+    frame = page.frame_locator("iframe[title=Finishline]")
+    heading = frame.get_by_role("heading", name="Today in Workplace Safety 101")
+    wait_or_screenshot(heading, page, "instructor")
+    assert page.locator("iframe[title=Finishline]").get_attribute("src").startswith(tool_url)
+    assert_cross_site_cookies(context, tool_url)
+
+    page.goto(lms_url + "/")
+    page.get_by_role("link", name="Launch as learner").click()
+    wait_or_screenshot(frame.get_by_role("heading", name="My progress"), page, "learner")
+    assert frame.get_by_text("Learner 1").first.is_visible()
+    assert_cross_site_cookies(context, tool_url)
+    # The demo LMS offers no admin launch outside the local modes.
+    assert page.goto(lms_url + "/demo/lms/?as=admin").status == 404
+    context.close()
+    assert launches_counted(env) - before == 2
+
+
+def test_with_third_party_cookies_blocked_the_frame_keeps_partitioned_cookies(
+    cookieless_browser, env
+):
+    """Chromium blocking third-party cookies still keeps the tool's `Partitioned` cookies,
+    keyed to the LMS's site: the embedded launch completes in the frame."""
+    tool_url, lms_url = env["FINISHLINE_BASE_URL"], env["FINISHLINE_DEMO_LMS_URL"]
+    before = launches_counted(env)
+    context = cookieless_browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.goto(lms_url + "/")
+    page.get_by_role("link", name="Launch as learner").click()
+    frame = page.frame_locator("iframe[title=Finishline]")
+    wait_or_screenshot(frame.get_by_role("heading", name="My progress"), page, "partitioned")
+    cookies = [c for c in context.cookies(tool_url) if c["name"] != "csrftoken"]
+    assert cookies, "the frame kept no cookie of the tool's"
+    lms_site = "https://" + urlsplit(lms_url).hostname
+    assert all(c.get("partitionKey") == lms_site for c in cookies), cookies
+    assert_cross_site_cookies(context, tool_url)
+    context.close()
+    assert launches_counted(env) - before == 1
+
+
+# The frame's page loads here all come from the LMS's pages (the course page's frame, the
+# LMS's form post): cross-site.
+def in_a_frame(request) -> bool:
+    try:
+        return request.frame.parent_frame is not None
+    except PlaywrightError:  # a new window's first page load, made before its frame exists
+        return False
+
+
+FRAME_NAVIGATION = {
+    "sec-fetch-dest": "iframe",
+    "sec-fetch-mode": "navigate",
+    "sec-fetch-site": "cross-site",
+}
+
+
+def cookieless_frames(playwright_driver):
+    """A route handler making the browser keep no cookie at all in another site's frame,
+    partitioned or not (as a browser blocking all of a frame's cookies does): the frame's page
+    loads are fetched outside the browser's cookie jar, and their Set-Cookie dropped."""
+
+    def handle(route, request) -> None:
+        if not request.is_navigation_request() or not in_a_frame(request):
+            route.continue_()
+            return
+        fetcher = playwright_driver.request.new_context(ignore_https_errors=True)
         try:
-            frame.get_by_role("heading", name="My progress").wait_for(timeout=30000)
-        except Exception:
-            (ROOT / "artifacts").mkdir(exist_ok=True)
-            page.screenshot(path=str(ROOT / "artifacts" / "production-launch-failure.png"))
-            raise
-        cookies = [c for c in context.cookies(stack_url) if c["name"] != "csrftoken"]
-        assert cookies, "the tool set no cookie"
-        assert all(c["secure"] and c["sameSite"] == "None" for c in cookies), cookies
-        context.close()
+            # What the browser sends for a frame's page load (Fetch Metadata included, which
+            # Playwright does not report among the request's headers).
+            headers = {k: v for k, v in request.all_headers().items() if not k.startswith(":")}
+            headers.update(FRAME_NAVIGATION)
+            answer = fetcher.fetch(request, headers=headers, max_redirects=0)
+            headers = {k: v for k, v in answer.headers.items() if k.lower() != "set-cookie"}
+            route.fulfill(status=answer.status, headers=headers, body=answer.body())
+        finally:
+            fetcher.dispose()
 
+    return handle
+
+
+def test_with_no_cookie_in_the_frame_a_new_window_starts_a_fresh_launch(
+    browser, playwright_driver, env
+):
+    """Moodle-style: no platform storage, and the demo LMS gives each lti_message_hint once,
+    so the new window must launch before the frame spends it."""
+    tool_url, lms_url = env["FINISHLINE_BASE_URL"], env["FINISHLINE_DEMO_LMS_URL"]
+    before = launches_counted(env)
+    context = browser.new_context(ignore_https_errors=True)
+    context.route(tool_url + "/**", cookieless_frames(playwright_driver))
+    page = context.new_page()
+    page.goto(lms_url + "/")
+    page.get_by_role("link", name="Launch as learner").click()
+    frame = page.frame_locator("iframe[title=Finishline]")
+    link = frame.get_by_role("link", name="Open Finishline in a new window")
+    wait_or_screenshot(link, page, "no-cookie-frame")
+    assert context.cookies(tool_url) == []  # the frame kept none of the tool's cookies
+    with page.expect_popup() as popup:
+        link.click()
+    window = popup.value
+    wait_or_screenshot(window.get_by_role("heading", name="My progress"), window, "new-window")
+    assert window.url.startswith(tool_url)
+    assert_cross_site_cookies(context, tool_url)
+    context.close()
+    assert launches_counted(env) - before == 1
+
+
+def test_readyz_is_green_and_metrics_need_the_token(env):
+    stack_url = env["FINISHLINE_BASE_URL"]
     deadline = time.monotonic() + 150  # the worker's first heartbeat is within a minute
     while True:
         status, body, _ = fetch(stack_url + "/readyz/")
@@ -152,17 +232,56 @@ def test_a_cross_site_launch_over_https_then_readyz_green_and_metrics_counted(br
         time.sleep(3)
     assert status == 200, body
     assert json.loads(body)["status"] == "ready"
-
     assert fetch(stack_url + "/metrics")[0] == 404  # no token, no page
-    status, text, headers = fetch(
+    status, text, _ = fetch(
         stack_url + "/metrics", {"Authorization": f"Bearer {env['FINISHLINE_METRICS_TOKEN']}"}
     )
-    assert status == 200
-    launches = [
-        float(line.split()[-1])
-        for line in text.splitlines()
-        if line.startswith("finishline_lti_launches_total{")
-    ]
-    assert sum(launches) >= 1, text[:2000]
     assert "finishline_ready 1.0" in text
-    assert headers.get("X-Request-ID")
+
+
+NORMAL_START = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.test import Client
+client = Client()
+host = settings.ALLOWED_HOSTS[0]
+paths = ["/demo/lms/?as=instructor", "/demo/lms/?as=learner", "/demo/platform/jwks/",
+         "/demo/platform/auth/", "/demo/mail/"]
+print(json.dumps({
+    "demo_lms": settings.DEMO_LMS,
+    "allowed_hosts": settings.ALLOWED_HOSTS,
+    "statuses": {p: client.get(p, secure=True, HTTP_HOST=host).status_code for p in paths},
+    "home": client.get("/", secure=True, HTTP_HOST=host).content.decode(),
+}))
+"""
+
+
+def run_django(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
+    process_env = {**os.environ, **env, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    process_env.pop("FINISHLINE_ENV", None)  # production, as the stack runs it
+    process_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=process_env, capture_output=True, text=True
+    )
+
+
+def test_a_normal_production_start_serves_no_demo_lms(env):
+    """The same installation, database (with the demo seeded) and all, without the switch."""
+    normal = {k: v for k, v in env.items() if not k.startswith("FINISHLINE_DEMO_LMS")}
+    result = run_django(normal, NORMAL_START)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout.splitlines()[-1])
+    assert seen["demo_lms"] is False
+    assert urlsplit(env["FINISHLINE_DEMO_LMS_URL"]).hostname not in seen["allowed_hosts"]
+    assert set(seen["statuses"].values()) == {404}, seen["statuses"]
+    assert "Launch as" not in seen["home"]
+    # A switch that is not plainly on or off stops the start, as does a URL without the switch.
+    for bad in (
+        {"FINISHLINE_DEMO_LMS": "yes"},
+        {"FINISHLINE_DEMO_LMS_URL": env["FINISHLINE_DEMO_LMS_URL"]},
+    ):
+        refused = run_django({**normal, **bad}, "import django; django.setup()")
+        assert refused.returncode != 0
+        assert "ImproperlyConfigured" in refused.stderr
+        assert "FINISHLINE_DEMO_LMS" in refused.stderr
