@@ -105,6 +105,8 @@ class AdvisorCase(models.Model):
         OPEN = "open", "Open"
         CONTACTED = "contacted", "Contacted"
         RESOLVED = "resolved", "Resolved"
+        # Over its owner's daily cap: listed in their daily case digest, not opened one by one.
+        BATCHED = "batched", "In the daily digest"
 
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="cases")
     owner = models.ForeignKey(
@@ -117,6 +119,12 @@ class AdvisorCase(models.Model):
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    # Its value when opened, as the caseload ranked it: the step's escalation tier (higher is
+    # more urgent) and how far along the learner was (0-100).
+    tier = models.PositiveSmallIntegerField(default=1)
+    percent_complete = models.FloatField(default=0.0)
+    # When a batched case went out in its owner's daily case digest.
+    digest_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["owner", "status", "due_at"], name="case_inbox")]
@@ -262,6 +270,30 @@ class Intervention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} for {self.membership_id} ({self.status})"
+
+
+class BulkMessage(models.Model):
+    """A staff member's message to every learner of a roster filter ("Message these N
+    learners"): the wording, who was chosen, and what became of each (queued, scheduled,
+    suppressed and why)."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    by = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, related_name="+")
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    # The roster filter in words ({"Risk": "Red", ...}) and the learners it matched then.
+    filters = models.JSONField(default=dict, blank=True)
+    membership_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    queued = models.PositiveIntegerField(default=0)  # to go now
+    scheduled = models.PositiveIntegerField(default=0)  # held by quiet hours or the throttle
+    suppressed = models.PositiveIntegerField(default=0)
+    # {"opted out of email": 3, "paused until 2026-03-20": 1}
+    suppressed_reasons = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"message to {len(self.membership_ids)} learners of {self.course_id}"
 
 
 class Snooze(models.Model):

@@ -123,9 +123,11 @@ def plan_course(
 
 
 def _assign_cases(w: _Writes, f: DayFacts, now: datetime) -> int:
-    """Give today's advisor cases owners within the daily cap; returns how many wait.
+    """Give today's advisor cases owners within the daily cap; returns how many are over it.
 
-    A waiting case records nothing, so the next plan (hourly) proposes it again, ranked anew.
+    With the case digest on (`CASE_DIGEST`), a case over the cap is recorded as batched for
+    its owner's daily digest (no chat alert, no webhook); with it off, it records nothing, so
+    the next plan (hourly) proposes it again, ranked anew.
     """
     if not w.pending:
         return 0
@@ -140,6 +142,7 @@ def _assign_cases(w: _Writes, f: DayFacts, now: datetime) -> int:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     opened_today = dict(
         AdvisorCase.objects.filter(owner_id__in=people, opened_at__gte=midnight)
+        .exclude(status=AdvisorCase.Status.BATCHED)
         .values_list("owner_id")
         .annotate(n=Count("pk"))
         .order_by()
@@ -150,10 +153,17 @@ def _assign_cases(w: _Writes, f: DayFacts, now: datetime) -> int:
         opened_today=opened_today,
         daily_cap=settings.FINISHLINE["ADVISOR_DAILY_CAP"],
     )
+    digest = settings.FINISHLINE["CASE_DIGEST"]
     for p in w.pending:
-        if p.candidate.index not in result.owners:
+        index = p.candidate.index
+        if index in result.batched and digest:
+            p.case.owner_id, p.case.status = result.batched[index], AdvisorCase.Status.BATCHED
+            w.interventions.append(p.intervention)
+            w.cases.append((p.intervention, p.case))
             continue
-        p.case.owner_id = result.owners[p.candidate.index]
+        if index not in result.owners:
+            continue
+        p.case.owner_id = result.owners[index]
         w.interventions.append(p.intervention)
         w.cases.append((p.intervention, p.case))
         # Chat goes to the case's owner only (each row carries its person id last).
@@ -225,8 +235,9 @@ class _Writes:
         # Conflicts skipped: a run racing another (two workers) keeps the first row of each.
         insert_rows(Intervention, INTERVENTION_FIELDS, self.interventions)
         insert_rows(OutboundMessage, MESSAGE_FIELDS, self.messages)
-        if self.cases:
-            announce_escalations([case for _, case in self.cases])
+        alerts = [case for _, case in self.cases if case.status != AdvisorCase.Status.BATCHED]
+        if alerts:
+            announce_escalations(alerts)
 
 
 def _plan_learner(
@@ -560,6 +571,8 @@ def _pending_case(
             intervention=intervention,
             case=AdvisorCase(
                 membership=m,
+                tier=_tier(action.step),
+                percent_complete=progress.percent_complete if progress else 0.0,
                 reason=text.subject[:300],
                 context={"step": action.step, "body": text.body},
                 due_at=now + timedelta(days=2),
