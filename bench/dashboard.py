@@ -8,10 +8,12 @@ page's charts read 28), fired signals and 20 events each (so "last activity" has
 search), then serves the app under gunicorn (one sync worker, DEBUG off) and times full page
 loads as an instructor would open them: the Today page (where the course home redirects), the
 roster (first page, the red tier, sorted by name, page 50, filtered by a signal), the overview,
-the interventions page, certificates, the compliance report (first page, page 100, grouped by
-department), the course's business outcomes, the criteria, playbook and A/B test pages and the
-manager's team page; then as an administrator the deployment's business outcomes and the
-compliance report of every course. The goal is every first page under 300 ms at p95.
+the interventions page (also with its 10,000 advisor cases, one per learner, sorted by age on
+page 20, and filtered to the instructor's sorted by name), certificates, the compliance report
+(first page, page 100, grouped by department), the course's business outcomes, the criteria,
+playbook and A/B test pages and the manager's team page; then as an administrator the
+deployment's business outcomes and the compliance report of every course. The goal is every
+first page under 300 ms at p95.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def build(n: int, days: int = 1) -> tuple[int, int]:
         defaults={"role": "instructor", "enrolled_at": now, "status_changed_at": now},
     )  # fmt: skip
     if Membership.objects.filter(course=course, role="learner").count() >= n:
+        build_cases(course, teacher)
         return course.pk, staff.pk
     rng = random.Random(7)
     people = Person.objects.bulk_create(
@@ -115,9 +118,39 @@ def build(n: int, days: int = 1) -> tuple[int, int]:
             batch_size=5000,
         )  # fmt: skip
     Activity.objects.bulk_create(events, batch_size=10000)
+    build_cases(course, teacher)
     with connection.cursor() as cursor:  # as autovacuum leaves a settled table
         cursor.execute("VACUUM ANALYZE")
     return course.pk, staff.pk
+
+
+def build_cases(course: object, teacher: object) -> None:
+    """One advisor case per learner, every other one the instructor's, each with its step."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from interventions.models import AdvisorCase, Intervention
+    from lti_tool.models import Membership
+
+    if AdvisorCase.objects.filter(membership__course=course).exists():
+        return
+    now = timezone.now()
+    members = list(Membership.objects.filter(course=course, role="learner").order_by("pk"))
+    cases = AdvisorCase.objects.bulk_create(
+        [AdvisorCase(membership=m, owner=teacher if i % 2 else None, reason="Failed the quiz",
+                     due_at=now, opened_at=now - timedelta(minutes=i), tier=1 + i % 3,
+                     percent_complete=i % 100)
+         for i, m in enumerate(members)],
+        batch_size=5000,
+    )  # fmt: skip
+    Intervention.objects.bulk_create(
+        [Intervention(membership_id=c.membership_id, course=course, playbook="difficulty",
+                      step="failed_3", episode="e", tier=1 + i % 3, status="sent",
+                      planned_at=now, case=c) for i, c in enumerate(cases)],
+        batch_size=5000,
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def main() -> None:
@@ -160,6 +193,8 @@ def main() -> None:
         "signal filter": ("/course/risk/", {"reason": "missed_visits_2"}),
         "overview charts": ("/course/overview/", {}),
         "interventions": ("/messages/course/", {}),
+        "cases by age": ("/messages/course/", {"sort": "age", "page": "20"}),
+        "my cases": ("/messages/course/", {"assignee": "mine", "sort": "name"}),
         "certificates": ("/certificates/course/", {}),
         "compliance": ("/reports/compliance/", {}),
         "compliance p.100": ("/reports/compliance/", {"page": "100"}),

@@ -110,6 +110,10 @@ class Certificate(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     renewal_from = models.DateTimeField(null=True, blank=True)  # Renewal Required from
     page_size = models.CharField(max_length=10, choices=PageSize.choices, default=PageSize.A4)
+    # Awarded because an instructor overrode the learner's status to completed (not because
+    # the criteria were met): who did, and the reason they gave. Blank otherwise.
+    override_by = models.CharField(max_length=255, blank=True)
+    override_reason = models.TextField(blank=True)
     # Filled once when the PDF is rendered and the record signed.
     pdf = models.FileField(upload_to="certificates/%Y/%m/", blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True, db_index=True)

@@ -39,7 +39,8 @@ from certificates.selectors import (
 )
 from certificates.signing import active_key, sign_record
 from completion.dispatch import learner_notice
-from completion.models import Progress
+from completion.models import Progress, StatusOverride
+from completion.progress.criteria import COMPLETED
 from lti_tool import webhooks
 from lti_tool.audit.trail import append_audit
 from lti_tool.models import Course, Membership, Person, Role
@@ -86,6 +87,7 @@ def _record(
     score: float | None = None,
     renews: Certificate | None = None,
     expires_at: datetime | None = None,
+    override: StatusOverride | None = None,
 ) -> Certificate:
     if settings is not None and expires_at is None:
         dates = eligibility.dates_for(
@@ -114,6 +116,8 @@ def _record(
         renewal_from=renewal_from,
         page_size=settings.page_size if settings else "A4",
         status_index=_next_status_index(person.deployment_id),
+        override_by=override.by if override else "",
+        override_reason=override.reason if override else "",
     )
 
 
@@ -125,10 +129,20 @@ def _hours(settings: CertificateSettings, progress: Progress | None) -> float | 
     return max(round(progress.time_on_task_seconds / 1800) / 2, 0.5)  # to the half hour
 
 
+def completed_by_override(membership: Membership) -> StatusOverride | None:
+    """The instructor's override to completed in force for the enrolment, if that is its newest."""
+    newest = StatusOverride.objects.filter(membership=membership).order_by("-at", "-pk").first()
+    return newest if newest is not None and newest.status == COMPLETED else None
+
+
 def issue_certificate(
     membership: Membership, *, now: datetime, renews: Certificate | None = None
 ) -> Certificate | None:
-    """Record the course certificate a completed enrolment earned; None if already issued."""
+    """Record the course certificate a completed enrolment earned; None if already issued.
+
+    Completed by an instructor's override rather than by the criteria: the certificate records
+    who overrode and why, and so does the audit entry.
+    """
     course = membership.course
     settings = settings_for(course)
     if not settings.enabled and renews is None:
@@ -138,6 +152,7 @@ def issue_certificate(
     )
     target = renews.course if renews is not None and renews.course else course
     target_settings = settings_for(target) if target != course else settings
+    override = None if progress is not None else completed_by_override(membership)
     try:
         with transaction.atomic():
             cert = _record(
@@ -150,13 +165,22 @@ def issue_certificate(
                 hours=_hours(target_settings, progress),
                 score=progress.score if progress else None,
                 renews=renews,
+                override=override,
             )
             append_audit(
-                actor="finishline",
+                actor=override.by if override else "finishline",
                 action="certificate.issue",
                 obj=cert,
                 deployment=course.deployment,
-                data={"serial": cert.serial, "renews": renews.serial if renews else None},
+                data={
+                    "serial": cert.serial,
+                    "renews": renews.serial if renews else None,
+                    **(
+                        {"awarded_by": "staff override", "override_reason": override.reason}
+                        if override
+                        else {}
+                    ),
+                },
             )
     except IntegrityError:
         return None  # a concurrent or earlier run issued it

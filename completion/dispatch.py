@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-# Sent after scoring stores Progress rows whose criteria are met. kwargs: course_id,
-# membership_ids (the learners of that course who meet the criteria on that day), as_of.
+# Sent after scoring stores Progress rows whose criteria are met, or whose status an instructor
+# overrode to completed. kwargs: course_id, membership_ids (those learners of the course on that
+# day), as_of.
 criteria_met = Signal()
 
 # Sent when a learner must be told something outside a playbook. kwargs: membership_id,

@@ -266,6 +266,7 @@ class FinishlineSettings(TypedDict, total=False):
     IMPORT_STALE_SECONDS: int
     ROSTER_SYNC_ON_LAUNCH_MINUTES: int
     ADVISOR_DAILY_CAP: int
+    CASE_DIGEST: bool
 
 
 FINISHLINE: FinishlineSettings = {
@@ -320,6 +321,8 @@ FINISHLINE: FinishlineSettings = {
     "IMPORT_STALE_SECONDS": int(os.environ.get("FINISHLINE_IMPORT_STALE_SECONDS", "21600")),
     # Advisor cases a staff member is given per day at most; the rest wait, highest value first.
     "ADVISOR_DAILY_CAP": int(os.environ.get("FINISHLINE_ADVISOR_DAILY_CAP", "25")),
+    # Cases over the cap go in one daily email to each owner (off: they wait for a later plan).
+    "CASE_DIGEST": env_bool("FINISHLINE_CASE_DIGEST", True),
     # How long the launch page waits for the platform's LTI storage answer (lti.get_data).
     "STORAGE_TIMEOUT_MS": int(os.environ.get("FINISHLINE_STORAGE_TIMEOUT_MS", "4000")),
     # An instructor's launch syncs the course roster (NRPS) in the background, at most once

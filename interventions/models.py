@@ -43,6 +43,8 @@ class ContactPreference(models.Model):
     phone_code_expires_at = models.DateTimeField(null=True, blank=True)
     # The learner agrees to be suggested as a study partner to peers at the same point.
     study_partner_opt_in = models.BooleanField(default=False)
+    # Learner messages go to the chat webhook instead of email.
+    prefers_chat = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -83,6 +85,8 @@ class OutboundMessage(models.Model):
     last_error = models.TextField(blank=True)
     # Which of the recipient's contact preferences decided the channel, time or suppression.
     decided_by = models.CharField(max_length=300, blank=True)
+    # The language the message was written in (a BCP 47 tag), chosen from the recipient's.
+    language = models.CharField(max_length=20, blank=True)
 
     class Meta:
         indexes = [
@@ -101,6 +105,8 @@ class AdvisorCase(models.Model):
         OPEN = "open", "Open"
         CONTACTED = "contacted", "Contacted"
         RESOLVED = "resolved", "Resolved"
+        # Over its owner's daily cap: listed in their daily case digest, not opened one by one.
+        BATCHED = "batched", "In the daily digest"
 
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="cases")
     owner = models.ForeignKey(
@@ -113,6 +119,12 @@ class AdvisorCase(models.Model):
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    # Its value when opened, as the caseload ranked it: the step's escalation tier (higher is
+    # more urgent) and how far along the learner was (0-100).
+    tier = models.PositiveSmallIntegerField(default=1)
+    percent_complete = models.FloatField(default=0.0)
+    # When a batched case went out in its owner's daily case digest.
+    digest_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["owner", "status", "due_at"], name="case_inbox")]
@@ -151,20 +163,24 @@ class PlaybookSetting(models.Model):
 
 
 class MessageTemplate(models.Model):
-    """A course's wording of one template (the defaults live in `messages.py`)."""
+    """A course's wording of one template (the defaults live in `messages.py`), in the
+    course's default language (`language` blank) or a translation into one language."""
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="message_templates")
     key = models.CharField(max_length=60)
+    language = models.CharField(max_length=20, blank=True)
     subject = models.CharField(max_length=300)
     body = models.TextField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["course", "key"], name="message_template_course_key"),
+            models.UniqueConstraint(
+                fields=["course", "key", "language"], name="message_template_course_key_lang"
+            ),
         ]
 
     def __str__(self) -> str:
-        return self.key
+        return f"{self.key} ({self.language})" if self.language else self.key
 
 
 class Experiment(models.Model):
@@ -254,6 +270,30 @@ class Intervention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} for {self.membership_id} ({self.status})"
+
+
+class BulkMessage(models.Model):
+    """A staff member's message to every learner of a roster filter ("Message these N
+    learners"): the wording, who was chosen, and what became of each (queued, scheduled,
+    suppressed and why)."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    by = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, related_name="+")
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    # The roster filter in words ({"Risk": "Red", ...}) and the learners it matched then.
+    filters = models.JSONField(default=dict, blank=True)
+    membership_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    queued = models.PositiveIntegerField(default=0)  # to go now
+    scheduled = models.PositiveIntegerField(default=0)  # held by quiet hours or the throttle
+    suppressed = models.PositiveIntegerField(default=0)
+    # {"opted out of email": 3, "paused until 2026-03-20": 1}
+    suppressed_reasons = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"message to {len(self.membership_ids)} learners of {self.course_id}"
 
 
 class Snooze(models.Model):
@@ -381,6 +421,8 @@ class CourseSupport(models.Model):
     course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="support")
     booking_url = models.URLField(max_length=500, blank=True)
     program = models.CharField(max_length=12, choices=Program.choices, default=Program.COHORT)
+    # The language of the course's messages when a learner has none (blank: English).
+    language = models.CharField(max_length=20, blank=True)
 
     def __str__(self) -> str:
         return f"support of {self.course_id}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
-from interventions.delivery.digest import send_daily_digests
+from interventions.delivery.digest import send_case_digests, send_daily_digests
 from interventions.delivery.outbox import dispatch_due
 from interventions.learners.deadlines import send_deadline_reminders
 from interventions.measurement.outcomes import measure_outcomes
+from interventions.planning.bulk import deliver_bulk_message
 from interventions.planning.planner import plan_course
 from lti_tool.models import Course
 
@@ -38,8 +39,14 @@ def measure_intervention_outcomes() -> int:
 
 
 def daily_digests() -> int:
-    return send_daily_digests()
+    """The staff's chosen daily digests, and each case owner's digest of cases over the cap."""
+    return send_daily_digests() + send_case_digests()
 
 
 def deadline_reminders() -> int:
     return send_deadline_reminders()
+
+
+def deliver_bulk(bulk_id: int) -> int:
+    """A large "Message these N learners": each learner's copy decided and queued."""
+    return deliver_bulk_message(bulk_id).queued

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from interventions import views
+from interventions import bulk_views, views
 from interventions.learners import contact as contact_views
 from interventions.learners import team as team_views
 from interventions.learners import views as learner_views
@@ -21,4 +21,6 @@ urlpatterns = [
     path("course/help/", settings_views.support_page, name="support"),
     path("course/templates/<str:key>/", settings_views.template_page, name="template"),
     path("course/learners/<int:membership_id>/", learner_views.learner_detail, name="learner"),
+    path("course/learners/message/", bulk_views.bulk_message, name="bulk_message"),
+    path("course/learners/message/<int:bulk_id>/", bulk_views.bulk_done, name="bulk_done"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +17,8 @@ from completion.risk.selectors import schedule_of
 from completion.risk.services import InvalidCriteria, revise_schedule
 from interventions.delivery.outbox import UNSUBSCRIBE_SALT
 from interventions.delivery.preferences import opt_out
+from interventions.learners.cases import STATUSES as CASE_STATUSES
+from interventions.learners.cases import CaseQuery, case_page
 from interventions.learners.pausing import (
     PauseRefused,
     current_pause,
@@ -25,7 +28,6 @@ from interventions.learners.pausing import (
 from interventions.measurement.outcomes import (
     experiment_results,
     intervention_funnel,
-    open_cases,
     recovery_rates,
 )
 from interventions.planning.planner import plan_course
@@ -109,9 +111,27 @@ def course_interventions(request: HttpRequest) -> HttpResponse:
             "recovery": recovery_rates(course_id=course.pk),
             "funnel": intervention_funnel(course_id=course.pk),
             "experiments": experiment_results(course_id=course.pk),
-            "cases": open_cases(course_id=course.pk),
+            "cases": case_page(course.pk, _case_query(request), me=launch.person_id),
+            "case_query": _case_query(request),
+            "case_filters": _case_filters(request),
+            "case_statuses": list(CASE_STATUSES.items()),
             "preview": plan_course(course_id=course.pk, dry_run=True).actions
             if request.GET.get("preview")
             else None,
         },
     )
+
+
+def _case_query(request: HttpRequest) -> CaseQuery:
+    page = request.GET.get("page", "1")
+    return CaseQuery(
+        sort=request.GET.get("sort", "value"),
+        assignee=request.GET.get("assignee", "")[:20],
+        status=request.GET.get("status", "open"),
+        page=int(page) if page.isdigit() else 1,
+    )
+
+
+def _case_filters(request: HttpRequest) -> str:
+    """The case filters as a query string, for sort and page links to keep."""
+    return urlencode({k: request.GET[k] for k in ("assignee", "status") if request.GET.get(k)})

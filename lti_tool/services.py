@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from lti_tool import claims as lti_claims
 from lti_tool.audit.trail import append_audit
-from lti_tool.bulk import columns_of, instance_of
 from lti_tool.context import LaunchContext
+from lti_tool.db.bulk import columns_of, instance_of
 from lti_tool.launch.flow import (
     ValidatedLaunch,
     consume_nonce,

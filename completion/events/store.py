@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from completion.data import ActorRef, EngagementEvent, StoreResult
 from completion.models import Activity, Item, PendingActivity
-from lti_tool.bulk import insert_rows
+from lti_tool.db.bulk import insert_rows
 from lti_tool.models import Course, Deployment, Membership, Person
 from lti_tool.ops import metrics
 

@@ -7,6 +7,7 @@ columns joined by subquery; the last activity is looked up for the page's rows o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from django.db.models.functions import Coalesce, Lower, NullIf
 
 from completion.models import Activity, Progress, RiskScore
 from completion.risk.selectors import fired_counts, with_fired
-from lti_tool.grouped import count_by
+from lti_tool.db.grouped import count_by
 from lti_tool.models import Course
 
 PER_PAGE = 50
@@ -59,6 +60,28 @@ class RosterQuery:
     group: str = ""  # Person.attributes["group"]
     sort: str = "risk"
     page: int = 1
+
+
+FILTER_KEYS = ("tier", "status", "reason", "q", "section", "group", "as_of")
+
+
+def query_from(params: Mapping[str, str], *, page: int = 1) -> RosterQuery:
+    """The roster's filters as the page's query string carries them."""
+    try:
+        day = date.fromisoformat(params.get("as_of", ""))
+    except ValueError:
+        day = None
+    return RosterQuery(
+        day=day,
+        tier=params.get("tier", ""),
+        status=params.get("status", ""),
+        reason=params.get("reason", ""),
+        search=params.get("q", "").strip()[:100],
+        section=params.get("section", "")[:200],
+        group=params.get("group", "")[:200],
+        sort=params.get("sort", "risk"),
+        page=page,
+    )
 
 
 @dataclass(frozen=True)
@@ -130,19 +153,7 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
         return RosterPage(None, [], 0, 1, 1, dict.fromkeys(TIERS, 0), [], [], [], [])
     everyone = RiskScore.objects.filter(course=course, as_of=day)
     counts = dict(everyone.values_list("tier").annotate(n=Count("pk")).order_by())
-    found = _base(course, day)
-    if q.tier in TIERS:
-        found = found.filter(tier=q.tier)
-    if q.status:
-        found = found.filter(status=q.status)
-    if q.reason:
-        found = with_fired(found, q.reason)
-    if q.search:
-        found = found.filter(sort_name__contains=q.search.lower())
-    if q.section:
-        found = found.filter(membership__person__attributes__section=q.section)
-    if q.group:
-        found = found.filter(membership__person__attributes__group=q.group)
+    found = _filtered(course, day, q)
     total = found.count()
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(max(q.page, 1), pages)
@@ -174,6 +185,33 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
         sections=_attribute_values(course, "section"),
         groups=_attribute_values(course, "group"),
     )
+
+
+def _filtered(course: Course, day: date, q: RosterQuery) -> QuerySet[Any]:
+    found = _base(course, day)
+    if q.tier in TIERS:
+        found = found.filter(tier=q.tier)
+    if q.status:
+        found = found.filter(status=q.status)
+    if q.reason:
+        found = with_fired(found, q.reason)
+    if q.search:
+        found = found.filter(sort_name__contains=q.search.lower())
+    if q.section:
+        found = found.filter(membership__person__attributes__section=q.section)
+    if q.group:
+        found = found.filter(membership__person__attributes__group=q.group)
+    return found
+
+
+def matching_memberships(course: Course, q: RosterQuery) -> list[int]:
+    """Every learner the roster's filters match (all pages), in the roster's order: the
+    recipients of a bulk action on the filter."""
+    day = q.day or latest_day(course)
+    if day is None:
+        return []
+    ordered = _filtered(course, day, q).order_by(*SORTS.get(q.sort, SORTS["risk"]))
+    return list(ordered.values_list("membership_id", flat=True))
 
 
 def _attribute_values(course: Course, key: str) -> list[str]:

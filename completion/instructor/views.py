@@ -5,7 +5,6 @@ Views parse, authorise (`access_*`), call one selector or service, and render.
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
@@ -17,8 +16,9 @@ from django.utils import timezone
 from completion.instructor import charts, criteria_editor
 from completion.instructor.forms import OverrideForm
 from completion.instructor.roster import (
-    RosterQuery,
+    FILTER_KEYS,
     last_active_counts,
+    query_from,
     roster_page,
     tiers_per_day,
 )
@@ -35,29 +35,12 @@ def _launch(request: HttpRequest) -> LaunchContext:
     return request.launch  # type: ignore[attr-defined, no-any-return]
 
 
-def _as_of(request: HttpRequest) -> date | None:
-    try:
-        return date.fromisoformat(request.GET.get("as_of", ""))
-    except ValueError:
-        return None
-
-
 @launch_required(roles=STAFF_ROLES)
 def risk_dashboard(request: HttpRequest) -> HttpResponse:
     """The roster: one page of learners, sorted and filtered on the server."""
     launch = _launch(request)
     course = selectors.access_course(launch, launch.course_id or 0, staff=True)
-    query = RosterQuery(
-        day=_as_of(request),
-        tier=request.GET.get("tier", ""),
-        status=request.GET.get("status", ""),
-        reason=request.GET.get("reason", ""),
-        search=request.GET.get("q", "").strip()[:100],
-        section=request.GET.get("section", "")[:200],
-        group=request.GET.get("group", "")[:200],
-        sort=request.GET.get("sort", "risk"),
-        page=_int(request.GET.get("page"), 1),
-    )
+    query = query_from(request.GET, page=_int(request.GET.get("page"), 1))
     roster = roster_page(course, query)
     return render(
         request,
@@ -117,10 +100,7 @@ def _int(value: str | None, default: int) -> int:
 
 def _filters_query(request: HttpRequest) -> str:
     """The current filters as a query string, for sort and page links to keep."""
-    keep = {
-        k: request.GET[k] for k in ("tier", "status", "reason", "q", "as_of") if request.GET.get(k)
-    }
-    return urlencode(keep)
+    return urlencode({k: request.GET[k] for k in FILTER_KEYS if request.GET.get(k)})
 
 
 @launch_required(roles=STAFF_ROLES)

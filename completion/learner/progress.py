@@ -30,7 +30,7 @@ from completion.risk.facts import DONE_VERBS
 from completion.risk.selectors import setup_of
 from completion.risk.signals import from_stored
 from lti_tool.audit import privacy
-from lti_tool.bulk import columns_of, instance_of
+from lti_tool.db.bulk import columns_of, instance_of
 from lti_tool.models import Course, Membership, Person
 
 MILESTONES = (25, 50, 75, 100)

@@ -17,13 +17,17 @@ IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 OVERDUE = "overdue"
 LOCKED = "locked"
-STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE, LOCKED)
+# Only an instructor's override sets it: the course does not apply to the learner. Unlike an
+# override to completed, it earns no certificate.
+EXEMPT = "exempt"
+STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE, LOCKED, EXEMPT)
 DEFAULT_LABELS: Mapping[str, str] = {
     NOT_STARTED: "Not started",
     IN_PROGRESS: "In progress",
     COMPLETED: "Completed",
     OVERDUE: "Overdue",
     LOCKED: "Locked",
+    EXEMPT: "Exempt",
 }
 # The compliance lifecycle the compliance report shows (`completion.reports.compliance`);
 # a course may rename these too, by the same `status_labels`.

@@ -128,7 +128,7 @@ def lifecycle(facts: LearnerFacts) -> str:
         if cred.renewal_from is not None and cred.renewal_from <= today:
             return RENEWAL
         return COMPLIANT
-    if facts.status == crit.COMPLETED or facts.override == crit.COMPLETED:
+    if facts.status == crit.COMPLETED or facts.override in (crit.COMPLETED, crit.EXEMPT):
         return COMPLIANT
     if (facts.percent_complete or 0) >= 100:
         return FAILED
@@ -206,14 +206,11 @@ class ComplianceRow:
 
 
 def shape_row(facts: LearnerFacts) -> ComplianceRow:
-    """One report row. An exemption (an override to "completed") wins over a pause.
-
-    Status overrides can only name the course's statuses
-    (`completion.progress.criteria.STATUSES`), so an instructor exempts a learner by
-    overriding their status to completed with a reason.
+    """One report row. An exemption (an override to "exempt") wins over a pause; an override
+    to completed is a completion (with its certificate) and shows as the course's status.
     """
     course_status = facts.status_label or NOT_SCORED
-    if facts.override == crit.COMPLETED:
+    if facts.override == crit.EXEMPT:
         shown, code = EXEMPT, "exempt"
     elif facts.paused_until is not None:
         shown, code = PAUSED, "paused"

@@ -38,7 +38,7 @@ from completion.models import Pause, Progress, StatusOverride
 from completion.progress import criteria as crit
 from completion.reports import compliance as reports
 from completion.reports.selectors import compliance_facts, learners_in
-from lti_tool.grouped import count_by, distinct_values
+from lti_tool.db.grouped import count_by, distinct_values
 from lti_tool.models import Course, Membership
 
 PER_PAGE = 50

@@ -211,7 +211,7 @@ def evaluate_learner(
         if extras.pauses
         else frozenset()
     )
-    completed = evaluation.met or evaluation.status == crit.COMPLETED
+    completed = evaluation.met or evaluation.status in (crit.COMPLETED, crit.EXEMPT)
     progress = evaluation.percent_complete / 100.0
     items = item_summary(facts, setup.context)
     context = LearnerContext(

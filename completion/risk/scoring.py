@@ -35,6 +35,7 @@ from completion.models import (
     RiskScore,
     ScoringRun,
 )
+from completion.progress import criteria as crit
 from completion.risk import selectors as sel
 from completion.risk import snapshot as facts_snapshot
 from completion.risk.fact_rows import FactRows
@@ -51,7 +52,7 @@ from completion.risk.scorecard import (
 from completion.risk.scoring_pg import load_rows_pg
 from completion.risk.signals import fired_mask, stats_from_json, stats_to_json, to_stored
 from lti_tool import webhooks
-from lti_tool.bulk import fetch_rows, insert_new_rows, upsert_rows
+from lti_tool.db.bulk import fetch_rows, insert_new_rows, upsert_rows
 from lti_tool.models import Course, Membership
 from lti_tool.ops import metrics
 
@@ -477,7 +478,8 @@ def write_scores(
         upsert_rows(RiskScore, RISK_COLUMNS, risks, key, binary=True)
     _record_run(course, as_of, result, watermark, now)
     announce_red(course, as_of, [s.membership_id for s in scores if s.risk.tier == "red"])
-    met = [s.membership_id for s in scores if s.evaluation.met]
+    # An instructor's override to completed is a completion too (certificate, write-back).
+    met = [s.membership_id for s in scores if s.evaluation.met or _overridden_complete(s)]
     if met:
         # After commit, so receivers (certificates, write-back) see the stored progress.
         transaction.on_commit(
@@ -485,6 +487,10 @@ def write_scores(
                 sender=Progress, course_id=course.pk, membership_ids=met, as_of=as_of
             )
         )
+
+
+def _overridden_complete(s: LearnerScore) -> bool:
+    return s.evaluation.overridden and s.evaluation.status == crit.COMPLETED
 
 
 def lock_course(course_id: int) -> None:

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from completion.risk.fact_rows import FactRows
 from completion.risk.facts import CONSUME_VERBS, DONE_VERBS
-from lti_tool.bulk import server_cursor
+from lti_tool.db.bulk import server_cursor
 
 DAYS_SQL = """
 SELECT person_id, (occurred_at AT TIME ZONE 'UTC')::date - date '0001-01-01' + 1, count(*),

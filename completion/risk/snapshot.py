@@ -32,7 +32,7 @@ from completion.data import cutoff_of
 from completion.events import tally
 from completion.models import Activity, FactsSnapshot, Item
 from completion.risk.fact_rows import FactRows
-from lti_tool.bulk import server_cursor
+from lti_tool.db.bulk import server_cursor
 from lti_tool.models import Course, Deployment
 
 log = logging.getLogger(__name__)

@@ -2,12 +2,13 @@
 
 Templates are Django templates rendered from strings with a small, fixed context (the learner's
 name, course, progress, the item they stopped at and how long it should take to finish it, a
-link back), so instructors can edit wording without touching code.
+link back), so instructors can edit wording without touching code. A course may add translations
+of a wording; `pick_language` chooses which one a recipient reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -163,6 +164,22 @@ DEFAULTS: Mapping[str, MessageText] = {
     ),
     "instructor_message": MessageText("{{ subject }}", "{{ text }}"),
 }
+
+
+DEFAULT_LANGUAGE = "en"
+
+
+def pick_language(wanted: Sequence[str], available: Collection[str]) -> str:
+    """The first of `wanted` (most preferred first: the person's choice, the launch locale,
+    the course default) that has a translation in `available`, matching a regional tag to its
+    language ("es-MX" finds "es"); empty when none has one (the default wording)."""
+    known = {a.lower(): a for a in available}
+    for tag in wanted:
+        tag = tag.strip().replace("_", "-").lower()
+        for candidate in (tag, tag.split("-")[0]):
+            if candidate and candidate in known:
+                return known[candidate]
+    return ""
 
 
 def render(

@@ -73,6 +73,7 @@ class ContactChoices:
     quiet_end: time | None
     chat_webhook_url: str = ""
     study_partner: bool = False  # may be suggested to peers at the same point
+    prefers_chat: bool = False  # learner messages to the chat webhook instead of email
 
 
 def contact_of(person: Person) -> ContactPreference:
@@ -110,6 +111,8 @@ def save_contact_choices(
     turning_on = choices.sms and not preference.sms_opt_in
     if choices.sms and (preference.phone_verified_at is None or (staff and turning_on)):
         raise PreferenceRefused("SMS needs the learner's own opt-in and a verified number.")
+    if choices.prefers_chat and not choices.chat_webhook_url:
+        raise PreferenceRefused("Chat instead of email needs a chat webhook address.")
     if (choices.quiet_start is None) != (choices.quiet_end is None):
         raise PreferenceRefused("Quiet hours need both a start and an end.")
     person.timezone = _check_zone(choices.timezone)
@@ -129,6 +132,7 @@ def save_contact_choices(
             raise PreferenceRefused(f"The chat webhook address is refused: {exc}") from exc
     preference.chat_webhook_url = choices.chat_webhook_url
     preference.study_partner_opt_in = choices.study_partner
+    preference.prefers_chat = choices.prefers_chat
     preference.save()
     if not choices.email:
         _suppress_queued(person, Channel.EMAIL, "email switched off in contact preferences")
@@ -252,4 +256,5 @@ def _described(choices: ContactChoices) -> dict[str, object]:
         ),
         "chat": bool(choices.chat_webhook_url),
         "study_partner": choices.study_partner,
+        "prefers_chat": choices.prefers_chat,
     }

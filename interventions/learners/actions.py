@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from completion.models import Progress
 from interventions.delivery import messages
 from interventions.delivery.outbox import enqueue_message
 from interventions.models import AdvisorCase, CaseNote, Channel, OutboundMessage, Snooze
@@ -94,9 +95,11 @@ def assign_advisor(
     now = now or timezone.now()
     if advisor.deployment_id != membership.course.deployment_id:
         raise ActionRefused("The advisor belongs to another institution.")
+    progress = Progress.objects.filter(membership=membership).order_by("-as_of").first()
     case = AdvisorCase.objects.create(
         membership=membership,
         owner=advisor,
+        percent_complete=progress.percent_complete if progress else 0.0,
         reason=reason or "Assigned by instructor",
         due_at=now + timedelta(days=2),
         opened_at=now,

@@ -18,6 +18,7 @@ from interventions.delivery.preferences import (
     verify_phone,
 )
 from interventions.learners.consent import consent_experiments, record_consent
+from interventions.learners.partners import partners_for
 from interventions.models import Experiment
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Membership, Person
@@ -36,6 +37,7 @@ def choices_from(post: QueryDict) -> ContactChoices:
         quiet_end=_clock(post.get("quiet_end", "")),
         chat_webhook_url=post.get("chat_webhook_url", "").strip(),
         study_partner=post.get("study_partner") == "on",
+        prefers_chat=post.get("prefers_chat") == "on",
     )
 
 
@@ -61,6 +63,7 @@ def my_contact(request: HttpRequest) -> HttpResponse:
             "contact": contact_of(person),
             "membership": membership,
             "experiments": consent_experiments(membership),
+            "partners": partners_for(membership),
             "error": error,
             "notice": notice,
         },

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from completion.models import Activity
 from interventions.measurement.experiments import HOLDOUT, ArmResult, Comparison, compare
-from interventions.models import AdvisorCase, Experiment, Intervention, OutboundMessage
+from interventions.models import Experiment, Intervention, OutboundMessage
 
 WINDOWS = {"reengaged_48h": timedelta(hours=48), "reengaged_7d": timedelta(days=7)}
 
@@ -71,17 +71,22 @@ class RecoveryRow:
 def recovery_rates(*, course_id: int) -> list[RecoveryRow]:
     """Recovery per playbook step, channel and tier, for the instructor's dashboard."""
     acc: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    rows = Intervention.objects.filter(course_id=course_id, status=Intervention.Status.SENT)
-    for step, channels, tier, r48, r7 in rows.values_list(
-        "step", "channels", "tier", "reengaged_48h", "reengaged_7d"
-    ):
-        key = (step, "+".join(channels) or "-", tier)
-        a = acc[key]
-        a[0] += 1
-        a[1] += r48 is True
-        a[2] += r48 is not None
-        a[3] += r7 is True
-        a[4] += r7 is not None
+    rows = (
+        Intervention.objects.filter(course_id=course_id, status=Intervention.Status.SENT)
+        .values_list("step", "channels", "tier")
+        .annotate(
+            n=Count("pk"),
+            back_48h=Count("pk", filter=Q(reengaged_48h=True)),
+            measured_48h=Count("reengaged_48h"),
+            back_7d=Count("pk", filter=Q(reengaged_7d=True)),
+            measured_7d=Count("reengaged_7d"),
+        )
+        .order_by()
+    )  # counted in SQL: a course's sent steps run to hundreds of thousands
+    for step, channels, tier, *counts in rows:
+        a = acc[(step, "+".join(channels) or "-", tier)]
+        for i, n in enumerate(counts):
+            a[i] += n
     return [
         RecoveryRow(step, channel, tier, *values)
         for (step, channel, tier), values in sorted(acc.items())
@@ -133,15 +138,6 @@ def experiment_results(*, course_id: int) -> list[ExperimentResult]:
     return out
 
 
-def open_cases(*, course_id: int) -> list[AdvisorCase]:
-    return list(
-        AdvisorCase.objects.filter(membership__course_id=course_id)
-        .exclude(status=AdvisorCase.Status.RESOLVED)
-        .select_related("membership__person", "owner")
-        .order_by("due_at")[:200]
-    )
-
-
 @dataclass(frozen=True)
 class FunnelStage:
     label: str
@@ -149,16 +145,21 @@ class FunnelStage:
     share: float  # of the first stage, 0..100
 
 
+STAFF_PLAYBOOK = "staff"  # staff's own messages to many learners (`planning.bulk`)
+
+
 def intervention_funnel(*, course_id: int) -> list[FunnelStage]:
-    """Each counter as what it is: steps planned; messages queued, sent, bounced or failed
-    (the outbox's own states); then, of the steps sent, measured and back within 48 h / 7 days.
+    """Each counter as what it is: playbook steps planned and staff's messages to learners;
+    messages queued, sent, bounced or failed (the outbox's own states); then, of the steps and
+    staff messages sent, measured and back within 48 h / 7 days.
 
     Email over SMTP tells nothing of delivery, opens or clicks, so none is claimed.
     """
-    steps = Intervention.objects.filter(course_id=course_id).exclude(
+    planned = Intervention.objects.filter(course_id=course_id).exclude(
         status=Intervention.Status.DRY_RUN
     )
-    sent = steps.filter(status=Intervention.Status.SENT)
+    steps = planned.exclude(playbook=STAFF_PLAYBOOK)
+    sent = planned.filter(status=Intervention.Status.SENT)
     Out = OutboundMessage.Status
     outbox = dict(
         OutboundMessage.objects.filter(course_id=course_id)
@@ -167,7 +168,8 @@ def intervention_funnel(*, course_id: int) -> list[FunnelStage]:
         .order_by()
     )
     counts = [
-        ("Steps planned", steps.count()),
+        ("Playbook steps planned", steps.count()),
+        ("Messages from staff", planned.filter(playbook=STAFF_PLAYBOOK).count()),
         ("Messages queued", outbox.get(Out.PENDING, 0) + outbox.get(Out.SENDING, 0)),
         ("Messages sent", outbox.get(Out.SENT, 0)),
         ("Bounced or failed", outbox.get(Out.BOUNCED, 0) + outbox.get(Out.FAILED, 0)),
@@ -175,5 +177,5 @@ def intervention_funnel(*, course_id: int) -> list[FunnelStage]:
         ("Back within 48 h", sent.filter(reengaged_48h=True).count()),
         ("Back within 7 days", sent.filter(reengaged_7d=True).count()),
     ]
-    top = max(counts[0][1], 1)
+    top = max(counts[0][1] + counts[1][1], 1)
     return [FunnelStage(label, n, round(100 * n / top, 1)) for label, n in counts]

@@ -1,5 +1,6 @@
 """Advisor cases sized to the people who work them: highest value first, spread over the
-course's staff by caseload, at most a daily cap each; the rest wait for a later day.
+course's staff by caseload, at most a daily cap each; the rest are batched (each still given
+an owner by caseload) into the owners' daily case digest.
 
 Pure: takes candidates and the staff's current loads, returns who gets which case.
 """
@@ -7,7 +8,7 @@ Pure: takes candidates and the staff's current loads, returns who gets which cas
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Candidate:
 class Assignment:
     owners: dict[int, int | None]  # candidate index -> owner person id (None: no staff)
     deferred: list[int]  # candidate indexes over everyone's cap today
+    # The deferred ones' owners for the daily digest, spread by caseload ignoring the cap.
+    batched: dict[int, int] = field(default_factory=dict)
 
 
 def value_order(candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -45,6 +48,7 @@ def assign(
     today = dict(opened_today)
     owners: dict[int, int | None] = {}
     deferred: list[int] = []
+    batched: dict[int, int] = {}
     for c in value_order(candidates):
         if not c.staff:
             owners[c.index] = None  # nobody to own it: kept unassigned, as before
@@ -52,9 +56,12 @@ def assign(
         room = [p for p in c.staff if today.get(p, 0) < daily_cap]
         if not room:
             deferred.append(c.index)
+            owner = min(c.staff, key=lambda p: (load.get(p, 0), c.staff.index(p)))
+            batched[c.index] = owner
+            load[owner] = load.get(owner, 0) + 1
             continue
         owner = min(room, key=lambda p: (load.get(p, 0), c.staff.index(p)))
         owners[c.index] = owner
         load[owner] = load.get(owner, 0) + 1
         today[owner] = today.get(owner, 0) + 1
-    return Assignment(owners, deferred)
+    return Assignment(owners, deferred, batched)

@@ -63,6 +63,9 @@ class DayFacts:
     booking_url: str = ""
     partners: list[tuple[int, str, float]] = field(default_factory=list)  # opted-in learners
     unanswered: dict[int, dict[str, tuple[datetime, str]]] = field(default_factory=dict)
+    # A course's translations of its wordings: template key -> language -> text.
+    translations: dict[str, dict[str, messages.MessageText]] = field(default_factory=dict)
+    language: str = ""  # the course's default language of messages (blank: English)
 
 
 def load_day_facts(course: Course, now: datetime) -> DayFacts:
@@ -179,10 +182,14 @@ def load_day_facts(course: Course, now: datetime) -> DayFacts:
         (c.experiment_id, c.membership_id): c.consented
         for c in ExperimentConsent.objects.filter(experiment__in=active.values())
     }
-    templates = {
-        t.key: messages.MessageText(t.subject, t.body)
-        for t in MessageTemplate.objects.filter(course=course)
-    }
+    templates: dict[str, messages.MessageText] = {}
+    translations: dict[str, dict[str, messages.MessageText]] = defaultdict(dict)
+    for t in MessageTemplate.objects.filter(course=course):
+        text = messages.MessageText(t.subject, t.body)
+        if t.language:
+            translations[t.key][t.language] = text
+        else:
+            templates[t.key] = text
     facts = DayFacts(
         learners,
         last_active,
@@ -213,10 +220,9 @@ def load_day_facts(course: Course, now: datetime) -> DayFacts:
             "item_id", "resources", "practice_url"
         )
     }
-    facts.booking_url = (
-        CourseSupport.objects.filter(course=course).values_list("booking_url", flat=True).first()
-        or ""
-    )
+    facts.translations = dict(translations)
+    support = CourseSupport.objects.filter(course=course).values_list("booking_url", "language")
+    facts.booking_url, facts.language = support.first() or ("", "")
     opted = {p for p, c in contacts.items() if c.study_partner_opt_in}
     facts.partners = [
         (m.pk, m.person.given_name or m.person.name or m.person.sub,

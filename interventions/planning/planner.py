@@ -23,10 +23,12 @@ from django.utils import timezone
 
 from interventions.delivery import messages
 from interventions.learners.actions import announce_escalations
+from interventions.learners.partners import study_partners
 from interventions.measurement import experiments
 from interventions.models import (
     AdvisorCase,
     Channel,
+    ContactPreference,
     CourseSupport,
     Experiment,
     Intervention,
@@ -35,7 +37,7 @@ from interventions.models import (
 )
 from interventions.planning import caseload, personalise, playbooks, throttle
 from interventions.planning.day_facts import DayFacts, load_day_facts
-from lti_tool.bulk import insert_rows
+from lti_tool.db.bulk import insert_rows
 from lti_tool.models import Course, Membership, Role
 
 
@@ -121,9 +123,11 @@ def plan_course(
 
 
 def _assign_cases(w: _Writes, f: DayFacts, now: datetime) -> int:
-    """Give today's advisor cases owners within the daily cap; returns how many wait.
+    """Give today's advisor cases owners within the daily cap; returns how many are over it.
 
-    A waiting case records nothing, so the next plan (hourly) proposes it again, ranked anew.
+    With the case digest on (`CASE_DIGEST`), a case over the cap is recorded as batched for
+    its owner's daily digest (no chat alert, no webhook); with it off, it records nothing, so
+    the next plan (hourly) proposes it again, ranked anew.
     """
     if not w.pending:
         return 0
@@ -138,6 +142,7 @@ def _assign_cases(w: _Writes, f: DayFacts, now: datetime) -> int:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     opened_today = dict(
         AdvisorCase.objects.filter(owner_id__in=people, opened_at__gte=midnight)
+        .exclude(status=AdvisorCase.Status.BATCHED)
         .values_list("owner_id")
         .annotate(n=Count("pk"))
         .order_by()
@@ -148,10 +153,17 @@ def _assign_cases(w: _Writes, f: DayFacts, now: datetime) -> int:
         opened_today=opened_today,
         daily_cap=settings.FINISHLINE["ADVISOR_DAILY_CAP"],
     )
+    digest = settings.FINISHLINE["CASE_DIGEST"]
     for p in w.pending:
-        if p.candidate.index not in result.owners:
+        index = p.candidate.index
+        if index in result.batched and digest:
+            p.case.owner_id, p.case.status = result.batched[index], AdvisorCase.Status.BATCHED
+            w.interventions.append(p.intervention)
+            w.cases.append((p.intervention, p.case))
             continue
-        p.case.owner_id = result.owners[p.candidate.index]
+        if index not in result.owners:
+            continue
+        p.case.owner_id = result.owners[index]
         w.interventions.append(p.intervention)
         w.cases.append((p.intervention, p.case))
         # Chat goes to the case's owner only (each row carries its person id last).
@@ -188,6 +200,7 @@ MESSAGE_FIELDS = (
     "body_html",
     "reason",
     "not_before",
+    "language",
 )
 
 
@@ -222,8 +235,9 @@ class _Writes:
         # Conflicts skipped: a run racing another (two workers) keeps the first row of each.
         insert_rows(Intervention, INTERVENTION_FIELDS, self.interventions)
         insert_rows(OutboundMessage, MESSAGE_FIELDS, self.messages)
-        if self.cases:
-            announce_escalations([case for _, case in self.cases])
+        alerts = [case for _, case in self.cases if case.status != AdvisorCase.Status.BATCHED]
+        if alerts:
+            announce_escalations(alerts)
 
 
 def _plan_learner(
@@ -313,6 +327,8 @@ def _decide_learner_step(
         quiet_end=contact.quiet_hours_end if contact else None,
         phone_verified=bool(contact and contact.phone_verified_at),
         daily_digest=bool(contact and contact.daily_digest),
+        has_chat=bool(contact and contact.chat_webhook_url),
+        prefers_chat=bool(contact and contact.prefers_chat),
     )
     channels, delay = d.step.channels, d.step.send_delay_hours
     arm, spec = _arm_of(m, d, f)
@@ -320,7 +336,7 @@ def _decide_learner_step(
         return _action(m, d, "holdout", now, "hold-out group of the A/B test", arm=arm)
     if spec.get("none"):
         return _action(m, d, "holdout", now, f"A/B arm '{arm}': no message", arm=arm)
-    channels = tuple(spec.get("channels") or channels)
+    channels = throttle.preferred_channels(tuple(spec.get("channels") or channels), recipient)
     delay = float(spec.get("delay_hours") or delay)
     earliest = now + timedelta(hours=delay)  # the throttle may push it on
     open_channels, send_at, why = [], None, ""
@@ -418,18 +434,11 @@ def _context(
     }
 
 
-PARTNER_DISTANCE = 15.0  # percentage points of progress between study partners
-
-
 def _help(f: DayFacts, item_id: int | None, m: Membership, percent: float) -> dict[str, object]:
     """The instructor's resources and practice item for the failed assessment, the 1-on-1
     booking link, and up to three opted-in peers at about the same point."""
     resources, practice = f.helps.get(item_id or 0, ("", ""))
-    partners = [
-        name
-        for pk, name, theirs in f.partners
-        if pk != m.pk and abs(theirs - percent) <= PARTNER_DISTANCE
-    ][:3]
+    partners = study_partners(m.pk, percent, f.partners)
     return {
         "resources": resources.strip(),
         "practice": practice,
@@ -480,17 +489,37 @@ def _record(
     if experiment is not None:
         spec: dict[str, Any] = next((a for a in experiment.arms if a["key"] == action.arm), {})
         template = spec.get("template", template)
-    text = messages.render(template, _context(course, m, action, f, now), f.templates.get(template))
+    wording, language = _wording(template, m, f)
+    text = messages.render(template, _context(course, m, action, f, now), wording)
     key = f"iv:{m.pk}:{action.step}:{action.episode}"  # the same step and episode: one message
-    if action.audience == playbooks.LEARNER:
-        contact = f.contacts.get(m.person_id)
-        for channel in action.channels:
-            to = m.person.email if channel == Channel.EMAIL else (contact.phone if contact else "")
-            if to:
-                w.messages.append(
-                    _message(course, m, action, text, channel, to, f"{key}:{channel}")
-                )
-        return
+    contact = f.contacts.get(m.person_id)
+    for channel in action.channels:
+        to = _address(m, contact, channel)
+        if to:
+            row = _message(course, m, action, text, channel, to, f"{key}:{channel}", language)
+            w.messages.append(row)
+
+
+def _address(m: Membership, contact: ContactPreference | None, channel: str) -> str:
+    """Where a learner's message on `channel` goes (empty: nowhere)."""
+    if channel == Channel.EMAIL:
+        return m.person.email
+    if contact is None:
+        return ""
+    return contact.chat_webhook_url if channel == Channel.CHAT else contact.phone
+
+
+def _wording(template: str, m: Membership, f: DayFacts) -> tuple[messages.MessageText | None, str]:
+    """The course's wording of a template in the learner's language and that language: their
+    own choice, else the launch locale, else the course default; without a translation in any
+    of them, the course's (or the default) wording in the course's language."""
+    contact = f.contacts.get(m.person_id)
+    wanted = (contact.language if contact else "", m.person.locale, f.language)
+    translations = f.translations.get(template, {})
+    chosen = messages.pick_language(wanted, translations)
+    if chosen:
+        return translations[chosen], chosen
+    return f.templates.get(template), f.language or messages.DEFAULT_LANGUAGE
 
 
 def _pending_case(
@@ -510,6 +539,7 @@ def _pending_case(
         spec: dict[str, Any] = next((a for a in experiment.arms if a["key"] == action.arm), {})
         template = spec.get("template", template)
     text = messages.render(template, _context(course, m, action, f, now), f.templates.get(template))
+    language = f.language or messages.DEFAULT_LANGUAGE
     key = f"iv:{m.pk}:{action.step}:{action.episode}"
     staff = _staff_for(action.audience, f.staff)
     chat: list[tuple[Any, ...]] = []
@@ -526,6 +556,7 @@ def _pending_case(
                 Channel.CHAT,
                 contact.chat_webhook_url,
                 f"{key}:chat:{member.person_id}",
+                language,
             )
             chat.append((*row, member.person_id))
     progress = f.progress.get(m.pk)
@@ -540,6 +571,8 @@ def _pending_case(
             intervention=intervention,
             case=AdvisorCase(
                 membership=m,
+                tier=_tier(action.step),
+                percent_complete=progress.percent_complete if progress else 0.0,
                 reason=text.subject[:300],
                 context={"step": action.step, "body": text.body},
                 due_at=now + timedelta(days=2),
@@ -558,6 +591,7 @@ def _message(
     channel: str,
     to: str,
     key: str,
+    language: str,
 ) -> tuple[Any, ...]:
     """An outbox row in MESSAGE_FIELDS order."""
     decided = (
@@ -576,6 +610,7 @@ def _message(
         messages.as_html(text.body) if channel == Channel.EMAIL else "",
         f"playbook:{action.step}",
         action.send_at or timezone.now(),
+        language,
     )
 
 

@@ -29,6 +29,17 @@ class Recipient:
     quiet_end: time | None = None
     phone_verified: bool = False
     daily_digest: bool = False  # learner messages wait for one delivery time a day
+    has_chat: bool = False  # a chat webhook of their own
+    prefers_chat: bool = False  # email steps go to their chat webhook instead
+
+
+def preferred_channels(channels: tuple[str, ...], recipient: Recipient) -> tuple[str, ...]:
+    """A step's channels for this recipient: email becomes chat for one who prefers chat and
+    has a webhook."""
+    if not (recipient.prefers_chat and recipient.has_chat):
+        return channels
+    swapped = ("chat" if c == "email" else c for c in channels)
+    return tuple(dict.fromkeys(swapped))
 
 
 @dataclass(frozen=True)
@@ -45,8 +56,9 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def channel_open(recipient: Recipient, channel: str) -> str:
-    """Empty when the channel may be used, else why not."""
+def channel_open(recipient: Recipient, channel: str, *, learner_facing: bool = True) -> str:
+    """Empty when the channel may be used, else why not (staff chat goes to the staff's own
+    webhooks, chosen by the planner)."""
     if channel == "email" and recipient.email_opt_out:
         return "opted out of email"
     if channel == "sms":
@@ -56,6 +68,8 @@ def channel_open(recipient: Recipient, channel: str) -> str:
             return "has no phone number"
         if not recipient.phone_verified:
             return "has not verified the phone number"
+    if channel == "chat" and learner_facing and not recipient.has_chat:
+        return "has no chat webhook"
     return ""
 
 
@@ -85,7 +99,7 @@ def decide(
     learner_facing: bool = True,
 ) -> Decision:
     """May this message be sent, and when? `recent_nudges` are learner-facing send times."""
-    closed = channel_open(recipient, channel)
+    closed = channel_open(recipient, channel, learner_facing=learner_facing)
     if closed:
         return Decision(False, None, closed)
     if recipient.paused_until is not None and now.date() <= recipient.paused_until:
@@ -124,6 +138,9 @@ def deciding_preference(recipient: Recipient, channel: str, decision: Decision) 
     base = {
         "email": "email allowed (not opted out)",
         "sms": "SMS opt-in with a verified number",
+        "chat": (
+            "chat preferred, own webhook" if recipient.prefers_chat else "chat to own webhook"
+        ),
     }.get(channel, f"{channel} allowed")
     if decision.reason == "daily digest":
         return f"{base}; daily digest at {end:%H:%M} {where}"

@@ -8,6 +8,7 @@ reads them for the settings page and validates and saves the instructor's change
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ UNITS: Mapping[str, str] = {
     "completed_days": "days after completion",
 }
 FIXED_KINDS = frozenset({"signal", "milestone", "item_failures"})  # the number is the rule itself
-LEARNER_CHANNELS = (Channel.EMAIL, Channel.SMS)
+LEARNER_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.CHAT)
 STAFF_CHANNELS = (Channel.INBOX, Channel.CHAT)
 MAX_DELAY = 365.0
 
@@ -55,6 +56,7 @@ class StepRow:
     unit: str
     editable_value: bool
     customised: bool
+    adopted: str = ""  # what an adopted A/B winner set (its message or timing), in words
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,10 @@ def _step_row(step: playbooks.Step, override: Mapping[str, object]) -> StepRow:
     learner = step.audience == playbooks.LEARNER
     channels = override.get("channels", step.channels)
     value = override.get("delay", step.trigger.value)
+    template = override.get("template", step.template)
     return StepRow(
         key=step.key,
-        template=step.template,
+        template=template if isinstance(template, str) else step.template,
         audience=step.audience,
         enabled=override.get("enabled", True) is not False,
         channels=tuple(channels) if isinstance(channels, list | tuple) else step.channels,
@@ -100,7 +103,18 @@ def _step_row(step: playbooks.Step, override: Mapping[str, object]) -> StepRow:
         unit=UNITS.get(step.trigger.kind, step.trigger.kind),
         editable_value=step.trigger.kind not in FIXED_KINDS,
         customised=bool(override),
+        adopted=_adopted_words(override),
     )
+
+
+def _adopted_words(override: Mapping[str, object]) -> str:
+    said = []
+    if "template" in override:
+        said.append(f"message “{str(override['template']).replace('_', ' ')}”")
+    delay = override.get("send_delay_hours")
+    if isinstance(delay, int | float):
+        said.append(f"sent {delay:g} h after it is due" if delay else "sent when due")
+    return "A/B winner adopted: " + ", ".join(said) if said else ""
 
 
 @dataclass(frozen=True)
@@ -210,14 +224,38 @@ def template_keys(rows: Sequence[PlaybookRow]) -> list[str]:
     return sorted({s.template for r in rows for s in r.steps if s.template in messages.DEFAULTS})
 
 
-def template_for(course: Course, key: str) -> tuple[messages.MessageText, bool]:
-    """The course's wording of a template (or the default) and whether it is customised."""
+def template_for(course: Course, key: str, language: str = "") -> tuple[messages.MessageText, bool]:
+    """The course's wording of a template in `language` (blank: the course's own language),
+    and whether it is stored; a translation not written yet starts from the course's wording."""
     if key not in messages.DEFAULTS:
         raise SettingsRefused(f"There is no template {key!r}.")
-    row = MessageTemplate.objects.filter(course=course, key=key).first()
-    if row is None:
-        return messages.DEFAULTS[key], False
-    return messages.MessageText(row.subject, row.body), True
+    rows = {
+        t.language: t for t in MessageTemplate.objects.filter(course=course, key=key,
+                                                             language__in=["", language])
+    }  # fmt: skip
+    row = rows.get(language) or rows.get("")
+    text = messages.MessageText(row.subject, row.body) if row else messages.DEFAULTS[key]
+    return text, language in rows
+
+
+def translations_of(course: Course, key: str) -> list[str]:
+    """The languages a course has translated a template into."""
+    return sorted(
+        MessageTemplate.objects.filter(course=course, key=key)
+        .exclude(language="")
+        .values_list("language", flat=True)
+    )
+
+
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
+
+
+def language_tag(raw: str) -> str:
+    """A BCP 47 language tag as stored ("es", "pt-br"); SettingsRefused when it is not one."""
+    tag = raw.strip().replace("_", "-").lower()
+    if tag and not LANGUAGE_TAG.fullmatch(tag):
+        raise SettingsRefused(f"{raw!r} is not a language code (try es, fr or pt-br).")
+    return tag[:20]
 
 
 def preview(key: str, subject: str, body: str) -> messages.MessageText:
@@ -230,28 +268,34 @@ def preview(key: str, subject: str, body: str) -> messages.MessageText:
 
 
 @transaction.atomic
-def save_template(course: Course, key: str, *, subject: str, body: str, by: str) -> bool:
-    """Store a course's wording (empty subject and body: back to the default)."""
+def save_template(
+    course: Course, key: str, *, subject: str, body: str, by: str, language: str = ""
+) -> bool:
+    """Store a course's wording, or its translation into `language` (empty subject and body:
+    back to the default wording, or the translation removed)."""
     if key not in messages.DEFAULTS:
         raise SettingsRefused(f"There is no template {key!r}.")
+    language = language_tag(language)
+    mine = MessageTemplate.objects.filter(course=course, key=key, language=language)
     if not subject.strip() and not body.strip():
-        deleted, _ = MessageTemplate.objects.filter(course=course, key=key).delete()
-        _audit(course, key, by, reset=True)
+        deleted, _ = mine.delete()
+        _audit(course, key, by, reset=True, language=language)
         return deleted > 0
     if not subject.strip() or not body.strip():
         raise SettingsRefused("A message needs both a subject and a body.")
     preview(key, subject, body)
     MessageTemplate.objects.update_or_create(
-        course=course, key=key, defaults={"subject": subject[:300], "body": body}
-    )
-    _audit(course, key, by, reset=False)
+        course=course, key=key, language=language,
+        defaults={"subject": subject[:300], "body": body},
+    )  # fmt: skip
+    _audit(course, key, by, reset=False, language=language)
     return True
 
 
-def _audit(course: Course, key: str, by: str, *, reset: bool) -> None:
+def _audit(course: Course, key: str, by: str, *, reset: bool, language: str = "") -> None:
     append_audit(
         actor=by,
         action="interventions.template_reset" if reset else "interventions.template_changed",
         deployment=course.deployment,
-        data={"course": course.pk, "template": key},
+        data={"course": course.pk, "template": key, "language": language},
     )

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from completion.models import Item
 from interventions.models import AssessmentHelp, CourseSupport
+from interventions.playbook_editor.services import SettingsRefused, language_tag
 from lti_tool.audit.trail import append_audit
 from lti_tool.models import Course
 from lti_tool.outbound import AddressRefused, check_url
@@ -59,14 +60,21 @@ def save_support(
     helps: Mapping[int, tuple[str, str]],
     by: str,
     program: str = CourseSupport.Program.COHORT,
+    language: str = "",
 ) -> None:
-    """Store the booking link, the programme preset and, per assessment id, (resources,
-    practice URL)."""
+    """Store the booking link, the programme preset, the language of the course's messages
+    and, per assessment id, (resources, practice URL)."""
     if program not in CourseSupport.Program.values:
         raise SupportRefused("Choose a kind of programme.")
+    try:
+        language = language_tag(language)
+    except SettingsRefused as exc:
+        raise SupportRefused(str(exc)) from exc
     CourseSupport.objects.update_or_create(
-        course=course, defaults={"booking_url": _link(booking_url.strip()), "program": program}
-    )
+        course=course,
+        defaults={"booking_url": _link(booking_url.strip()), "program": program,
+                  "language": language},
+    )  # fmt: skip
     assessments = {i.pk: i for i in Item.objects.filter(course=course, kind="assessment")}
     for item_id, (resources, practice) in helps.items():
         item = assessments.get(item_id)
@@ -79,4 +87,5 @@ def save_support(
         )  # fmt: skip
     append_audit(actor=by, action="interventions.support_changed", deployment=course.deployment,
                  data={"course": course.pk, "booking_url": booking_url, "program": program,
+                       "language": language,
                        "assessments": sorted(helps)})  # fmt: skip

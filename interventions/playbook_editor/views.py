@@ -63,29 +63,34 @@ def _choice(request: HttpRequest, step: ps.StepRow) -> ps.StepChoice:
 
 @launch_required(roles=EDITORS)
 def template_page(request: HttpRequest, key: str) -> HttpResponse:
+    """A message's wording in the course's language, or its translation into `?language=`."""
     launch = launch_of(request)
     course = access_course(launch, launch.course_id or 0, staff=True)
-    error = notice = ""
+    by = f"person:{launch.person_id}"
     try:
-        current, customised = ps.template_for(course, key)
+        language = ps.language_tag(request.POST.get("language", request.GET.get("language", "")))
+    except ps.SettingsRefused as exc:
+        page = {"title": "Not a language", "reason": str(exc)}
+        return render(request, "lti_tool/error.html", page, status=400)
+    try:
+        current, customised = ps.template_for(course, key, language)
     except ps.SettingsRefused as exc:
         page = {"title": "No such message", "reason": str(exc)}
         return render(request, "lti_tool/error.html", page, status=404)
-    subject, body = current.subject, current.body
-    sample = None
+    subject, body, sample, error, notice = current.subject, current.body, None, "", ""
     if request.method == "POST":
         subject, body = request.POST.get("subject", ""), request.POST.get("body", "")
         try:
             if request.POST.get("action") == "reset":
-                ps.save_template(course, key, subject="", body="", by=f"person:{launch.person_id}")
-                default = ps.template_for(course, key)[0]
+                ps.save_template(course, key, subject="", body="", by=by, language=language)
+                default = ps.template_for(course, key, language)[0]
                 subject, body, customised = default.subject, default.body, False
-                notice = "Back to the default wording."
+                notice = "Translation removed." if language else "Back to the default wording."
             elif request.POST.get("action") == "preview":
                 sample = ps.preview(key, subject, body)
             else:
-                ps.save_template(course, key, subject=subject, body=body,
-                                 by=f"person:{launch.person_id}")  # fmt: skip
+                ps.save_template(course, key, subject=subject, body=body, by=by,
+                                 language=language)  # fmt: skip
                 customised, notice = True, "Saved. Messages planned from now on use it."
         except ps.SettingsRefused as exc:
             error = str(exc)
@@ -94,7 +99,8 @@ def template_page(request: HttpRequest, key: str) -> HttpResponse:
         "interventions/template.html",
         {"course": course, "key": key, "subject": subject, "body": body, "sample": sample,
          "customised": customised, "fields": sorted(ps.SAMPLE_CONTEXT), "error": error,
-         "notice": notice},
+         "notice": notice, "language": language,
+         "translations": ps.translations_of(course, key)},
         status=400 if error else 200,
     )  # fmt: skip
 
@@ -166,7 +172,8 @@ def support_page(request: HttpRequest) -> HttpResponse:
         try:
             support.save_support(course, booking_url=request.POST.get("booking_url", ""),
                                  helps=helps, by=f"person:{launch.person_id}",
-                                 program=request.POST.get("program", "cohort"))  # fmt: skip
+                                 program=request.POST.get("program", "cohort"),
+                                 language=request.POST.get("language", ""))  # fmt: skip
             notice = "Saved; the next messages carry them."
         except support.SupportRefused as exc:
             error = str(exc)

@@ -136,7 +136,7 @@ def today_page(course: Course, *, now: datetime) -> TodayPage:
         measured_week=week["measured"] or 0,
         back_week=week["back"] or 0,
         open_cases=AdvisorCase.objects.filter(membership__course_id=course.pk)
-        .exclude(status=AdvisorCase.Status.RESOLVED)
+        .exclude(status__in=[AdvisorCase.Status.RESOLVED, AdvisorCase.Status.BATCHED])
         .count(),
         **_series(course, day, tiers, progress),
         contacts=_contacts(course, day),

@@ -2,8 +2,10 @@
 
 It is a real platform as far as the tool can tell: its own RSA key (kept in `var/`), its own
 JWKS URL fetched over HTTP, OIDC authentication answering the tool's login redirect with a
-signed id_token. It serves only the seeded demo deployment and is off in production unless
-FINISHLINE_DEMO_LMS=on (then without the admin role: instructor and learner only).
+signed id_token, an OAuth2 token endpoint and a Names and Role Provisioning Service listing the
+course's people (learners enrolled on the demo LMS's own page join it). It serves only the
+seeded demo deployment and is off in production unless FINISHLINE_DEMO_LMS=on (then without
+the admin role: instructor and learner only).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
+from django.core.cache import cache
 from jwt.algorithms import RSAAlgorithm
 
 from lti_tool import claims as c
@@ -43,6 +46,41 @@ ROLE_URIS = {
 def lms_url() -> str:
     """The demo LMS's origin: the tool's own, unless FINISHLINE_DEMO_LMS_URL names another."""
     return str(settings.DEMO_LMS_URL or settings.TOOL_BASE_URL)
+
+
+MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+ENROLLED_KEY = "finishline:demo-lms-enrolled"  # learners enrolled on the demo LMS's page
+PLACEMENTS = ("dashboard", "progress")  # what deep linking registers as finishline_placement
+
+
+def nrps_url() -> str:
+    return issuer() + "/nrps/"
+
+
+def enrol_learner(name: str) -> str:
+    """Enrol a new learner in the demo course on the LMS side (Finishline learns of them from
+    NRPS); returns their sub."""
+    enrolled: list[list[str]] = cache.get(ENROLLED_KEY) or []
+    sub = f"demo-enrolled-{len(enrolled) + 1}"
+    email = f"{sub}@example.edu"
+    cache.set(ENROLLED_KEY, [*enrolled, [sub, name.strip()[:100] or sub, email]], None)
+    return sub
+
+
+def roster(current: list[tuple[str, str, str, str]]) -> list[dict[str, Any]]:
+    """The course's members as NRPS 2.0 lists them: `current` (sub, name, email, role: the
+    people the demo LMS already had) and the learners enrolled on its page since."""
+    known = {sub for sub, *_ in current}
+    added = [
+        (sub, name, email, "Learner")
+        for sub, name, email in cache.get(ENROLLED_KEY) or []
+        if sub not in known
+    ]
+    return [
+        {"user_id": sub, "status": "Active", "name": name, "email": email,
+         "roles": [MEMBERSHIP + role]}
+        for sub, name, email, role in [*current, *added]
+    ]  # fmt: skip
 
 
 def issuer() -> str:
@@ -77,7 +115,12 @@ def jwks() -> dict[str, list[dict[str, Any]]]:
 
 
 def id_token(
-    *, sub: str, role: str, nonce: str, message_type: str = c.RESOURCE_LINK_REQUEST
+    *,
+    sub: str,
+    role: str,
+    nonce: str,
+    message_type: str = c.RESOURCE_LINK_REQUEST,
+    placement: str = "",
 ) -> str:
     name, email = PEOPLE.get(sub, (sub, ""))
     now = int(time.time())
@@ -98,7 +141,10 @@ def id_token(
         c.ROLES: ROLE_URIS[role],
         c.RESOURCE_LINK: {"id": "demo-nav-link", "title": "Finishline"},
         c.TOOL_PLATFORM: {"guid": "finishline-demo-lms", "name": "Demo LMS"},
-        c.CUSTOM: {"department": "Operations", "location": "Leeds"} if role == "learner" else {},
+        c.CUSTOM: {
+            **({"department": "Operations", "location": "Leeds"} if role == "learner" else {}),
+            **({"finishline_placement": placement} if placement in PLACEMENTS else {}),
+        },
     }
     if role != "admin":
         body[c.CONTEXT] = {
@@ -107,6 +153,7 @@ def id_token(
             "label": "SAFE101",
             "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
         }
+        body[c.NRPS] = {"context_memberships_url": nrps_url(), "service_versions": ["2.0"]}
     return jwt.encode(body, private_key(), algorithm="RS256", headers={"kid": KID})
 
 

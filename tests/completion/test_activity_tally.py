@@ -17,7 +17,7 @@ from completion.models import Activity, ActivityTally
 from completion.risk import scoring
 from completion.risk import snapshot as facts_snapshot
 from completion.risk import tasks as risk_tasks
-from lti_tool.bulk import insert_rows
+from lti_tool.db.bulk import insert_rows
 from tests.completion.riskdata import START, add, day, enrol, make_course
 
 pytestmark = pytest.mark.django_db

@@ -20,6 +20,8 @@ def test_cases_go_round_the_staff_by_caseload_up_to_the_cap():
     assert owners.count(1) == 3  # the cap
     assert owners.count(2) == 3
     assert len(result.deferred) == 1
+    # the one over the cap still has an owner for the digest: the less loaded
+    assert result.batched == {6: 2}
     # person 2 started with fewer open cases, so it takes the first two
     assert owners[:2] == [2, 2]
 
@@ -37,14 +39,19 @@ def test_a_case_without_eligible_staff_stays_unassigned_not_deferred():
     assert result.deferred == []
 
 
-def test_the_planner_opens_no_more_cases_than_the_staff_can_take(course, settings):
-    settings.FINISHLINE = {**settings.FINISHLINE, "ADVISOR_DAILY_CAP": 2}
-    first = enrol(course, "teach-1", role="instructor")
-    second = enrol(course, "teach-2", role="instructor")
+def _six_cases(course):
+    first = enrol(course, "teach-1", role="instructor", name="Ann First")
+    second = enrol(course, "teach-2", role="instructor", name="Bob Second")
     for n in range(6):  # six learners who failed a quiz three times: each needs a case
         m = enrol(course, f"l{n}")
         for hours in (50, 40, 3):
             act(course, m, "failed", NOW - timedelta(hours=hours), title="Module 4 quiz")
+    return first, second
+
+
+def test_the_planner_opens_no_more_cases_than_the_staff_can_take(course, settings):
+    settings.FINISHLINE = {**settings.FINISHLINE, "ADVISOR_DAILY_CAP": 2, "CASE_DIGEST": False}
+    first, second = _six_cases(course)
     summary = plan_course(course_id=course.pk, now=NOW)
     per_owner = {
         p: AdvisorCase.objects.filter(owner=p).count() for p in (first.person, second.person)
@@ -67,3 +74,36 @@ def test_a_first_contact_is_never_the_final_notice(course):
     assert "absent_21" not in steps
     assert "absent_14" in steps  # the latest gentler step instead
     assert not Intervention.objects.filter(step="absent_21").exists()  # it waits
+
+
+def test_cases_over_the_cap_are_batched_into_one_digest_email_per_owner(course, settings):
+    from interventions.delivery.digest import send_case_digests
+    from interventions.learners.cases import in_digest
+    from interventions.models import OutboundMessage
+
+    settings.FINISHLINE = {**settings.FINISHLINE, "ADVISOR_DAILY_CAP": 2}
+    first, second = _six_cases(course)
+    summary = plan_course(course_id=course.pk, now=NOW)
+    assert summary.deferred_cases == 2
+    opened = AdvisorCase.objects.exclude(status=AdvisorCase.Status.BATCHED)
+    batched = AdvisorCase.objects.filter(status=AdvisorCase.Status.BATCHED)
+    assert opened.count() == 4
+    assert sorted(batched.values_list("owner_id", flat=True)) == sorted(
+        [first.person_id, second.person_id]
+    )
+    assert in_digest(course.pk) == 2
+    # Recorded, so the next plan does not propose them again.
+    assert plan_course(course_id=course.pk, now=NOW + timedelta(hours=1)).deferred_cases == 0
+    assert AdvisorCase.objects.count() == 6
+    assert send_case_digests(now=NOW) == 2
+    digests = OutboundMessage.objects.filter(reason="case_digest")
+    assert sorted(digests.values_list("to_address", flat=True)) == [
+        "teach-1@example.edu",
+        "teach-2@example.edu",
+    ]
+    body = digests.get(to_address="teach-1@example.edu").body_text
+    assert "1 case(s) for you went over today's cap" in body
+    assert "/messages/course/?status=digest#cases" in body
+    assert "(Safety 101, opened" in body
+    assert in_digest(course.pk) == 0
+    assert send_case_digests(now=NOW + timedelta(hours=2)) == 0  # each case in one digest

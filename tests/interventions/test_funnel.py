@@ -28,7 +28,7 @@ def test_the_funnel_counts_planned_sent_measured_and_recovered(course):
             not_before=now,
         )  # fmt: skip
     funnel = {s.label: (s.count, s.share) for s in intervention_funnel(course_id=course.pk)}
-    assert funnel["Steps planned"] == (5, 100.0)  # a dry run is not a step
+    assert funnel["Playbook steps planned"] == (5, 100.0)  # a dry run is not a step
     # Messages count as what the outbox says they are, not as sent when planned.
     assert funnel["Messages queued"][0] == 2
     assert funnel["Messages sent"][0] == 2

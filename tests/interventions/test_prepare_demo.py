@@ -29,7 +29,11 @@ def test_the_demo_shows_the_product_working(settings):
     assert finished >= 1
     assert Certificate.objects.filter(membership__course=course).count() == finished
     assert Intervention.objects.filter(course_id=course.pk).exists()
-    per_owner = AdvisorCase.objects.filter(membership__course=course).values_list("owner_id")
+    # Cases over the cap are batched into the owners' daily digest, not opened one by one.
+    opened = AdvisorCase.objects.filter(membership__course=course).exclude(
+        status=AdvisorCase.Status.BATCHED
+    )
+    per_owner = opened.values_list("owner_id")
     owners = [owner for (owner,) in per_owner]
     assert all(owners.count(o) <= 3 for o in set(owners))
     # Run again (./run on the next start): the first plan is not run a second time.

@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 
 from completion.models import RiskScore, XapiStatement
 from interventions.models import Intervention, OutboundMessage
-from lti_tool.bulk import (
+from lti_tool.db.bulk import (
     SMALL,
     _json_dumps,
     fetch_rows,

@@ -78,7 +78,7 @@ def world(db):
             membership=bob, starts_on=date(2026, 1, 14), until=date(2026, 1, 20), reason="", by="t"
         )
         override_status(
-            membership=cara, status="completed", reason="Certified elsewhere", by="teacher"
+            membership=cara, status="exempt", reason="Certified elsewhere", by="teacher"
         )
     with time_machine.travel(NOW, tick=False):
         score_course(course.pk, as_of=day(2).date())
@@ -124,7 +124,7 @@ def test_an_exemption_wins_over_a_pause_and_unscored_learners_say_so():
         status="overdue",
         status_label="Late",
         paused_until=date(2026, 1, 9),
-        override="completed",
+        override="exempt",
         override_reason="waived",
     )
     row = reports.shape_row(both)
@@ -144,7 +144,7 @@ def test_filters_match_blank_attributes_as_not_set_and_groups_count_compliance()
     facts = [
         reports.LearnerFacts(1, 1, "C", "a", "", {"department": "Ops"}, status="completed"),
         reports.LearnerFacts(2, 1, "C", "b", "", {"department": "Ops"}, status="overdue"),
-        reports.LearnerFacts(3, 1, "C", "c", "", {}, status="overdue", override="completed"),
+        reports.LearnerFacts(3, 1, "C", "c", "", {}, status="overdue", override="exempt"),
     ]
     now = datetime(2026, 1, 15, tzinfo=UTC)
     grouped = reports.build_report(

@@ -37,7 +37,7 @@ from completion.models import (
     XapiStatement,
 )
 from completion.risk import snapshot as facts_snapshot
-from lti_tool.bulk import upsert_rows
+from lti_tool.db.bulk import upsert_rows
 from lti_tool.models import Deployment
 
 __all__ = ["agent_identity"]  # re-exported: callers read it with the query types

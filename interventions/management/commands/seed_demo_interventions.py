@@ -1,6 +1,7 @@
 """Add to the demo course what the intervention features need to be seen at once: a manager,
-an SMS-consenting learner with a verified number, an accommodation, a running A/B test and an
-escalation on non-response (idempotent; after `seed_demo`)."""
+an SMS-consenting learner with a verified number, an accommodation, a running A/B test, an
+escalation on non-response and a learner who reads Spanish, with the Spanish wording of two
+steps (idempotent; after `seed_demo`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from completion.risk.services import set_accommodation
-from interventions.models import AdvisorCase, ContactPreference, Experiment, Intervention
+from interventions.models import (
+    AdvisorCase,
+    ContactPreference,
+    Experiment,
+    Intervention,
+    MessageTemplate,
+)
 from interventions.playbook_editor.experiments import ArmSpec, create_experiment
 from lti_tool.models import Course, Membership, Role
 
@@ -33,7 +40,9 @@ class Command(BaseCommand):
             .filter(person__sub__startswith="demo-learner-")
         }
         seed_demo_features(course, learners)
-        self.stdout.write("Demo features ready: manager, SMS, accommodation, A/B test, escalation.")
+        self.stdout.write(
+            "Demo features ready: manager, SMS, accommodation, A/B test, escalation, Spanish."
+        )
 
 
 def seed_demo_features(course: Course, learners: dict[str, Membership]) -> None:
@@ -66,6 +75,30 @@ def seed_demo_features(course: Course, learners: dict[str, Membership]) -> None:
             max_per_arm=200, by="seed_demo",
         )  # fmt: skip
     _escalation(course, escalated, now)
+    _spanish(course, learners["demo-learner-6"])
+
+
+SPANISH = {
+    "welcome": (
+        "Bienvenido a {{ course }}",
+        "Hola {{ first_name }}:\n\nBienvenido a {{ course }}. Tu primer paso es "
+        "{{ next_item|default:'el primer módulo' }}{% if link %}: {{ link }}{% endif %}.\n",
+    ),
+    "progress_saved": (
+        "Tu progreso en {{ course }} está guardado",
+        "Hola {{ first_name }}: tu progreso está guardado; llevas el {{ percent }} % de "
+        "{{ course }}.{% if link %} Sigue donde lo dejaste: {{ link }}{% endif %}\n",
+    ),
+}
+
+
+def _spanish(course: Course, m: Membership) -> None:
+    """A learner who chose Spanish, and the course's Spanish wording of two steps."""
+    for key, (subject, body) in SPANISH.items():
+        MessageTemplate.objects.update_or_create(
+            course=course, key=key, language="es", defaults={"subject": subject, "body": body}
+        )
+    ContactPreference.objects.update_or_create(person=m.person, defaults={"language": "es"})
 
 
 def _escalation(course: Course, m: Membership, now: Any) -> None:

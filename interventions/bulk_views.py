@@ -1,0 +1,93 @@
+"""Staff: "Message these N learners" from the roster's filters, previewed, confirmed, and the
+page that says what became of it. Views parse, authorise, call `bulk`, render."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from completion.instructor.roster import FILTER_KEYS, matching_memberships, query_from
+from completion.wording import signal as signal_words
+from interventions.planning import bulk
+from lti_tool.decorators import launch_of, launch_required
+from lti_tool.models import Course
+from lti_tool.selectors import STAFF_ROLES, access_course, launch_person
+
+
+def _filters(params: QueryDict) -> dict[str, str]:
+    return {k: str(params.get(k, "")) for k in FILTER_KEYS if params.get(k)}
+
+
+def _in_words(filters: dict[str, str]) -> list[tuple[str, str]]:
+    names = {"tier": "Risk", "status": "Status", "reason": "Signal", "q": "Name contains",
+             "section": "Section", "group": "Group", "as_of": "Scored on"}  # fmt: skip
+    shown = {"tier": str.capitalize, "status": lambda v: v.replace("_", " ").capitalize(),
+             "reason": signal_words}  # fmt: skip
+    return [(names[k], shown.get(k, str)(v)) for k, v in filters.items()]
+
+
+@launch_required(roles=STAFF_ROLES)
+def bulk_message(request: HttpRequest) -> HttpResponse:
+    """GET: the form for the roster's current filters; POST: preview, or confirm and send."""
+    launch = launch_of(request)
+    course = access_course(launch, launch.course_id or 0, staff=True)
+    params = request.POST if request.method == "POST" else request.GET
+    filters = _filters(params)
+    ids = matching_memberships(course, query_from(filters))
+    subject, text = params.get("subject", "").strip(), params.get("text", "")
+    context = _page(course, filters, ids, subject, text)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "send":
+                done = bulk.start_bulk_message(
+                    course=course, membership_ids=ids, filters=filters, subject=subject,
+                    text=text, by=launch_person(launch),
+                )  # fmt: skip
+                return redirect("interventions:bulk_done", bulk_id=done.pk)
+            context["preview"] = bulk.preview(course, ids, subject=subject, text=text)
+        except bulk.BulkRefused as exc:
+            context["error"] = str(exc)
+    return render(
+        request,
+        "interventions/bulk_message.html",
+        context,
+        status=400 if "error" in context else 200,
+    )
+
+
+def _page(
+    course: Course, filters: dict[str, str], ids: list[int], subject: str, text: str
+) -> dict[str, object]:
+    back = reverse("completion_risk:dashboard")
+    return {
+        "course": course,
+        "filters": filters,
+        "filter_words": _in_words(filters),
+        "count": len(ids),
+        "subject": subject,
+        "text": text,
+        "placeholders": bulk.PLACEHOLDERS,
+        "background": len(ids) > bulk.INLINE_LIMIT,
+        "back": _url(back, filters) if filters else back,
+    }
+
+
+def _url(path: str, filters: dict[str, str]) -> str:
+    query = QueryDict(mutable=True)
+    query.update(filters)
+    return f"{path}?{query.urlencode()}"
+
+
+@launch_required(roles=STAFF_ROLES)
+def bulk_done(request: HttpRequest, bulk_id: int) -> HttpResponse:
+    """What became of a bulk message: queued, held for later, not sent and why."""
+    launch = launch_of(request)
+    course = access_course(launch, launch.course_id or 0, staff=True)
+    row = bulk.access_bulk(course, bulk_id)
+    return render(
+        request,
+        "interventions/bulk_done.html",
+        {"course": course, "bulk": row, "learners": len(row.membership_ids),
+         "filter_words": _in_words(row.filters)},
+    )  # fmt: skip

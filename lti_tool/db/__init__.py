@@ -1,0 +1,6 @@
+"""Database helpers every app shares: bulk writes of plain rows (`bulk`: COPY, multi-row
+upserts, raw psycopg cursors) and counts computed by the database (`grouped`).
+
+They read no models of their own; callers pass models, querysets or table names. Entry points:
+`bulk.insert_rows`, `bulk.upsert_rows`, `bulk.insert_new_rows`, `grouped.count_by`.
+"""
