@@ -127,12 +127,13 @@ def report_rows(courses: Sequence[Course], *, now: datetime) -> QuerySet[Members
 
 
 def _exempt(course_ids: Sequence[int], *, now: datetime) -> QuerySet[StatusOverride, Any]:
-    """Memberships whose override in force (the newest by time, then id) is "completed"."""
+    """Memberships whose override in force (the newest by time, then id) is "exempt" (an
+    override to "completed" is a completion, shown as the course's status)."""
     later = StatusOverride.objects.filter(membership_id=OuterRef("membership_id"), at__lte=now)
     later = later.filter(Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")))
     return (
         StatusOverride.objects.filter(
-            membership__course_id__in=course_ids, at__lte=now, status=crit.COMPLETED
+            membership__course_id__in=course_ids, at__lte=now, status=crit.EXEMPT
         )
         .exclude(Exists(later))
         .values("membership_id")

@@ -35,7 +35,8 @@ FILTERS = [
 
 
 def cohort(n):
-    """A scored course of `n` learners in mixed departments, one paused, one exempt."""
+    """A scored course of `n` learners in mixed departments, one paused, one exempt, one
+    completed by an instructor's override."""
     course, (intro, *_rest) = make_course()
     learners = []
     for k in range(n):
@@ -54,7 +55,8 @@ def cohort(n):
         membership=learners[0], starts_on=date(2026, 1, 14), until=date(2026, 1, 20), reason="",
         by="t",
     )  # fmt: skip
-    override_status(membership=learners[1], status="completed", reason="elsewhere", by="t")
+    override_status(membership=learners[1], status="exempt", reason="elsewhere", by="t")
+    override_status(membership=learners[2], status="completed", reason="done offline", by="t")
     score_course(course.pk, as_of=day(9).date())
     return course, learners
 
