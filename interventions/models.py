@@ -87,6 +87,12 @@ class OutboundMessage(models.Model):
     decided_by = models.CharField(max_length=300, blank=True)
     # The language the message was written in (a BCP 47 tag), chosen from the recipient's.
     language = models.CharField(max_length=20, blank=True)
+    # The message's tracked link (`/m/<click_token>/`): an unguessable token, the one place
+    # it leads (stored here, never read from the URL), and when and how often it was followed.
+    click_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    click_target = models.URLField(max_length=2000, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    click_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [

@@ -1,4 +1,5 @@
-"""Public one-click unsubscribe (the link and List-Unsubscribe header of every email)."""
+"""Public one-click unsubscribe (the link and List-Unsubscribe header of every email) and tracked
+message links (`/m/<token>/`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from django.core import signing
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from completion.risk.selectors import schedule_of
 from completion.risk.services import InvalidCriteria, revise_schedule
+from interventions.delivery import clicks
 from interventions.delivery.outbox import UNSUBSCRIBE_SALT
 from interventions.delivery.preferences import opt_out
 from interventions.learners.cases import STATUSES as CASE_STATUSES
@@ -56,6 +58,18 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         opt_out(person=person, channel=data["c"], actor=f"unsubscribe:{person.pk}")
         return render(request, "interventions/unsubscribed.html", {"channel": data["c"]})
     return render(request, "interventions/unsubscribe.html", {"token": token, "channel": data["c"]})
+
+
+@require_http_methods(["GET"])
+def follow_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A link in a learner's message: count the click, go where the message's link led."""
+    target = clicks.follow_link(token)
+    if target is None:
+        raise Http404("no message holds this link")
+    response = HttpResponseRedirect(target)
+    response["Cache-Control"] = "no-store"  # each visit is a click
+    response["Referrer-Policy"] = "no-referrer"  # the token stays out of the course's logs
+    return response
 
 
 @launch_required(roles={Role.LEARNER})

@@ -153,7 +153,8 @@ def intervention_funnel(*, course_id: int) -> list[FunnelStage]:
     messages queued, sent, bounced or failed (the outbox's own states); then, of the steps and
     staff messages sent, measured and back within 48 h / 7 days.
 
-    Email over SMTP tells nothing of delivery, opens or clicks, so none is claimed.
+    Email over SMTP tells nothing of delivery or opens, so neither is claimed; a click is
+    counted when a learner follows a message's tracked link (`delivery.clicks`).
     """
     planned = Intervention.objects.filter(course_id=course_id).exclude(
         status=Intervention.Status.DRY_RUN
@@ -173,6 +174,10 @@ def intervention_funnel(*, course_id: int) -> list[FunnelStage]:
         ("Messages queued", outbox.get(Out.PENDING, 0) + outbox.get(Out.SENDING, 0)),
         ("Messages sent", outbox.get(Out.SENT, 0)),
         ("Bounced or failed", outbox.get(Out.BOUNCED, 0) + outbox.get(Out.FAILED, 0)),
+        (
+            "Clicked",
+            OutboundMessage.objects.filter(course_id=course_id, clicked_at__isnull=False).count(),
+        ),
         ("Measured after 48 h", sent.filter(reengaged_48h__isnull=False).count()),
         ("Back within 48 h", sent.filter(reengaged_48h=True).count()),
         ("Back within 7 days", sent.filter(reengaged_7d=True).count()),

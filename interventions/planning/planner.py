@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from interventions.delivery import messages
+from interventions.delivery import clicks, messages
 from interventions.learners.actions import announce_escalations
 from interventions.learners.partners import study_partners
 from interventions.measurement import experiments
@@ -201,6 +201,8 @@ MESSAGE_FIELDS = (
     "reason",
     "not_before",
     "language",
+    "click_token",
+    "click_target",
 )
 
 
@@ -265,6 +267,7 @@ def _plan_learner(
         delay_multiplier=f.multiplier.get(m.pk, 1.0),
         cadence_days=f.cadence.get(m.pk, 1.0),
         unanswered=f.unanswered.get(m.pk, {}),
+        clicked=f.clicked.get(m.pk, {}),
     )
     due = [
         d
@@ -490,13 +493,15 @@ def _record(
         spec: dict[str, Any] = next((a for a in experiment.arms if a["key"] == action.arm), {})
         template = spec.get("template", template)
     wording, language = _wording(template, m, f)
-    text = messages.render(template, _context(course, m, action, f, now), wording)
+    context = _context(course, m, action, f, now)
+    text = messages.render(template, context, wording)
     key = f"iv:{m.pk}:{action.step}:{action.episode}"  # the same step and episode: one message
     contact = f.contacts.get(m.person_id)
     for channel in action.channels:
         to = _address(m, contact, channel)
         if to:
-            row = _message(course, m, action, text, channel, to, f"{key}:{channel}", language)
+            link = str(context.get("link") or "")
+            row = _message(course, m, action, text, channel, to, f"{key}:{channel}", language, link)
             w.messages.append(row)
 
 
@@ -592,11 +597,14 @@ def _message(
     to: str,
     key: str,
     language: str,
+    link: str = "",
 ) -> tuple[Any, ...]:
-    """An outbox row in MESSAGE_FIELDS order."""
+    """An outbox row in MESSAGE_FIELDS order; the course `link` in its body becomes a tracked
+    link of its own (one token per message)."""
     decided = (
         dict(action.decisions).get(channel, "") or "staff chat webhook set in their preferences"
     )
+    body, token, target = clicks.track(text.body, link)
     return (
         decided[:300],
         key,
@@ -606,11 +614,13 @@ def _message(
         channel,
         to,
         text.subject,
-        text.body,
-        messages.as_html(text.body) if channel == Channel.EMAIL else "",
+        body,
+        messages.as_html(body) if channel == Channel.EMAIL else "",
         f"playbook:{action.step}",
         action.send_at or timezone.now(),
         language,
+        token or None,  # NULL, not "": the column is unique
+        target,
     )
 
 

@@ -304,12 +304,12 @@ def test_the_planner_escalates_a_learner_who_did_not_answer(features, page):
     case = AdvisorCase.objects.get(membership=me)
     escalated = Intervention.objects.get(membership=me, case=case)
     assert escalated.step == "absent_10"
-    assert "no response to absent_4" in escalated.detail
+    assert "h of absent_4" in escalated.detail
 
     frame, _lt = launch(page, features, "instructor")
     frame.get_by_role("navigation", name="Main").get_by_role("link", name="Learners").click()
     frame.get_by_role("link", name="Learner 6").first.click()
-    frame.get_by_text("no response to absent_4 within 72 h").first.wait_for()
+    frame.get_by_text("no return visit or click within 72 h of absent_4").first.wait_for()
     screenshot(page, "reach-instructor-planned-escalation")
 
 

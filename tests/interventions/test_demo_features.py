@@ -29,7 +29,7 @@ def test_the_demo_course_has_every_feature_switched_on(settings):
     assert Accommodation.objects.get(membership__person__sub="demo-learner-4").pace_percent == 80
     assert Experiment.objects.get().active
     escalation = Intervention.objects.get(step="absent_10")
-    assert "no response to absent_4" in escalation.detail
+    assert "h of absent_4" in escalation.detail
     assert AdvisorCase.objects.count() == 1
     cert = Certificate.objects.get()
     assert cert.expires_at is not None

@@ -114,9 +114,9 @@ def _escalation(course: Course, m: Membership, now: Any) -> None:
     steps = (
         ("absent_2", 1, ["email"], now - timedelta(days=5), "now", None),
         ("absent_4", 2, ["email", "sms"], now - timedelta(days=3),
-         "no response to absent_2 within 48 h; now", None),
+         "no return visit or click within 48 h of absent_2; now", None),
         ("absent_10", 3, ["inbox", "chat"], now - timedelta(hours=2),
-         "escalated to staff: no response to absent_4 within 72 h", case),
+         "escalated to staff: no return visit or click within 72 h of absent_4", case),
     )  # fmt: skip
     for step, tier, channels, at, detail, linked in steps:
         Intervention.objects.get_or_create(
