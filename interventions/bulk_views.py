@@ -1,5 +1,6 @@
-"""Staff: "Message these N learners" from the roster's filters, previewed, confirmed, and the
-page that says what became of it. Views parse, authorise, call `bulk`, render."""
+"""Staff: "Message these N learners" from the roster's filters, previewed (which freezes the
+recipients), sent, and the page that says what became of it. Views parse, authorise, call
+`bulk`, render."""
 
 from __future__ import annotations
 
@@ -29,46 +30,53 @@ def _in_words(filters: dict[str, str]) -> list[tuple[str, str]]:
 
 @launch_required(roles=STAFF_ROLES)
 def bulk_message(request: HttpRequest) -> HttpResponse:
-    """GET: the form for the roster's current filters; POST: preview, or confirm and send."""
+    """GET: the form for the roster's current filters; POST: preview (which keeps the
+    recipients in a draft), or send that draft."""
     launch = launch_of(request)
     course = access_course(launch, launch.course_id or 0, staff=True)
+    by, error = launch_person(launch), ""
     params = request.POST if request.method == "POST" else request.GET
+    if params.get("action") == "send":
+        try:
+            draft = _int(request.POST.get("draft"))
+            done = bulk.send_bulk_message(course=course, draft_id=draft, by=by)
+            return redirect("interventions:bulk_done", bulk_id=done.pk)
+        except bulk.BulkRefused as exc:
+            error = str(exc)
     filters = _filters(params)
     ids = matching_memberships(course, query_from(filters))
     subject, text = params.get("subject", "").strip(), params.get("text", "")
-    context = _page(course, filters, ids, subject, text)
-    if request.method == "POST":
-        try:
-            if request.POST.get("action") == "send":
-                done = bulk.start_bulk_message(
-                    course=course, membership_ids=ids, filters=filters, subject=subject,
-                    text=text, by=launch_person(launch),
-                )  # fmt: skip
-                return redirect("interventions:bulk_done", bulk_id=done.pk)
-            context["preview"] = bulk.preview(course, ids, subject=subject, text=text)
-        except bulk.BulkRefused as exc:
-            context["error"] = str(exc)
-    return render(
-        request,
-        "interventions/bulk_message.html",
-        context,
-        status=400 if "error" in context else 200,
-    )
+    context = _page(course, filters, len(ids), subject, text)
+    try:
+        if params.get("action") == "preview":
+            context["draft"], context["preview"] = bulk.draft_bulk_message(
+                course=course, membership_ids=ids, filters=filters, subject=subject, text=text,
+                by=by,
+            )  # fmt: skip
+    except bulk.BulkRefused as exc:
+        error = str(exc)
+    if error:
+        context["error"] = error
+    return render(request, "interventions/bulk_message.html", context, status=400 if error else 200)
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0
 
 
 def _page(
-    course: Course, filters: dict[str, str], ids: list[int], subject: str, text: str
+    course: Course, filters: dict[str, str], count: int, subject: str, text: str
 ) -> dict[str, object]:
     back = reverse("completion_risk:dashboard")
     return {
         "course": course,
         "filters": filters,
         "filter_words": _in_words(filters),
-        "count": len(ids),
+        "count": count,
         "subject": subject,
         "text": text,
         "placeholders": bulk.PLACEHOLDERS,
-        "background": len(ids) > bulk.INLINE_LIMIT,
+        "background": count > bulk.INLINE_LIMIT,
         "back": _url(back, filters) if filters else back,
     }
 

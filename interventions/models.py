@@ -280,17 +280,18 @@ class Intervention(models.Model):
 
 class BulkMessage(models.Model):
     """A staff member's message to every learner of a roster filter ("Message these N
-    learners"): the wording, who was chosen, and what became of each (queued, scheduled,
-    suppressed and why)."""
+    learners"): the wording, who was chosen at preview, and what became of each (queued,
+    scheduled, suppressed and why)."""
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
     by = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, related_name="+")
     subject = models.CharField(max_length=300)
     body = models.TextField()
-    # The roster filter in words ({"Risk": "Red", ...}) and the learners it matched then.
+    # The roster filter ({"tier": "red", ...}) and the learners it matched at preview.
     filters = models.JSONField(default=dict, blank=True)
     membership_ids = models.JSONField(default=list)
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField()  # previewed: the recipients were frozen then
+    sent_at = models.DateTimeField(null=True, blank=True)  # None: a draft, not sent
     finished_at = models.DateTimeField(null=True, blank=True)
     queued = models.PositiveIntegerField(default=0)  # to go now
     scheduled = models.PositiveIntegerField(default=0)  # held by quiet hours or the throttle

@@ -56,7 +56,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 
 CONFIRMATIONS = {
     "status": "Status saved. The learner's record shows who changed it and why.",
-    "criteria": "Completion criteria saved. Progress is recomputed on the next scoring pass.",
+    "criteria": (
+        "Completion criteria saved. Re-scoring every learner has started; the Learners page "
+        "shows their progress and risk under the new criteria as soon as it finishes."
+    ),
     "paused": "Your pause is saved. No reminders reach you until the date you chose.",
     "resumed": "Welcome back: your pause has ended and reminders resume.",
     "export": "Your export is being prepared; it appears below when it is ready.",

@@ -4,7 +4,9 @@ The instructor's wording takes the playbook messages' placeholders; each learner
 through the same guardrails as a playbook step (`planning.throttle`: opt-outs, pauses and
 snoozes, quiet hours, the nudge throttle) and is recorded as an intervention (step
 `staff_message`) plus an outbox message, so the funnel and recovery figures count it as a
-message from staff. Large filters are delivered by a task; each run is safe to repeat.
+message from staff. The preview keeps its recipients in a draft and Send goes to exactly them
+(the guardrails applied at Send). Large filters are delivered by a task; each run is safe to
+repeat.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def _check(membership_ids: list[int], subject: str, text: str) -> None:
 
 
 @transaction.atomic
-def start_bulk_message(
+def draft_bulk_message(
     *,
     course: Course,
     membership_ids: list[int],
@@ -98,28 +100,52 @@ def start_bulk_message(
     text: str,
     by: Person,
     now: datetime | None = None,
-) -> BulkMessage:
-    """Record the instructor's message to these learners (audited) and deliver it: at once
-    for a small filter, by a task after commit for a large one."""
-    now = now or timezone.now()
-    preview(course, membership_ids, subject=subject, text=text)  # refuses what cannot render
-    bulk = BulkMessage.objects.create(
+) -> tuple[BulkMessage, messages.MessageText]:
+    """Keep the previewed wording and recipients as a draft, and the first learner's copy.
+
+    Send goes to exactly these learners: scores that change before Send change nobody's copy.
+    """
+    shown = preview(course, membership_ids, subject=subject, text=text)
+    draft = BulkMessage.objects.create(
         course=course,
         by=by,
         subject=subject.strip()[:300],
         body=text,
         filters=filters,
         membership_ids=list(membership_ids),
-        created_at=now,
+        created_at=now or timezone.now(),
     )
+    return draft, shown
+
+
+@transaction.atomic
+def send_bulk_message(
+    *, course: Course, draft_id: int, by: Person, now: datetime | None = None
+) -> BulkMessage:
+    """Send a previewed draft (audited) to the learners it froze; each copy still goes through
+    the guardrails as they stand now. At once for a few learners, by a task after commit for
+    many. A draft already sent (a second click) is returned as it is."""
+    now = now or timezone.now()
+    bulk = (
+        BulkMessage.objects.select_for_update()
+        .filter(pk=draft_id, course=course, by=by)
+        .first()
+    )
+    if bulk is None:
+        raise BulkRefused("This preview is no longer available: preview the message again.")
+    if bulk.sent_at is not None:
+        return bulk
+    bulk.sent_at = now
+    bulk.save(update_fields=["sent_at"])
+    ids = [int(i) for i in bulk.membership_ids]
     append_audit(
         actor=f"person:{by.pk}",
         action="interventions.bulk_message",
         obj=bulk,
         deployment=course.deployment,
-        data={"learners": len(membership_ids), "filters": filters, "subject": bulk.subject},
+        data={"learners": len(ids), "filters": bulk.filters, "subject": bulk.subject},
     )
-    if len(membership_ids) <= INLINE_LIMIT:
+    if len(ids) <= INLINE_LIMIT:
         return deliver_bulk_message(bulk.pk, now=now)
     transaction.on_commit(lambda: async_task("interventions.tasks.deliver_bulk", bulk.pk))
     return bulk
@@ -275,5 +301,5 @@ def _reason_words(detail: str) -> str:
 
 
 def access_bulk(course: Course, bulk_id: int) -> BulkMessage:
-    """A bulk message of this course (404 otherwise)."""
-    return get_object_or_404(BulkMessage, pk=bulk_id, course=course)
+    """A sent bulk message of this course (404 otherwise, and for a draft)."""
+    return get_object_or_404(BulkMessage, pk=bulk_id, course=course, sent_at__isnull=False)

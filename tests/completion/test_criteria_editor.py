@@ -136,7 +136,7 @@ def test_an_instructor_saves_required_items_pass_marks_dates_and_prerequisites(
     audit = AuditEntry.objects.get(action="completion.criteria_updated")
     assert audit.data["changed"]["min_item_scores"] == [{}, {str(quiz.pk): 0.7}]
     page = get(course, "?done=criteria").content.decode()
-    assert "Completion criteria saved" in page
+    assert "Completion criteria saved. Re-scoring every learner has started" in page
     assert "<svg" in page
     assert 'role="img"' in page
     assert "<strong>Step 3</strong>: Final exam" in page

@@ -38,10 +38,11 @@ def roster(course):
 
 
 def send(course, ids, teacher, subject="Catch up this week", text="Hi {{ first_name }}, see you."):
-    return bulk.start_bulk_message(
+    draft, _ = bulk.draft_bulk_message(
         course=course, membership_ids=ids, filters={"tier": "red"}, subject=subject, text=text,
         by=teacher.person, now=NOON,
     )  # fmt: skip
+    return bulk.send_bulk_message(course=course, draft_id=draft.pk, by=teacher.person, now=NOON)
 
 
 def test_the_filter_picks_every_matching_learner_across_pages(course, roster):
@@ -142,12 +143,64 @@ def test_the_instructor_previews_confirms_and_reads_what_became_of_it(course, ro
     assert "Preview for the first learner" in preview
     assert "Hi Learner" in preview
     assert "Send to 2 learners" in preview
-    assert not BulkMessage.objects.exists()
-    sent = Client().post(URL, {**form, "action": "send"})
+    draft = BulkMessage.objects.get()
+    assert draft.sent_at is None  # a draft: nothing sent, nothing audited
+    assert not OutboundMessage.objects.exists()
+    assert not AuditEntry.objects.filter(action="interventions.bulk_message").exists()
+    sent = Client().post(URL, {**form, "action": "send", "draft": draft.pk})
     assert sent.status_code == 302
     done = Client().get(sent["Location"], HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
     assert "2 queued" in done
+    assert "chosen at the preview" in done
     assert OutboundMessage.objects.count() == 2
+    # A second click on Send sends nothing more.
+    again = Client().post(URL, {**form, "action": "send", "draft": draft.pk})
+    assert again["Location"] == sent["Location"]
+    assert OutboundMessage.objects.count() == 2
+
+
+@time_machine.travel(NOON, tick=False)
+def test_send_goes_to_the_previewed_learners_even_when_scores_change_in_between(course, roster):
+    learners, teacher = roster
+    lt = token_for(teacher, "instructor")
+    form = {"tier": "red", "subject": "Catch up", "text": "Hi {{ first_name }}", "lt": lt}
+    preview = Client().post(URL, {**form, "action": "preview"}).content.decode()
+    assert "Send to 2 learners" in preview
+    draft = BulkMessage.objects.get()
+    # Between preview and Send, a re-score turns the first two green and the other three red,
+    # and one of the previewed learners opts out.
+    RiskScore.objects.filter(membership__in=learners[:2]).update(tier="green")
+    RiskScore.objects.filter(membership__in=learners[2:]).update(tier="red")
+    ContactPreference.objects.create(person=learners[1].person, email_opt_out=True)
+    sent = Client().post(URL, {**form, "action": "send", "draft": draft.pk})
+    assert sent.status_code == 302
+    assert set(Intervention.objects.values_list("membership_id", flat=True)) == {
+        learners[0].pk, learners[1].pk,
+    }  # fmt: skip
+    assert list(OutboundMessage.objects.values_list("membership_id", flat=True)) == [
+        learners[0].pk
+    ]
+    done = Client().get(sent["Location"], HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    assert "1 queued" in done
+    assert "1 not sent" in done
+    assert "Opted out of email" in done
+
+
+@time_machine.travel(NOON, tick=False)
+def test_a_draft_is_sent_only_by_who_previewed_it_and_is_not_shown_as_sent(course, roster):
+    learners, teacher = roster
+    colleague = enrol(course, "teach2", role="instructor", name="Ada Colleague")
+    draft, _ = bulk.draft_bulk_message(
+        course=course, membership_ids=[learners[0].pk], filters={}, subject="Hi", text="Hi",
+        by=teacher.person,
+    )  # fmt: skip
+    lt = token_for(colleague, "instructor")
+    refused = Client().post(URL, {"action": "send", "draft": draft.pk, "lt": lt})
+    assert refused.status_code == 400
+    assert "preview the message again" in refused.content.decode()
+    assert not OutboundMessage.objects.exists()
+    mine = token_for(teacher, "instructor")
+    assert Client().get(f"{URL}{draft.pk}/", HTTP_X_FINISHLINE_LAUNCH=mine).status_code == 404
 
 
 def test_the_roster_offers_the_action_for_its_filter(course, roster):
