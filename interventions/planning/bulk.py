@@ -126,11 +126,7 @@ def send_bulk_message(
     the guardrails as they stand now. At once for a few learners, by a task after commit for
     many. A draft already sent (a second click) is returned as it is."""
     now = now or timezone.now()
-    bulk = (
-        BulkMessage.objects.select_for_update()
-        .filter(pk=draft_id, course=course, by=by)
-        .first()
-    )
+    bulk = BulkMessage.objects.select_for_update().filter(pk=draft_id, course=course, by=by).first()
     if bulk is None:
         raise BulkRefused("This preview is no longer available: preview the message again.")
     if bulk.sent_at is not None:

@@ -177,9 +177,7 @@ def test_send_goes_to_the_previewed_learners_even_when_scores_change_in_between(
     assert set(Intervention.objects.values_list("membership_id", flat=True)) == {
         learners[0].pk, learners[1].pk,
     }  # fmt: skip
-    assert list(OutboundMessage.objects.values_list("membership_id", flat=True)) == [
-        learners[0].pk
-    ]
+    assert list(OutboundMessage.objects.values_list("membership_id", flat=True)) == [learners[0].pk]
     done = Client().get(sent["Location"], HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
     assert "1 queued" in done
     assert "1 not sent" in done
