@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 
@@ -16,7 +16,7 @@ from certificates import eligibility
 from certificates.models import Certificate, CertificateSettings, CredentialTrack
 from lti_tool.context import LaunchContext
 from lti_tool.models import Course, Person, Role
-from lti_tool.selectors import STAFF_ROLES, access_course
+from lti_tool.selectors import STAFF_ROLES
 
 
 def settings_for(course: Course) -> CertificateSettings:
@@ -116,30 +116,6 @@ def access_certificate_as_staff(launch: LaunchContext, serial: str) -> Certifica
     if same_tenant and (launch.role == Role.ADMIN or cert.course_id == launch.course_id):
         return cert
     raise Http404("No certificate has this serial.")
-
-
-def course_certificates(
-    launch: LaunchContext,
-    *,
-    query: str = "",
-    issued_from: date | None = None,
-    issued_to: date | None = None,
-) -> QuerySet[Certificate]:
-    """Staff: the course's certificates, searchable by learner or serial and issue dates."""
-    course = access_course(launch, launch.course_id or 0, staff=True)
-    found = (
-        Certificate.objects.filter(course=course).select_related("person").order_by("-issued_at")
-    )
-    if query:
-        found = found.filter(
-            Q(learner_name__icontains=query) | Q(serial__icontains=query)
-            | Q(person__email__icontains=query)
-        )  # fmt: skip
-    if issued_from:
-        found = found.filter(issued_at__date__gte=issued_from)
-    if issued_to:
-        found = found.filter(issued_at__date__lte=issued_to)
-    return found
 
 
 def revoked_indexes(deployment_id: int) -> list[int]:

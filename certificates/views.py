@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import date
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from certificates import badge_services, eligibility, selectors, services, signing
+from certificates import badge_services, course_list, eligibility, selectors, services, signing
 from certificates.forms import CertificateSettingsForm
 from certificates.models import Certificate
 from certificates.pdf import TemplateInvalid, render_pdf
@@ -147,50 +147,38 @@ def download_badge(request: HttpRequest, serial: str) -> HttpResponse:
 # --- staff --------------------------------------------------------------------------------
 
 
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 @launch_required(roles=STAFF_ROLES)
 def course_certificates(request: HttpRequest) -> HttpResponse:
-    """Issued certificates of the course: search, dates, revoke, re-issue, bulk download."""
+    """Issued certificates of the course, a page at a time: search, dates, sort, revoke,
+    re-issue, and a ZIP of every match."""
     launch = launch_of(request)
     course = access_course(launch, launch.course_id or 0, staff=True)
-    params = request.POST if request.method == "POST" else request.GET
-    found = selectors.course_certificates(
-        launch,
-        query=params.get("q", "").strip(),
-        issued_from=_date(params.get("from")),
-        issued_to=_date(params.get("to")),
-    )
+    query = course_list.query_from(request.GET)  # a POST keeps the list's query string
     if request.GET.get("zip") == "1":
+        found = course_list.matching(course, query).order_by("-issued_at")
         return _zip_response(found, f"{course.label or course.pk}-certificates.zip")
     error = notice = ""
     if request.method == "POST":
         error, notice = _staff_action(request, launch)
-    now = timezone.now()
-    rows = [
-        (c, eligibility.STATUS_WORDS[selectors.certificate_status(c, now=now)]) for c in found[:200]
-    ]
     return render(
         request,
         "certificates/course.html",
         {
             "course": course,
-            "rows": rows,
-            "total": found.count(),
-            "q": params.get("q", ""),
-            "from": params.get("from", ""),
-            "to": params.get("to", ""),
+            "listed": course_list.certificate_page(course, query, now=timezone.now()),
+            "query": query,
+            "keep": _keep(request),
             "can_revoke": launch.role in REVOKERS,
             "error": error,
             "notice": notice,
         },
         status=400 if error else 200,
     )
+
+
+def _keep(request: HttpRequest) -> str:
+    """The search and dates as a query string, for sort and page links to keep."""
+    return urlencode({k: request.GET[k] for k in ("q", "from", "to") if request.GET.get(k)})
 
 
 def _staff_action(request: HttpRequest, launch: LaunchContext) -> tuple[str, str]:

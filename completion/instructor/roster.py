@@ -31,9 +31,9 @@ from django.db.models.functions import Coalesce, Lower, NullIf
 from completion.models import Activity, Progress, RiskScore
 from completion.risk.selectors import fired_counts, with_fired
 from lti_tool.db.grouped import count_by
+from lti_tool.db.paging import PER_PAGE, page_of
 from lti_tool.models import Course
 
-PER_PAGE = 50
 SORTS: dict[str, tuple[str, ...]] = {
     "risk": ("probability", "membership_id"),
     "-risk": ("-probability", "membership_id"),
@@ -155,8 +155,7 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
     counts = dict(everyone.values_list("tier").annotate(n=Count("pk")).order_by())
     found = _filtered(course, day, q)
     total = found.count()
-    pages = max((total + per_page - 1) // per_page, 1)
-    page = min(max(q.page, 1), pages)
+    page = page_of(total, q.page, per_page=per_page)
     ordered = found.order_by(*SORTS.get(q.sort, SORTS["risk"]))
     chunk = list(
         ordered.values(
@@ -164,15 +163,15 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
             "gap", "tier", "probability", "change", "reasons",
             name=F("membership__person__name"), email=F("membership__person__email"),
             person_id=F("membership__person_id"),
-        )[(page - 1) * per_page : page * per_page]
+        )[page.first : page.last]
     )  # fmt: skip
     last = _last_activity(course, [r["person_id"] for r in chunk])
     return RosterPage(
         day=day,
         rows=[_row(r, last.get(r["person_id"])) for r in chunk],
         total=total,
-        page=page,
-        pages=pages,
+        page=page.number,
+        pages=page.pages,
         tier_counts={t: counts.get(t, 0) for t in TIERS},
         statuses=sorted(
             set(

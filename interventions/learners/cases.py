@@ -14,8 +14,8 @@ from django.db.models import CharField, F, QuerySet, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 
 from interventions.models import AdvisorCase
+from lti_tool.db.paging import page_of
 
-PER_PAGE = 50
 SORTS: dict[str, tuple[Any, ...]] = {
     "value": ("-tier", "-percent_complete", "opened_at", "pk"),
     "age": ("opened_at", "pk"),  # oldest first
@@ -76,18 +76,18 @@ def case_page(course_id: int, q: CaseQuery, *, me: int) -> CasePage:
     elif q.assignee.isdigit():
         cases = cases.filter(owner_id=int(q.assignee))
     total = cases.count()
-    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
-    page = min(max(q.page, 1), pages)
+    page = page_of(total, q.page)
     sort = q.sort if q.sort in SORTS else "value"
     # Names are computed only to sort by them (over every case, before the page is cut).
     if sort in ("name", "-name"):
         cases = cases.annotate(learner_name=_name("membership__person__"))
     elif sort == "assignee":
         cases = cases.annotate(owner_name=_name("owner__"))
-    rows = cases.select_related("membership__person", "owner").order_by(*SORTS[sort])[
-        (page - 1) * PER_PAGE : page * PER_PAGE
-    ]
-    return CasePage(list(rows), total, page, pages, _assignees(course_id), in_digest(course_id))
+    rows = cases.select_related("membership__person", "owner").order_by(*SORTS[sort])
+    return CasePage(
+        list(rows[page.first : page.last]), total, page.number, page.pages,
+        _assignees(course_id), in_digest(course_id),
+    )  # fmt: skip
 
 
 def _assignees(course_id: int) -> list[tuple[int, str]]:

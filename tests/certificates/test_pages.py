@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from certificates import selectors
+from certificates.course_list import STATUS_ORDER, status_rank
 from certificates.models import Certificate, CertificateSettings
 from lti_tool.models import AuditEntry
 from tests.certificates.helpers import complete, learner, one_page_course, qr_urls
@@ -191,3 +196,76 @@ def test_holding_a_certificate_gives_no_right_to_revoke_or_reissue_it(
     )  # fmt: skip
     assert forged.status_code == 404
     assert Certificate.objects.filter(person=ada.person).count() == 1
+
+
+def many_certificates(course, person, n, now):
+    """`n` signed certificates of the course, named Learner 00.. and issued a day apart."""
+    return Certificate.objects.bulk_create(
+        Certificate(
+            serial=f"LIST-{i:04d}", deployment=course.deployment, person=person, course=course,
+            learner_name=f"learner {i:02d}" if i % 2 else f"Learner {i:02d}", title="Course",
+            issued_at=now - timedelta(days=i), status_index=1000 + i, signature="sig",
+            expires_at=None if i % 3 == 0 else now + timedelta(days=400 - i),
+        )
+        for i in range(n)
+    )  # fmt: skip
+
+
+def rows_of(body):
+    return re.findall(r">(LIST-\d{4})</a>", body)
+
+
+def test_the_list_is_paged_at_50_and_sorted_with_the_search_kept_across_links(issued):
+    course, _ada, _bob, teacher = issued
+    Certificate.objects.all().delete()
+    now = timezone.now()
+    many_certificates(course, teacher.person, 55, now)
+    lt = token(course, teacher, "instructor")
+    url = reverse("certificates:course")
+
+    def get(**params):
+        return Client().get(url, params, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+
+    first = get()
+    assert "55 certificates, 50 a page" in first
+    assert rows_of(first) == [f"LIST-{i:04d}" for i in range(50)]  # newest first
+    assert "Page 1 of 2" in first
+    assert 'href="?&amp;sort=-issued&amp;page=2"' in first
+    # By name, whatever the case of the first letter, with the search kept by sort and pages.
+    by_name = get(q="learner", sort="-name")
+    assert 'href="?q=learner&amp;sort=-name&amp;page=2"' in by_name
+    assert 'href="?q=learner&amp;sort=name"' in by_name  # the header link turns the order
+    second = get(q="learner", sort="-name", page="2")
+    assert rows_of(second) == [f"LIST-{i:04d}" for i in range(4, -1, -1)]
+    assert "Page 2 of 2" in second
+    # Expiry soonest first, the certificates that never expire last.
+    expiring = rows_of(get(sort="expires", page="2"))
+    assert all(int(s[-4:]) % 3 == 0 for s in expiring)
+    # A page past the end shows the last.
+    assert "Page 2 of 2" in get(page="9")
+
+
+def test_sorting_by_status_follows_the_status_each_row_shows(issued):
+    course, _ada, _bob, teacher = issued
+    Certificate.objects.all().delete()
+    now = timezone.now()
+    valid, renewal, expired, revoked, pending = many_certificates(course, teacher.person, 5, now)
+    Certificate.objects.filter(pk=renewal.pk).update(renewal_from=now - timedelta(days=1))
+    Certificate.objects.filter(pk=expired.pk).update(expires_at=now - timedelta(days=1))
+    Certificate.objects.filter(pk=revoked.pk).update(revoked_at=now, revoked_reason="x")
+    Certificate.objects.filter(pk=pending.pk).update(signature="")
+    lt = token(course, teacher, "instructor")
+    body = (
+        Client()
+        .get(reverse("certificates:course"), {"sort": "status"}, HTTP_X_FINISHLINE_LAUNCH=lt)
+        .content.decode()
+    )
+    shown = [c.serial for c in (valid, renewal, expired, revoked, pending)]
+    assert rows_of(body) == shown
+    words = re.findall(r"<td>(Valid|Renewal required|Expired|Revoked|Being issued)", body)
+    assert words == ["Valid", "Renewal required", "Expired", "Revoked", "Being issued"]
+    # The SQL ranking agrees with the status worked out in Python, row by row.
+    ranked = Certificate.objects.annotate(rank=status_rank(now)).order_by("rank")
+    assert [STATUS_ORDER[c.rank] for c in ranked] == [
+        selectors.certificate_status(c, now=now) for c in ranked
+    ]
