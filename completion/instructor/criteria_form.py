@@ -1,4 +1,5 @@
-"""The form of the criteria editor: one row per item, course-level thresholds, prerequisite pairs.
+"""The form of the criteria editor: one row per item, course-level thresholds, prerequisite pairs,
+and a field per warning signal's threshold (`threshold_fields`).
 
 It only parses shapes (numbers, dates, pairs filled on both sides) and turns the criteria into
 `update_criteria`'s terms and back; whether they make sense is `progress.criteria_check`'s
@@ -15,6 +16,7 @@ from typing import Any
 
 from django import forms
 
+from completion.instructor import threshold_fields
 from completion.models import CompletionCriteria
 from completion.progress import criteria as crit
 from completion.progress.criteria_check import Problem
@@ -145,9 +147,10 @@ class CriteriaForm(forms.Form):
     rule_settings = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        label="Signal thresholds and weights",
-        help_text="For specialists, as JSON: a threshold and weight per signal "
-        "(the documentation names them). Empty: the defaults.",
+        label="Signal weights and risk cut-offs",
+        help_text="For specialists, as JSON: a weight per signal and the cut-offs between risk "
+        "levels (the documentation names them). Thresholds are set in their own fields. "
+        "Empty: the defaults.",
     )
     pair_rows = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -167,6 +170,7 @@ class CriteriaForm(forms.Form):
         self.fields["prerequisite_courses"].choices = [  # type: ignore[attr-defined]
             (str(i), t) for i, t in courses
         ]
+        threshold_fields.add_fields(self)
         for status, default in LABELLED.items():
             self.fields[f"label_{status}"] = forms.CharField(
                 max_length=100, required=False, label=f"Instead of “{default}”"
@@ -223,6 +227,8 @@ class CriteriaForm(forms.Form):
 
     @staticmethod
     def initial_from(row: CompletionCriteria) -> dict[str, Any]:
+        saved = row.rule_settings or {}
+        others = {k: v for k, v in saved.items() if k != "thresholds"}
         initial: dict[str, Any] = {
             "min_content_share": _percent(row.min_content_share),
             "min_overall_score": _percent(row.min_overall_score),
@@ -242,7 +248,8 @@ class CriteriaForm(forms.Form):
                 for a in row.anchors or []
             ),
             "risk_model": row.risk_model,
-            "rule_settings": json.dumps(row.rule_settings, indent=1) if row.rule_settings else "",
+            "rule_settings": json.dumps(others, indent=1) if others else "",
+            **threshold_fields.initial(saved.get("thresholds") or {}),
         }
         for status, label in (row.status_labels or {}).items():
             initial[f"label_{status}"] = label
@@ -281,6 +288,9 @@ class CriteriaForm(forms.Form):
             PairRow(n, self[f"pair_{n}_item"], self[f"pair_{n}_needs"], self[f"pair_{n}_remove"])
             for n in range(self.pair_count)
         ]
+
+    def threshold_fields(self) -> list[tuple[forms.BoundField, str]]:
+        return threshold_fields.bound(self)
 
     def label_fields(self) -> list[forms.BoundField]:
         return [self[f"label_{s}"] for s in LABELLED]
@@ -330,6 +340,8 @@ class CriteriaForm(forms.Form):
             raise forms.ValidationError(f"This is not valid JSON: {exc.msg}.") from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("Write a JSON object, between { and }.")
+        if "thresholds" in value:
+            raise forms.ValidationError("Set thresholds in their own fields, not here.")
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -390,8 +402,14 @@ class CriteriaForm(forms.Form):
             "blackout_dates": c["blackout_dates"],
             "anchors": c["anchors"],
             "risk_model": c["risk_model"],
-            "rule_settings": c["rule_settings"],
+            "rule_settings": self._rule_settings(),
         }
+
+    def _rule_settings(self) -> dict[str, Any]:
+        """The JSON box's settings with the threshold fields' values (the stored shape)."""
+        thresholds = threshold_fields.cleaned(self.cleaned_data)
+        others = self.cleaned_data["rule_settings"]
+        return {**others, "thresholds": thresholds} if thresholds else others
 
     def show(self, problems: Sequence[Problem]) -> None:
         """Put each problem next to the field it is about (the page's top, when none fits)."""

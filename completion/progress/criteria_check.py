@@ -1,7 +1,8 @@
 """Whether a course's completion criteria may be saved, and the prerequisite path they draw. Pure.
 
 Owns every rule an edit of the criteria must pass (items and courses that exist, marks and
-shares in range, dates in order, prerequisites without a circle) so the criteria page, the API
+shares in range, dates in order, prerequisites without a circle, warning-signal thresholds in
+range) so the criteria page, the API
 and `completion.risk.services.update_criteria` refuse the same things in the same words. It
 does not parse forms (`completion.instructor.criteria_form`) nor save (`risk.services`).
 """
@@ -56,6 +57,8 @@ class Draft:
     status_labels: tuple[str, ...] = ()
     anchor_shares: tuple[float, ...] = ()
     reminder_days: tuple[int, ...] = ()
+    # Each warning signal's threshold as scoring would use it (the defaults where none is set).
+    thresholds: Mapping[str, float] = field(default_factory=dict)
 
 
 def _percent(value: float | None) -> bool:
@@ -180,6 +183,51 @@ def _course_level_problems(draft: Draft) -> list[Problem]:
     return found
 
 
+# What each warning signal's threshold may be, as stored (hours, counts, shares 0..1, z-scores
+# below 0), and the words that say so in the units the criteria page shows. Codes as
+# `completion.risk.signals` names them; unknown codes are `RulesConfig`'s to refuse.
+THRESHOLD_LIMITS: Mapping[str, tuple[float, float, str]] = {
+    "not_started_48h": (1, 24 * 60, "between 1 and 1440 hours"),
+    "missed_visits_2": (1, 30, "between 1 and 30 visits"),
+    "missed_visits_4": (1, 30, "between 1 and 30 visits"),
+    "behind_pace_20": (0.01, 1, "between 1% and 100% of the course"),
+    "behind_pace_40": (0.01, 1, "between 1% and 100% of the course"),
+    "failed_twice": (1, 20, "between 1 and 20 failures"),
+    "many_attempts": (1, 50, "between 1 and 50 attempts"),
+    "below_min_time": (0.01, 1, "between 1% and 100% of the minimum"),
+    "score_below_cohort": (-5, -0.1, "between 0.1 and 5 standard deviations"),
+    "low_content_time": (0.01, 1, "between 1% and 100% of the expected time"),
+    "no_forum_day_7": (1, 365, "between day 1 and day 365"),
+    "technical_errors": (1, 100, "between 1 and 100 errors"),
+    "low_engagement_week1": (1, 99, "between the 1st and the 99th percentile"),
+    "low_engagement": (1, 99, "between the 1st and the 99th percentile"),
+    "declining_trend": (0.01, 1, "between 1% and 100% of the days before"),
+    "peer_deviation": (-5, -0.1, "between 0.1 and 5 standard deviations"),
+}
+# A stronger warning must ask for more than the weaker one it adds to.
+STRONGER = {"missed_visits_4": "missed_visits_2", "behind_pace_40": "behind_pace_20"}
+
+
+def _threshold_problems(thresholds: Mapping[str, float]) -> list[Problem]:
+    found = []
+    for code, value in thresholds.items():
+        if code in THRESHOLD_LIMITS:
+            low, high, words = THRESHOLD_LIMITS[code]
+            if not low <= value <= high:
+                found.append(Problem(f"threshold_{code}", f"Choose a value {words}."))
+    out_of_range = {p.field for p in found}
+    for strong, weak in STRONGER.items():
+        t, fields = thresholds, {f"threshold_{strong}", f"threshold_{weak}"}
+        if strong in t and weak in t and t[strong] <= t[weak] and not fields & out_of_range:
+            found.append(
+                Problem(
+                    f"threshold_{strong}",
+                    "This stronger warning must ask for more than the one before it.",
+                )
+            )
+    return found
+
+
 def problems(draft: Draft, known: Catalogue) -> tuple[Problem, ...]:
     """Every reason `draft` cannot be saved for the course `known` describes; () when it can."""
     return (
@@ -187,6 +235,7 @@ def problems(draft: Draft, known: Catalogue) -> tuple[Problem, ...]:
         *_prerequisite_problems(draft, known),
         *_course_problems(draft, known),
         *_course_level_problems(draft),
+        *_threshold_problems(draft.thresholds),
     )
 
 

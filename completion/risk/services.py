@@ -8,6 +8,7 @@ import each other). Scoring itself is `scoring.score_course`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -135,11 +136,15 @@ def draft_of(row: CompletionCriteria) -> check.Draft:
 
 
 def _validate(row: CompletionCriteria) -> None:
-    found = list(check.problems(draft_of(row), catalogue_of(row.course)))
+    draft, rules_problem = draft_of(row), None
     try:
-        RulesConfig.from_settings(row.rule_settings or {})
+        # The thresholds judged are the ones scoring would use: the saved over the defaults.
+        draft = replace(draft, thresholds=RulesConfig.from_settings(row.rule_settings).thresholds)
     except (TypeError, ValueError) as exc:
-        found.append(check.Problem("rule_settings", f"Risk settings: {exc}."))
+        rules_problem = check.Problem("rule_settings", f"Risk settings: {exc}.")
+    found = list(check.problems(draft, catalogue_of(row.course)))
+    if rules_problem:
+        found.append(rules_problem)
     if found:
         raise InvalidCriteria(" ".join(p.message for p in found), tuple(found))
 

@@ -1,7 +1,8 @@
 """The instructor edits the completion criteria in a real browser: searches the item picker,
-marks a quiz required with a pass mark, adds a prerequisite, saves, sees the confirmation and
-the path; then the learner's page shows the quiz locked behind its prerequisite. axe-core finds
-no serious violation on the editor and it does not scroll sideways at 320 px."""
+marks a quiz required with a pass mark, adds a prerequisite, sets a warning signal's threshold,
+saves, sees the confirmation, the path and the saved values; then the learner's page shows the
+quiz locked behind its prerequisite. axe-core finds no serious violation on the editor and it
+does not scroll sideways at 320 px."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.browser.test_journeys import check_page, launch, open_as
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 QUIZ, READING = "Module 6 quiz", "Module 6 reading"
+BEHIND = "A fifth of the course behind schedule"
 
 
 @pytest.fixture
@@ -42,6 +44,10 @@ def test_the_instructor_edits_criteria_and_the_learner_finds_the_quiz_locked(dem
     frame.get_by_role("spinbutton", name=f"Pass mark of {QUIZ}, percent").fill("75")
     frame.get_by_role("combobox", name="Pair 1: item").select_option(label=QUIZ)
     frame.get_by_role("combobox", name="Pair 1: requires").select_option(label=READING)
+    # A warning signal's threshold, in the unit shown next to it (percent of the course).
+    behind = frame.get_by_role("spinbutton", name=BEHIND, exact=True)
+    assert behind.get_attribute("placeholder") == "20"  # empty: the default
+    behind.fill("25")
     screenshot(page, "criteria-editor-filled")
     frame.get_by_role("button", name="Save criteria").click()
 
@@ -55,10 +61,12 @@ def test_the_instructor_edits_criteria_and_the_learner_finds_the_quiz_locked(dem
     # The saved values are shown again.
     mark = frame.get_by_role("spinbutton", name=f"Pass mark of {QUIZ}, percent")
     assert mark.input_value() == "75"
+    assert frame.get_by_role("spinbutton", name=BEHIND, exact=True).input_value() == "25"
     screenshot(page, "criteria-editor-saved")
     row = CompletionCriteria.objects.get(course__context_id="demo-course-safety-101")
     assert len(row.required_item_ids) == 1
     assert list(row.min_item_scores.values()) == [0.75]
+    assert row.rule_settings == {"thresholds": {"behind_pace_20": 0.25}}  # as scoring reads it
 
     # The editor, path drawn, passes the page checks (axe, no sideways scroll at 320 px), in
     # a tab of its own with a new launch (a session refuses a second browser once used).

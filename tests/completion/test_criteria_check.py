@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import date
 
 from completion.instructor.path_drawing import draw
-from completion.progress.criteria_check import Catalogue, Draft, find_cycle, path_of, problems
+from completion.progress.criteria_check import (
+    THRESHOLD_LIMITS,
+    Catalogue,
+    Draft,
+    find_cycle,
+    path_of,
+    problems,
+)
+from completion.risk import signals
 
 COURSE = Catalogue(
     course_id=1,
@@ -115,3 +123,22 @@ def test_the_drawing_has_a_box_per_item_and_an_arrow_per_pair():
     assert [label for _, label in drawing.rows] == ["First", "Step 1", "Step 2", "Step 3"]
     assert all(a.y2 > a.y1 for a in drawing.arrows)  # every arrow points down the path
     assert draw((), {}) is None
+
+
+def test_every_signal_has_a_threshold_range_and_the_defaults_are_inside_it():
+    assert set(THRESHOLD_LIMITS) == set(signals.CODES)
+    assert problems(Draft(thresholds=signals.DEFAULTS), COURSE) == ()
+
+
+def test_thresholds_out_of_range_or_a_stronger_warning_below_the_weaker_are_refused():
+    draft = Draft(
+        thresholds={**signals.DEFAULTS, "behind_pace_20": 1.5, "missed_visits_4": 2.0,
+                    "not_started_48h": 0.0, "no_such_signal": -9.0}
+    )  # fmt: skip
+    found = {p.field: p.message for p in problems(draft, COURSE)}
+    assert found == {
+        "threshold_behind_pace_20": "Choose a value between 1% and 100% of the course.",
+        "threshold_not_started_48h": "Choose a value between 1 and 1440 hours.",
+        "threshold_missed_visits_4": "This stronger warning must ask for more than the one "
+        "before it.",
+    }

@@ -192,3 +192,45 @@ def test_another_courses_items_are_refused(course):
             by="test",
         )
     assert refused.value.problems[0].item == foreign.pk
+
+
+def test_a_threshold_is_set_in_its_own_field_in_the_units_shown_and_blank_keeps_the_default(
+    course,
+):
+    page = get(course).content.decode()
+    assert "Warning signals" in page
+    assert "A fifth of the course behind schedule" in page  # the signal in words
+    assert "% of the course" in page
+    assert 'placeholder="20"' in page  # the default, in the unit shown
+    data = form_data(course, threshold_behind_pace_20="25", threshold_score_below_cohort="2",
+                     threshold_not_started_48h="")  # fmt: skip
+    assert post(course, data).status_code == 302
+    row = CompletionCriteria.objects.get(course=course["course"])
+    # Stored as scoring reads it: a share and a z-score; the blank field is not stored.
+    assert row.rule_settings == {"thresholds": {"behind_pace_20": 0.25, "score_below_cohort": -2.0}}
+    again = get(course).content.decode()
+    assert re.search(r'name="threshold_behind_pace_20"[^>]* value="25"', again)
+    assert re.search(r'name="threshold_score_below_cohort"[^>]* value="2"', again)
+    # Clearing the field goes back to the default.
+    assert post(course, form_data(course)).status_code == 302
+    row.refresh_from_db()
+    assert row.rule_settings == {}
+
+
+def test_a_threshold_out_of_range_is_refused_next_to_its_field(course):
+    data = form_data(course, threshold_behind_pace_20="150", threshold_missed_visits_4="1")
+    response = post(course, data)
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert re.search(
+        r'id="id_threshold_behind_pace_20_error">Choose a value between 1% and 100% of the '
+        r"course\.</strong>",
+        text,
+    )
+    assert 'id="id_threshold_missed_visits_4_error">This stronger warning' in text
+    assert not CompletionCriteria.objects.filter(
+        course=course["course"], rule_settings__has_key="thresholds"
+    ).exists()
+    # Thresholds typed into the specialists' box are sent to their fields.
+    boxed = post(course, form_data(course, rule_settings='{"thresholds": {"behind_pace_20": 0.3}}'))
+    assert "Set thresholds in their own fields" in boxed.content.decode()

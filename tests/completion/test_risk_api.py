@@ -119,7 +119,7 @@ def test_an_instructor_saves_criteria_with_course_labels(
                 "label_overdue": "Renewal Required",
                 "due_days_after_enrolment": "30",
                 "anchors": "2026-03-10 50 Live workshop",
-                "rule_settings": '{"thresholds": {"behind_pace_20": 0.25}}',
+                "threshold_behind_pace_20": "25",
             },
         )
     assert response.status_code == 302, response.content[:2000]
