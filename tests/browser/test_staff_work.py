@@ -1,6 +1,6 @@
 """Staff work sized to people, in a real browser: message everyone in a roster filter and read
 what became of it; page, sort and filter the advisor cases; override a learner to Completed and
-find their certificate."""
+find their certificate; page and sort the course's certificates."""
 
 from __future__ import annotations
 
@@ -142,3 +142,44 @@ def test_an_override_to_completed_issues_the_certificate(cohort, page):
     row = page.get_by_role("row").filter(has_text=name)
     row.get_by_text("Awarded by staff override: Passed the practical assessment on site").wait_for()
     screenshot(page, "staff-override-completed-certificate")
+
+
+def test_the_instructor_pages_and_sorts_the_certificates_keeping_the_search(cohort, page, audit):
+    from certificates.models import Certificate
+    from lti_tool.models import Course, Membership
+
+    course = Course.objects.get(context_id="demo-course-safety-101")
+    person = Membership.objects.filter(course=course, role="learner").first().person
+    now = timezone.now()
+    Certificate.objects.bulk_create(
+        Certificate(
+            serial=f"PAGE-{i:04d}", deployment=course.deployment, person=person, course=course,
+            learner_name=f"Holder {i:02d}", title=course.title, issued_at=now - timedelta(days=i),
+            status_index=5000 + i, signature="sig",
+        )
+        for i in range(60)
+    )  # fmt: skip
+
+    frame, lt = launch(page, cohort, "instructor")
+    frame.get_by_role("navigation", name="Main").get_by_role("link", name="Certificates").click()
+    frame.get_by_role("heading", name="Certificates").wait_for()
+    frame.get_by_label("Learner or serial").fill("holder")
+    frame.get_by_role("button", name="Search").click()
+    tool_frame(page).wait_for_url("**q=holder**")
+    frame.get_by_text("60 certificates, 50 a page.").wait_for()
+    frame.get_by_role("link", name="Learner", exact=True).click()  # A to Z
+    tool_frame(page).wait_for_url("**sort=name**")
+    rows = frame.locator("tbody tr")
+    assert rows.first.get_by_text("Holder 00").is_visible()
+    frame.get_by_role("navigation", name="Pages of certificates").get_by_role(
+        "link", name="Next"
+    ).click()
+    tool_frame(page).wait_for_url("**page=2**")
+    frame.get_by_text("Page 2 of 2").wait_for()
+    url = tool_frame(page).url
+    assert "q=holder" in url  # the search and the order are kept
+    assert "sort=name" in url
+    assert frame.locator("tbody tr").count() == 10
+    assert frame.locator("tbody tr").first.get_by_text("Holder 50").is_visible()
+    screenshot(page, "staff-certificates-page-2-by-name")
+    audit_page(page, audit, url, lt, "certificates page 2")
