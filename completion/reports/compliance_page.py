@@ -39,9 +39,21 @@ from completion.progress import criteria as crit
 from completion.reports import compliance as reports
 from completion.reports.selectors import compliance_facts, learners_in
 from lti_tool.db.grouped import count_by, distinct_values
+from lti_tool.db.paging import page_of
 from lti_tool.models import Course, Membership
 
 PER_PAGE = 50
+# Column sorts of the page (ties and the default: course, then learner).
+SORTS: dict[str, tuple[Any, ...]] = {
+    "learner": (Lower("learner").asc(),),
+    "-learner": (Lower("learner").desc(),),
+    "course": (Lower("course_title").asc(),),
+    "-course": (Lower("course_title").desc(),),
+    "status": ("code",),
+    "-status": ("-code",),
+    **{key: (Lower(key).asc(),) for key in reports.ATTRIBUTES},
+    **{f"-{key}": (Lower(key).desc(),) for key in reports.ATTRIBUTES},
+}
 _TEXT: CharField[str, str] = CharField()
 _QUARTERS = {f"{m:02d}": f"Q{(m - 1) // 3 + 1}" for m in range(1, 13)}
 _ISO_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -180,8 +192,10 @@ def compliance_page(
     now: datetime,
     page: int = 1,
     per_page: int = PER_PAGE,
+    sort: str = "",
 ) -> CompliancePage:
-    """The summary of the learners matching `filters`, and page `page` of them (clamped)."""
+    """The summary of the learners matching `filters`, and page `page` of them (clamped), in
+    `sort`'s order (a key of SORTS) within each group; by course and learner otherwise."""
     everyone = report_rows(courses, now=now).order_by()
     present = distinct_values(everyone, [f"key_{key}" for key in reports.ATTRIBUTES])
     options = {key: sorted(present[f"key_{key}"]) for key in reports.ATTRIBUTES}
@@ -192,13 +206,12 @@ def compliance_page(
         tally[code] = tally.get(code, 0) + n
     groups = [_summary(key, counted[key]) for key in sorted(counted)]
     total = _summary("All learners", _sum(counted.values()))
-    pages = max((total.learners + per_page - 1) // per_page, 1)
-    page = min(max(page, 1), pages)
-    order = (f"key_{by}",) if by else ()
+    cut = page_of(total.learners, page, per_page=per_page)
+    order = ((f"key_{by}",) if by else ()) + SORTS.get(sort, ())
     ids = list(
         rows.order_by(*order, Lower("course_title"), Lower("learner"), "pk").values_list(
             "pk", flat=True
-        )[(page - 1) * per_page : page * per_page]
+        )[cut.first : cut.last]
     )
     shaped = {
         f.membership_id: reports.shape_row(f)
@@ -213,6 +226,6 @@ def compliance_page(
         total=total,
         options=options,
         rows=[shaped[i] for i in ids if i in shaped],
-        page=page,
-        pages=pages,
+        page=cut.number,
+        pages=cut.pages,
     )

@@ -69,6 +69,7 @@ def compliance(request: HttpRequest) -> HttpResponse:
     report = compliance_page(
         courses, filters=filters, title=title, now=timezone.now(),
         page=_int(request.GET.get("page")) or 1, per_page=PER_PAGE,
+        sort=request.GET.get("sort", ""),
     )  # fmt: skip
     course = None if everything else courses[0]
     error = notice = ""
@@ -166,7 +167,9 @@ def _page_context(
         "shown": report.rows,
         "page": report.page,
         "pages": report.pages,
-        "page_query": _without_page(request),
+        "page_query": _without(request, "page"),
+        "sort_query": _without(request, "page", "sort"),
+        "sort": request.GET.get("sort", ""),
         "exports": exports.mine(launch.person_id),
         "groups": reports.GROUPS,
         "group_label": reports.GROUPS.get(report.filters.group_by, "Group"),
@@ -177,9 +180,11 @@ def _page_context(
     }
 
 
-def _without_page(request: HttpRequest) -> str:
+def _without(request: HttpRequest, *keys: str) -> str:
+    """The query string without `keys`, for page and sort links to keep the rest."""
     query = request.GET.copy()
-    query.pop("page", None)
+    for key in keys:
+        query.pop(key, None)
     return query.urlencode()
 
 

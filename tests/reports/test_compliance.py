@@ -345,3 +345,24 @@ def test_the_page_lists_learners_a_page_at_a_time(world, monkeypatch):
     on_second = {e for e in emails if e in second.split("<h2", 2)[-1]}
     assert len(on_first) == len(on_second) == 2
     assert on_first.isdisjoint(on_second)
+
+
+def test_the_page_sorts_by_a_column_across_pages_keeping_the_filters(world, monkeypatch):
+    from completion.reports import views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    lt = token(world["course"], world["teacher"], "instructor")
+
+    def emails(**query):
+        body = Client().get(URL, query, HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+        table = body.rsplit("<tbody>", 1)[1].split("</tbody>", 1)[0]  # the learners
+        return re.findall(r"<td>(\w+)@example.com</td>", table), body
+
+    first, body = emails(sort="-learner")  # Z to A; dan's name starts with "="
+    assert first == ["cara", "bob"]
+    assert 'href="?sort=-learner&amp;page=2"' in body
+    assert 'href="?&amp;sort=learner"' in body  # the header turns the order
+    assert emails(sort="-learner", page="2")[0] == ["ada", "dan"]
+    by_department, body = emails(sort="department", location="")
+    assert by_department == ["dan", "cara"]  # no department first, then Finance
+    assert emails(sort="department", page="2")[0] == ["ada", "bob"]  # Safety, by learner
