@@ -33,6 +33,7 @@ from interventions.measurement.outcomes import (
     recovery_rates,
 )
 from interventions.planning.planner import plan_course
+from interventions.planning.preview import PlanPage, plan_page
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Person, Role
 from lti_tool.selectors import STAFF_ROLES, access_course, access_membership
@@ -129,10 +130,17 @@ def course_interventions(request: HttpRequest) -> HttpResponse:
             "case_query": _case_query(request),
             "case_filters": _case_filters(request),
             "case_statuses": list(CASE_STATUSES.items()),
-            "preview": plan_course(course_id=course.pk, dry_run=True).actions
-            if request.GET.get("preview")
-            else None,
+            "preview": _plan_preview(request, course.pk) if request.GET.get("preview") else None,
         },
+    )
+
+
+def _plan_preview(request: HttpRequest, course_id: int) -> PlanPage:
+    page = request.GET.get("plan_page", "1")
+    return plan_page(
+        plan_course(course_id=course_id, dry_run=True).actions,
+        sort=request.GET.get("plan_sort", "learner"),
+        page=int(page) if page.isdigit() else 1,
     )
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -202,3 +203,31 @@ def test_staff_on_the_daily_digest_get_one_email_instead_of_chat_alerts(course):
     digest = OutboundMessage.objects.get(reason="digest")
     assert digest.to_address == "teach@example.edu"
     assert "Module 4 quiz" in digest.body_text
+
+
+def test_todays_plan_preview_is_paged_and_sorted(client, platform):
+    from tests.platform.launcher import launch, launch_token
+
+    token = launch_token(
+        launch(client, platform, sub="teach", role="Instructor", context_id="course-1")
+    )
+    course = Membership.objects.get(person__sub="teach").course
+    for n in range(55):
+        learner = enrol(course, f"late-{n:02d}")
+        act(course, learner, "viewed", timezone.now() - timedelta(days=3))
+    page = client.get("/messages/course/", {"preview": "1"}, HTTP_X_FINISHLINE_LAUNCH=token)
+    text = page.content.decode()
+    total = int(re.search(r"<p>(\d+) planned steps?", text).group(1))
+    assert total >= 55
+    assert "Page 1 of 2" in text
+    assert 'href="?preview=1&amp;plan_sort=learner&amp;plan_page=2#plan"' in text
+    names = re.findall(r"<tr><td>([^<]*)</td>", text.split('id="plan"', 1)[1])
+    assert len(names) == 50
+    assert names == sorted(names, key=str.lower)  # by learner, the default
+    second = client.get(
+        "/messages/course/", {"preview": "1", "plan_sort": "outcome", "plan_page": "2"},
+        HTTP_X_FINISHLINE_LAUNCH=token,
+    ).content.decode()  # fmt: skip
+    assert "Page 2 of 2" in second
+    assert second.split('id="plan"', 1)[1].count("<tr><td>") == total - 50
+    assert not OutboundMessage.objects.exists()
