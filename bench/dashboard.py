@@ -9,8 +9,9 @@ search), then serves the app under gunicorn (one sync worker, DEBUG off) and tim
 loads as an instructor would open them: the Today page (where the course home redirects), the
 roster (first page, the red tier, sorted by name, page 50, filtered by a signal), the overview,
 the interventions page (also with its 10,000 advisor cases, one per learner, sorted by age on
-page 20, and filtered to the instructor's sorted by name), certificates, the compliance report
-(first page, page 100, grouped by department), the course's business outcomes, the criteria,
+page 20, and filtered to the instructor's sorted by name), certificates (one per learner: the
+first page, sorted by status, page 100 by name), the compliance report (first page, page 100,
+grouped by department, sorted by learner), the course's business outcomes, the criteria,
 playbook and A/B test pages and the manager's team page; then as an administrator the
 deployment's business outcomes and the compliance report of every course. The goal is every
 first page under 300 ms at p95.
@@ -57,6 +58,7 @@ def build(n: int, days: int = 1) -> tuple[int, int]:
     )  # fmt: skip
     if Membership.objects.filter(course=course, role="learner").count() >= n:
         build_cases(course, teacher)
+        build_certificates(course)
         return course.pk, staff.pk
     rng = random.Random(7)
     people = Person.objects.bulk_create(
@@ -119,6 +121,7 @@ def build(n: int, days: int = 1) -> tuple[int, int]:
         )  # fmt: skip
     Activity.objects.bulk_create(events, batch_size=10000)
     build_cases(course, teacher)
+    build_certificates(course)
     with connection.cursor() as cursor:  # as autovacuum leaves a settled table
         cursor.execute("VACUUM ANALYZE")
     return course.pk, staff.pk
@@ -147,6 +150,35 @@ def build_cases(course: object, teacher: object) -> None:
         [Intervention(membership_id=c.membership_id, course=course, playbook="difficulty",
                       step="failed_3", episode="e", tier=1 + i % 3, status="sent",
                       planned_at=now, case=c) for i, c in enumerate(cases)],
+        batch_size=5000,
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def build_certificates(course: object) -> None:
+    """A certificate per learner, of every status: valid, renewal due, expired, revoked and
+    still being issued (unsigned), issued over the last two years."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from certificates.models import Certificate
+    from lti_tool.models import Membership
+
+    if Certificate.objects.filter(course=course).exists():
+        return
+    now = timezone.now()
+    members = Membership.objects.filter(course=course, role="learner").select_related("person")
+    Certificate.objects.bulk_create(
+        [Certificate(serial=f"BENCH-{m.pk:08d}", deployment_id=m.course.deployment_id,
+                     person_id=m.person_id, course_id=m.course_id, membership=m,
+                     learner_name=m.person.name, title="Big course",
+                     issued_at=now - timedelta(days=i % 730),
+                     expires_at=now + timedelta(days=365 - i % 730),
+                     renewal_from=now + timedelta(days=305 - i % 730),
+                     revoked_at=now if i % 50 == 0 else None,
+                     signature="" if i % 97 == 0 else "sig", status_index=i)
+         for i, m in enumerate(members.select_related("course"))],
         batch_size=5000,
     )  # fmt: skip
     with connection.cursor() as cursor:
@@ -196,9 +228,12 @@ def main() -> None:
         "cases by age": ("/messages/course/", {"sort": "age", "page": "20"}),
         "my cases": ("/messages/course/", {"assignee": "mine", "sort": "name"}),
         "certificates": ("/certificates/course/", {}),
+        "certificates by status": ("/certificates/course/", {"sort": "status"}),
+        "certificates p.100 by name": ("/certificates/course/", {"sort": "name", "page": "100"}),
         "compliance": ("/reports/compliance/", {}),
         "compliance p.100": ("/reports/compliance/", {"page": "100"}),
         "compliance grouped": ("/reports/compliance/", {"group_by": "department"}),
+        "compliance by learner": ("/reports/compliance/", {"sort": "-learner"}),
         "outcomes": ("/business/course/", {}),
         "criteria": ("/course/criteria/", {}),
         "playbooks": ("/messages/course/playbooks/", {}),
