@@ -36,7 +36,8 @@ def bulk_message(request: HttpRequest) -> HttpResponse:
     course = access_course(launch, launch.course_id or 0, staff=True)
     by, error = launch_person(launch), ""
     params = request.POST if request.method == "POST" else request.GET
-    if params.get("action") == "send":
+    posted = request.POST.get("action", "")
+    if posted == "send":
         try:
             draft = _int(request.POST.get("draft"))
             done = bulk.send_bulk_message(course=course, draft_id=draft, by=by)
@@ -48,7 +49,7 @@ def bulk_message(request: HttpRequest) -> HttpResponse:
     subject, text = params.get("subject", "").strip(), params.get("text", "")
     context = _page(course, filters, len(ids), subject, text)
     try:
-        if params.get("action") == "preview":
+        if posted == "preview":
             context["draft"], context["preview"] = bulk.draft_bulk_message(
                 course=course, membership_ids=ids, filters=filters, subject=subject, text=text,
                 by=by,
