@@ -28,15 +28,14 @@ from interventions.business.attribution import COMPLETED, NOT_COMPLETED, Economi
 from interventions.models import EnrolmentRecord
 from lti_tool.models import Course, Membership, Role
 
-MONTH = "month"
-COURSE = "course"
 _CENTS = Decimal("0.01")
 _WITHDRAWN = (Membership.Status.INACTIVE, Membership.Status.DELETED)
 
 
 @dataclass(frozen=True)
 class GroupTally:
-    key: str | int  # "2026-01" by month, a course id by course
+    course_id: int
+    month: str  # the enrolment month, "2026-01"
     in_baseline: bool
     tally: Tally
 
@@ -179,23 +178,12 @@ def _month(column: str) -> str:
 
 
 def tallies(
-    deployment_id: int,
-    *,
-    today: date,
-    economics: Economics,
-    by: str,
-    within: int | None = None,
-    course_ids: Collection[int] | None = None,
+    deployment_id: int, *, today: date, economics: Economics, within: int | None = None
 ) -> list[GroupTally]:
-    """The tally of each group (`by` MONTH or COURSE) and baseline side, in one statement: of
-    the enrolments in `course_ids` (default: every course; `within`'s if given), reading only
-    the people of course `within` if given."""
-    if within is not None and course_ids is None:
-        course_ids = [within]
-    if course_ids is not None and not course_ids:
-        return []
+    """The tally of each course, enrolment month and baseline side, in one statement: the
+    deployment's, or only course `within`'s (reading only its people)."""
+    course_ids = None if within is None else [within]
     facts, params = _facts(deployment_id, today=today, course_ids=course_ids, within=within)
-    key = _month("day") if by == MONTH else "course_id"
     start, end = economics.baseline_start, economics.baseline_end
     if start is None or end is None:
         baseline, baseline_params = "0", []
@@ -219,15 +207,16 @@ def tallies(
     }
     columns = ", ".join(counts.values())
     sql = (
-        f"SELECT k, b, {columns} FROM (SELECT *, {key} AS k, {baseline} AS b FROM ({facts}) e) t "
-        "GROUP BY k, b"
+        f"SELECT course_id, k, b, {columns} "
+        f"FROM (SELECT *, {_month('day')} AS k, {baseline} AS b FROM ({facts}) e) t "
+        "GROUP BY course_id, k, b"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*baseline_params, *params])
         found = cursor.fetchall()
     return [
-        GroupTally(k, bool(b), Tally(**dict(zip(counts, map(_value, counts, row), strict=True))))
-        for k, b, *row in found
+        GroupTally(c, k, bool(b), Tally(**dict(zip(counts, map(_value, counts, row), strict=True))))
+        for c, k, b, *row in found
     ]
 
 

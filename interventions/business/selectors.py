@@ -312,13 +312,14 @@ class _Groups:
     baseline: dict[str | int, Tally]
 
     @classmethod
-    def of(cls, rows: list[counted.GroupTally]) -> _Groups:
+    def of(cls, rows: list[counted.GroupTally], *, by_course: bool = False) -> _Groups:
         every: dict[str | int, Tally] = defaultdict(Tally)
         baseline: dict[str | int, Tally] = defaultdict(Tally)
         for row in rows:
-            every[row.key] += row.tally
+            key = row.course_id if by_course else row.month
+            every[key] += row.tally
             if row.in_baseline:
-                baseline[row.key] += row.tally
+                baseline[key] += row.tally
         return cls(dict(every), dict(baseline))
 
     def total(self) -> tuple[Tally, Tally]:
@@ -341,9 +342,7 @@ def course_report(course: Course, *, today: date, points: Decimal) -> Report:
     economics = economics_of(deployment_id)
     records = records_imported(deployment_id)
     months = _Groups.of(
-        counted.tallies(
-            deployment_id, today=today, economics=economics, by=counted.MONTH, within=course.pk
-        )
+        counted.tallies(deployment_id, today=today, economics=economics, within=course.pk)
     )
     everyone, in_baseline = months.total()
     baseline = calc.baseline_rate(in_baseline, economics)
@@ -393,12 +392,10 @@ def deployment_report(
     pages = max((courses.count() + per_page - 1) // per_page, 1)
     page = min(max(page, 1), pages)
     titles = dict(courses.values_list("pk", "title")[(page - 1) * per_page : page * per_page])
-    by_course = _Groups.of(
-        counted.tallies(
-            deployment_id, today=today, economics=economics, by=counted.COURSE,
-            course_ids=list(titles),
-        )
-    ) if titles else _Groups({}, {})  # fmt: skip
+    # One statement: per course and month, folded into this page's courses and every month.
+    found = counted.tallies(deployment_id, today=today, economics=economics)
+    by_course = _Groups.of([t for t in found if t.course_id in titles], by_course=True)
+    months = _Groups.of(found)
     rows = []
     for course_id in titles:
         group = by_course.every.get(course_id, Tally())
@@ -408,9 +405,6 @@ def deployment_report(
         rows.append(
             calc.attribute(label, group, baseline=baseline, worth=worth, economics=economics)
         )
-    months = _Groups.of(
-        counted.tallies(deployment_id, today=today, economics=economics, by=counted.MONTH)
-    )
     everyone, in_baseline = months.total()
     baseline = calc.baseline_rate(in_baseline, economics)
     worth = calc.completer_worth(everyone, economics, records_imported=records)
