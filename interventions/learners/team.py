@@ -14,7 +14,6 @@ from interventions.models import AdvisorCase
 from lti_tool.context import LaunchContext
 from lti_tool.decorators import launch_of, launch_required
 
-
 SHOWN = 200
 
 
