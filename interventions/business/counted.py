@@ -1,7 +1,7 @@
-"""Business outcomes counted in the database: one `Tally` per group (enrolment month or course,
-inside or outside the baseline period), with no learner loaded into Python.
+"""Business outcomes counted in the database: one `Tally` per course, enrolment month and side
+of the baseline period, with no learner loaded into Python.
 
-One statement a grouping, whatever the number of learners. It mirrors `selectors.learner_outcomes`
+One statement a report, whatever the number of learners. It mirrors `selectors.learner_outcomes`
 and `attribution.outcome_of` (the per-learner path, kept for small reads and as the reference):
 an enrolment is a (learner, course) pair from a learner membership or an imported enrolment
 record, dated by its first day and priced by the sum of its recorded amounts; its re-enrolment

@@ -382,13 +382,18 @@ def courses_with_learners(deployment_id: int) -> QuerySet[Course]:
 
 
 def deployment_report(
-    deployment_id: int, *, today: date, points: Decimal, page: int = 1, per_page: int = PER_PAGE
+    deployment_id: int,
+    *,
+    today: date,
+    points: Decimal,
+    page: int = 1,
+    per_page: int | None = None,
 ) -> Report:
     """Every course of the deployment (each against its own baseline; one page of courses by
     title), and every month."""
     economics = economics_of(deployment_id)
     records = records_imported(deployment_id)
-    courses = courses_with_learners(deployment_id)
+    courses, per_page = courses_with_learners(deployment_id), per_page or PER_PAGE
     pages = max((courses.count() + per_page - 1) // per_page, 1)
     page = min(max(page, 1), pages)
     titles = dict(courses.values_list("pk", "title")[(page - 1) * per_page : page * per_page])

@@ -180,3 +180,22 @@ def test_the_outcome_pages_read_as_many_queries_for_5_learners_as_for_50(url, ro
         score_course(course.pk, as_of=day(2).date())
         counts.append(page_queries(course, teacher, url, role))
     assert counts[0] == counts[1]
+
+
+def test_the_admin_pages_through_the_courses_by_title(school, monkeypatch):
+    from interventions.business import selectors
+
+    a, _b, _c = school
+    monkeypatch.setattr(selectors, "PER_PAGE", 2)
+    admin = learner(a, "admin")
+    url = reverse("business:deployment")
+    first = Client().get(url, HTTP_X_FINISHLINE_LAUNCH=token(a, admin, "admin")).content.decode()
+    assert "Page 1 of 2" in first
+    assert '<th scope="row">Cloud</th>' in first
+    assert '<th scope="row">Python Basics</th>' not in first
+    assert "page=2" in first
+    second = Client().get(url, {"page": "2"}, HTTP_X_FINISHLINE_LAUNCH=token(a, admin, "admin"))
+    body = second.content.decode()
+    assert "Page 2 of 2" in body
+    assert '<th scope="row">Python Basics</th>' in body
+    assert '<th scope="row">Cloud</th>' not in body
