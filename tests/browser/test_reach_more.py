@@ -309,7 +309,7 @@ def test_the_planner_escalates_a_learner_who_did_not_answer(features, page):
     frame, _lt = launch(page, features, "instructor")
     frame.get_by_role("navigation", name="Main").get_by_role("link", name="Learners").click()
     frame.get_by_role("link", name="Learner 6").first.click()
-    frame.get_by_text("no return visit or click within 72 h of absent_4").first.wait_for()
+    frame.get_by_text("no return visit, click or reply within 72 h of absent_4").first.wait_for()
     screenshot(page, "reach-instructor-planned-escalation")
 
 
