@@ -153,9 +153,11 @@ def _base(course: Course, day: date) -> QuerySet[Any]:  # annotated: typed loose
 
 def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> RosterPage:
     day = q.day or latest_day(course)
-    everyone = RiskScore.objects.filter(course=course, as_of=day)
+    everyone = (
+        RiskScore.objects.filter(course=course, as_of=day) if day else RiskScore.objects.none()
+    )
     counts = dict(everyone.values_list("tier").annotate(n=Count("pk")).order_by())
-    found = _filtered(course, day, q) if day else RiskScore.objects.none()
+    found = _filtered(course, day, q) if day else everyone
     unscored = _unscored(course, day, q)
     scored_total, unscored_total = found.count(), unscored.count()
     unfiltered = q == RosterQuery(day=q.day, sort=q.sort, page=q.page)
@@ -166,13 +168,14 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(max(q.page, 1), pages)
     start, end = (page - 1) * per_page, page * per_page
-    chunk = (
+    chunk: list[dict[str, Any]] = (
         _scored_rows(found, q.sort, start, min(end, scored_total)) if start < scored_total else []
     )
     if end > scored_total:
         descending = q.sort == "-name"
-        chunk += list(
-            unscored.order_by("-sort_name" if descending else "sort_name", "pk").values(
+        chunk += (
+            dict(r)
+            for r in unscored.order_by("-sort_name" if descending else "sort_name", "pk").values(
                 "person_id", membership_id=F("pk"), name=F("person__name"),
                 email=F("person__email"),
             )[max(start - scored_total, 0) : end - scored_total]
@@ -191,7 +194,9 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
                 .values_list("status", "status_label")
                 .distinct()
             )
-        ),
+        )
+        if day
+        else [],
         reasons=fired_counts(everyone),
         sections=_attribute_values(course, "section"),
         groups=_attribute_values(course, "group"),
