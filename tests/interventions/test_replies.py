@@ -275,3 +275,12 @@ def test_staff_see_replies_escaped_and_newest_first(course, replies_on):
     assert "<b>reply</b>" not in body
     assert body.index("second reply") < body.index("first &lt;b&gt;")
     assert "Text message from +447700900123" in body
+
+
+def test_stop_from_a_verified_number_never_texted_still_opts_out(course, replies_on):
+    ada = enrol(course, "ada")
+    verified(ada)
+    assert post_sms({"From": "+447700900123", "Body": "UNSUBSCRIBE"}).status_code == 200
+    assert ContactPreference.objects.get(person=ada.person).sms_opt_out
+    assert not InboundReply.objects.exists()  # no message to file it under
+    assert post_sms({"From": "+447700900123", "Body": "hello?"}).status_code == 404
