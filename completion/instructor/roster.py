@@ -217,7 +217,8 @@ def _scored_rows(found: QuerySet[Any], sort: str, start: int, end: int) -> list[
 def _unscored(course: Course, day: date | None, q: RosterQuery) -> QuerySet[Membership]:
     """Active learners without a score on `day` that the filters match: a status, a signal
     or a risk tier filter matches none of them (they have none yet)."""
-    found = course.memberships.filter(role=Role.LEARNER, status=Membership.Status.ACTIVE).annotate(
+    learners = course.memberships.filter(role=Role.LEARNER, status=Membership.Status.ACTIVE)
+    found = learners.alias(  # for the name filter and sort; not selected
         sort_name=Lower(
             Coalesce(NullIf("person__name", Value("")), "person__email", output_field=CharField())
         )
