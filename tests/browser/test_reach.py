@@ -80,7 +80,7 @@ def test_the_instructor_accommodates_tests_escalates_and_reads_compliance(featur
 
     frame.get_by_role("link", name="Back to the roster").click()
     frame.get_by_role("link", name="Learner 5").first.click()
-    frame.get_by_text("no return visit or click within 72 h of absent_4").first.wait_for()
+    frame.get_by_text("no return visit, click or reply within 72 h of absent_4").first.wait_for()
     screenshot(page, "reach-instructor-escalation")
 
     nav.get_by_role("link", name="Interventions").click()
