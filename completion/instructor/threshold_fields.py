@@ -72,6 +72,9 @@ THRESHOLDS: Mapping[str, Threshold] = {
     s.PEER_DEVIATION: Threshold(
         "standard deviations below", "Fires when a learner's progress is this far below that "
         "of peers who enrolled at the same time.", BELOW, "0.1"),
+    s.LOW_ACTIVITY: Threshold(
+        "percentile", "Fires when a learner's activity so far is in this bottom share of the "
+        "learners at the same week of the course (20: the least active 20%)."),
 }  # fmt: skip
 
 

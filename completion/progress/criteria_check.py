@@ -203,6 +203,7 @@ THRESHOLD_LIMITS: Mapping[str, tuple[float, float, str]] = {
     "low_engagement": (1, 99, "between the 1st and the 99th percentile"),
     "declining_trend": (0.01, 1, "between 1% and 100% of the days before"),
     "peer_deviation": (-5, -0.1, "between 0.1 and 5 standard deviations"),
+    "low_activity_so_far": (1, 99, "between the 1st and the 99th percentile"),
 }
 # A stronger warning must ask for more than the weaker one it adds to.
 STRONGER = {"missed_visits_4": "missed_visits_2", "behind_pace_40": "behind_pace_20"}

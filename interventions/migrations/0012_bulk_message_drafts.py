@@ -10,7 +10,7 @@ def sent_when_created(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("interventions", "0010_message_click_tracking"),
+        ("interventions", "0011_message_replies"),
     ]
 
     operations = [
