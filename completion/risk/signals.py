@@ -202,14 +202,18 @@ def abstain(code: str, th: float, source: str) -> SignalResult:
 # --- derived quantities -----------------------------------------------------------------------
 
 
+def clock_start(facts: LearnerFacts, cc: CourseContext) -> date:
+    """The first day of the learner's clock: their enrolment, or a fixed-date course's start
+    for who enrolled before it. Every signal that counts days "since the start" counts from
+    here, so that learners at the same point of the course are judged alike (not by when they
+    happened to register, weeks before it began)."""
+    starts = cc.starts_on
+    return starts if starts is not None and starts > facts.enrolled_on else facts.enrolled_on
+
+
 def week_of(facts: LearnerFacts, as_of: date, cc: CourseContext) -> int:
-    """Weeks on the learner's clock: from their enrolment, or from a fixed-date course's start
-    for who enrolled before it, so that learners at the same point of the course are peers
-    (not those who happened to register in the same week months before it began)."""
-    begins = facts.enrolled_on
-    if cc.starts_on is not None and cc.starts_on > begins:
-        begins = cc.starts_on
-    return max((as_of - begins).days, 0) // 7
+    """Weeks on the learner's clock (`clock_start`): who is a peer of whom."""
+    return max((as_of - clock_start(facts, cc)).days, 0) // 7
 
 
 def cadence_days(facts: LearnerFacts, paused: frozenset[date], fallback: float) -> float:
@@ -295,8 +299,8 @@ def engagement_components(
 ) -> Engagement:
     """Visits, volume (actions: a day's clicks count each), consumption, assessment
     participation (`assessed` of the course's assessment items used) and time, per day of
-    the window."""
-    window = min(max((as_of - facts.enrolled_on).days + 1, 1), ENGAGEMENT_WINDOW_DAYS)
+    the window (the last 14 days, or the days since the learner's clock started)."""
+    window = min(max((as_of - clock_start(facts, cc)).days + 1, 1), ENGAGEMENT_WINDOW_DAYS)
     first = as_of - timedelta(days=window - 1)
     days = facts.days
     recent = days.span(first, as_of)
@@ -350,12 +354,10 @@ def not_started(
 ) -> SignalResult:
     """No item started within `th` hours of enrolment, or of the course's start for who
     enrolled before a fixed-date course began (the value is negative when they started early)."""
-    clock = f.enrolled_at
-    since = "enrolment"
-    if cc.starts_on is not None:
-        begins = datetime.combine(cc.starts_on, time.min, tzinfo=UTC)
-        if begins > clock:
-            clock, since = begins, "the course started"
+    clock, since = f.enrolled_at, "enrolment"
+    begins = clock_start(f, cc)
+    if begins > f.enrolled_on:
+        clock, since = datetime.combine(begins, time.min, tzinfo=UTC), "the course started"
     first = items_of(f, lc, cc).first_start
     if first is not None:
         hours = (first - clock.timestamp()) / 3600
@@ -508,8 +510,8 @@ def low_content_time(
 def no_forum(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
-    """No forum post by day `th` of enrolment (courses with a forum only)."""
-    day = (lc.as_of - f.enrolled_on).days + 1
+    """No forum post by day `th` of the learner's clock (courses with a forum only)."""
+    day = (lc.as_of - clock_start(f, cc)).days + 1
     posts = f.posts
     if not cc.has_forum or day < th:
         return SignalResult(NO_FORUM, float(posts), th, False)
@@ -542,7 +544,7 @@ def low_engagement(code: str) -> Callable[..., SignalResult]:
     def signal(
         f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
     ) -> SignalResult:
-        in_week1 = (lc.as_of - f.enrolled_on).days < 7
+        in_week1 = (lc.as_of - clock_start(f, cc)).days < 7
         if in_week1 != (code == LOW_ENGAGEMENT_WEEK1) or cohort.size < MIN_PEERS:
             return SignalResult(code, None, th, False)
         score = engagement_score(engagement_of(f, lc, cc), cohort)
@@ -568,11 +570,12 @@ def low_engagement(code: str) -> Callable[..., SignalResult]:
 def declining_trend(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
-    """Activity in the last window at most `th` of the window before it."""
+    """Activity in the last window at most `th` of the window before it, once both windows
+    fall on the learner's clock: days before a fixed-date course began are not its rhythm."""
     w = min(max(cc.trend_window_days, 3), 5)
     recent_first = lc.as_of - timedelta(days=w - 1)
     before_first = recent_first - timedelta(days=w)
-    if before_first < f.enrolled_on:
+    if before_first < clock_start(f, cc):
         return SignalResult(DECLINING, None, th, False)
     before = activity_between(f, before_first, recent_first - timedelta(days=1))
     if before < 3:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -413,3 +414,59 @@ def test_cohort_quantiles_of_activity_survive_storage():
     # Statistics stored before the quantiles were kept: nothing to compare with, no firing.
     old = {k: v for k, v in s.stats_to_json(stats).items() if k != "actions_by_week"}
     assert run(s.LOW_ACTIVITY, facts(), ctx(d(5)), cohort=s.stats_from_json(old)).value is None
+
+
+# A fixed-date course that starts on d(30), a learner who registered on d(0): every count of
+# days "since the start" runs from d(30) (`clock_start`), as `not_started_48h` and the peers do.
+FIXED = CourseContext(
+    assessment_items=frozenset({4}), content_items=frozenset({1, 2}), starts_on=d(30)
+)
+
+
+def test_the_clock_starts_at_a_fixed_date_courses_start_or_at_a_later_enrolment():
+    assert s.clock_start(facts(), FIXED) == d(30)
+    assert s.clock_start(facts(enrolled=ENROLLED + timedelta(days=35)), FIXED) == d(35)
+    assert s.clock_start(facts(), CC) == d(0)  # rolling: the enrolment
+
+
+def test_week_one_of_a_fixed_date_course_is_its_first_week_not_the_learners_fifth():
+    busy = [facts(active(30, 31, 32, seconds=600.0)) for _ in range(9)]
+    idle = facts()
+    lc = ctx(d(32))
+    cohort = s.cohort_stats([(f, ctx(d(32), progress=0.5)) for f in busy] + [(idle, lc)], FIXED)
+    week1 = run(s.LOW_ENGAGEMENT_WEEK1, idle, lc, FIXED, cohort)
+    assert week1.fired
+    assert "in week 1" in week1.reason
+    assert run(s.LOW_ENGAGEMENT, idle, lc, FIXED, cohort).value is None
+    assert run(s.LOW_ENGAGEMENT, idle, ctx(d(37)), FIXED, cohort).value is not None
+
+
+def test_no_forum_post_counts_days_from_a_fixed_date_courses_start():
+    forum = replace(FIXED, has_forum=True)
+    assert not run(s.NO_FORUM, facts(), ctx(d(35)), forum).fired  # the course's day 6
+    assert run(s.NO_FORUM, facts(), ctx(d(36)), forum).fired  # its day 7
+    late = facts(enrolled=ENROLLED + timedelta(days=40))
+    assert not run(s.NO_FORUM, late, ctx(d(45)), forum).fired  # their own day 6
+    assert run(s.NO_FORUM, late, ctx(d(46)), forum).fired
+
+
+def test_a_decline_is_judged_only_on_days_since_a_fixed_date_course_began():
+    # Busy in the days before the start, quieter in its first days: not a decline of the
+    # learner's rhythm in the course, since the earlier window is not in the course.
+    before_start = facts(active(26, 27, 28, 29, events=2) + active(30, 31, 32, 33))
+    assert run(s.DECLINING, before_start, ctx(d(33)), FIXED).value is None
+    both_in = facts(active(30, 31, 32, 33, events=2) + active(34, 35, 36, 37))
+    result = run(s.DECLINING, both_in, ctx(d(37)), FIXED)
+    assert (result.fired, result.value) == (True, 0.5)
+
+
+def test_the_engagement_window_of_a_fixed_date_course_opens_at_its_start():
+    # Active every day of the fortnight before the start and not since: nothing in the course.
+    before_only = facts(active(*range(16, 30), events=5))
+    visits, volume, *_ = s.engagement_components(before_only, d(31), 0.0, FIXED, 0)
+    assert (visits, volume) == (0.0, 0.0)
+    # Active on both of the course's first two days: every day of its window so far.
+    since_start = facts(active(30, 31))
+    assert s.engagement_components(since_start, d(31), 0.0, FIXED, 0)[0] == 1.0
+    # A rolling course keeps the last 14 days of the learner's own enrolment.
+    assert s.engagement_components(since_start, d(31), 0.0, CC, 0)[0] == 2 / 14
