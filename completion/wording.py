@@ -22,6 +22,7 @@ SIGNALS: dict[str, str] = {
     "low_engagement": "Less active than most of the group",
     "declining_trend": "Activity falling off",
     "peer_deviation": "Behind peers who started at the same time",
+    "low_activity_so_far": "Less active so far than most who started at the same time",
 }
 TIERS = {"red": "Needs attention", "yellow": "Watch", "green": "On track"}
 

@@ -355,6 +355,15 @@ FINISHLINE_SMS = {
     "FROM_NUMBER": os.environ.get("FINISHLINE_SMS_FROM", ""),
 }
 
+# Learners' replies. SMS replies come to /messages/inbound/sms/, signed with the SMS auth token
+# (Twilio's X-Twilio-Signature). An email gets the reply address reply+<token>@REPLY_DOMAIN
+# only when REPLY_DOMAIN is set; the domain's inbound-parse route posts replies to
+# /messages/inbound/email/, signed with INBOUND_EMAIL_SIGNING_KEY (Mailgun's scheme).
+FINISHLINE_REPLIES = {
+    "REPLY_DOMAIN": os.environ.get("FINISHLINE_REPLY_DOMAIN", ""),
+    "INBOUND_EMAIL_SIGNING_KEY": os.environ.get("FINISHLINE_INBOUND_EMAIL_SIGNING_KEY", ""),
+}
+
 # LOG_FORMAT=json (the production stack's default) writes one JSON object per line; every line
 # carries the request id of the request or task it belongs to (see lti_tool/ops/logs.py).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")

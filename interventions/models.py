@@ -93,6 +93,10 @@ class OutboundMessage(models.Model):
     click_target = models.URLField(max_length=2000, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     click_count = models.PositiveIntegerField(default=0)
+    # An email's own reply address (`reply+<reply_token>@<reply domain>`), given when it is
+    # sent; and when the recipient first replied (by email or SMS).
+    reply_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -102,6 +106,35 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.to_address} ({self.status})"
+
+
+class InboundReply(models.Model):
+    """A learner's reply to one of their messages, received through a provider's webhook."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="replies")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="replies")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    from_address = models.CharField(max_length=500)
+    text = models.TextField()
+    # The provider's id of the reply (Twilio MessageSid, the email's Message-Id): a webhook
+    # the provider retries is recorded once.
+    provider_id = models.CharField(max_length=300, blank=True)
+    # A STOP-style keyword: the learner opted out of SMS; not counted as a response.
+    opted_out = models.BooleanField(default=False)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_id"],
+                condition=~models.Q(provider_id=""),
+                name="reply_once_per_provider_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["membership", "received_at"], name="reply_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} reply to message {self.message_id}"
 
 
 class AdvisorCase(models.Model):

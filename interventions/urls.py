@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from interventions import bulk_views, views
+from interventions import bulk_views, reply_views, views
 from interventions.learners import contact as contact_views
 from interventions.learners import team as team_views
 from interventions.learners import views as learner_views
@@ -12,6 +12,8 @@ app_name = "interventions"
 
 urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("inbound/sms/", reply_views.inbound_sms, name="inbound_sms"),
+    path("inbound/email/", reply_views.inbound_email, name="inbound_email"),
     path("pause/", views.pause, name="pause"),
     path("contact/", contact_views.my_contact, name="contact"),
     path("team/", team_views.my_team, name="team"),

@@ -34,6 +34,7 @@ from interventions.measurement.outcomes import (
 )
 from interventions.planning.planner import plan_course
 from lti_tool.decorators import launch_of, launch_required
+from lti_tool.launch.flow import origin_of
 from lti_tool.models import Person, Role
 from lti_tool.selectors import STAFF_ROLES, access_course, access_membership
 
@@ -60,15 +61,27 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "interventions/unsubscribe.html", {"token": token, "channel": data["c"]})
 
 
-@require_http_methods(["GET"])
+@csrf_exempt  # the unguessable token in the path is the credential; the POST only counts it
+@require_http_methods(["GET", "HEAD", "POST"])
 def follow_link(request: HttpRequest, token: str) -> HttpResponse:
-    """A link in a learner's message: count the click, go where the message's link led."""
-    target = clicks.follow_link(token)
-    if target is None:
-        raise Http404("no message holds this link")
-    response = HttpResponseRedirect(target)
+    """A link in a learner's message. Opening it (as link-scanning mail gateways do too)
+    counts nothing and answers a page that posts back; the POST counts the click and goes
+    where the message's link led."""
+    if request.method == "POST":
+        target = clicks.follow_link(token)
+        if target is None:
+            raise Http404("no message holds this link")
+        response: HttpResponse = HttpResponseRedirect(target)
+    else:
+        target = clicks.link_target(token)
+        if target is None:
+            raise Http404("no message holds this link")
+        # The form's POST answers a redirect there, which the policy's form-action must allow.
+        request.form_action_extra = [origin_of(target)]  # type: ignore[attr-defined]
+        response = render(request, "interventions/follow_link.html")
     response["Cache-Control"] = "no-store"  # each visit is a click
     response["Referrer-Policy"] = "no-referrer"  # the token stays out of the course's logs
+    response["X-Robots-Tag"] = "noindex"
     return response
 
 

@@ -3,6 +3,8 @@
 A 10,000-learner course must open fast, so filtering, sorting, counting and paging run in the
 database over the day's RiskScore rows (indexed by course, day and tier), with the Progress
 columns joined by subquery; the last activity is looked up for the page's rows only.
+Active learners with no score that day (enrolled since the last scoring pass) follow the scored
+ones on every sort, by name, as "not scored yet".
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.db.models import (
     CharField,
     Count,
     DateTimeField,
+    Exists,
     F,
     Func,
     IntegerField,
@@ -31,7 +34,7 @@ from django.db.models.functions import Coalesce, Lower, NullIf
 from completion.models import Activity, Progress, RiskScore
 from completion.risk.selectors import fired_counts, with_fired
 from lti_tool.db.grouped import count_by
-from lti_tool.models import Course
+from lti_tool.models import Course, Membership, Role
 
 PER_PAGE = 50
 SORTS: dict[str, tuple[str, ...]] = {
@@ -47,6 +50,7 @@ SORTS: dict[str, tuple[str, ...]] = {
     "change": ("change", "membership_id"),  # biggest drop first
 }
 TIERS = ("red", "yellow", "green")
+UNSCORED = "unscored"  # the tier filter's value for learners not scored yet
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ class RosterPage:
     total: int  # matching the filters
     page: int
     pages: int
-    tier_counts: dict[str, int]  # the whole course that day, before filters
+    tier_counts: dict[str, int]  # the whole course that day, before filters (and "unscored")
     statuses: list[tuple[str, str]]  # (status, label) present that day
     reasons: list[tuple[str, int]]  # fired signal codes that day, with counts
     sections: list[str]
@@ -149,23 +153,33 @@ def _base(course: Course, day: date) -> QuerySet[Any]:  # annotated: typed loose
 
 def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> RosterPage:
     day = q.day or latest_day(course)
-    if day is None:
-        return RosterPage(None, [], 0, 1, 1, dict.fromkeys(TIERS, 0), [], [], [], [])
-    everyone = RiskScore.objects.filter(course=course, as_of=day)
+    everyone = (
+        RiskScore.objects.filter(course=course, as_of=day) if day else RiskScore.objects.none()
+    )
     counts = dict(everyone.values_list("tier").annotate(n=Count("pk")).order_by())
-    found = _filtered(course, day, q)
-    total = found.count()
+    found = _filtered(course, day, q) if day else everyone
+    unscored = _unscored(course, day, q)
+    scored_total, unscored_total = found.count(), unscored.count()
+    unfiltered = q == RosterQuery(day=q.day, sort=q.sort, page=q.page)
+    counts[UNSCORED] = (
+        unscored_total if unfiltered else _unscored(course, day, RosterQuery()).count()
+    )
+    total = scored_total + unscored_total
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(max(q.page, 1), pages)
-    ordered = found.order_by(*SORTS.get(q.sort, SORTS["risk"]))
-    chunk = list(
-        ordered.values(
-            "membership_id", "status", "status_label", "percent_complete", "expected_percent",
-            "gap", "tier", "probability", "change", "reasons",
-            name=F("membership__person__name"), email=F("membership__person__email"),
-            person_id=F("membership__person_id"),
-        )[(page - 1) * per_page : page * per_page]
-    )  # fmt: skip
+    start, end = (page - 1) * per_page, page * per_page
+    chunk: list[dict[str, Any]] = (
+        _scored_rows(found, q.sort, start, min(end, scored_total)) if start < scored_total else []
+    )
+    if end > scored_total:
+        descending = q.sort == "-name"
+        chunk += (
+            dict(r)
+            for r in unscored.order_by("-sort_name" if descending else "sort_name", "pk").values(
+                "person_id", membership_id=F("pk"), name=F("person__name"),
+                email=F("person__email"),
+            )[max(start - scored_total, 0) : end - scored_total]
+        )  # fmt: skip
     last = _last_activity(course, [r["person_id"] for r in chunk])
     return RosterPage(
         day=day,
@@ -173,22 +187,60 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
         total=total,
         page=page,
         pages=pages,
-        tier_counts={t: counts.get(t, 0) for t in TIERS},
+        tier_counts={t: counts.get(t, 0) for t in (*TIERS, UNSCORED)},
         statuses=sorted(
             set(
                 Progress.objects.filter(course=course, as_of=day)
                 .values_list("status", "status_label")
                 .distinct()
             )
-        ),
+        )
+        if day
+        else [],
         reasons=fired_counts(everyone),
         sections=_attribute_values(course, "section"),
         groups=_attribute_values(course, "group"),
     )
 
 
+def _scored_rows(found: QuerySet[Any], sort: str, start: int, end: int) -> list[dict[str, Any]]:
+    return list(
+        found.order_by(*SORTS.get(sort, SORTS["risk"])).values(
+            "membership_id", "status", "status_label", "percent_complete", "expected_percent",
+            "gap", "tier", "probability", "change", "reasons",
+            name=F("membership__person__name"), email=F("membership__person__email"),
+            person_id=F("membership__person_id"),
+        )[start:end]
+    )  # fmt: skip
+
+
+def _unscored(course: Course, day: date | None, q: RosterQuery) -> QuerySet[Membership]:
+    """Active learners without a score on `day` that the filters match: a status, a signal
+    or a risk tier filter matches none of them (they have none yet)."""
+    learners = course.memberships.filter(role=Role.LEARNER, status=Membership.Status.ACTIVE)
+    found = learners.alias(  # for the name filter and sort; not selected
+        sort_name=Lower(
+            Coalesce(NullIf("person__name", Value("")), "person__email", output_field=CharField())
+        )
+    )
+    if q.status or q.reason or (q.tier and q.tier != UNSCORED):
+        return found.none()
+    if day is not None:
+        scored = RiskScore.objects.filter(membership=OuterRef("pk"), as_of=day)
+        found = found.exclude(Exists(scored))
+    if q.search:
+        found = found.filter(sort_name__contains=q.search.lower())
+    if q.section:
+        found = found.filter(person__attributes__section=q.section)
+    if q.group:
+        found = found.filter(person__attributes__group=q.group)
+    return found
+
+
 def _filtered(course: Course, day: date, q: RosterQuery) -> QuerySet[Any]:
     found = _base(course, day)
+    if q.tier == UNSCORED:
+        return found.none()
     if q.tier in TIERS:
         found = found.filter(tier=q.tier)
     if q.status:
@@ -208,10 +260,12 @@ def matching_memberships(course: Course, q: RosterQuery) -> list[int]:
     """Every learner the roster's filters match (all pages), in the roster's order: the
     recipients of a bulk action on the filter."""
     day = q.day or latest_day(course)
-    if day is None:
-        return []
-    ordered = _filtered(course, day, q).order_by(*SORTS.get(q.sort, SORTS["risk"]))
-    return list(ordered.values_list("membership_id", flat=True))
+    scored: list[int] = []
+    if day is not None:
+        ordered = _filtered(course, day, q).order_by(*SORTS.get(q.sort, SORTS["risk"]))
+        scored = list(ordered.values_list("membership_id", flat=True))
+    unscored = _unscored(course, day, q).order_by("sort_name", "pk")
+    return scored + list(unscored.values_list("pk", flat=True))
 
 
 def _attribute_values(course: Course, key: str) -> list[str]:
@@ -241,15 +295,15 @@ def _row(r: dict[str, Any], last: datetime | None) -> RosterRow:
         membership_id=r["membership_id"],
         name=r["name"] or r["email"] or f"learner {r['membership_id']}",
         email=r["email"] or "",
-        status=r["status"] or "",
-        status_label=r["status_label"] or "",
-        percent_complete=r["percent_complete"] or 0.0,
-        expected_percent=r["expected_percent"] or 0.0,
-        gap=r["gap"] or 0.0,
-        tier=r["tier"],
-        probability=r["probability"],
-        change=r["change"],
-        reasons=list(r["reasons"] or [])[:3],
+        status=r.get("status") or "",
+        status_label=r.get("status_label") or "",
+        percent_complete=r.get("percent_complete") or 0.0,
+        expected_percent=r.get("expected_percent") or 0.0,
+        gap=r.get("gap") or 0.0,
+        tier=r.get("tier") or UNSCORED,
+        probability=r.get("probability") or 0.0,
+        change=r.get("change"),
+        reasons=list(r.get("reasons") or [])[:3],
         last_activity=last,
     )
 

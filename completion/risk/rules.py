@@ -38,6 +38,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     s.LOW_ENGAGEMENT: 0.6,
     s.DECLINING: 0.6,
     s.PEER_DEVIATION: 0.7,
+    s.LOW_ACTIVITY: 1.0,  # as strong as not having started (see docs/risk.md)
 }
 
 

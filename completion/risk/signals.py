@@ -38,6 +38,7 @@ LOW_ENGAGEMENT_WEEK1 = "low_engagement_week1"
 LOW_ENGAGEMENT = "low_engagement"
 DECLINING = "declining_trend"
 PEER_DEVIATION = "peer_deviation"
+LOW_ACTIVITY = "low_activity_so_far"
 
 DEFAULTS: Mapping[str, float] = {
     NOT_STARTED: 48.0,  # hours
@@ -56,6 +57,7 @@ DEFAULTS: Mapping[str, float] = {
     LOW_ENGAGEMENT: 30.0,
     DECLINING: 0.5,  # recent window's activity / the window before it
     PEER_DEVIATION: -1.5,  # z-score of progress among peers at the same point
+    LOW_ACTIVITY: 20.0,  # percentile of actions so far among peers at the same point
 }
 CODES: tuple[str, ...] = tuple(DEFAULTS)
 # Bit i of `RiskScore.fired_signals` stands for CODES[i]. The bits are stored: a new signal
@@ -65,6 +67,7 @@ ENGAGEMENT_WINDOW_DAYS = 14
 ENGAGEMENT_PARTS = 5
 Engagement = tuple[float, float, float, float, float]
 MIN_PEERS = 5
+ACTION_QUANTILES = 21  # every 5%: enough for a percentile cut-off, small to store per week
 
 
 class SignalResult(NamedTuple):  # a tuple: built 16 times per learner per day
@@ -175,6 +178,8 @@ class CohortStats:
     # stored before this was kept), and nothing abstains.
     sources: frozenset[str] | None = None
     actions: Bucket | None = None  # log1p(actions so far) over the cohort
+    # Quantiles (every 5%) of log1p(actions so far) per week of the learners' clocks.
+    actions_by_week: Mapping[int, tuple[float, ...]] = field(default_factory=dict)
 
     def lacks(self, source: str) -> bool:
         return self.sources is not None and source not in self.sources
@@ -197,8 +202,14 @@ def abstain(code: str, th: float, source: str) -> SignalResult:
 # --- derived quantities -----------------------------------------------------------------------
 
 
-def week_of(facts: LearnerFacts, as_of: date) -> int:
-    return max((as_of - facts.enrolled_on).days, 0) // 7
+def week_of(facts: LearnerFacts, as_of: date, cc: CourseContext) -> int:
+    """Weeks on the learner's clock: from their enrolment, or from a fixed-date course's start
+    for who enrolled before it, so that learners at the same point of the course are peers
+    (not those who happened to register in the same week months before it began)."""
+    begins = facts.enrolled_on
+    if cc.starts_on is not None and cc.starts_on > begins:
+        begins = cc.starts_on
+    return max((as_of - begins).days, 0) // 7
 
 
 def cadence_days(facts: LearnerFacts, paused: frozenset[date], fallback: float) -> float:
@@ -479,7 +490,7 @@ def low_content_time(
     if cc.min_time_seconds > 0:
         expected = cc.min_time_seconds * lc.expected
     else:
-        expected = cohort.content_median_by_week.get(week_of(f, lc.as_of), 0.0)
+        expected = cohort.content_median_by_week.get(week_of(f, lc.as_of, cc), 0.0)
     if expected <= 0 or lc.paused_today or lc.completed:
         return SignalResult(LOW_CONTENT_TIME, None, th, False)
     spent = items_of(f, lc, cc).content_seconds
@@ -582,7 +593,7 @@ def peer_deviation(
     f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
 ) -> SignalResult:
     """Progress against peers at the same week of their enrolment (a z-score)."""
-    b = cohort.progress_by_week.get(week_of(f, lc.as_of))
+    b = cohort.progress_by_week.get(week_of(f, lc.as_of, cc))
     if b is None or b.n < MIN_PEERS or b.std < 1e-6 or lc.completed:
         return SignalResult(PEER_DEVIATION, None, th, False)
     z = (lc.progress - b.mean) / b.std
@@ -593,6 +604,28 @@ def peer_deviation(
         th,
         fired,
         f"well behind peers at the same point ({lc.progress:.0%} done, peers {b.mean:.0%})"
+        if fired
+        else "",
+    )
+
+
+def low_activity(
+    f: LearnerFacts, lc: LearnerContext, cc: CourseContext, cohort: CohortStats, th: float
+) -> SignalResult:
+    """Actions so far (a day's clicks count each) in the bottom `th` percent of the learners
+    at the same week of their clock (`week_of`): what the cohort did by the same point."""
+    quantiles = cohort.actions_by_week.get(week_of(f, lc.as_of, cc), ())
+    pct = percentile_of(math.log1p(sum(f.days.actions)), quantiles)
+    if pct is None or lc.completed:
+        return SignalResult(LOW_ACTIVITY, None, th, False)
+    fired = pct < th and not lc.paused_today
+    return SignalResult(
+        LOW_ACTIVITY,
+        round(pct, 2),
+        th,
+        fired,
+        f"activity so far in the bottom {th:.0f}% of peers at the same point "
+        f"({pct:.0f}th percentile)"
         if fired
         else "",
     )
@@ -615,6 +648,7 @@ SIGNALS: Mapping[str, Callable[..., SignalResult]] = {
     LOW_ENGAGEMENT: low_engagement(LOW_ENGAGEMENT),
     DECLINING: declining_trend,
     PEER_DEVIATION: peer_deviation,
+    LOW_ACTIVITY: low_activity,
 }
 
 
@@ -693,7 +727,7 @@ def stat_input(f: LearnerFacts, lc: LearnerContext, cc: CourseContext) -> StatIn
     return StatInput(
         cadence_days(f, lc.paused_days, 2.0) if len(f.days) >= 3 else None,
         engagement_of(f, lc, cc),
-        week_of(f, lc.as_of),
+        week_of(f, lc.as_of, cc),
         lc.progress,
         items_of(f, lc, cc).content_seconds,
         lc.score,
@@ -718,9 +752,11 @@ def stats_of(inputs: Sequence[StatInput]) -> CohortStats:
     components = [x.components for x in inputs]
     by_week: dict[int, list[float]] = {}
     content_by_week: dict[int, list[float]] = {}
+    actions_by_week: dict[int, list[float]] = {}
     for x in inputs:
         by_week.setdefault(x.week, []).append(x.progress)
         content_by_week.setdefault(x.week, []).append(x.content_seconds)
+        actions_by_week.setdefault(x.week, []).append(math.log1p(x.actions))
     scores = [x.score for x in inputs if x.score is not None]
     columns = list(zip(*components, strict=True))
     means = tuple(sum(c) / len(c) for c in columns)
@@ -737,6 +773,11 @@ def stats_of(inputs: Sequence[StatInput]) -> CohortStats:
         content_median_by_week={w: float(statistics.median(v)) for w, v in content_by_week.items()},
         score=bucket_of(scores) if scores else None,
         actions=bucket_of([math.log1p(x.actions) for x in inputs]),
+        actions_by_week={
+            w: quantiles_of(v, ACTION_QUANTILES)
+            for w, v in actions_by_week.items()
+            if len(v) >= MIN_PEERS
+        },
         sources=frozenset(
             name
             for name, seen in (
@@ -764,6 +805,7 @@ def stats_to_json(stats: CohortStats) -> dict[str, object]:
         "actions": [stats.actions.mean, stats.actions.std, stats.actions.n]
         if stats.actions
         else None,
+        "actions_by_week": {str(w): list(q) for w, q in stats.actions_by_week.items()},
     }
 
 
@@ -773,6 +815,7 @@ def stats_from_json(data: Mapping[str, object]) -> CohortStats:
     content = data.get("content_median_by_week") or {}
     sources = data.get("sources")
     actions = data.get("actions")
+    actions_by_week = data.get("actions_by_week") or {}  # absent in stats stored before it
     mean = tuple(map(float, data.get("engagement_mean") or ()))  # type: ignore[call-overload]
     std = tuple(map(float, data.get("engagement_std") or ()))  # type: ignore[call-overload]
     if len(mean) != ENGAGEMENT_PARTS or len(std) != ENGAGEMENT_PARTS:
@@ -789,4 +832,5 @@ def stats_from_json(data: Mapping[str, object]) -> CohortStats:
         score=Bucket(*score) if score else None,  # type: ignore[misc]
         sources=None if sources is None else frozenset(map(str, sources)),  # type: ignore[call-overload]
         actions=Bucket(*actions) if actions else None,  # type: ignore[misc]
+        actions_by_week={int(w): tuple(map(float, q)) for w, q in actions_by_week.items()},  # type: ignore[attr-defined]
     )

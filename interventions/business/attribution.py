@@ -9,7 +9,7 @@ launches) or "assumed" (from the deployment's stated settings). Reading the reco
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -83,6 +83,62 @@ class LearnerOutcome:
         return self.next_enrolment is not None
 
 
+@dataclass(frozen=True)
+class Tally:
+    """Additive counts over a group of learner outcomes: every figure below is computed from
+    one. `tally_of` counts a list of outcomes; the pages count in SQL (`business.counted`)."""
+
+    learners: int = 0
+    completed: int = 0
+    not_completed: int = 0
+    completed_reenrolled: int = 0
+    not_completed_reenrolled: int = 0
+    completed_refunded: int = 0
+    not_completed_refunded: int = 0
+    # Refunded learners (whatever their outcome) with a recorded refund amount, and its sum.
+    priced_refunds: int = 0
+    refund_total: Decimal = Decimal(0)
+    # Learners with a later enrolment; those whose next enrolment has a recorded amount, its sum.
+    reenrolments: int = 0
+    priced_reenrolments: int = 0
+    reenrolment_total: Decimal = Decimal(0)
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(*(getattr(self, f) + getattr(other, f) for f in _TALLY_FIELDS))
+
+    @property
+    def decided(self) -> int:
+        return self.completed + self.not_completed
+
+
+_TALLY_FIELDS = tuple(Tally.__dataclass_fields__)
+
+
+def tally_of(outcomes: Iterable[LearnerOutcome]) -> Tally:
+    counts = dict.fromkeys(_TALLY_FIELDS, 0)
+    refunds, reenrolments = Decimal(0), Decimal(0)
+    for o in outcomes:
+        counts["learners"] += 1
+        if o.outcome != OPEN:
+            counts[o.outcome] += 1
+            counts[f"{o.outcome}_reenrolled"] += o.reenrolled
+            counts[f"{o.outcome}_refunded"] += o.refunded
+        if o.refunded and o.refund_amount is not None:
+            counts["priced_refunds"] += 1
+            refunds += o.refund_amount
+        if o.next_enrolment is not None:
+            counts["reenrolments"] += 1
+            if o.next_enrolment.amount is not None:
+                counts["priced_reenrolments"] += 1
+                reenrolments += o.next_enrolment.amount
+    del counts["refund_total"], counts["reenrolment_total"]
+    return Tally(**counts, refund_total=refunds, reenrolment_total=reenrolments)
+
+
+def sum_tallies(tallies: Iterable[Tally]) -> Tally:
+    return sum(tallies, Tally())
+
+
 # --- NPS --------------------------------------------------------------------------------------
 
 
@@ -140,19 +196,11 @@ class OutcomeRates:
     open: int
 
 
-def outcome_rates(outcomes: Iterable[LearnerOutcome]) -> OutcomeRates:
-    counts = {COMPLETED: [0, 0, 0], NOT_COMPLETED: [0, 0, 0]}
-    still_open = 0
-    for o in outcomes:
-        if o.outcome == OPEN:
-            still_open += 1
-            continue
-        row = counts[o.outcome]
-        row[0] += 1
-        row[1] += o.reenrolled
-        row[2] += o.refunded
+def outcome_rates(t: Tally) -> OutcomeRates:
     return OutcomeRates(
-        GroupRates(*counts[COMPLETED]), GroupRates(*counts[NOT_COMPLETED]), still_open
+        GroupRates(t.completed, t.completed_reenrolled, t.completed_refunded),
+        GroupRates(t.not_completed, t.not_completed_reenrolled, t.not_completed_refunded),
+        t.learners - t.decided,
     )
 
 
@@ -214,20 +262,20 @@ class Economics:
         return self.baseline_start <= day <= self.baseline_end
 
 
-def completion_rate(outcomes: Sequence[LearnerOutcome]) -> Figure:
+def completion_rate(t: Tally) -> Figure:
     """Completers over decided learners (learners still open are not counted)."""
-    done = sum(o.outcome == COMPLETED for o in outcomes)
-    decided = done + sum(o.outcome == NOT_COMPLETED for o in outcomes)
+    done, decided = t.completed, t.decided
     if not decided:
         return _missing(RATE, "no decided learners yet")
     return Figure(_ratio(done, decided), MEASURED, RATE, f"{done} of {decided} decided")
 
 
-def baseline_rate(outcomes: Sequence[LearnerOutcome], economics: Economics) -> Figure:
-    """The completion rate of learners who enrolled within the baseline period."""
+def baseline_rate(in_baseline: Tally, economics: Economics) -> Figure:
+    """The completion rate of learners who enrolled within the baseline period (`in_baseline`
+    counts only them)."""
     if economics.baseline_start is None or economics.baseline_end is None:
         return _missing(RATE, "no baseline period set")
-    rate = completion_rate([o for o in outcomes if economics.in_baseline(o.enrolled_on)])
+    rate = completion_rate(in_baseline)
     if not rate.available:
         return _missing(RATE, "no decided learners in the baseline period")
     period = f"{economics.baseline_start:%Y-%m-%d} to {economics.baseline_end:%Y-%m-%d}"
@@ -247,56 +295,46 @@ class Worth:
     total: Figure
 
 
-def _mean(values: Sequence[Decimal]) -> Decimal | None:
-    return sum(values, Decimal(0)) / len(values) if values else None
+def _mean(total: Decimal, count: int) -> Decimal | None:
+    return total / count if count else None
 
 
-def _refund_saving(
-    rates: OutcomeRates, outcomes: Sequence[LearnerOutcome], economics: Economics, records: bool
-) -> Figure:
+def _refund_saving(rates: OutcomeRates, t: Tally, economics: Economics, records: bool) -> Figure:
     if not records:
         return _missing(MONEY, "no enrolment or refund records imported")
     c = _ratio(rates.completed.refunded, rates.completed.learners)
     n = _ratio(rates.not_completed.refunded, rates.not_completed.learners)
     if c is None or n is None:
         return _missing(MONEY, "needs both completers and non-completers")
-    measured = [o.refund_amount for o in outcomes if o.refunded and o.refund_amount is not None]
-    refund = _mean(measured)
+    refund = _mean(t.refund_total, t.priced_refunds)
     basis = MEASURED if refund is not None else ASSUMED
     if refund is None:
         refund = economics.programme_fee
-    per = f"mean refund {refund.quantize(CENTS)}" + ("" if measured else " (the stated fee)")
+    stated = "" if t.priced_refunds else " (the stated fee)"
+    per = f"mean refund {refund.quantize(CENTS)}{stated}"
     note = f"refund rate {n:.0%} of non-completers vs {c:.0%} of completers, {per}"
     return Figure((n - c) * refund, basis, MONEY, note)
 
 
-def _reenrolment_gain(
-    rates: OutcomeRates, outcomes: Sequence[LearnerOutcome], economics: Economics
-) -> Figure:
+def _reenrolment_gain(rates: OutcomeRates, t: Tally, economics: Economics) -> Figure:
     c = _ratio(rates.completed.reenrolled, rates.completed.learners)
     n = _ratio(rates.not_completed.reenrolled, rates.not_completed.learners)
     if c is None or n is None:
         return _missing(MONEY, "needs both completers and non-completers")
-    amounts = [
-        o.next_enrolment.amount
-        for o in outcomes
-        if o.next_enrolment is not None and o.next_enrolment.amount is not None
-    ]
-    fee = _mean(amounts)
+    fee = _mean(t.reenrolment_total, t.priced_reenrolments)
     basis = MEASURED if fee is not None else ASSUMED
     if fee is None:
         fee = economics.programme_fee
-    per = f"{fee.quantize(CENTS)} a re-enrolment" + ("" if amounts else " (the stated fee)")
+    stated = "" if t.priced_reenrolments else " (the stated fee)"
+    per = f"{fee.quantize(CENTS)} a re-enrolment{stated}"
     note = f"re-enrolment {c:.0%} of completers vs {n:.0%} of non-completers, {per}"
     return Figure((c - n) * fee, basis, MONEY, note)
 
 
-def completer_worth(
-    outcomes: Sequence[LearnerOutcome], economics: Economics, *, records_imported: bool
-) -> Worth:
-    rates = outcome_rates(outcomes)
-    refund = _refund_saving(rates, outcomes, economics, records_imported)
-    reenrol = _reenrolment_gain(rates, outcomes, economics)
+def completer_worth(t: Tally, economics: Economics, *, records_imported: bool) -> Worth:
+    rates = outcome_rates(t)
+    refund = _refund_saving(rates, t, economics, records_imported)
+    reenrol = _reenrolment_gain(rates, t, economics)
     costs = Figure(
         economics.support_cost + economics.followup_cost,
         ASSUMED,
@@ -342,13 +380,11 @@ def _times(count: Figure, per: Figure, note: str) -> Figure:
     return Figure(count.value * per.value, _basis(count, per), MONEY, note)
 
 
-def reenrolment_revenue(outcomes: Sequence[LearnerOutcome], economics: Economics) -> Figure:
+def reenrolment_revenue(t: Tally, economics: Economics) -> Figure:
     """Revenue of the next enrolments of these learners: recorded amounts, else the fee."""
-    later = [o.next_enrolment for o in outcomes if o.next_enrolment is not None]
-    priced = [e.amount for e in later if e.amount is not None]
-    unpriced = len(later) - len(priced)
-    total = sum(priced, Decimal(0)) + unpriced * economics.programme_fee
-    note = f"{len(later)} re-enrolments" + (
+    unpriced = t.reenrolments - t.priced_reenrolments
+    total = t.reenrolment_total + unpriced * economics.programme_fee
+    note = f"{t.reenrolments} re-enrolments" + (
         f", {unpriced} priced at the stated fee" if unpriced else ""
     )
     return Figure(total, ASSUMED if unpriced else MEASURED, MONEY, note)
@@ -356,16 +392,15 @@ def reenrolment_revenue(outcomes: Sequence[LearnerOutcome], economics: Economics
 
 def attribute(
     label: str,
-    outcomes: Sequence[LearnerOutcome],
+    t: Tally,
     *,
     baseline: Figure,
     worth: Worth,
     economics: Economics,
 ) -> Attribution:
     """Completion against the baseline, and what the difference and one point are worth."""
-    rate = completion_rate(outcomes)
-    decided = sum(o.outcome != OPEN for o in outcomes)
-    done = sum(o.outcome == COMPLETED for o in outcomes)
+    rate = completion_rate(t)
+    decided, done = t.decided, t.completed
     if rate.value is None or baseline.value is None:
         change = _missing(POINTS, rate.note if rate.value is None else baseline.note)
         extra = _missing(LEARNERS, change.note)
@@ -376,16 +411,16 @@ def attribute(
     point = Figure(Decimal(decided) / HUNDRED, MEASURED, LEARNERS)
     return Attribution(
         label=label,
-        learners=len(outcomes),
+        learners=t.learners,
         completed=done,
         not_completed=decided - done,
-        still_open=len(outcomes) - decided,
+        still_open=t.learners - decided,
         completion_rate=rate,
         baseline_rate=baseline,
         change=change,
         extra_completers=extra,
         refunds_avoided=_times(extra, worth.refund_saving, worth.refund_saving.note),
-        reenrolment_revenue=reenrolment_revenue(outcomes, economics),
+        reenrolment_revenue=reenrolment_revenue(t, economics),
         value_of_change=_times(extra, worth.total, worth.total.note),
         value_of_point=_times(point, worth.total, f"1 point = {point.value:.2f} completers"),
     )

@@ -2,7 +2,8 @@
 
 Every read names its deployment (and course), so a launch sees only its own tenant. Outcomes
 come from completion's `Progress` (criteria met, deadlines), roster status, and the
-organisation's imported enrolment and refund records; the arithmetic is `attribution`'s.
+organisation's imported enrolment and refund records; the arithmetic is `attribution`'s. The
+reports count outcomes in the database (`counted`); `learner_outcomes` builds them one by one.
 """
 
 from __future__ import annotations
@@ -14,17 +15,26 @@ from datetime import UTC, date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Min, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
 from completion.models import Progress
 from interventions.business import attribution as calc
-from interventions.business.attribution import Attribution, Economics, Figure, LearnerOutcome, Nps
+from interventions.business import counted
+from interventions.business.attribution import (
+    Attribution,
+    Economics,
+    Figure,
+    LearnerOutcome,
+    Nps,
+    Tally,
+)
 from interventions.models import AttributionSettings, EnrolmentRecord, SurveyInvitation
 from lti_tool.models import Course, Membership, Role
 
 ALL_COHORTS = "All cohorts"
 MAX_MONTHS = 24
+PER_PAGE = 50  # courses on a page of the deployment's report
 WITHDRAWN = (Membership.Status.INACTIVE, Membership.Status.DELETED)
 
 # person -> course -> (first enrolment day, amount the organisation recorded for it)
@@ -254,13 +264,19 @@ class RatesRow:
 def rates_by_cohort(
     outcomes: list[LearnerOutcome], titles: dict[int, str], *, cohorts: bool = True
 ) -> list[RatesRow]:
-    """Re-enrolment and refund rates per course (and cohort), completers against non-completers."""
+    """Re-enrolment and refund rates per course (and cohort, newest first) of learner outcomes."""
     groups: dict[tuple[int, str], list[LearnerOutcome]] = defaultdict(list)
     for o in outcomes:
         groups[(o.course_id, ALL_COHORTS)].append(o)
         if cohorts:
             groups[(o.course_id, o.cohort)].append(o)
-    ordered = sorted(groups, key=lambda k: (titles.get(k[0], ""), k[0], k[1] != ALL_COHORTS))
+    return _rates({k: calc.tally_of(v) for k, v in groups.items()}, titles)
+
+
+def _rates(groups: dict[tuple[int, str], Tally], titles: dict[int, str]) -> list[RatesRow]:
+    """All cohorts first, then the newest cohort; courses by title."""
+    ordered = sorted(groups, key=lambda k: k[1], reverse=True)
+    ordered.sort(key=lambda k: (titles.get(k[0], ""), k[0], k[1] != ALL_COHORTS))
     return [
         RatesRow(titles.get(course, ""), cohort, calc.outcome_rates(groups[(course, cohort)]))
         for course, cohort in ordered
@@ -273,28 +289,49 @@ class Report:
     records_imported: bool
     worth: calc.Worth
     total: Attribution
-    # Per month for a course's report; per course for the deployment's.
+    # Per month for a course's report; per course (one page of them) for the deployment's.
     rows: list[Attribution]
     months: list[Attribution]
     rates: list[RatesRow]
     surveys: list[SurveyRow]
     points: Decimal
     what_if: Figure
+    page: int = 1
+    pages: int = 1
 
     @property
     def totals(self) -> list[Attribution]:
         return [self.total]
 
 
+@dataclass(frozen=True)
+class _Groups:
+    """Tallies per group key: every learner, and those who enrolled in the baseline period."""
+
+    every: dict[str | int, Tally]
+    baseline: dict[str | int, Tally]
+
+    @classmethod
+    def of(cls, rows: list[counted.GroupTally], *, by_course: bool = False) -> _Groups:
+        every: dict[str | int, Tally] = defaultdict(Tally)
+        baseline: dict[str | int, Tally] = defaultdict(Tally)
+        for row in rows:
+            key = row.course_id if by_course else row.month
+            every[key] += row.tally
+            if row.in_baseline:
+                baseline[key] += row.tally
+        return cls(dict(every), dict(baseline))
+
+    def total(self) -> tuple[Tally, Tally]:
+        return calc.sum_tallies(self.every.values()), calc.sum_tallies(self.baseline.values())
+
+
 def _months(
-    outcomes: list[LearnerOutcome], baseline: Figure, worth: calc.Worth, economics: Economics
+    months: _Groups, baseline: Figure, worth: calc.Worth, economics: Economics
 ) -> list[Attribution]:
-    by_month: dict[str, list[LearnerOutcome]] = defaultdict(list)
-    for o in outcomes:
-        by_month[o.cohort].append(o)
-    newest = sorted(by_month, reverse=True)[:MAX_MONTHS]
+    newest = sorted(months.every, key=str, reverse=True)[:MAX_MONTHS]
     return [
-        calc.attribute(m, by_month[m], baseline=baseline, worth=worth, economics=economics)
+        calc.attribute(str(m), months.every[m], baseline=baseline, worth=worth, economics=economics)
         for m in newest
     ]
 
@@ -302,61 +339,95 @@ def _months(
 def course_report(course: Course, *, today: date, points: Decimal) -> Report:
     """One course: NPS and rates by cohort, and attribution per enrolment month."""
     deployment_id = course.deployment_id
-    outcomes = learner_outcomes(deployment_id, today=today, course_id=course.pk)
     economics = economics_of(deployment_id)
     records = records_imported(deployment_id)
-    baseline = calc.baseline_rate(outcomes, economics)
-    worth = calc.completer_worth(outcomes, economics, records_imported=records)
-    months = _months(outcomes, baseline, worth, economics)
-    total = calc.attribute(
-        ALL_COHORTS, outcomes, baseline=baseline, worth=worth, economics=economics
+    months = _Groups.of(
+        counted.tallies(deployment_id, today=today, economics=economics, within=course.pk)
     )
+    everyone, in_baseline = months.total()
+    baseline = calc.baseline_rate(in_baseline, economics)
+    worth = calc.completer_worth(everyone, economics, records_imported=records)
+    total = calc.attribute(
+        ALL_COHORTS, everyone, baseline=baseline, worth=worth, economics=economics
+    )
+    rates = {(course.pk, str(m)): t for m, t in months.every.items()}
+    if months.every:
+        rates[(course.pk, ALL_COHORTS)] = everyone
+    monthly = _months(months, baseline, worth, economics)
     return Report(
         economics=economics,
         records_imported=records,
         worth=worth,
         total=total,
-        rows=months,
-        months=months,
-        rates=rates_by_cohort(outcomes, {course.pk: course.title}),
+        rows=monthly,
+        months=monthly,
+        rates=_rates(rates, {course.pk: course.title}),
         surveys=survey_results(deployment_id, course_id=course.pk),
         points=points,
         what_if=calc.what_if(total.value_of_point, points),
     )
 
 
-def deployment_report(deployment_id: int, *, today: date, points: Decimal) -> Report:
-    """Every course of the deployment (each against its own baseline), and every month."""
-    outcomes = learner_outcomes(deployment_id, today=today)
+def courses_with_learners(deployment_id: int) -> QuerySet[Course]:
+    """The deployment's courses with a learner or an enrolment record, by title."""
+    learners = Membership.objects.filter(course=OuterRef("pk"), role=Role.LEARNER)
+    records = EnrolmentRecord.objects.filter(
+        course=OuterRef("pk"), kind=EnrolmentRecord.Kind.ENROLMENT
+    )
+    return (
+        Course.objects.filter(deployment_id=deployment_id)
+        .filter(Exists(learners) | Exists(records))
+        .order_by("title", "pk")
+    )
+
+
+def deployment_report(
+    deployment_id: int,
+    *,
+    today: date,
+    points: Decimal,
+    page: int = 1,
+    per_page: int | None = None,
+) -> Report:
+    """Every course of the deployment (each against its own baseline; one page of courses by
+    title), and every month."""
     economics = economics_of(deployment_id)
     records = records_imported(deployment_id)
-    titles = dict(Course.objects.filter(deployment_id=deployment_id).values_list("pk", "title"))
-    by_course: dict[int, list[LearnerOutcome]] = defaultdict(list)
-    for o in outcomes:
-        by_course[o.course_id].append(o)
+    courses, per_page = courses_with_learners(deployment_id), per_page or PER_PAGE
+    pages = max((courses.count() + per_page - 1) // per_page, 1)
+    page = min(max(page, 1), pages)
+    titles = dict(courses.values_list("pk", "title")[(page - 1) * per_page : page * per_page])
+    # One statement: per course and month, folded into this page's courses and every month.
+    found = counted.tallies(deployment_id, today=today, economics=economics)
+    by_course = _Groups.of([t for t in found if t.course_id in titles], by_course=True)
+    months = _Groups.of(found)
     rows = []
-    for course_id in sorted(by_course, key=lambda c: (titles.get(c, ""), c)):
-        group = by_course[course_id]
-        baseline = calc.baseline_rate(group, economics)
+    for course_id in titles:
+        group = by_course.every.get(course_id, Tally())
+        baseline = calc.baseline_rate(by_course.baseline.get(course_id, Tally()), economics)
         worth = calc.completer_worth(group, economics, records_imported=records)
-        label = titles.get(course_id) or f"course {course_id}"
+        label = titles[course_id] or f"course {course_id}"
         rows.append(
             calc.attribute(label, group, baseline=baseline, worth=worth, economics=economics)
         )
-    baseline = calc.baseline_rate(outcomes, economics)
-    worth = calc.completer_worth(outcomes, economics, records_imported=records)
+    everyone, in_baseline = months.total()
+    baseline = calc.baseline_rate(in_baseline, economics)
+    worth = calc.completer_worth(everyone, economics, records_imported=records)
     total = calc.attribute(
-        "All courses", outcomes, baseline=baseline, worth=worth, economics=economics
+        "All courses", everyone, baseline=baseline, worth=worth, economics=economics
     )
+    rates = {(int(c), ALL_COHORTS): t for c, t in by_course.every.items()}
     return Report(
         economics=economics,
         records_imported=records,
         worth=worth,
         total=total,
         rows=rows,
-        months=_months(outcomes, baseline, worth, economics),
-        rates=rates_by_cohort(outcomes, titles, cohorts=False),
+        months=_months(months, baseline, worth, economics),
+        rates=_rates(rates, titles),
         surveys=[s for s in survey_results(deployment_id) if s.cohort == ALL_COHORTS],
         points=points,
         what_if=calc.what_if(total.value_of_point, points),
+        page=page,
+        pages=pages,
     )

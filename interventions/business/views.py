@@ -44,6 +44,11 @@ def _points(request: HttpRequest) -> Decimal:
     return points if points.is_finite() and 0 <= points <= 100 else DEFAULT_POINTS
 
 
+def _page(request: HttpRequest) -> int:
+    page = request.GET.get("page", "")
+    return int(page) if page.isdigit() else 1
+
+
 # --- public survey ------------------------------------------------------------------------------
 
 
@@ -102,8 +107,10 @@ def deployment_outcomes(request: HttpRequest) -> HttpResponse:
     """Every course of the deployment: attribution per course and month, rates, NPS."""
     launch = launch_of(request)
     deployment = deployment_of(launch)
-    report = deployment_report(deployment.pk, today=timezone.now().date(), points=_points(request))
-    context = {"deployment": deployment, "report": report}
+    report = deployment_report(
+        deployment.pk, today=timezone.now().date(), points=_points(request), page=_page(request)
+    )
+    context = {"deployment": deployment, "report": report, "points": _points(request)}
     return render(request, "business/deployment.html", context)
 
 

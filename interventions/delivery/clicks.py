@@ -4,6 +4,10 @@ body, and following it records the click and redirects to the link stored with t
 The token is random (not derived from the learner or the message) and the target is read from
 the database, never from the URL, so a tracked link cannot be turned into an open redirect or
 tell anything about who it was sent to. Links to other sites (a booking page) are left as they are.
+
+Opening the link (GET or HEAD) records nothing: mail gateways that scan links open them too.
+Its page posts back at once (a static script; a button without scripts), and that POST is the
+click.
 """
 
 from __future__ import annotations
@@ -41,6 +45,16 @@ def track(body: str, target: str) -> tuple[str, str, str]:
         return body, "", ""
     token = new_token()
     return body.replace(target, tracked_url(token)), token, target
+
+
+def link_target(token: str) -> str | None:
+    """Where the link leads, without counting anything; None for a token no message holds."""
+    return (
+        OutboundMessage.objects.filter(click_token=token)
+        .exclude(click_target="")
+        .values_list("click_target", flat=True)
+        .first()
+    )
 
 
 @transaction.atomic

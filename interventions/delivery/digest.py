@@ -123,7 +123,9 @@ def _send_case_digest(cases: list[AdvisorCase], now: datetime) -> int:
         f"course first): {link}\n"
     )
     enqueue_message(
-        idempotency_key=f"case-digest:{owner.pk}:{now:%Y-%m-%d}",
+        # Per batch, not per day: cases batched after a digest went out (the demo sends its
+        # first at start) get their own email rather than being marked sent under the first.
+        idempotency_key=f"case-digest:{owner.pk}:{now:%Y-%m-%d}:{cases[0].pk}",
         deployment=owner.deployment,
         channel=Channel.EMAIL,
         to_address=owner.email,

@@ -17,6 +17,7 @@ dispatcher meanwhile; this one then skips it.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -96,6 +97,21 @@ def unsubscribe_url(person_id: int, channel: str) -> str:
     return settings.TOOL_BASE_URL + reverse("interventions:unsubscribe", args=[token])
 
 
+def reply_address(message: OutboundMessage) -> str:
+    """The email's own reply address, `reply+<token>@<reply domain>` (replies.py reads what
+    comes back to it), giving the message its token the first time; empty when replies are
+    not set up or the email is not to the learner it concerns (a staff alert about a
+    learner is not the learner's to answer)."""
+    domain = settings.FINISHLINE_REPLIES["REPLY_DOMAIN"]
+    person = message.membership.person if message.membership else None
+    if not domain or person is None or person.email.lower() != message.to_address.lower():
+        return ""
+    if not message.reply_token:
+        message.reply_token = secrets.token_urlsafe(24)
+        OutboundMessage.objects.filter(pk=message.pk).update(reply_token=message.reply_token)
+    return f"reply+{message.reply_token}@{domain}"
+
+
 def claim_due(*, limit: int, now: datetime | None = None) -> list[OutboundMessage]:
     """Lease up to `limit` due messages to this dispatcher."""
     now = now or timezone.now()
@@ -173,6 +189,7 @@ def _send(message: OutboundMessage, mail_connection: object) -> Delivery:
             html=message.body_html,
             idempotency_key=message.idempotency_key,
             unsubscribe_url=unsubscribe_url(person_id, Channel.EMAIL),
+            reply_to=reply_address(message),
         )
         return email.send(mail, mail_connection)  # type: ignore[arg-type]
     if message.channel == Channel.SMS:

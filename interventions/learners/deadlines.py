@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from completion.models import CompletionCriteria, Progress
 from interventions.learners.actions import send_notice
+from interventions.models import OutboundMessage
 
 DEFAULT_DAYS = (30, 14, 3)
 
@@ -26,7 +27,7 @@ def reminder_for(due_on: date, today: date, days: tuple[int, ...]) -> int | None
 
 @transaction.atomic
 def send_deadline_reminders(*, now: datetime | None = None) -> int:
-    """Queue the deadline reminders due today across all courses; returns how many."""
+    """Queue the deadline reminders due today across all courses; returns how many were new."""
     today = (now or timezone.now()).date()
     settings = dict(CompletionCriteria.objects.values_list("course_id", "reminder_days"))
     newest = (
@@ -36,26 +37,35 @@ def send_deadline_reminders(*, now: datetime | None = None) -> int:
         .order_by("membership_id", "-as_of")
         .values_list("membership_id", "course_id", "due_on", "as_of")
     )
+    due: list[tuple[int, date, int, bool]] = []  # membership, deadline, reminder, to the manager
     seen: set[int] = set()
-    queued = 0
     for membership_id, course_id, due_on, _as_of in newest:
         if membership_id in seen or due_on is None:
             continue
         seen.add(membership_id)
         days = tuple(settings.get(course_id) or DEFAULT_DAYS)
         which = reminder_for(due_on, today, days)
-        if which is None:
-            continue
+        if which is not None:
+            due.append((membership_id, due_on, which, which == min(days)))
+    keys = {m: f"deadline:{m}:{on.isoformat()}:{which}" for m, on, which, _ in due}
+    # A second run the same day queues nothing new, and counts nothing.
+    queued_before = set(
+        OutboundMessage.objects.filter(idempotency_key__in=keys.values()).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    queued = 0
+    for membership_id, due_on, which, manager_copy in due:
         sent = send_notice(
             membership_id=membership_id,
-            idempotency_key=f"deadline:{membership_id}:{due_on.isoformat()}:{which}",
+            idempotency_key=keys[membership_id],
             subject=f"Your course is due on {due_on:%-d %B %Y}",
             body_text=(
                 f"Your course is due on {due_on:%-d %B %Y}, in {(due_on - today).days} days. "
                 "Open it from your LMS to keep going."
             ),
             reason=f"deadline_{which}",
-            manager_copy=which == min(days),
+            manager_copy=manager_copy,
         )
-        queued += sent is not None
+        queued += sent is not None and keys[membership_id] not in queued_before
     return queued

@@ -32,7 +32,7 @@ from interventions.learners.actions import (
 )
 from interventions.learners.contact import choices_from
 from interventions.learners.pausing import PauseRefused, current_pause, pause_learner
-from interventions.models import AdvisorCase, Intervention, OutboundMessage
+from interventions.models import AdvisorCase, InboundReply, Intervention, OutboundMessage
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Membership, Person, Role
 from lti_tool.selectors import STAFF_ROLES, access_membership, launch_person
@@ -73,6 +73,11 @@ def learner_context(membership: Membership) -> dict[str, object]:
         ),
         "messages": list(
             OutboundMessage.objects.filter(membership=membership).order_by("-created_at")[:100]
+        ),
+        "replies": list(
+            InboundReply.objects.filter(membership=membership)
+            .select_related("message")
+            .order_by("-received_at", "-pk")[:100]
         ),
         "cases": list(
             AdvisorCase.objects.filter(membership=membership)

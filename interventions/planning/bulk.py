@@ -4,7 +4,9 @@ The instructor's wording takes the playbook messages' placeholders; each learner
 through the same guardrails as a playbook step (`planning.throttle`: opt-outs, pauses and
 snoozes, quiet hours, the nudge throttle) and is recorded as an intervention (step
 `staff_message`) plus an outbox message, so the funnel and recovery figures count it as a
-message from staff. Large filters are delivered by a task; each run is safe to repeat.
+message from staff. Each copy carries a tracked link back to where the learner stopped (as
+playbook messages do), so its clicks count in the funnel. Large filters are delivered by a
+task; each run is safe to repeat.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from completion.models import Pause, Progress
-from interventions.delivery import messages
+from interventions.delivery import clicks, messages
 from interventions.measurement.outcomes import STAFF_PLAYBOOK
 from interventions.models import (
     BulkMessage,
@@ -31,7 +33,8 @@ from interventions.models import (
     Snooze,
 )
 from interventions.planning import throttle
-from interventions.planning.day_facts import LEARNER_FACING_LOOKBACK, staff_steps
+from interventions.planning.day_facts import LEARNER_FACING_LOOKBACK, next_steps_of, staff_steps
+from interventions.planning.personalise import NextStep
 from lti_tool.audit.trail import append_audit
 from lti_tool.db.bulk import insert_rows
 from lti_tool.models import Course, Membership, Person
@@ -41,16 +44,21 @@ PLAYBOOK = STAFF_PLAYBOOK
 # Up to this many recipients are queued while the instructor waits; more go to a task.
 INLINE_LIMIT = 200
 CHUNK = 500
-PLACEHOLDERS = ("first_name", "learner", "course", "percent", "due")
+PLACEHOLDERS = ("first_name", "learner", "course", "percent", "due", "link")
+# Added under a wording that does not place `{{ link }}` itself, when the learner has one.
+LINK_LINE = "\n\nContinue your course: {link}\n"
 
 
 class BulkRefused(ValueError):
     """The bulk message cannot be sent as asked (empty, no recipients, bad placeholders)."""
 
 
-def _context(course: Course, m: Membership, progress: Progress | None) -> dict[str, object]:
+def _context(
+    course: Course, m: Membership, progress: Progress | None, link: str = ""
+) -> dict[str, object]:
     person = m.person
     return {
+        "link": link,
         "first_name": person.given_name or (person.name.split(" ")[0] if person.name else "there"),
         "learner": person.name or person.email or person.sub,
         "course": course.title or course.context_id,
@@ -134,8 +142,9 @@ def deliver_bulk_message(bulk_id: int, *, now: datetime | None = None) -> BulkMe
     now = now or timezone.now()
     bulk = BulkMessage.objects.select_related("course__deployment", "by").get(pk=bulk_id)
     ids = [int(i) for i in bulk.membership_ids]
+    where = next_steps_of(bulk.course)  # the link back: where each learner stopped
     for start in range(0, len(ids), CHUNK):
-        _deliver_chunk(bulk, ids[start : start + CHUNK], now)
+        _deliver_chunk(bulk, ids[start : start + CHUNK], now, where)
     _count(bulk)
     bulk.finished_at = now
     bulk.save(update_fields=["queued", "scheduled", "suppressed", "suppressed_reasons",
@@ -143,7 +152,9 @@ def deliver_bulk_message(bulk_id: int, *, now: datetime | None = None) -> BulkMe
     return bulk
 
 
-def _deliver_chunk(bulk: BulkMessage, ids: list[int], now: datetime) -> None:
+def _deliver_chunk(
+    bulk: BulkMessage, ids: list[int], now: datetime, where: dict[int, NextStep]
+) -> None:
     course = bulk.course
     members = list(Membership.objects.filter(pk__in=ids, course=course).select_related("person"))
     people = [m.person_id for m in members]
@@ -170,15 +181,14 @@ def _deliver_chunk(bulk: BulkMessage, ids: list[int], now: datetime) -> None:
                               status, detail, now, decision.send_at])  # fmt: skip
         if not decision.allowed:
             continue
-        text = messages.render(
-            "instructor_message",
-            _context(course, m, progress.get(m.pk)),
-            messages.MessageText(bulk.subject, bulk.body),
+        step = where.get(m.person_id)
+        subject, body, token, target = _tracked_text(
+            bulk, _context(course, m, progress.get(m.pk), step.url if step else "")
         )
         outbox.append((why[:300], f"bulk:{bulk.pk}:{m.pk}:email", course.deployment_id, course.pk,
-                       m.pk, Channel.EMAIL, m.person.email, text.subject[:300], text.body,
-                       messages.as_html(text.body), f"staff:bulk:{bulk.pk}",
-                       decision.send_at or now))  # fmt: skip
+                       m.pk, Channel.EMAIL, m.person.email, subject, body,
+                       messages.as_html(body), f"staff:bulk:{bulk.pk}",
+                       decision.send_at or now, token or None, target))  # fmt: skip
     insert_rows(Intervention, INTERVENTION_FIELDS, interventions)
     insert_rows(OutboundMessage, MESSAGE_FIELDS, outbox)
 
@@ -187,7 +197,20 @@ INTERVENTION_FIELDS = ("membership_id", "course_id", "playbook", "step", "episod
                        "channels", "status", "detail", "planned_at", "send_at")  # fmt: skip
 MESSAGE_FIELDS = ("decided_by", "idempotency_key", "deployment_id", "course_id", "membership_id",
                   "channel", "to_address", "subject", "body_text", "body_html", "reason",
-                  "not_before")  # fmt: skip
+                  "not_before", "click_token", "click_target")  # fmt: skip
+
+
+def _tracked_text(bulk: BulkMessage, context: dict[str, object]) -> tuple[str, str, str, str]:
+    """One learner's copy: subject, body, and its tracked link (token and target, or empty).
+    The course link goes where the wording puts `{{ link }}`, else on a line of its own."""
+    text = messages.render(
+        "instructor_message", context, messages.MessageText(bulk.subject, bulk.body)
+    )
+    link, body = str(context["link"]), text.body
+    if link and link not in body:
+        body = body.rstrip("\n") + LINK_LINE.format(link=link)
+    body, token, target = clicks.track(body, link)
+    return text.subject[:300], body, token, target
 
 
 def _status(decision: throttle.Decision, now: datetime) -> str:

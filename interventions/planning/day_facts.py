@@ -64,7 +64,7 @@ class DayFacts:
     booking_url: str = ""
     partners: list[tuple[int, str, float]] = field(default_factory=list)  # opted-in learners
     unanswered: dict[int, dict[str, tuple[datetime, str]]] = field(default_factory=dict)
-    clicked: dict[int, dict[tuple[str, str], datetime]] = field(default_factory=dict)
+    responded: dict[int, dict[tuple[str, str], datetime]] = field(default_factory=dict)
     # A course's translations of its wordings: template key -> language -> text.
     translations: dict[str, dict[str, messages.MessageText]] = field(default_factory=dict)
     language: str = ""  # the course's default language of messages (blank: English)
@@ -233,28 +233,29 @@ def load_day_facts(course: Course, now: datetime) -> DayFacts:
         if m.person_id in opted
     ]  # fmt: skip
     facts.unanswered = unanswered_of(existing, last_active, now)
-    facts.clicked = clicks_of(course)
+    facts.responded = responses_of(course)
     return facts
 
 
-def clicks_of(course: Course) -> dict[int, dict[tuple[str, str], datetime]]:
-    """The first click on each learner's playbook messages: (step, episode) -> when, read
-    from the outbox key `iv:<membership>:<step>:<episode>:<channel>` (earliest channel)."""
+def responses_of(course: Course) -> dict[int, dict[tuple[str, str], datetime]]:
+    """The first click or reply on each learner's playbook messages: (step, episode) -> when,
+    read from the outbox key `iv:<membership>:<step>:<episode>:<channel>` (earliest channel)."""
     found: dict[int, dict[tuple[str, str], datetime]] = defaultdict(dict)
-    for membership_id, key, clicked_at in OutboundMessage.objects.filter(
+    for membership_id, key, clicked_at, replied_at in OutboundMessage.objects.filter(
+        Q(clicked_at__isnull=False) | Q(replied_at__isnull=False),
         course=course,
-        clicked_at__isnull=False,
         membership__isnull=False,
         reason__startswith="playbook:",
-    ).values_list("membership_id", "idempotency_key", "clicked_at"):
+    ).values_list("membership_id", "idempotency_key", "clicked_at", "replied_at"):
         prefix = f"iv:{membership_id}:"
         if not key.startswith(prefix) or key.count(":") < 4:
             continue
         step, rest = key[len(prefix) :].split(":", 1)
         episode = rest.rsplit(":", 1)[0]
+        first = min(t for t in (clicked_at, replied_at) if t is not None)
         seen = found[membership_id].get((step, episode))
-        if clicked_at is not None and (seen is None or clicked_at < seen):
-            found[membership_id][(step, episode)] = clicked_at
+        if seen is None or first < seen:
+            found[membership_id][(step, episode)] = first
     return found
 
 

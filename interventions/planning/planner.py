@@ -267,7 +267,7 @@ def _plan_learner(
         delay_multiplier=f.multiplier.get(m.pk, 1.0),
         cadence_days=f.cadence.get(m.pk, 1.0),
         unanswered=f.unanswered.get(m.pk, {}),
-        clicked=f.clicked.get(m.pk, {}),
+        responded=f.responded.get(m.pk, {}),
     )
     due = [
         d

@@ -281,8 +281,9 @@ class Situation:
     # Learner-facing steps sent and not answered by a return visit since:
     # step key -> (sent at, its episode).
     unanswered: Mapping[str, tuple[datetime, str]] = field(default_factory=dict)
-    # The first click on a tracked link of a sent step's message: (step key, episode) -> when.
-    clicked: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
+    # The first click on a tracked link of a sent step's message, or reply to it:
+    # (step key, episode) -> when.
+    responded: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -313,8 +314,8 @@ def due_steps(playbooks: Iterable[Playbook], s: Situation) -> list[DueStep]:
 
 
 def escalations(playbook: Playbook, s: Situation) -> list[DueStep]:
-    """Steps due because an earlier step got no response (a return visit or a click on its
-    message's link) within its window: the step it
+    """Steps due because an earlier step got no response (a return visit, a click on its
+    message's link or a reply to it) within its window: the step it
     `escalates_to`, in the same episode (so a target that is also due by its own trigger
     is sent once)."""
     due: list[DueStep] = []
@@ -327,13 +328,13 @@ def escalations(playbook: Playbook, s: Situation) -> list[DueStep]:
         window_ends = sent + _hours(step.response_window_hours, s.delay_multiplier)
         if s.now < window_ends:
             continue
-        click = s.clicked.get((step.key, episode))
-        if click is not None and sent <= click <= window_ends:  # a click answers, as a visit does
+        answer = s.responded.get((step.key, episode))
+        if answer is not None and sent <= answer <= window_ends:  # as a return visit does
             continue
         target = next((t for t in playbook.steps if t.key == step.escalates_to), None)
         if target is not None:
             hours = step.response_window_hours
-            why = f"no return visit or click within {hours:g} h of {step.key}"
+            why = f"no return visit, click or reply within {hours:g} h of {step.key}"
             due.append(DueStep(playbook, target, episode, cause=why))
     return due
 

@@ -1,11 +1,13 @@
-"""A learner follows the link in a playbook email read in the demo mail page, and the
-instructor sees the click counted in the interventions funnel."""
+"""A learner follows the link in a playbook email read in the demo mail page (its page posts
+back by itself, and that is the click), and the instructor sees the click counted in the
+interventions funnel; opening the link without following it counts nothing."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from tests.browser import test_reach_more as reach
 from tests.browser.conftest import screenshot
@@ -38,6 +40,13 @@ def test_a_learner_follows_a_message_link_and_the_instructor_sees_it_counted(fea
     assert sent.status == "sent", sent.last_error
     assert sent.click_target == where
     assert sent.click_count == 0
+
+    # Opening the link as a mail gateway's scanner does (HEAD, GET) counts nothing.
+    tracked = f"{features.url}/m/{sent.click_token}/"
+    assert requests.head(tracked, timeout=10, allow_redirects=False).status_code == 200
+    assert requests.get(tracked, timeout=10, allow_redirects=False).status_code == 200
+    sent.refresh_from_db()
+    assert (sent.click_count, sent.clicked_at) == (0, None)
 
     mail = read_mail(page, features, sent.subject, sent.to_address)
     link = mail.get_by_role("link", name=f"/m/{sent.click_token}/")

@@ -18,6 +18,7 @@ from interventions.business.attribution import (
     baseline_rate,
     completer_worth,
     outcome_of,
+    tally_of,
     what_if,
 )
 
@@ -75,7 +76,7 @@ def test_outcomes_are_decided_by_criteria_withdrawal_refund_or_a_passed_deadline
 
 
 def test_what_one_more_completer_is_worth_labels_each_part():
-    worth = completer_worth(cohort(), ECONOMICS, records_imported=True)
+    worth = completer_worth(tally_of(cohort()), ECONOMICS, records_imported=True)
     # 1 of 3 non-completers refunded 900, no completer refunded: 300 measured.
     assert worth.refund_saving.value == Decimal("300")
     assert worth.refund_saving.basis == MEASURED
@@ -86,12 +87,16 @@ def test_what_one_more_completer_is_worth_labels_each_part():
     assert (worth.total.value, worth.total.basis) == (Decimal("930"), ASSUMED)
 
 
+def in_baseline(outcomes, economics=ECONOMICS):
+    return tally_of(o for o in outcomes if economics.in_baseline(o.enrolled_on))
+
+
 def test_attribution_against_the_baseline_and_the_what_if():
     outcomes = cohort()
-    baseline = baseline_rate(outcomes, ECONOMICS)
+    baseline = baseline_rate(in_baseline(outcomes), ECONOMICS)
     assert (baseline.value, baseline.basis) == (Decimal("0.5"), MEASURED)
-    worth = completer_worth(outcomes, ECONOMICS, records_imported=True)
-    month = [x for x in outcomes if x.enrolled_on == NOW_DAY]
+    worth = completer_worth(tally_of(outcomes), ECONOMICS, records_imported=True)
+    month = tally_of(x for x in outcomes if x.enrolled_on == NOW_DAY)
     a = attribute("2026-01", month, baseline=baseline, worth=worth, economics=ECONOMICS)
     assert (a.learners, a.completed, a.not_completed, a.still_open) == (5, 3, 1, 1)
     assert (a.completion_rate.value, a.completion_rate.basis) == (Decimal("0.75"), MEASURED)
@@ -116,15 +121,15 @@ def test_without_records_refunds_are_left_out_and_re_enrolments_use_the_stated_f
         o(NOT_COMPLETED),
         o(NOT_COMPLETED),
     ]
-    worth = completer_worth(outcomes, ECONOMICS, records_imported=False)
+    worth = completer_worth(tally_of(outcomes), ECONOMICS, records_imported=False)
     assert not worth.refund_saving.available
     assert "no enrolment or refund records" in worth.refund_saving.note
     # Re-enrolment rates are measured from launches, but their price is the stated fee.
     assert (worth.reenrolment_gain.value, worth.reenrolment_gain.basis) == (500, ASSUMED)
     assert worth.total.value == Decimal("650")
     assert "without refunds" in worth.total.note
-    a = attribute("2026-01", outcomes, baseline=baseline_rate([], ECONOMICS), worth=worth,
-                  economics=ECONOMICS)  # fmt: skip
+    a = attribute("2026-01", tally_of(outcomes), baseline=baseline_rate(tally_of([]), ECONOMICS),
+                  worth=worth, economics=ECONOMICS)  # fmt: skip
     assert not a.change.available
     assert a.change.shown == "n/a"
     assert not a.value_of_change.available
@@ -135,6 +140,6 @@ def test_without_records_refunds_are_left_out_and_re_enrolments_use_the_stated_f
 
 def test_no_baseline_period_means_no_change_figures():
     plain = Economics(programme_fee=Decimal(100))
-    rate = baseline_rate(cohort(), plain)
+    rate = baseline_rate(in_baseline(cohort(), plain), plain)
     assert not rate.available
     assert rate.note == "no baseline period set"

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from interventions.business.attribution import outcome_rates
+from interventions.business.attribution import outcome_rates, tally_of
 from interventions.business.enrolment_records import import_records
 from interventions.business.selectors import ALL_COHORTS, learner_outcomes, rates_by_cohort
 from interventions.models import EnrolmentRecord
@@ -103,7 +103,7 @@ def test_re_enrolment_and_refund_rates_compare_completers_with_non_completers(sc
     assert import_records(deployment=a.deployment, data=data, by="test").ok
 
     outcomes = learner_outcomes(a.deployment_id, today=day(20).date(), course_id=a.pk)
-    rates = outcome_rates(outcomes)
+    rates = outcome_rates(tally_of(outcomes))
     assert (rates.completed.learners, rates.completed.reenrolled, rates.completed.refunded) == (
         2,
         1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from completion.instructor.roster import RosterQuery, roster_page
+from completion.instructor.roster import RosterQuery, matching_memberships, roster_page
 from completion.models import RiskScore
 from completion.risk.scoring import score_course
 from lti_tool.context import LaunchContext
@@ -138,3 +138,55 @@ def test_filters_by_section_and_group_from_the_learners_attributes(course_of_twe
     assert sorted(r.name for r in page.rows) == [f"learner-{n:02d}" for n in range(5)]
     both = roster_page(course, RosterQuery(section="B", group="g1"), per_page=100).rows
     assert sorted(r.name for r in both) == [f"learner-{n:02d}" for n in (5, 7, 9, 11)]
+
+
+def test_learners_not_scored_yet_follow_the_scored_ones_in_counts_pages_sorts_and_filters(
+    course_of_twelve,
+):
+    course, _ = course_of_twelve
+    for sub in ("new-bea", "new-al", "new-cy"):  # enrolled since the scoring pass
+        enrol(course, sub)
+    gone = enrol(course, "new-gone")
+    gone.status = "inactive"
+    gone.save(update_fields=["status"])
+    page = roster_page(course, RosterQuery(), per_page=5)
+    assert (page.total, page.pages) == (15, 3)
+    assert page.tier_counts["unscored"] == 3
+    assert sum(page.tier_counts[t] for t in ("red", "yellow", "green")) == 12
+    last = roster_page(course, RosterQuery(page=3), per_page=5)
+    # Rows 11-15: the last two scored learners, then the three not scored yet, by name.
+    assert [r.name for r in last.rows][2:] == ["new-al", "new-bea", "new-cy"]
+    assert [r.tier == "unscored" for r in last.rows] == [False, False, True, True, True]
+    middle = roster_page(course, RosterQuery(page=3), per_page=7)  # 12 scored, then 3
+    assert [r.tier for r in middle.rows] == ["unscored"]
+    assert [r.name for r in middle.rows] == ["new-cy"]
+    by_name = roster_page(course, RosterQuery(sort="-name"), per_page=100)
+    assert [r.name for r in by_name.rows][-3:] == ["new-cy", "new-bea", "new-al"]
+    only = roster_page(course, RosterQuery(tier="unscored"), per_page=100)
+    assert (only.total, [r.name for r in only.rows]) == (3, ["new-al", "new-bea", "new-cy"])
+    assert only.tier_counts["unscored"] == 3
+    named = roster_page(course, RosterQuery(search="BEA"), per_page=100)
+    assert [r.name for r in named.rows] == ["new-bea"]
+    assert roster_page(course, RosterQuery(tier="red"), per_page=100).total == (
+        RiskScore.objects.filter(course=course, tier="red").count()
+    )
+    assert roster_page(course, RosterQuery(reason="failed_twice"), per_page=100).total == 4
+    assert len(matching_memberships(course, RosterQuery())) == 15
+
+
+def test_a_course_nobody_was_scored_in_lists_its_learners(course_of_twelve):
+    course, _ = course_of_twelve
+    RiskScore.objects.filter(course=course).delete()
+    page = roster_page(course, RosterQuery(), per_page=100)
+    assert page.day is None
+    assert (page.total, page.tier_counts["unscored"]) == (12, 12)
+    teacher = enrol(course, "teacher", role="instructor")
+    lt = session_token(LaunchContext(
+        deployment_id=course.deployment_id, platform_id=course.deployment.platform_id,
+        person_id=teacher.person_id, course_id=course.pk, membership_id=teacher.pk,
+        role="instructor",
+    ))  # fmt: skip
+    body = Client().get("/course/risk/", HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    assert "12 not scored yet" in body
+    assert "12 learners match" in body
+    assert body.count("Not scored yet</span>") == 12

@@ -360,3 +360,56 @@ def test_the_item_summary_is_what_each_signal_would_work_out_on_its_own(
     assert got.attempted_item == max((k for k, i in items.items() if i.attempts == most), default=0)
     assert got.content_seconds == sum(i.seconds for k, i in items.items() if k in content)
     assert got.assessed == sum(1 for k in tests if k in items)
+
+
+def learners_with_actions(counts, *, enrolled=ENROLLED):
+    """One learner per count: that many actions on d(1) (none for 0)."""
+    return [
+        LearnerFacts(n, n, enrolled, Days.of([Day(d(1), 1, 0.0, 0, 0, c)] if c else []), {})
+        for n, c in enumerate(counts, start=1)
+    ]
+
+
+def test_low_activity_fires_for_the_bottom_fifth_of_peers_at_the_same_point():
+    cohort_facts = learners_with_actions([1, 2, 5, 10, 20, 40, 80, 160, 320, 640])
+    stats = s.cohort_stats([(f, ctx(d(5))) for f in cohort_facts], CC)
+    least, third = cohort_facts[0], cohort_facts[2]
+    result = run(s.LOW_ACTIVITY, least, ctx(d(5)), cohort=stats)
+    assert result.fired
+    assert result.reason.startswith("activity so far in the bottom 20% of peers")
+    assert not run(s.LOW_ACTIVITY, third, ctx(d(5)), cohort=stats).fired
+    # Learners in a week of their clock with no peers there are not judged.
+    later = run(s.LOW_ACTIVITY, least, ctx(d(9)), cohort=stats)
+    assert (later.fired, later.value) == (False, None)
+
+
+def test_low_activity_compares_a_new_enrolee_with_other_new_enrolees_only():
+    # A rolling course: ten learners three weeks in, and five who enrolled this week with
+    # little activity yet. The newcomers are peers of each other, not of the others.
+    old = learners_with_actions([100 + k for k in range(10)])
+    new = learners_with_actions([1, 2, 3, 4, 5], enrolled=ENROLLED + timedelta(days=21))
+    stats = s.cohort_stats([(f, ctx(d(23))) for f in old + new], CC)
+    assert not run(s.LOW_ACTIVITY, new[4], ctx(d(23)), cohort=stats).fired
+    assert run(s.LOW_ACTIVITY, new[0], ctx(d(23)), cohort=stats).fired
+
+
+def test_peers_of_a_fixed_date_course_are_those_at_the_same_week_of_the_course():
+    # Registered months apart before the course began on d(60): on d(65) both are in its
+    # first week, so they compare with each other, not by the week they registered in.
+    fixed = CourseContext(starts_on=d(60))
+    early = facts(enrolled=ENROLLED)
+    late = facts(enrolled=ENROLLED + timedelta(days=40))
+    assert s.week_of(early, d(65), fixed) == s.week_of(late, d(65), fixed) == 0
+    stats = s.cohort_stats(
+        [(early, ctx(d(65), progress=0.1))] + [(late, ctx(d(65), progress=0.5))] * 5, fixed
+    )
+    assert stats.progress_by_week[0].n == 6
+    assert run(s.PEER_DEVIATION, early, ctx(d(65), progress=0.1), fixed, stats).fired
+
+
+def test_cohort_quantiles_of_activity_survive_storage():
+    stats = s.cohort_stats([(f, ctx(d(5))) for f in learners_with_actions(range(1, 11))], CC)
+    assert s.stats_from_json(s.stats_to_json(stats)).actions_by_week == stats.actions_by_week
+    # Statistics stored before the quantiles were kept: nothing to compare with, no firing.
+    old = {k: v for k, v in s.stats_to_json(stats).items() if k != "actions_by_week"}
+    assert run(s.LOW_ACTIVITY, facts(), ctx(d(5)), cohort=s.stats_from_json(old)).value is None

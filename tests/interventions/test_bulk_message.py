@@ -12,12 +12,13 @@ from django.test import Client
 from completion.instructor.roster import RosterQuery, matching_memberships
 from completion.models import Pause, RiskScore
 from completion.risk.scoring import score_course
+from interventions.delivery.clicks import tracked_url
 from interventions.measurement.outcomes import intervention_funnel
 from interventions.models import BulkMessage, ContactPreference, Intervention, OutboundMessage
 from interventions.planning import bulk
 from lti_tool.models import AuditEntry
 from tests.helpers import token_for
-from tests.interventions.helpers import enrol
+from tests.interventions.helpers import act, enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +170,33 @@ def test_another_course_cannot_read_a_bulk_message(course, roster, platform):
     response = Client().get(f"{URL}{done.pk}/",
                             HTTP_X_FINISHLINE_LAUNCH=token_for(stranger, "instructor"))  # fmt: skip
     assert response.status_code == 404
+
+
+def test_each_copy_carries_a_tracked_link_to_where_the_learner_stopped_and_its_click_counts(
+    course, roster
+):
+    learners, teacher = roster
+    where = "https://lms.example.edu/courses/101/modules/4"
+    act(course, learners[0], "viewed", NOON - timedelta(days=1), item=where, title="Module 4")
+    placed = "Hi {{ first_name }}, pick up here: {{ link }} (or reply)."
+    send(course, [learners[0].pk], teacher, text=placed)
+    send(course, [learners[0].pk, learners[1].pk], teacher, subject="Again", text="Hi.")
+    first, appended = OutboundMessage.objects.filter(membership=learners[0]).order_by("pk")
+    for message in (first, appended):
+        assert message.click_target == where
+        assert where not in message.body_text
+        assert where not in message.body_html
+        assert f"/m/{message.click_token}/" in message.body_html
+    assert first.body_text.startswith("Hi Learner0, pick up here: http")
+    assert first.body_text.endswith(f"/m/{first.click_token}/ (or reply).")
+    assert appended.body_text.endswith(f"Continue your course: {bulk_url(appended)}\n")
+    # A learner with nothing to come back to gets the wording as written, without a link.
+    other = OutboundMessage.objects.get(membership=learners[1])
+    assert (other.body_text, other.click_token, other.click_target) == ("Hi.", None, "")
+    Client().post(f"/m/{first.click_token}/")
+    funnel = {s.label: s.count for s in intervention_funnel(course_id=course.pk)}
+    assert funnel["Clicked"] == 1
+
+
+def bulk_url(message):
+    return tracked_url(message.click_token)

@@ -46,14 +46,14 @@ def test_following_a_link_redirects_to_the_stored_target_and_counts_the_first_cl
     sent = message(course, m)
     caplog.set_level(logging.INFO, logger="finishline.clicks")
     # The target is the stored one, whatever the URL carries.
-    first = Client().get(f"/m/{sent.click_token}/?next=https://evil.example/&url=https://x.test/")
+    first = Client().post(f"/m/{sent.click_token}/?next=https://evil.example/&url=https://x.test/")
     assert first.status_code == 302
     assert first["Location"] == ITEM
     sent.refresh_from_db()
     clicked_at = sent.clicked_at
     assert clicked_at is not None
     assert sent.click_count == 1
-    again = Client().get(f"/m/{sent.click_token}/")
+    again = Client().post(f"/m/{sent.click_token}/")
     assert again["Location"] == ITEM
     sent.refresh_from_db()
     assert sent.click_count == 2
@@ -64,13 +64,32 @@ def test_following_a_link_redirects_to_the_stored_target_and_counts_the_first_cl
     assert "example.edu" not in caplog.text
 
 
+def test_opening_the_link_counts_nothing_and_answers_a_page_that_posts_back(course):
+    m = enrol(course, "al")
+    sent = message(course, m)
+    head = Client().head(f"/m/{sent.click_token}/")
+    page = Client().get(f"/m/{sent.click_token}/")
+    assert (head.status_code, page.status_code) == (200, 200)
+    body = page.content.decode()
+    assert '<form method="post"' in body
+    assert "data-autosubmit" in body
+    assert "finishline/autosubmit.js" in body  # a static script: the policy allows no inline one
+    assert "Continue to your course" in body  # the button when scripts do not run
+    assert ITEM not in body  # the target is not given away to whoever opens the link
+    # The form's POST answers a redirect to the course, which form-action must allow.
+    assert "form-action 'self' https://lms.example.edu" in page["Content-Security-Policy"]
+    sent.refresh_from_db()
+    assert (sent.click_count, sent.clicked_at) == (0, None)
+    assert not AuditEntry.objects.filter(action="message_link_followed").exists()
+
+
 def test_an_unknown_token_or_a_message_without_a_target_gets_the_friendly_404(course):
     m = enrol(course, "bob")
     message(course, m, token="u" * 32, target="")
     for token in ("nope", "u" * 32):
-        page = Client().get(f"/m/{token}/")
-        assert page.status_code == 404
-        assert b"We could not find that page" in page.content
+        for answer in (Client().get(f"/m/{token}/"), Client().post(f"/m/{token}/")):
+            assert answer.status_code == 404
+            assert b"We could not find that page" in answer.content
     assert OutboundMessage.objects.get(click_token="u" * 32).click_count == 0
 
 
@@ -111,7 +130,7 @@ def test_a_click_after_the_window_does_not_stop_the_escalation(course):
     )
     later = plan_course(course_id=course.pk, now=NOW + timedelta(hours=49))
     (escalated,) = [a for a in later.actions if a.step == "absent_4"]
-    assert escalated.detail.startswith("no return visit or click within 48 h of absent_2")
+    assert escalated.detail.startswith("no return visit, click or reply within 48 h of absent_2")
     assert Intervention.objects.filter(membership=m, step="absent_4").exists()
 
 
@@ -124,7 +143,7 @@ def test_escalations_read_a_click_only_within_the_window_and_in_the_same_episode
 
     def due(clicked):
         return [d.step.key for d in playbooks.escalations(book, playbooks.Situation(
-            **base, clicked=clicked))]  # fmt: skip
+            **base, responded=clicked))]  # fmt: skip
 
     assert due({}) == ["absent_4"]
     assert due({("absent_2", "ep"): sent + timedelta(hours=1)}) == []
@@ -138,8 +157,9 @@ def test_the_funnel_counts_messages_whose_link_was_followed(course):
     message(course, m, token="a" * 32, key="k1")
     message(course, m, token="b" * 32, key="k2")
     message(course, m, token=None, target="", key="k3")
-    Client().get(f"/m/{'a' * 32}/")
-    Client().get(f"/m/{'a' * 32}/")
+    Client().post(f"/m/{'a' * 32}/")
+    Client().post(f"/m/{'a' * 32}/")
+    Client().get(f"/m/{'b' * 32}/")  # opened (a mail scanner does), not followed
     funnel = {s.label: s.count for s in intervention_funnel(course_id=course.pk)}
     assert funnel["Messages sent"] == 3
     assert funnel["Clicked"] == 1  # messages clicked, not clicks

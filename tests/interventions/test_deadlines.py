@@ -52,3 +52,17 @@ def test_reminders_go_once_each_and_the_last_reaches_the_manager():
         ("deadline_2_manager", "boss@example.com"),
         ("deadline_5", "ada@example.com"),
     ]
+
+
+def test_a_second_run_the_same_day_counts_no_reminder_it_queued_before():
+    course, items = make_course()
+    CompletionCriteria.objects.create(course=course, due_days_after_enrolment=10)
+    for sub in ("ada", "bea"):
+        m = enrol(course, sub)
+        m.person.email = f"{sub}@example.com"
+        m.person.save()
+        add(course, m, "viewed", day(1), item=items[0])
+    score_course(course.pk, as_of=day(8).date())  # 2 days left: the 3-day reminder is due
+    assert send_deadline_reminders(now=day(8)) == 2
+    assert send_deadline_reminders(now=day(8, hour=15)) == 0
+    assert OutboundMessage.objects.filter(reason="deadline_3").count() == 2

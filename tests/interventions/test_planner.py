@@ -253,13 +253,13 @@ def test_no_response_to_a_step_escalates_after_its_window_in_the_same_episode(co
     assert [a.step for a in early.actions] == []
     late = plan_course(course_id=course.pk, now=NOW + timedelta(hours=49))
     (escalated,) = [a for a in late.actions if a.step == "absent_4"]
-    assert escalated.detail.startswith("no return visit or click within 48 h of absent_2")
+    assert escalated.detail.startswith("no return visit, click or reply within 48 h of absent_2")
     # absent_4 (tier 2) goes unanswered for 72 h: the advisor step, absent_10, is due.
     plan_course(course_id=course.pk, now=NOW + timedelta(hours=49 + 73))
     case = AdvisorCase.objects.get(membership=m)
     advisor_step = Intervention.objects.get(membership=m, step="absent_10")
     assert advisor_step.case_id == case.pk
-    assert "no return visit or click within 72 h of absent_4" in advisor_step.detail
+    assert "no return visit, click or reply within 72 h of absent_4" in advisor_step.detail
 
 
 def test_a_return_visit_answers_the_step_and_nothing_escalates(course):
@@ -294,7 +294,7 @@ def test_a_programme_preset_sets_absence_thresholds_and_response_windows(course)
     # Compliance halves the 48-hour window: silence escalates after 24 hours.
     later = plan_course(course_id=course.pk, now=NOW + timedelta(hours=25)).actions
     assert [a.step for a in later] == ["absent_4"]
-    assert later[0].detail.startswith("no return visit or click within 24 h of absent_2")
+    assert later[0].detail.startswith("no return visit, click or reply within 24 h of absent_2")
 
 
 def test_a_self_paced_programme_waits_longer_before_calling_it_absence(course):

@@ -7,6 +7,7 @@ worker died between the server's acceptance and our commit carries the same Mess
 from __future__ import annotations
 
 import hashlib
+import hmac
 import smtplib
 from collections.abc import Sequence
 
@@ -33,9 +34,17 @@ def open_connection() -> BaseEmailBackend:
 
 
 def build(
-    *, to: str, subject: str, text: str, html: str, idempotency_key: str, unsubscribe_url: str
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    idempotency_key: str,
+    unsubscribe_url: str,
+    reply_to: str = "",
 ) -> EmailMultiAlternatives:
     mail = EmailMultiAlternatives(
+        reply_to=[reply_to] if reply_to else None,
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -70,3 +79,21 @@ def send(mail: EmailMultiAlternatives, connection: BaseEmailBackend) -> Delivery
 
 def addresses(values: Sequence[str]) -> list[str]:
     return [v for v in values if v and "@" in v]
+
+
+INBOUND_MAX_AGE_SECONDS = 15 * 60
+
+
+def inbound_signature_ok(
+    *, signing_key: str, timestamp: str, token: str, signature: str, now: float
+) -> bool:
+    """An inbound-parse POST signed as Mailgun signs it: hex HMAC-SHA256 of timestamp + token,
+    keyed with the webhook signing key; older than 15 minutes is refused (a replay)."""
+    if not (signing_key and timestamp.isdigit() and token and signature):
+        return False
+    if abs(now - int(timestamp)) > INBOUND_MAX_AGE_SECONDS:
+        return False
+    expected = hmac.new(
+        signing_key.encode(), (timestamp + token).encode(), hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(expected, signature)

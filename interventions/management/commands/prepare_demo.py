@@ -1,5 +1,7 @@
 """Make the demo course show the product working, once: completion criteria a learner can meet,
-every day of its history scored (so charts have their days), and the first plan run."""
+every day of its history scored (so charts have their days), the first plan run, and the case
+digest of that plan sent at once (through the outbox, to the demo's mail page) rather than at
+the next daily run, which leaves out the cases it lists."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from completion.models import CompletionCriteria, Item
 from completion.risk.services import update_criteria
+from interventions.delivery.digest import send_case_digests
 from interventions.models import Intervention
 from interventions.planning.planner import plan_course
 from lti_tool.demo.platform import CONTEXT_ID
@@ -21,7 +24,10 @@ CONTENT_SHARE = 0.8
 
 
 class Command(BaseCommand):
-    help = "Demo course: criteria a learner can meet, the whole history scored, the first plan run."
+    help = (
+        "Demo course: criteria a learner can meet, the whole history scored, the first plan "
+        "run and its case digest sent."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=28, help="days of history to score")
@@ -46,3 +52,8 @@ class Command(BaseCommand):
         if not Intervention.objects.filter(course_id=course.pk).exists():
             summary = plan_course(course_id=course.pk)
             self.stdout.write(f"first plan: {len(summary.actions)} actions")
+        # Cases over the daily cap wait for the daily digest; a newcomer reads the first now.
+        # Each case goes in one digest, so the next daily run does not list these again.
+        sent = send_case_digests()
+        if sent:
+            self.stdout.write(f"case digests: {sent} queued (read them on /demo/mail/)")

@@ -114,9 +114,9 @@ def _escalation(course: Course, m: Membership, now: Any) -> None:
     steps = (
         ("absent_2", 1, ["email"], now - timedelta(days=5), "now", None),
         ("absent_4", 2, ["email", "sms"], now - timedelta(days=3),
-         "no return visit or click within 48 h of absent_2; now", None),
+         "no return visit, click or reply within 48 h of absent_2; now", None),
         ("absent_10", 3, ["inbox", "chat"], now - timedelta(hours=2),
-         "escalated to staff: no return visit or click within 72 h of absent_4", case),
+         "escalated to staff: no return visit, click or reply within 72 h of absent_4", case),
     )  # fmt: skip
     for step, tier, channels, at, detail, linked in steps:
         Intervention.objects.get_or_create(
