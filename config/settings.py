@@ -159,6 +159,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, its health check skipped for a connection seen working moments ago.
+    DATABASES["default"]["ENGINE"] = "lti_tool.db.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web server and the worker share the demo database.
     DATABASES["default"]["OPTIONS"] = {

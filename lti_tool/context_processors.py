@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
 from lti_tool.context import LaunchContext
 
@@ -98,6 +99,22 @@ def current_label(path: str, labels: list[str], own: dict[str, str]) -> str:
     return best
 
 
+# The nav's URLs take no arguments: each is reversed once per process (per URLconf and
+# script prefix, which a request or a test may change).
+_URLS: dict[tuple[str, str, str], str] = {}
+
+
+def _url_of(name: str) -> str:
+    """The URL of a page by name, or "" when it is not installed in this deployment."""
+    key = (str(get_urlconf() or settings.ROOT_URLCONF), get_script_prefix(), name)
+    if key not in _URLS:
+        try:
+            _URLS[key] = reverse(name)
+        except NoReverseMatch:
+            _URLS[key] = ""
+    return _URLS[key]
+
+
 def confirmation(code: str) -> str:
     return CONFIRMATIONS.get(code, "")
 
@@ -115,12 +132,7 @@ def nav(request: HttpRequest) -> dict[str, object]:
     links: list[NavLink] = []
     if context is not None:
         wanted = links_for(context.role, in_course=bool(context.course_id))
-        own: dict[str, str] = {}
-        for label, name, _ in wanted:
-            try:
-                own[label] = reverse(name)
-            except NoReverseMatch:  # a page not installed in this deployment
-                continue
+        own = {label: url for label, name, _ in wanted if (url := _url_of(name))}
         current = current_label(request.path, list(own), own)
         links = [
             NavLink(label, own[label] + (f"?{query}" if query else ""), label == current)

@@ -250,21 +250,6 @@ class ToolKey(models.Model):
         return f"{self.kid} ({self.state})"
 
 
-class LoginState(models.Model):
-    """An OIDC login in flight: the state we issued, the nonce we expect back."""
-
-    state = models.CharField(max_length=64, primary_key=True)
-    nonce = models.CharField(max_length=64)
-    platform = models.ForeignKey(Platform, on_delete=models.CASCADE)
-    target_link_uri = models.URLField(max_length=1000, blank=True)
-    # Set when the platform offered LTI client-side postMessage storage at login.
-    storage_target = models.CharField(max_length=100, blank=True)
-    expires_at = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return f"login {self.state[:8]}…"
-
-
 class LaunchSession(models.Model):
     """A launch's working session: the pages it opens carry its secret, never a URL.
 

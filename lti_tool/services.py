@@ -22,6 +22,7 @@ from lti_tool.launch.flow import (
     consume_nonce,
     forget_lookups,
     nonce_row,
+    platform_inactive,
     replayed,
 )
 from lti_tool.models import (
@@ -154,7 +155,7 @@ def _launch_rows(launch: ValidatedLaunch, now: datetime) -> _LaunchRows | None:
     course_fields, course_columns = columns_of(Course, "c")
     sql = (
         "WITH n AS (INSERT INTO lti_tool_usednonce (platform_id, nonce, expires_at)"
-        " VALUES (%s, %s, %s) RETURNING id),"
+        " SELECT id, %s, %s FROM lti_tool_platform WHERE id = %s AND status = %s RETURNING id),"
         " p AS (SELECT * FROM lti_tool_person WHERE deployment_id = %s AND sub = %s),"
         " c AS (SELECT * FROM lti_tool_course WHERE deployment_id = %s AND context_id = %s),"
         " m AS (UPDATE lti_tool_membership mm SET last_launch_at = %s FROM ("
@@ -165,13 +166,15 @@ def _launch_rows(launch: ValidatedLaunch, now: datetime) -> _LaunchRows | None:
         "  WHERE course_id = (SELECT id FROM c) AND resource_link_id = %s)"
         f" SELECT (SELECT count(*) FROM n), {person_columns}, {course_columns},"
         " m.id, m.role, m.status, l.id, l.title, l.ags_lineitem_url"
-        " FROM p LEFT JOIN c ON true LEFT JOIN m ON true LEFT JOIN l ON true"
+        " FROM (SELECT 1) AS one LEFT JOIN p ON true LEFT JOIN c ON true"
+        " LEFT JOIN m ON true LEFT JOIN l ON true"
     )
     nonce, expires = nonce_row(launch)
     params: list[Any] = [
-        launch.platform.pk,
         nonce,
         expires,
+        launch.platform.pk,
+        Platform.Status.ACTIVE,
         launch.deployment.pk,
         claims.sub,
         launch.deployment.pk,
@@ -185,9 +188,12 @@ def _launch_rows(launch: ValidatedLaunch, now: datetime) -> _LaunchRows | None:
             row = cursor.fetchone()
     except IntegrityError as exc:  # the nonce was used: the caller's transaction rolls back
         raise replayed() from exc
-    if row is None:  # a person not seen yet (the nonce is consumed all the same)
-        return _LaunchRows(person=None, course=None, membership=None, link=None)
+    assert row is not None  # one row always (`one`)
+    if not row[0]:  # no nonce row: the platform was disabled since the launch's checks
+        raise platform_inactive(launch.platform)
     values = tuple(row[1:])
+    if values[0] is None:  # a person not seen yet (the nonce is consumed all the same)
+        return _LaunchRows(person=None, course=None, membership=None, link=None)
     person = instance_of(Person, person_fields, values[: len(person_fields)])
     values = values[len(person_fields) :]
     course_values, values = values[: len(course_fields)], values[len(course_fields) :]

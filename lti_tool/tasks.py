@@ -15,8 +15,7 @@ from lti_tool.webhooks import deliver_due
 
 
 def purge_login_data() -> dict[str, int]:
-    states, nonces = purge_expired_login_data()
-    return {"login_states": states, "nonces": nonces}
+    return {"nonces": purge_expired_login_data()}
 
 
 def purge_launch_sessions() -> int:

@@ -250,8 +250,9 @@ def _not_for_role(request: HttpRequest) -> HttpResponse:
 def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
     """No state cookie came back: verify through platform storage, or offer a new window."""
     state = request.POST.get("state", "")
-    login_state = login_state_for(state)
-    if login_state is not None and login_state.storage_target:
+    found = login_state_for(state)
+    login_state, platform = found if found is not None else (None, None)
+    if login_state is not None and platform is not None and login_state.storage_target:
         log.info("lti_storage_check platform=%s", login_state.platform_id)
         return render(
             request,
@@ -260,7 +261,7 @@ def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
                 "id_token": request.POST.get("id_token", ""),
                 "state": login_state.state,
                 "storage_target": login_state.storage_target,
-                "platform_origin": origin_of(login_state.platform.auth_login_url),
+                "platform_origin": origin_of(platform.auth_login_url),
                 "timeout_ms": settings.FINISHLINE["STORAGE_TIMEOUT_MS"],
             },
         )
@@ -281,7 +282,6 @@ def cookie_blocked(request: HttpRequest, exc: LaunchRejected) -> HttpResponse:
         exc.reason,
         request.META.get("REMOTE_ADDR", ""),
     )
-    platform = login_state.platform if login_state is not None else None
     return render(
         request,
         "lti_tool/new_window.html",

@@ -3,9 +3,10 @@
 pylti1p3 2.0 never consumes the nonce, switches the audience check off and never checks
 `azp`, fetches platform JWKS with no timeout (and, cached, never refetches on an unknown kid),
 and keeps state and nonce in a session cookie that cross-site iframes often lose. This module
-is the only importer of its launch classes and replaces exactly those steps: state and nonce
-live in the database (`LoginState`, `UsedNonce`), the signature check is PyJWT with every
-claim check on, and platform keys come from `platform_keys` (cached, one bounded refetch).
+is the only importer of its launch classes and replaces exactly those steps: the state is
+signed and short-lived and carries the nonce (`LoginState`; nothing stored at login), a used
+nonce is stored (`UsedNonce`), the signature check is PyJWT with every claim check on, and
+platform keys come from `platform_keys` (cached, one bounded refetch).
 Validation only reads; the nonce is used up (`consume_nonce`, or on PostgreSQL in the same
 statement that reads the launch's person and course: `services.record_launch`) in the
 transaction that records the launch, so a refused launch writes nothing.
@@ -24,7 +25,8 @@ from urllib.parse import urlencode, urlsplit
 import jwt
 import requests
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.core import signing
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from pylti1p3.contrib.django.message_launch import DjangoMessageLaunch
@@ -40,7 +42,7 @@ from lti_tool.keys.platform import (
     platform_public_key,
 )
 from lti_tool.keys.tool import current_key
-from lti_tool.models import Deployment, LoginState, Platform, UsedNonce
+from lti_tool.models import Deployment, Platform, UsedNonce
 
 log = logging.getLogger("finishline.launch")
 
@@ -161,6 +163,14 @@ def find_deployment(platform: Platform, deployment_id: str) -> Deployment | None
     return deployment
 
 
+def platform_by_id(platform_id: int) -> Platform | None:
+    def load() -> Platform | None:
+        return Platform.objects.filter(pk=platform_id).first()
+
+    platform: Platform | None = _remembered(("platform-id", str(platform_id)), load)
+    return platform
+
+
 def http_session(*, max_bytes: int = outbound.DEFAULT_MAX_BYTES) -> requests.Session:
     """The guarded outbound client (`lti_tool.outbound`): no redirects, no private targets."""
     return outbound.session(max_bytes=max_bytes)
@@ -211,18 +221,9 @@ def begin_login(params: dict[str, str]) -> LoginRedirect:
     target = params.get("target_link_uri", "")
     if target and not is_tool_url(target):
         raise LaunchRejected("The target link is not a Finishline URL.", code="target_link_uri")
-    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    nonce = secrets.token_urlsafe(32)
     storage_target = params.get("lti_storage_target", "")[:100]
-    _save_login_state(
-        LoginState(
-            state=state,
-            nonce=nonce,
-            platform=platform,
-            target_link_uri=target[:1000],
-            storage_target=storage_target,
-            expires_at=timezone.now() + LOGIN_STATE_TTL,
-        )
-    )
+    state = sign_state(nonce=nonce, platform_id=platform.pk, storage_target=storage_target)
     return LoginRedirect(
         auth_url=_auth_url(platform, params, state=state, nonce=nonce),
         state=state,
@@ -232,28 +233,48 @@ def begin_login(params: dict[str, str]) -> LoginRedirect:
     )
 
 
-def _save_login_state(login: LoginState) -> None:
-    """Store a login state. On PostgreSQL, outside a transaction, its commit does not wait for
-    the disk (`synchronous_commit` off for this one statement): a state lost in a database
-    crash costs the person one launch again, and the wait is the largest part of a login."""
-    if connection.vendor != "postgresql" or not connection.get_autocommit():
-        login.save(force_insert=True)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO lti_tool_loginstate"
-            " (state, nonce, platform_id, target_link_uri, storage_target, expires_at)"
-            " SELECT %s, %s, %s, %s, %s, %s"
-            " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit",
-            [
-                login.state,
-                login.nonce,
-                login.platform_id,
-                login.target_link_uri,
-                login.storage_target,
-                login.expires_at,
-            ],
-        )
+@dataclass(frozen=True)
+class LoginState:
+    """An OIDC login in flight, as its signed state says: the nonce expected back, the
+    platform that was asked, and the platform-storage target offered at login (if any)."""
+
+    state: str
+    nonce: str
+    platform_id: int
+    storage_target: str
+
+
+# The state is not stored: it is signed with the secret key (its own salt), so only this tool
+# can have issued it, and it expires after LOGIN_STATE_TTL. It is bound to the browser by the
+# state cookie (or platform storage) as before; a launch is single-use through its nonce
+# (`UsedNonce`), which a reused state cannot change: the id_token must carry the state's nonce.
+_STATE_SIGNER = signing.TimestampSigner(salt="finishline.lti.login-state", sep=".")
+
+
+def sign_state(*, nonce: str, platform_id: int, storage_target: str) -> str:
+    # "." separates, so the state is made of cookie-name characters (the state cookie's name).
+    payload = {"n": nonce, "p": platform_id, "s": storage_target}
+    return _STATE_SIGNER.sign_object(payload)
+
+
+def read_state(state: str, *, max_age: timedelta | None = LOGIN_STATE_TTL) -> LoginState:
+    """The login a state names. Raises LaunchRejected when it is not ours or has expired."""
+    try:
+        payload = _STATE_SIGNER.unsign_object(state, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise LaunchRejected(
+            "The login took too long; launch again.", code="state_expired"
+        ) from exc
+    except (signing.BadSignature, ValueError) as exc:
+        raise LaunchRejected(
+            "The launch has no matching login (state).", code="state_unknown"
+        ) from exc
+    return LoginState(
+        state=state,
+        nonce=str(payload["n"]),
+        platform_id=int(payload["p"]),
+        storage_target=str(payload["s"]),
+    )
 
 
 def _auth_url(platform: Platform, params: dict[str, str], *, state: str, nonce: str) -> str:
@@ -305,12 +326,16 @@ def is_tool_url(url: str) -> bool:
 
 def check_platform_active(platform: Platform) -> None:
     if platform.status != Platform.Status.ACTIVE:
-        raise LaunchRejected(
-            "This installation is waiting for an administrator's approval, or is disabled.",
-            code="platform_pending",
-            status=403,
-            frame_origins=(origin_of(platform.issuer), origin_of(platform.auth_login_url)),
-        )
+        raise platform_inactive(platform)
+
+
+def platform_inactive(platform: Platform) -> LaunchRejected:
+    return LaunchRejected(
+        "This installation is waiting for an administrator's approval, or is disabled.",
+        code="platform_pending",
+        status=403,
+        frame_origins=(origin_of(platform.issuer), origin_of(platform.auth_login_url)),
+    )
 
 
 # --- Launch -----------------------------------------------------------------------------
@@ -342,6 +367,7 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):
         )
         self._browser_bound = browser_bound
         self._login_state: LoginState | None = None
+        self._login_platform: Platform | None = None
         self._platform: Platform | None = None
 
     def validate(self) -> FinishlineMessageLaunch:
@@ -373,16 +399,16 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):
         return self
 
     def validate_state(self) -> FinishlineMessageLaunch:
-        state = str(self._request.get_param("state") or "")
-        login = LoginState.objects.filter(state=state).select_related("platform").first()
-        if not state or login is None:
-            raise LaunchRejected("The launch has no matching login (state).", code="state_unknown")
-        if login.expires_at < timezone.now():
-            raise LaunchRejected("The login took too long; launch again.", code="state_expired")
+        login = read_state(str(self._request.get_param("state") or ""))
         if not self._browser_bound:
             raise LaunchRejected("The state is not bound to this browser.", code="state_unbound")
-        check_platform_active(login.platform)
+        platform = platform_by_id(login.platform_id)
+        if platform is None:
+            raise LaunchRejected("The launch has no matching login (state).", code="state_unknown")
+        # Checked again, uncached, in the statement that consumes the nonce (`record_launch`).
+        check_platform_active(platform)
         self._login_state = login
+        self._login_platform = platform
         return self
 
     def _body(self) -> dict[str, Any]:
@@ -391,8 +417,8 @@ class FinishlineMessageLaunch(DjangoMessageLaunch):
 
     def validate_registration(self) -> FinishlineMessageLaunch:
         """iss, aud and azp name the platform of the login and this tool's client id."""
-        assert self._login_state is not None
-        platform = self._login_state.platform
+        assert self._login_platform is not None
+        platform = self._login_platform
         body = self._body()
         if body.get("iss") != platform.issuer:
             raise LaunchRejected(
@@ -545,7 +571,10 @@ def storage_checked(request: HttpRequest, state: str) -> bool:
             code="storage_unverified",
             status=403,
         )
-    return LoginState.objects.filter(state=state).exclude(storage_target="").exists()
+    try:
+        return bool(read_state(state).storage_target)
+    except LaunchRejected:
+        return False
 
 
 def from_own_page(request: HttpRequest) -> bool:
@@ -569,7 +598,11 @@ def replayed() -> LaunchRejected:
 
 
 def consume_nonce(launch: ValidatedLaunch) -> None:
-    """Use the launch's nonce once. Call inside the transaction that records the launch."""
+    """Use the launch's nonce once, if its platform is still active. Call inside the
+    transaction that records the launch."""
+    platform = Platform.objects.filter(pk=launch.platform.pk).only("status").first()
+    if platform is None or platform.status != Platform.Status.ACTIVE:
+        raise platform_inactive(launch.platform)
     nonce, expires = nonce_row(launch)
     try:
         # No savepoint: a duplicate aborts the caller's transaction, which is what a replay
@@ -580,13 +613,17 @@ def consume_nonce(launch: ValidatedLaunch) -> None:
         raise replayed() from exc
 
 
-def login_state_for(state: str) -> LoginState | None:
-    return LoginState.objects.filter(state=state).select_related("platform").first()
+def login_state_for(state: str) -> tuple[LoginState, Platform] | None:
+    """The login a state names, with its platform, even expired (for the cookie-less pages)."""
+    try:
+        login = read_state(state, max_age=None)
+    except LaunchRejected:
+        return None
+    platform = platform_by_id(login.platform_id)
+    return (login, platform) if platform is not None else None
 
 
-def purge_expired_login_data() -> tuple[int, int]:
-    """Delete expired login states and nonces (their tokens can no longer validate)."""
-    now = timezone.now()
-    states, _ = LoginState.objects.filter(expires_at__lt=now).delete()
-    nonces, _ = UsedNonce.objects.filter(expires_at__lt=now).delete()
-    return states, nonces
+def purge_expired_login_data() -> int:
+    """Delete expired used nonces (their tokens can no longer validate)."""
+    deleted, _ = UsedNonce.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted

@@ -10,7 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
-from lti_tool.models import LoginState, Membership
+from lti_tool.launch.flow import read_state
+from lti_tool.models import Membership
 from tests.lti_tool.helpers import TOOL_ORIGIN, assert_refused, nothing_written
 from tests.platform.launcher import landing_url, login
 from tests.platform.server import LTI
@@ -51,7 +52,7 @@ def test_a_login_offering_storage_answers_with_the_storage_page(client, platform
     assert json_script(response, "fl-nonce") == nonce
     assert json_script(response, "fl-target") == "post_message_forwarding"
     assert json_script(response, "fl-origin") == platform.base_url  # the OIDC auth URL's origin
-    assert LoginState.objects.get(state=state).storage_target == "post_message_forwarding"
+    assert read_state(state).storage_target == "post_message_forwarding"
 
 
 def test_a_launch_without_the_cookie_is_checked_against_platform_storage_first(client, platform):
