@@ -121,6 +121,9 @@ class InboundReply(models.Model):
     provider_id = models.CharField(max_length=300, blank=True)
     # A STOP-style keyword: the learner opted out of SMS; not counted as a response.
     opted_out = models.BooleanField(default=False)
+    # False for an email from an address other than the one the message went to: kept for
+    # staff, but not counted as the learner's response.
+    from_learner = models.BooleanField(default=True)
     received_at = models.DateTimeField()
 
     class Meta:
@@ -135,6 +138,18 @@ class InboundReply(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} reply to message {self.message_id}"
+
+
+class InboundEmailToken(models.Model):
+    """The token of an inbound email post whose signature was taken. The signature covers
+    only timestamp and token, so a second post with a seen token is refused: kept until the
+    timestamp it came with is too old to be accepted anyway."""
+
+    token = models.CharField(max_length=255, unique=True)
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"inbound email token {self.token[:8]}…"
 
 
 class AdvisorCase(models.Model):

@@ -1,6 +1,8 @@
 """Providers' webhooks for learners' replies: Twilio's inbound SMS and a Mailgun-style inbound
 parse of email sent to a message's reply address. Each refuses (403, logged) a post whose
-signature does not check out, and answers 404 (logged) for a reply no message can take."""
+signature does not check out (or, for email, whose signature was already used). A reply no
+message can take is logged and answered so the provider does not retry it: 406 for email
+(Mailgun's "rejected"), an empty TwiML 200 for SMS."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def inbound_sms(request: HttpRequest) -> HttpResponse:
             provider_id=request.POST.get("MessageSid", ""),
         )
     except replies.UnknownReply as exc:
-        return _unknown("sms", str(exc))
+        _unmatched("sms", exc)
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
 
@@ -51,15 +53,23 @@ def inbound_email(request: HttpRequest) -> HttpResponse:
         signature=post.get("signature", ""), now=time.time(),
     ):  # fmt: skip
         return _refused(request, "email", "the signature is missing, wrong or too old")
+    fields = [(k, v) for k in post for v in post.getlist(k)]
+    if email.is_auto_reply(email.inbound_headers(fields, post.get("message-headers", ""))):
+        log.info("reply_ignored channel=email why=an auto-reply")
+        return HttpResponse("ok, ignored: an auto-reply", content_type="text/plain")
     try:
         replies.record_email_reply(
             recipient=post.get("recipient", ""),
-            sender=post.get("sender", "") or post.get("from", ""),
+            senders=(post.get("from", ""), post.get("sender", "")),
             text=post.get("stripped-text", "") or post.get("body-plain", ""),
             provider_id=post.get("Message-Id", ""),
+            signature_token=post.get("token", ""),
         )
+    except replies.ReplayedPost as exc:
+        return _refused(request, "email", str(exc))
     except replies.UnknownReply as exc:
-        return _unknown("email", str(exc))
+        _unmatched("email", exc)
+        return HttpResponse(f"Rejected: {exc}.\n", status=406, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
 
 
@@ -70,6 +80,5 @@ def _refused(request: HttpRequest, channel: str, why: str) -> HttpResponse:
     return HttpResponse(f"Refused: {why}.\n", status=403, content_type="text/plain")
 
 
-def _unknown(channel: str, why: str) -> HttpResponse:
-    log.warning("reply_unmatched channel=%s why=%s", channel, why)
-    return HttpResponse(f"Not found: {why}.\n", status=404, content_type="text/plain")
+def _unmatched(channel: str, exc: replies.UnknownReply) -> None:
+    log.warning("reply_unmatched channel=%s reason=%s why=%s", channel, exc.reason, exc)

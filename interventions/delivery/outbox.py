@@ -107,7 +107,8 @@ def reply_address(message: OutboundMessage) -> str:
     if not domain or person is None or person.email.lower() != message.to_address.lower():
         return ""
     if not message.reply_token:
-        message.reply_token = secrets.token_urlsafe(24)
+        # Lowercase hex (128 bits): some mail systems lowercase an address's local part.
+        message.reply_token = secrets.token_hex(16)
         OutboundMessage.objects.filter(pk=message.pk).update(reply_token=message.reply_token)
     return f"reply+{message.reply_token}@{domain}"
 

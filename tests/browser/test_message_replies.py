@@ -69,6 +69,14 @@ def test_a_learners_replies_reach_the_instructor_on_the_learner_page(features, r
     }  # fmt: skip
     email_hook = features.url + "/messages/inbound/email/"
     assert requests.post(email_hook, data=mail, timeout=10).status_code == 200
+    # Someone else answers the same email: shown, but not as the learner's answer.
+    stamp, token = str(int(time.time())), secrets.token_hex(25)
+    other = {**mail, "sender": "colleague@example.org", "body-plain": "Learner 6 is on leave.",
+             "stripped-text": "Learner 6 is on leave.", "timestamp": stamp, "token": token,
+             "signature": hmac.new(SIGNING_KEY.encode(), (stamp + token).encode(),
+                                   hashlib.sha256).hexdigest()}  # fmt: skip
+    assert requests.post(email_hook, data=other, timeout=10).status_code == 200
+    assert requests.post(email_hook, data=other, timeout=10).status_code == 403  # used token
 
     frame, _lt = launch(page, features, "instructor")
     frame.get_by_role("navigation", name="Main").get_by_role("link", name="Learners").click()
@@ -83,4 +91,13 @@ def test_a_learners_replies_reach_the_instructor_on_the_learner_page(features, r
     replies = frame.locator("section").filter(has=frame.get_by_role("heading", name="Replies from"))
     replies.get_by_text("Gracias, empiezo hoy.").wait_for()
     replies.get_by_text(f"Email from {welcome.to_address}").wait_for()
+    flagged = replies.get_by_role("row").filter(has_text="Learner 6 is on leave.")
+    flagged.get_by_text("Not from the address the message went to").wait_for()
+    assert (
+        replies.get_by_role("row")
+        .filter(has_text="Gracias")
+        .get_by_text("Not from the address")
+        .count()
+        == 0
+    )
     screenshot(page, "instructor-sees-email-reply")

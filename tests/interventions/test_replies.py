@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import logging
 import time
 from datetime import timedelta
@@ -14,12 +15,14 @@ import pytest
 import time_machine
 from django.test import Client
 
+from interventions import reply_views as views
+from interventions.delivery import outbox, replies
 from interventions.delivery.channels import email as email_channel
 from interventions.delivery.channels import sms as sms_channel
 from interventions.delivery.outbox import dispatch_due
 from interventions.models import ContactPreference, InboundReply, OutboundMessage
 from interventions.planning.planner import plan_course
-from lti_tool.models import AuditEntry
+from lti_tool.models import AuditEntry, Course, Deployment
 from tests.helpers import token_for
 from tests.interventions.helpers import NOW, act, enrol
 
@@ -37,13 +40,15 @@ def replies_on(settings):
                                    "INBOUND_EMAIL_SIGNING_KEY": KEY}  # fmt: skip
 
 
-def post_sms(form, *, token="sms-secret", signature=None):
+def post_sms(form, *, token="sms-secret", signature=None, at=NOW):
+    """Posted at `at` (the texts in these tests are sent around NOW)."""
     from django.conf import settings
 
     url = settings.TOOL_BASE_URL + SMS_HOOK
     if signature is None:
         signature = sms_channel.webhook_signature(url, list(form.items()), token)
-    return Client().post(SMS_HOOK, form, HTTP_X_TWILIO_SIGNATURE=signature)
+    with time_machine.travel(at, tick=False):
+        return Client().post(SMS_HOOK, form, HTTP_X_TWILIO_SIGNATURE=signature)
 
 
 def post_email(form, *, key=KEY, timestamp=None):
@@ -136,7 +141,7 @@ def test_an_sms_from_an_unverified_or_unknown_number_is_not_taken(course, replie
     sent(course, ada)
     caplog.set_level(logging.WARNING, logger="finishline.replies")
     for number in ("+447700900123", "+15551234567"):
-        assert post_sms({"From": number, "Body": "hi"}).status_code == 404
+        assert post_sms({"From": number, "Body": "hi"}).status_code == 200
     assert "reply_unmatched channel=sms" in caplog.text
     assert not InboundReply.objects.exists()
 
@@ -170,7 +175,7 @@ def test_an_email_reply_to_a_reply_address_is_recorded(course, replies_on, caplo
     caplog.set_level(logging.WARNING, logger="finishline.replies")
     unknown = post_email({"recipient": f"reply+{'u' * 32}@replies.example.edu",
                           "sender": "x@example.edu", "body-plain": "?"})  # fmt: skip
-    assert unknown.status_code == 404
+    assert unknown.status_code == 406
     assert "reply_unmatched channel=email" in caplog.text
     old = post_email({"recipient": f"reply+{'r' * 32}@replies.example.edu",
                       "sender": "ada@example.edu", "body-plain": "again"},
@@ -263,10 +268,9 @@ def test_staff_see_replies_escaped_and_newest_first(course, replies_on):
     teacher = enrol(course, "teach", role="instructor")
     verified(ada)
     sent(course, ada, at=NOW - timedelta(days=2))
-    with time_machine.travel(NOW - timedelta(days=1), tick=False):
-        post_sms({"From": "+447700900123", "Body": "first <b>reply</b>", "MessageSid": "S1"})
-    with time_machine.travel(NOW, tick=False):
-        post_sms({"From": "+447700900123", "Body": "second reply", "MessageSid": "S2"})
+    post_sms({"From": "+447700900123", "Body": "first <b>reply</b>", "MessageSid": "S1"},
+             at=NOW - timedelta(days=1))  # fmt: skip
+    post_sms({"From": "+447700900123", "Body": "second reply", "MessageSid": "S2"})
     lt = token_for(teacher, "instructor")
     body = Client().get(f"/messages/course/learners/{ada.pk}/", {},
                         HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()  # fmt: skip
@@ -283,4 +287,176 @@ def test_stop_from_a_verified_number_never_texted_still_opts_out(course, replies
     assert post_sms({"From": "+447700900123", "Body": "UNSUBSCRIBE"}).status_code == 200
     assert ContactPreference.objects.get(person=ada.person).sms_opt_out
     assert not InboundReply.objects.exists()  # no message to file it under
-    assert post_sms({"From": "+447700900123", "Body": "hello?"}).status_code == 404
+    assert post_sms({"From": "+447700900123", "Body": "hello?"}).status_code == 200
+    assert not InboundReply.objects.exists()
+
+
+def signed_email(form, *, stamp, token):
+    signature = hmac.new(KEY.encode(), (stamp + token).encode(), hashlib.sha256).hexdigest()
+    return {**form, "timestamp": stamp, "token": token, "signature": signature}
+
+
+def test_a_signature_is_taken_once_so_a_seen_post_cannot_carry_other_content(
+    course, replies_on, caplog
+):
+    ada = enrol(course, "ada")
+    sent(course, ada, channel="email", to="ada@example.edu", reply_token="r" * 32)
+    to = f"reply+{'r' * 32}@replies.example.edu"
+    stamp, token = str(int(time.time())), "t" * 50
+    first = Client().post(EMAIL_HOOK, signed_email(
+        {"recipient": to, "sender": "ada@example.edu", "body-plain": "real",
+         "Message-Id": "<1@x>"}, stamp=stamp, token=token))  # fmt: skip
+    caplog.set_level(logging.WARNING, logger="finishline.replies")
+    forged = Client().post(EMAIL_HOOK, signed_email(
+        {"recipient": to, "sender": "ada@example.edu", "body-plain": "forged",
+         "Message-Id": "<2@x>"}, stamp=stamp, token=token))  # fmt: skip
+    assert (first.status_code, forged.status_code) == (200, 403)
+    assert "reply_refused channel=email" in caplog.text
+    assert list(InboundReply.objects.values_list("text", flat=True)) == ["real"]
+    retried = Client().post(EMAIL_HOOK, signed_email(
+        {"recipient": to, "sender": "ada@example.edu", "body-plain": "real",
+         "Message-Id": "<1@x>"}, stamp=stamp, token=token))  # fmt: skip
+    assert retried.status_code == 200  # the provider's retry of a post already taken
+    assert InboundReply.objects.count() == 1
+
+
+def test_an_email_from_another_address_is_kept_but_is_not_the_learners_answer(course, replies_on):
+    ada = enrol(course, "ada")
+    message = sent(course, ada, channel="email", to="Ada@Example.edu", reply_token="r" * 32)
+    to = f"reply+{'r' * 32}@replies.example.edu"
+    post_email({"recipient": to, "sender": "boss@example.edu", "from": "Boss <boss@example.edu>",
+                "body-plain": "She is on leave"})  # fmt: skip
+    reply = InboundReply.objects.get()
+    assert (reply.from_learner, reply.text) == (False, "She is on leave")
+    message.refresh_from_db()
+    assert message.replied_at is None
+    teacher = enrol(course, "teach", role="instructor")
+    body = (
+        Client()
+        .get(
+            f"/messages/course/learners/{ada.pk}/",
+            {},
+            HTTP_X_FINISHLINE_LAUNCH=token_for(teacher, "instructor"),
+        )
+        .content.decode()
+    )
+    assert "She is on leave" in body
+    assert "Not from the address the message went to" in body  # fmt: skip
+    post_email({"recipient": to, "sender": "bounce+x@example.edu",
+                "from": "Ada L <ada@EXAMPLE.edu>", "body-plain": "On it"})  # fmt: skip
+    assert InboundReply.objects.get(text="On it").from_learner
+    message.refresh_from_db()
+    assert message.replied_at is not None
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto-Submitted": "auto-replied"},
+        {"Precedence": "bulk"},
+        {"X-Autoreply": "yes"},
+        {"message-headers": '[["Subject", "Away"], ["auto-submitted", "auto-generated"]]'},
+        {"message-headers": '[["Precedence", "auto_reply"]]'},
+    ],
+)
+def test_an_auto_reply_is_never_the_learners_answer(course, replies_on, headers):
+    ada = enrol(course, "ada")
+    message = sent(course, ada, channel="email", to="ada@example.edu", reply_token="r" * 32)
+    answer = post_email(
+        {
+            "recipient": f"reply+{'r' * 32}@replies.example.edu",
+            "sender": "ada@example.edu",
+            "body-plain": "I am away",
+            **headers,
+        }
+    )
+    assert answer.status_code == 200
+    message.refresh_from_db()
+    assert message.replied_at is None
+    assert not InboundReply.objects.exists()
+
+
+def test_auto_submitted_no_is_a_person_writing(course, replies_on):
+    ada = enrol(course, "ada")
+    message = sent(course, ada, channel="email", to="ada@example.edu", reply_token="r" * 32)
+    post_email({"recipient": f"reply+{'r' * 32}@replies.example.edu", "sender": "ada@example.edu",
+                "body-plain": "Here", "Auto-Submitted": "no"})  # fmt: skip
+    message.refresh_from_db()
+    assert message.replied_at is not None
+
+
+def other_tenant(course, username):
+    deployment = Deployment.objects.create(platform=course.deployment.platform,
+                                           deployment_id="d2")  # fmt: skip
+    other = Course.objects.create(deployment=deployment, context_id="c2", title="Other tenant")
+    return other, enrol(other, username)
+
+
+def test_an_sms_from_a_number_verified_in_two_tenants_is_filed_under_neither(
+    course, replies_on, caplog
+):
+    ada = enrol(course, "ada")
+    verified(ada)
+    mine = sent(course, ada, key="k1", at=NOW - timedelta(days=2))
+    other, bob = other_tenant(course, "bob")
+    verified(bob)
+    theirs = sent(other, bob, key="k2", at=NOW - timedelta(days=1))
+    caplog.set_level(logging.WARNING, logger="finishline.replies")
+    answer = post_sms({"From": "+447700900123", "Body": "Re your course", "MessageSid": "S"})
+    assert answer.status_code == 200
+    assert "reply_unmatched channel=sms reason=ambiguous" in caplog.text
+    assert not InboundReply.objects.exists()
+    for message in (mine, theirs):
+        message.refresh_from_db()
+        assert message.replied_at is None
+    post_sms({"From": "+447700900123", "Body": "STOP", "MessageSid": "S2"})
+    assert list(ContactPreference.objects.values_list("sms_opt_out", flat=True)) == [True, True]
+    assert not InboundReply.objects.exists()
+
+
+def test_an_sms_long_after_the_last_text_is_not_filed_under_it(course, replies_on, caplog):
+    ada = enrol(course, "ada")
+    verified(ada)
+    sent(course, ada, at=NOW - replies.SMS_REPLY_WINDOW - timedelta(hours=1))
+    caplog.set_level(logging.WARNING, logger="finishline.replies")
+    answer = post_sms({"From": "+447700900123", "Body": "who is this?"})
+    assert (answer.status_code, answer.content) == (200, views.EMPTY_TWIML.encode())
+    assert answer["Content-Type"].startswith("text/xml")
+    assert "reply_unmatched channel=sms" in caplog.text
+    assert not InboundReply.objects.exists()
+
+
+def test_an_unmatched_email_asks_the_provider_not_to_retry(course, replies_on, caplog):
+    caplog.set_level(logging.WARNING, logger="finishline.replies")
+    answer = post_email({"recipient": f"reply+{'u' * 32}@replies.example.edu",
+                         "sender": "x@example.edu", "body-plain": "?"})  # fmt: skip
+    assert answer.status_code == 406  # Mailgun's "rejected, do not retry"
+    assert "reply_unmatched channel=email" in caplog.text
+
+
+def test_reply_tokens_are_lowercase_and_matched_in_any_case(course, replies_on, settings):
+    ada = enrol(course, "ada")
+    message = sent(course, ada, channel="email", to=ada.person.email, key="k9")
+    address = outbox.reply_address(message)
+    token = address.split("+", 1)[1].split("@")[0]
+    assert token == token.lower()
+    assert len(token) >= 32
+    shouted = post_email({"recipient": address.upper(), "sender": ada.person.email,
+                          "body-plain": "Hi"})  # fmt: skip
+    assert shouted.status_code == 200
+    assert InboundReply.objects.get().message_id == message.pk
+
+
+def test_tokens_given_before_are_lowercased_so_their_replies_still_match(course, replies_on):
+    from django.apps import apps
+
+    migration = importlib.import_module("interventions.migrations.0013_inbound_reply_checks")
+    ada = enrol(course, "ada")
+    message = sent(course, ada, channel="email", to="ada@example.edu", reply_token="AbC" * 8)
+    migration.lowercase_reply_tokens(apps, None)
+    message.refresh_from_db()
+    assert message.reply_token == "abc" * 8
+    answer = post_email({"recipient": f"reply+{'AbC' * 8}@replies.example.edu",
+                         "sender": "ada@example.edu", "body-plain": "Hi"})  # fmt: skip
+    assert answer.status_code == 200
+    assert InboundReply.objects.get().message_id == message.pk

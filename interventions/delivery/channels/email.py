@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -88,7 +90,9 @@ def inbound_signature_ok(
     *, signing_key: str, timestamp: str, token: str, signature: str, now: float
 ) -> bool:
     """An inbound-parse POST signed as Mailgun signs it: hex HMAC-SHA256 of timestamp + token,
-    keyed with the webhook signing key; older than 15 minutes is refused (a replay)."""
+    keyed with the webhook signing key; more than 15 minutes away is refused. The signature
+    does not cover the content, so the caller also takes each token once
+    (`replies.record_email_reply`)."""
     if not (signing_key and timestamp.isdigit() and token and signature):
         return False
     if abs(now - int(timestamp)) > INBOUND_MAX_AGE_SECONDS:
@@ -97,3 +101,45 @@ def inbound_signature_ok(
         signing_key.encode(), (timestamp + token).encode(), hashlib.sha256
     ).hexdigest()
     return hmac.compare_digest(expected, signature)
+
+
+# RFC 3834's Auto-Submitted (any value but "no"), and the older conventions vacation
+# responders and list servers still send.
+AUTO_PRECEDENCE = frozenset({"bulk", "auto_reply", "junk", "list"})
+AUTO_REPLY_FLAGS = frozenset({"x-autoreply", "x-autorespond"})
+
+
+def inbound_headers(
+    fields: Iterable[tuple[str, str]], message_headers: str
+) -> list[tuple[str, str]]:
+    """The headers of an inbound-parse post: Mailgun posts them both as form fields and as
+    `message-headers`, a JSON list of [name, value] pairs; either may be missing."""
+    pairs = list(fields)
+    try:
+        listed = json.loads(message_headers) if message_headers else []
+    except ValueError:
+        listed = []
+    if isinstance(listed, list):
+        pairs += [
+            (str(p[0]), str(p[1])) for p in listed if isinstance(p, list | tuple) and len(p) == 2
+        ]
+    return pairs
+
+
+def is_auto_reply(headers: Iterable[tuple[str, str]]) -> bool:
+    """An out-of-office, bounce or list mail rather than a person writing back."""
+    for name, value in headers:
+        key, word = name.strip().lower(), value.split(";")[0].strip().lower()
+        if key == "auto-submitted" and word not in ("", "no"):
+            return True
+        if key == "precedence" and word in AUTO_PRECEDENCE:
+            return True
+        if key in AUTO_REPLY_FLAGS and word not in ("", "no"):
+            return True
+    return False
+
+
+def same_address(a: str, b: str) -> bool:
+    """Whether two address fields name the same mailbox (address part only, any case)."""
+    left, right = parseaddr(a)[1].strip().lower(), parseaddr(b)[1].strip().lower()
+    return bool(left) and left == right
