@@ -125,9 +125,16 @@ SCHEDULES: list[dict[str, Any]] = [
         "cron": "50 * * * *",
     },
     {
-        "name": "lti: purge expired login states and nonces",
+        "name": "lti: purge expired nonces",
         "func": "lti_tool.tasks.purge_login_data",
         "schedule_type": "C",
         "cron": "45 * * * *",
+    },
+    {
+        # The lti_tool purges cannot reach this app (layers), and retention counts in years.
+        "name": "interventions: purge unsent message previews older than a day",
+        "func": "interventions.tasks.purge_bulk_drafts",
+        "schedule_type": "C",
+        "cron": "55 * * * *",
     },
 ]

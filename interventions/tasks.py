@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from interventions.delivery.digest import send_case_digests, send_daily_digests
 from interventions.delivery.outbox import dispatch_due
 from interventions.learners.deadlines import send_deadline_reminders
 from interventions.measurement.outcomes import measure_outcomes
-from interventions.planning.bulk import deliver_bulk_message
+from interventions.planning.bulk import deliver_bulk_message, purge_stale_drafts
 from interventions.planning.planner import plan_course
 from lti_tool.models import Course
 
@@ -50,3 +51,8 @@ def deadline_reminders() -> int:
 def deliver_bulk(bulk_id: int) -> int:
     """A large "Message these N learners": each learner's copy decided and queued."""
     return deliver_bulk_message(bulk_id).queued
+
+
+def purge_bulk_drafts() -> int:
+    """Unsent "Message these N learners" previews older than a day (hourly)."""
+    return purge_stale_drafts(now=timezone.now())

@@ -53,6 +53,7 @@ def editor_form(
         items=sel.criteria_items(course),
         courses=sorted(catalogue.courses.items(), key=lambda c: c[1]),
         pairs=len(pairs_of(row)),
+        saved_thresholds=(row.rule_settings or {}).get("thresholds") or {},
     )
     for field in form.fields.values():
         field.disabled = not can_edit

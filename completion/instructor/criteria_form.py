@@ -9,7 +9,7 @@ call, whose problems `show` puts next to the field each is about.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -160,11 +160,13 @@ class CriteriaForm(forms.Form):
         items: Sequence[CriteriaItem],
         courses: Sequence[tuple[int, str]],
         pairs: int,
+        saved_thresholds: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.items = list(items)
+        self.saved_thresholds = dict(saved_thresholds or {})
         self.pair_count = self._pair_count(pairs)
         self.fields["pair_rows"].initial = self.pair_count
         self.fields["prerequisite_courses"].choices = [  # type: ignore[attr-defined]
@@ -407,7 +409,7 @@ class CriteriaForm(forms.Form):
 
     def _rule_settings(self) -> dict[str, Any]:
         """The JSON box's settings with the threshold fields' values (the stored shape)."""
-        thresholds = threshold_fields.cleaned(self.cleaned_data)
+        thresholds = threshold_fields.cleaned(self.cleaned_data, self.saved_thresholds)
         others = self.cleaned_data["rule_settings"]
         return {**others, "thresholds": thresholds} if thresholds else others
 

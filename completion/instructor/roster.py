@@ -141,14 +141,20 @@ def _base(course: Course, day: date) -> QuerySet[Any]:  # annotated: typed loose
         percent_complete=_progress(day, "percent_complete"),
         expected_percent=_progress(day, "expected_percent"),
         gap=_progress(day, "gap"),
-        sort_name=Lower(
-            Coalesce(
-                NullIf("membership__person__name", Value("")),
-                "membership__person__email",
-                output_field=CharField(),
-            )
-        ),
+        sort_name=_sort_name("membership__person"),
     )
+
+
+def _sort_name(person: str) -> Lower:
+    """What the roster sorts and searches names by: the name, or the email when it is blank."""
+    return Lower(
+        Coalesce(NullIf(f"{person}__name", Value("")), f"{person}__email", output_field=CharField())
+    )
+
+
+def _unscored_order(sort: str) -> tuple[str, str]:
+    """Unscored learners have no risk, so every sort but a reversed name lists them A to Z."""
+    return ("-sort_name" if sort == "-name" else "sort_name", "pk")
 
 
 def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> RosterPage:
@@ -162,7 +168,7 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
     scored_total, unscored_total = found.count(), unscored.count()
     unfiltered = q == RosterQuery(day=q.day, sort=q.sort, page=q.page)
     counts[UNSCORED] = (
-        unscored_total if unfiltered else _unscored(course, day, RosterQuery()).count()
+        unscored_total if unfiltered else _unscored(course, day, RosterQuery(day=q.day)).count()
     )
     total = scored_total + unscored_total
     cut = page_of(total, q.page, per_page=per_page)
@@ -171,10 +177,9 @@ def roster_page(course: Course, q: RosterQuery, *, per_page: int = PER_PAGE) -> 
         _scored_rows(found, q.sort, start, min(end, scored_total)) if start < scored_total else []
     )
     if end > scored_total:
-        descending = q.sort == "-name"
         chunk += (
             dict(r)
-            for r in unscored.order_by("-sort_name" if descending else "sort_name", "pk").values(
+            for r in unscored.order_by(*_unscored_order(q.sort)).values(
                 "person_id", membership_id=F("pk"), name=F("person__name"),
                 email=F("person__email"),
             )[max(start - scored_total, 0) : end - scored_total]
@@ -215,15 +220,14 @@ def _scored_rows(found: QuerySet[Any], sort: str, start: int, end: int) -> list[
 
 def _unscored(course: Course, day: date | None, q: RosterQuery) -> QuerySet[Membership]:
     """Active learners without a score on `day` that the filters match: a status, a signal
-    or a risk tier filter matches none of them (they have none yet)."""
+    or a risk tier filter matches none of them (they have none yet). On a day chosen in the
+    past, only those already enrolled by then."""
     learners = course.memberships.filter(role=Role.LEARNER, status=Membership.Status.ACTIVE)
-    found = learners.alias(  # for the name filter and sort; not selected
-        sort_name=Lower(
-            Coalesce(NullIf("person__name", Value("")), "person__email", output_field=CharField())
-        )
-    )
+    found = learners.alias(sort_name=_sort_name("person"))  # for the name filter and sort
     if q.status or q.reason or (q.tier and q.tier != UNSCORED):
         return found.none()
+    if q.day is not None:
+        found = found.filter(enrolled_at__date__lte=q.day)
     if day is not None:
         scored = RiskScore.objects.filter(membership=OuterRef("pk"), as_of=day)
         found = found.exclude(Exists(scored))
@@ -263,7 +267,7 @@ def matching_memberships(course: Course, q: RosterQuery) -> list[int]:
     if day is not None:
         ordered = _filtered(course, day, q).order_by(*SORTS.get(q.sort, SORTS["risk"]))
         scored = list(ordered.values_list("membership_id", flat=True))
-    unscored = _unscored(course, day, q).order_by("sort_name", "pk")
+    unscored = _unscored(course, day, q).order_by(*_unscored_order(q.sort))
     return scored + list(unscored.values_list("pk", flat=True))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 
 from completion import wording
+from completion.progress.criteria_check import WHOLE_THRESHOLDS
 from completion.risk import signals as s
 
 
@@ -88,14 +89,18 @@ def shown(code: str, stored: float) -> float | int:
 
 
 def stored(code: str, value: float) -> float:
+    if code in WHOLE_THRESHOLDS:
+        return int(value)
     return round(value / THRESHOLDS[code].per_stored, 8)
 
 
 def add_fields(form: forms.Form) -> None:
-    """One optional number field per signal; blank keeps the default."""
+    """One optional number field per signal (whole numbers for counts and days); blank keeps
+    the default."""
     for code, t in THRESHOLDS.items():
         default = shown(code, s.DEFAULTS[code])
-        form.fields[name(code)] = forms.FloatField(
+        field = forms.IntegerField if code in WHOLE_THRESHOLDS else forms.FloatField
+        form.fields[name(code)] = field(
             required=False,
             label=wording.signal(code),
             help_text=f"{t.help} Empty: {default} {t.unit} (the default).",
@@ -110,13 +115,16 @@ def initial(saved: Mapping[str, Any]) -> dict[str, float | int]:
     return {name(code): shown(code, v) for code, v in saved.items() if code in THRESHOLDS}
 
 
-def cleaned(data: Mapping[str, Any]) -> dict[str, float]:
-    """The thresholds to store (the filled fields only), in scoring's units."""
-    return {
+def cleaned(data: Mapping[str, Any], saved: Mapping[str, Any]) -> dict[str, float]:
+    """The thresholds to store, in scoring's units: the filled fields, and every saved one the
+    form has no field for (set through the API or by a later signal), kept as it was."""
+    kept = {code: v for code, v in saved.items() if code not in THRESHOLDS}
+    filled = {
         code: stored(code, data[name(code)])
         for code in THRESHOLDS
         if data.get(name(code)) is not None
     }
+    return {**kept, **filled}
 
 
 def bound(form: forms.Form) -> list[tuple[forms.BoundField, str]]:

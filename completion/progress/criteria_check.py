@@ -205,6 +205,11 @@ THRESHOLD_LIMITS: Mapping[str, tuple[float, float, str]] = {
     "peer_deviation": (-5, -0.1, "between 0.1 and 5 standard deviations"),
     "low_activity_so_far": (1, 99, "between the 1st and the 99th percentile"),
 }
+# Counts and days: a fraction (2.5 visits) means nothing to the signal, so only whole numbers.
+WHOLE_THRESHOLDS = frozenset(
+    {"missed_visits_2", "missed_visits_4", "failed_twice", "many_attempts", "no_forum_day_7",
+     "technical_errors"}
+)  # fmt: skip
 # A stronger warning must ask for more than the weaker one it adds to.
 STRONGER = {"missed_visits_4": "missed_visits_2", "behind_pace_40": "behind_pace_20"}
 
@@ -214,8 +219,10 @@ def _threshold_problems(thresholds: Mapping[str, float]) -> list[Problem]:
     for code, value in thresholds.items():
         if code in THRESHOLD_LIMITS:
             low, high, words = THRESHOLD_LIMITS[code]
-            if not low <= value <= high:
-                found.append(Problem(f"threshold_{code}", f"Choose a value {words}."))
+            whole = code not in WHOLE_THRESHOLDS or float(value).is_integer()
+            if not (low <= value <= high and whole):
+                kind = "a value" if code not in WHOLE_THRESHOLDS else "a whole number"
+                found.append(Problem(f"threshold_{code}", f"Choose {kind} {words}."))
     out_of_range = {p.field for p in found}
     for strong, weak in STRONGER.items():
         t, fields = thresholds, {f"threshold_{strong}", f"threshold_{weak}"}

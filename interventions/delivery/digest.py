@@ -3,6 +3,7 @@ event; each owner of cases over the daily cap gets one email a day listing them.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -99,6 +100,11 @@ def send_case_digests(*, now: datetime | None = None) -> int:
     return queued
 
 
+def _batch_hash(cases: list[AdvisorCase]) -> str:
+    ids = ",".join(str(pk) for pk in sorted(c.pk for c in cases))
+    return hashlib.sha256(ids.encode()).hexdigest()[:16]
+
+
 @transaction.atomic
 def _send_case_digest(cases: list[AdvisorCase], now: datetime) -> int:
     owner = cases[0].owner
@@ -125,7 +131,9 @@ def _send_case_digest(cases: list[AdvisorCase], now: datetime) -> int:
     enqueue_message(
         # Per batch, not per day: cases batched after a digest went out (the demo sends its
         # first at start) get their own email rather than being marked sent under the first.
-        idempotency_key=f"case-digest:{owner.pk}:{now:%Y-%m-%d}:{cases[0].pk}",
+        # Keyed on every case of the batch, so an overlapping run that found one more case
+        # sends it rather than being taken for a repeat of the run without it.
+        idempotency_key=f"case-digest:{owner.pk}:{now:%Y-%m-%d}:{_batch_hash(cases)}",
         deployment=owner.deployment,
         channel=Channel.EMAIL,
         to_address=owner.email,

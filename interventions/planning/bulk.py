@@ -6,14 +6,16 @@ snoozes, quiet hours, the nudge throttle) and is recorded as an intervention (st
 `staff_message`) plus an outbox message, so the funnel and recovery figures count it as a
 message from staff. Each copy carries a tracked link back to where the learner stopped (as
 playbook messages do), so its clicks count in the funnel. The preview keeps its recipients in a
-draft and Send goes to exactly them (the guardrails applied at Send). Large filters are
-delivered by a task; each run is safe to repeat.
+draft and Send goes to exactly them (the guardrails applied at Send), bar any who are no
+longer active learners of the course by then. A draft is good for `DRAFT_LIFETIME`; unsent
+drafts are purged after `DRAFT_KEPT`. Large filters are delivered by a task; each run is safe
+to repeat.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -38,7 +40,7 @@ from interventions.planning.day_facts import LEARNER_FACING_LOOKBACK, next_steps
 from interventions.planning.personalise import NextStep
 from lti_tool.audit.trail import append_audit
 from lti_tool.db.bulk import insert_rows
-from lti_tool.models import Course, Membership, Person
+from lti_tool.models import Course, Membership, Person, Role
 
 STEP = "staff_message"
 PLAYBOOK = STAFF_PLAYBOOK
@@ -48,6 +50,13 @@ CHUNK = 500
 PLACEHOLDERS = ("first_name", "learner", "course", "percent", "due", "link")
 # Added under a wording that does not place `{{ link }}` itself, when the learner has one.
 LINK_LINE = "\n\nContinue your course: {link}\n"
+# A preview older than this is stale (the roster and the wording's context may have moved on):
+# Send refuses it and the instructor previews again.
+DRAFT_LIFETIME = timedelta(hours=1)
+# Unsent drafts are kept this long, then purged (`purge_stale_drafts`).
+DRAFT_KEPT = timedelta(days=1)
+# The reason counted for a chosen learner withdrawn, deleted or no longer a learner at Send.
+LEFT = "no longer enrolled"
 
 
 class BulkRefused(ValueError):
@@ -138,6 +147,10 @@ def send_bulk_message(
         raise BulkRefused("This preview is no longer available: preview the message again.")
     if bulk.sent_at is not None:
         return bulk
+    if now - bulk.created_at > DRAFT_LIFETIME:
+        raise BulkRefused(
+            "This preview is more than an hour old: preview the message again before sending."
+        )
     bulk.sent_at = now
     bulk.save(update_fields=["sent_at"])
     ids = [int(i) for i in bulk.membership_ids]
@@ -177,7 +190,12 @@ def _deliver_chunk(
     bulk: BulkMessage, ids: list[int], now: datetime, where: dict[int, NextStep]
 ) -> None:
     course = bulk.course
-    members = list(Membership.objects.filter(pk__in=ids, course=course).select_related("person"))
+    # Only learners still enrolled as learners now; the others are counted by `_count`.
+    members = list(
+        Membership.objects.filter(
+            pk__in=ids, course=course, role=Role.LEARNER, status=Membership.Status.ACTIVE
+        ).select_related("person")
+    )
     people = [m.person_id for m in members]
     contacts = {c.person_id: c for c in ContactPreference.objects.filter(person_id__in=people)}
     paused = _paused(ids, now)
@@ -308,7 +326,11 @@ def _count(bulk: BulkMessage) -> None:
             reasons[_reason_words(detail)] += 1
     bulk.queued = statuses[Intervention.Status.SENT]
     bulk.scheduled = statuses[Intervention.Status.SCHEDULED]
-    bulk.suppressed = statuses[Intervention.Status.SUPPRESSED]
+    # A chosen learner with no decision recorded was skipped: no longer enrolled at Send.
+    left = len(set(bulk.membership_ids)) - len(rows)
+    if left > 0:
+        reasons[LEFT] += left
+    bulk.suppressed = statuses[Intervention.Status.SUPPRESSED] + max(left, 0)
     bulk.suppressed_reasons = dict(reasons.most_common())
 
 
@@ -316,6 +338,14 @@ def _reason_words(detail: str) -> str:
     """ "email: opted out of email (from Ann)" -> "opted out of email"."""
     text = detail.rsplit(" (from ", 1)[0]
     return text.split(": ", 1)[-1] or "not sent"
+
+
+def purge_stale_drafts(*, now: datetime) -> int:
+    """Delete drafts never sent and previewed more than `DRAFT_KEPT` ago; returns how many."""
+    deleted, _ = BulkMessage.objects.filter(
+        sent_at__isnull=True, created_at__lt=now - DRAFT_KEPT
+    ).delete()
+    return deleted
 
 
 def access_bulk(course: Course, bulk_id: int) -> BulkMessage:

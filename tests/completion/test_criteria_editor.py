@@ -234,3 +234,36 @@ def test_a_threshold_out_of_range_is_refused_next_to_its_field(course):
     # Thresholds typed into the specialists' box are sent to their fields.
     boxed = post(course, form_data(course, rule_settings='{"thresholds": {"behind_pace_20": 0.3}}'))
     assert "Set thresholds in their own fields" in boxed.content.decode()
+
+
+def test_count_and_day_thresholds_take_whole_numbers_only(course):
+    for field in ("threshold_missed_visits_2", "threshold_failed_twice", "threshold_many_attempts",
+                  "threshold_no_forum_day_7", "threshold_technical_errors"):  # fmt: skip
+        response = post(course, form_data(course, **{field: "2.5"}))
+        assert response.status_code == 400, field
+        assert f'id="id_{field}_error">Enter a whole number.' in response.content.decode()
+    assert post(course, form_data(course, threshold_many_attempts="4")).status_code == 302
+    row = CompletionCriteria.objects.get(course=course["course"])
+    assert row.rule_settings == {"thresholds": {"many_attempts": 4}}
+    # A fraction stored by another way in (the API) is refused by the same rules.
+    with pytest.raises(InvalidCriteria, match="Choose a whole number between 1 and 30 visits"):
+        update_criteria(
+            course=course["course"], by="test",
+            values={"rule_settings": {"thresholds": {"missed_visits_2": 2.5}}},
+        )  # fmt: skip
+
+
+def test_saving_the_form_keeps_a_saved_threshold_it_has_no_field_for(course, monkeypatch):
+    from completion.instructor import threshold_fields
+
+    # A signal whose threshold was set through the API but which the form does not offer.
+    shown = {k: v for k, v in threshold_fields.THRESHOLDS.items() if k != "low_activity_so_far"}
+    monkeypatch.setattr(threshold_fields, "THRESHOLDS", shown)
+    CompletionCriteria.objects.update_or_create(
+        course=course["course"],
+        defaults={"rule_settings": {"thresholds": {"low_activity_so_far": 10, "failed_twice": 3}}},
+    )
+    data = form_data(course, threshold_behind_pace_20="25")
+    assert post(course, data).status_code == 302
+    row = CompletionCriteria.objects.get(course=course["course"])
+    assert row.rule_settings["thresholds"] == {"low_activity_so_far": 10, "behind_pace_20": 0.25}

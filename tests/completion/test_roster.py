@@ -190,3 +190,29 @@ def test_a_course_nobody_was_scored_in_lists_its_learners(course_of_twelve):
     assert "12 not scored yet" in body
     assert "12 learners match" in body
     assert body.count("Not scored yet</span>") == 12
+
+
+def test_a_past_day_lists_as_unscored_only_those_enrolled_by_then(course_of_twelve):
+    course, _ = course_of_twelve
+    scored_on = day(6).date()
+    enrol(course, "early-unscored", at=day(2))  # enrolled before the day, missed by its pass
+    enrol(course, "on-the-day", at=day(6, 23))
+    enrol(course, "later", at=day(7, 0))  # joined after the day shown
+    past = RosterQuery(day=scored_on, tier="unscored")
+    page = roster_page(course, past, per_page=100)
+    assert [r.name for r in page.rows] == ["early-unscored", "on-the-day"]
+    assert page.tier_counts["unscored"] == 2
+    assert roster_page(course, RosterQuery(day=scored_on), per_page=100).total == 14
+    assert len(matching_memberships(course, past)) == 2
+    # The current roster (no day chosen) lists everyone enrolled now.
+    assert roster_page(course, RosterQuery(tier="unscored"), per_page=100).total == 3
+
+
+def test_a_bulk_action_takes_the_unscored_learners_in_the_page_order(course_of_twelve):
+    course, _ = course_of_twelve
+    for sub in ("new-bea", "new-al", "new-cy"):
+        enrol(course, sub)
+    for sort in ("-name", "name", "risk"):
+        q = RosterQuery(sort=sort)
+        shown = [r.membership_id for r in roster_page(course, q, per_page=100).rows]
+        assert matching_memberships(course, q) == shown, sort

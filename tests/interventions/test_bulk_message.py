@@ -16,7 +16,8 @@ from interventions.delivery.clicks import tracked_url
 from interventions.measurement.outcomes import intervention_funnel
 from interventions.models import BulkMessage, ContactPreference, Intervention, OutboundMessage
 from interventions.planning import bulk
-from lti_tool.models import AuditEntry
+from interventions.tasks import purge_bulk_drafts
+from lti_tool.models import AuditEntry, Membership, Role
 from tests.helpers import token_for
 from tests.interventions.helpers import act, enrol
 
@@ -251,3 +252,73 @@ def test_each_copy_carries_a_tracked_link_to_where_the_learner_stopped_and_its_c
 
 def bulk_url(message):
     return tracked_url(message.click_token)
+
+
+@time_machine.travel(NOON, tick=False)
+def test_learners_who_left_after_the_preview_are_skipped_and_counted_as_no_longer_enrolled(
+    course, roster
+):
+    learners, teacher = roster
+    lt = token_for(teacher, "instructor")
+    draft, _ = bulk.draft_bulk_message(
+        course=course, membership_ids=[m.pk for m in learners[:4]], filters={}, subject="Hi",
+        text="Hi {{ first_name }}", by=teacher.person, now=NOON,
+    )  # fmt: skip
+    # Between preview and Send: one withdrawn, one deleted, one made a teaching assistant.
+    Membership.objects.filter(pk=learners[0].pk).update(status=Membership.Status.INACTIVE)
+    Membership.objects.filter(pk=learners[1].pk).update(status=Membership.Status.DELETED)
+    Membership.objects.filter(pk=learners[2].pk).update(role=Role.TEACHING_ASSISTANT)
+    sent = Client().post(URL, {"action": "send", "draft": draft.pk, "lt": lt})
+    assert list(OutboundMessage.objects.values_list("membership_id", flat=True)) == [learners[3].pk]
+    assert not Intervention.objects.exclude(membership=learners[3]).exists()
+    done = BulkMessage.objects.get()
+    assert (done.queued, done.suppressed) == (1, 3)
+    assert done.suppressed_reasons == {"no longer enrolled": 3}
+    page = Client().get(sent["Location"], HTTP_X_FINISHLINE_LAUNCH=lt).content.decode()
+    assert "3: No longer enrolled" in page
+    # Delivering again (a retried task) counts the same.
+    assert bulk.deliver_bulk_message(done.pk, now=NOON).suppressed == 3
+
+
+def test_a_preview_older_than_its_lifetime_is_refused_and_must_be_redone(course, roster):
+    learners, teacher = roster
+    draft, _ = bulk.draft_bulk_message(
+        course=course, membership_ids=[learners[0].pk], filters={}, subject="Hi", text="Hi",
+        by=teacher.person, now=NOON,
+    )  # fmt: skip
+    late = NOON + bulk.DRAFT_LIFETIME + timedelta(minutes=1)
+    with time_machine.travel(late, tick=False):
+        lt = token_for(teacher, "instructor")
+        refused = Client().post(URL, {"action": "send", "draft": draft.pk, "lt": lt})
+    assert refused.status_code == 400
+    assert "more than an hour old: preview the message again" in refused.content.decode()
+    assert not OutboundMessage.objects.exists()
+    assert BulkMessage.objects.get().sent_at is None
+    # Within the lifetime it goes.
+    in_time = NOON + bulk.DRAFT_LIFETIME
+    assert (
+        bulk.send_bulk_message(
+            course=course, draft_id=draft.pk, by=teacher.person, now=in_time
+        ).queued
+        == 1
+    )
+
+
+def test_the_hourly_purge_deletes_unsent_drafts_older_than_a_day_only(course, roster):
+    learners, teacher = roster
+
+    def draft(at):
+        made, _ = bulk.draft_bulk_message(
+            course=course, membership_ids=[learners[0].pk], filters={}, subject="Hi", text="Hi",
+            by=teacher.person, now=at,
+        )  # fmt: skip
+        return made
+
+    old, fresh = draft(NOON - timedelta(days=2)), draft(NOON - timedelta(hours=2))
+    sent = draft(NOON)
+    bulk.send_bulk_message(course=course, draft_id=sent.pk, by=teacher.person, now=NOON)
+    BulkMessage.objects.filter(pk=sent.pk).update(created_at=NOON - timedelta(days=3))
+    with time_machine.travel(NOON, tick=False):
+        assert purge_bulk_drafts() == 1
+    assert set(BulkMessage.objects.values_list("pk", flat=True)) == {fresh.pk, sent.pk}
+    assert old.pk not in BulkMessage.objects.values_list("pk", flat=True)

@@ -107,3 +107,27 @@ def test_cases_over_the_cap_are_batched_into_one_digest_email_per_owner(course, 
     assert "(Safety 101, opened" in body
     assert in_digest(course.pk) == 0
     assert send_case_digests(now=NOW + timedelta(hours=2)) == 0  # each case in one digest
+
+
+def test_an_overlapping_digest_run_with_one_more_case_emails_it(course, settings):
+    from interventions.delivery.digest import send_case_digests
+    from interventions.models import OutboundMessage
+
+    settings.FINISHLINE = {**settings.FINISHLINE, "ADVISOR_DAILY_CAP": 2}
+    first, _ = _six_cases(course)
+    plan_course(course_id=course.pk, now=NOW)
+    oldest = AdvisorCase.objects.get(status=AdvisorCase.Status.BATCHED, owner=first.person)
+    assert send_case_digests(now=NOW) == 2
+    # A second run read the same oldest case before the first marked it sent, and one more
+    # batched since: its digest is a different email, not a repeat of the first.
+    AdvisorCase.objects.filter(pk=oldest.pk).update(digest_sent_at=None)
+    late = enrol(course, "late-learner", name="Late Learner")
+    AdvisorCase.objects.create(
+        membership=late, owner=first.person, reason="failed a quiz three times",
+        status=AdvisorCase.Status.BATCHED, due_at=NOW + timedelta(days=2),
+        opened_at=oldest.opened_at + timedelta(minutes=5),
+    )  # fmt: skip
+    assert send_case_digests(now=NOW + timedelta(minutes=10)) == 1
+    mine = OutboundMessage.objects.filter(reason="case_digest", to_address="teach-1@example.edu")
+    assert mine.count() == 2
+    assert "Late Learner" in mine.order_by("pk").last().body_text
