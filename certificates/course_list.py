@@ -19,7 +19,7 @@ from django.db.models.functions import Lower
 from certificates import eligibility
 from certificates.models import Certificate
 from certificates.selectors import certificate_status
-from lti_tool.db.paging import page_of
+from lti_tool.db.paging import asked, page_of
 from lti_tool.models import Course
 
 SORTS: dict[str, tuple[Any, ...]] = {
@@ -63,14 +63,13 @@ def _date(value: str) -> date | None:
 
 def query_from(params: Mapping[str, str]) -> CertificateQuery:
     """The list's search, dates, sort and page as the query string carries them."""
-    page = params.get("page", "")
     sort = params.get("sort", DEFAULT_SORT)
     return CertificateQuery(
         search=params.get("q", "").strip()[:100],
         issued_from=_date(params.get("from", "")),
         issued_to=_date(params.get("to", "")),
         sort=sort if sort in SORTS else DEFAULT_SORT,
-        page=int(page) if page.isdigit() else 1,
+        page=asked(params),
     )
 
 

@@ -34,6 +34,7 @@ from interventions.measurement.outcomes import (
 )
 from interventions.planning.planner import plan_course
 from interventions.planning.preview import PlanPage, plan_page
+from lti_tool.db.paging import asked
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.launch.flow import origin_of
 from lti_tool.models import Person, Role
@@ -149,21 +150,19 @@ def course_interventions(request: HttpRequest) -> HttpResponse:
 
 
 def _plan_preview(request: HttpRequest, course_id: int) -> PlanPage:
-    page = request.GET.get("plan_page", "1")
     return plan_page(
         plan_course(course_id=course_id, dry_run=True).actions,
         sort=request.GET.get("plan_sort", "learner"),
-        page=int(page) if page.isdigit() else 1,
+        page=asked(request.GET, "plan_page"),
     )
 
 
 def _case_query(request: HttpRequest) -> CaseQuery:
-    page = request.GET.get("page", "1")
     return CaseQuery(
         sort=request.GET.get("sort", "value"),
         assignee=request.GET.get("assignee", "")[:20],
         status=request.GET.get("status", "open"),
-        page=int(page) if page.isdigit() else 1,
+        page=asked(request.GET),
     )
 
 

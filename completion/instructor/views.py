@@ -26,6 +26,7 @@ from completion.risk import selectors as sel
 from completion.risk.services import InvalidCriteria, override_status, update_criteria
 from lti_tool import selectors
 from lti_tool.context import LaunchContext
+from lti_tool.db.paging import asked
 from lti_tool.decorators import launch_required
 from lti_tool.models import Role
 from lti_tool.selectors import STAFF_ROLES
@@ -40,7 +41,7 @@ def risk_dashboard(request: HttpRequest) -> HttpResponse:
     """The roster: one page of learners, sorted and filtered on the server."""
     launch = _launch(request)
     course = selectors.access_course(launch, launch.course_id or 0, staff=True)
-    query = query_from(request.GET, page=_int(request.GET.get("page"), 1))
+    query = query_from(request.GET, page=asked(request.GET))
     roster = roster_page(course, query)
     return render(
         request,
@@ -89,13 +90,6 @@ EDITORS = frozenset({Role.INSTRUCTOR, Role.ADMIN})
 def _editors_only(request: HttpRequest, launch: LaunchContext) -> None:
     if request.method == "POST" and launch.role not in EDITORS:
         raise PermissionDenied("Only instructors and administrators change this.")
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value or default)
-    except ValueError:
-        return default
 
 
 def _filters_query(request: HttpRequest) -> str:

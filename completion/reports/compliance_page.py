@@ -39,10 +39,9 @@ from completion.progress import criteria as crit
 from completion.reports import compliance as reports
 from completion.reports.selectors import compliance_facts, learners_in
 from lti_tool.db.grouped import count_by, distinct_values
-from lti_tool.db.paging import page_of
+from lti_tool.db.paging import PER_PAGE, page_of
 from lti_tool.models import Course, Membership
 
-PER_PAGE = 50
 # Column sorts of the page (ties and the default: course, then learner).
 SORTS: dict[str, tuple[Any, ...]] = {
     "learner": (Lower("learner").asc(),),

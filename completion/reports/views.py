@@ -36,12 +36,12 @@ from completion.reports.compliance_page import CompliancePage, compliance_page
 from completion.reports.delivery import ScheduleRefused, cancel_schedule, schedule_report
 from completion.reports.hr_roster import MAX_BYTES, import_hr_roster
 from lti_tool import selectors
+from lti_tool.db.paging import PER_PAGE, asked
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Course, Role
 from lti_tool.selectors import STAFF_ROLES
 
 ADMIN = [Role.ADMIN]
-PER_PAGE = 50
 
 
 def _int(value: str | None) -> int | None:
@@ -68,7 +68,7 @@ def compliance(request: HttpRequest) -> HttpResponse:
                                              now=timezone.now()), "csv")  # fmt: skip
     report = compliance_page(
         courses, filters=filters, title=title, now=timezone.now(),
-        page=_int(request.GET.get("page")) or 1, per_page=PER_PAGE,
+        page=asked(request.GET), per_page=PER_PAGE,
         sort=request.GET.get("sort", ""),
     )  # fmt: skip
     course = None if everything else courses[0]

@@ -30,6 +30,7 @@ from interventions.business.attribution import (
     Tally,
 )
 from interventions.models import AttributionSettings, EnrolmentRecord, SurveyInvitation
+from lti_tool.db.paging import page_of
 from lti_tool.models import Course, Membership, Role
 
 ALL_COHORTS = "All cohorts"
@@ -393,10 +394,9 @@ def deployment_report(
     title), and every month."""
     economics = economics_of(deployment_id)
     records = records_imported(deployment_id)
-    courses, per_page = courses_with_learners(deployment_id), per_page or PER_PAGE
-    pages = max((courses.count() + per_page - 1) // per_page, 1)
-    page = min(max(page, 1), pages)
-    titles = dict(courses.values_list("pk", "title")[(page - 1) * per_page : page * per_page])
+    courses = courses_with_learners(deployment_id)
+    cut = page_of(courses.count(), page, per_page=per_page or PER_PAGE)
+    titles = dict(courses.values_list("pk", "title")[cut.first : cut.last])
     # One statement: per course and month, folded into this page's courses and every month.
     found = counted.tallies(deployment_id, today=today, economics=economics)
     by_course = _Groups.of([t for t in found if t.course_id in titles], by_course=True)
@@ -428,6 +428,6 @@ def deployment_report(
         surveys=[s for s in survey_results(deployment_id) if s.cohort == ALL_COHORTS],
         points=points,
         what_if=calc.what_if(total.value_of_point, points),
-        page=page,
-        pages=pages,
+        page=cut.number,
+        pages=cut.pages,
     )

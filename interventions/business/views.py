@@ -27,6 +27,7 @@ from interventions.business.selectors import (
     survey_comments,
 )
 from interventions.models import AttributionSettings
+from lti_tool.db.paging import asked
 from lti_tool.decorators import launch_of, launch_required
 from lti_tool.models import Role
 from lti_tool.selectors import STAFF_ROLES, access_course, access_membership, deployment_of
@@ -42,11 +43,6 @@ def _points(request: HttpRequest) -> Decimal:
     except InvalidOperation:
         return DEFAULT_POINTS
     return points if points.is_finite() and 0 <= points <= 100 else DEFAULT_POINTS
-
-
-def _page(request: HttpRequest) -> int:
-    page = request.GET.get("page", "")
-    return int(page) if page.isdigit() else 1
 
 
 # --- public survey ------------------------------------------------------------------------------
@@ -108,7 +104,7 @@ def deployment_outcomes(request: HttpRequest) -> HttpResponse:
     launch = launch_of(request)
     deployment = deployment_of(launch)
     report = deployment_report(
-        deployment.pk, today=timezone.now().date(), points=_points(request), page=_page(request)
+        deployment.pk, today=timezone.now().date(), points=_points(request), page=asked(request.GET)
     )
     context = {"deployment": deployment, "report": report, "points": _points(request)}
     return render(request, "business/deployment.html", context)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from lti_tool.db.paging import asked
 from lti_tool.demo import mailbox, platform
 from lti_tool.keys.tool import public_jwks
 from lti_tool.middleware import BASE_POLICY
@@ -217,10 +218,7 @@ def mail(request: HttpRequest) -> HttpResponse:
     """What Finishline sent in the demo: the local mail catcher's messages, newest first."""
     if not (_demo_enabled() and settings.LOCAL):
         raise Http404("The demo is not set up.")
-    try:
-        page = max(int(request.GET.get("page", "1")), 1)
-    except ValueError:
-        page = 1
+    page = asked(request.GET)
     mails, total = mailbox.read(settings.DEMO_MAILDIR, page=page, per_page=MAIL_PER_PAGE)
     pages = max((total + MAIL_PER_PAGE - 1) // MAIL_PER_PAGE, 1)
     return render(
