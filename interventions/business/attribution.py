@@ -4,7 +4,8 @@ Owns when a learner's outcome is decided (completed, confirmed not completed, st
 re-enrolment and refund rates, and what completion is worth: refunds avoided, re-enrolment
 revenue and support costs avoided, every figure labelled "measured" (from imported records and
 launches) or "assumed" (from the deployment's stated settings). Reading the records is
-`business_selectors`'s job; deciding who is surveyed is `surveys`'s.
+`selectors`'s job (counting them for the reports, `counted`'s); deciding who is surveyed is
+`surveys`'s.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""Reads of the business outcomes: learner outcomes, survey results, rates and attribution.
+"""Reads of the business outcomes per learner: outcomes, enrolments, survey results and rates.
 
 Every read names its deployment (and course), so a launch sees only its own tenant. Outcomes
 come from completion's `Progress` (criteria met, deadlines), roster status, and the
-organisation's imported enrolment and refund records; the arithmetic is `attribution`'s. The
-reports count outcomes in the database (`counted`); `learner_outcomes` builds them one by one.
+organisation's imported enrolment and refund records; the arithmetic is `attribution`'s.
+`learner_outcomes` builds them one by one; the course and deployment reports, which count
+them in the database, are `report`'s.
 """
 
 from __future__ import annotations
@@ -15,27 +16,21 @@ from datetime import UTC, date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Min, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
 from completion.models import Progress
 from interventions.business import attribution as calc
-from interventions.business import counted
 from interventions.business.attribution import (
-    Attribution,
     Economics,
-    Figure,
     LearnerOutcome,
     Nps,
     Tally,
 )
 from interventions.models import AttributionSettings, EnrolmentRecord, SurveyInvitation
-from lti_tool.db.paging import page_of
-from lti_tool.models import Course, Membership, Role
+from lti_tool.models import Membership, Role
 
 ALL_COHORTS = "All cohorts"
-MAX_MONTHS = 24
-PER_PAGE = 50  # courses on a page of the deployment's report
 WITHDRAWN = (Membership.Status.INACTIVE, Membership.Status.DELETED)
 
 # person -> course -> (first enrolment day, amount the organisation recorded for it)
@@ -271,163 +266,15 @@ def rates_by_cohort(
         groups[(o.course_id, ALL_COHORTS)].append(o)
         if cohorts:
             groups[(o.course_id, o.cohort)].append(o)
-    return _rates({k: calc.tally_of(v) for k, v in groups.items()}, titles)
+    return ordered_rates({k: calc.tally_of(v) for k, v in groups.items()}, titles)
 
 
-def _rates(groups: dict[tuple[int, str], Tally], titles: dict[int, str]) -> list[RatesRow]:
-    """All cohorts first, then the newest cohort; courses by title."""
+def ordered_rates(groups: dict[tuple[int, str], Tally], titles: dict[int, str]) -> list[RatesRow]:
+    """The rates of each (course, cohort) group: courses by title, all cohorts first, then the
+    newest cohort."""
     ordered = sorted(groups, key=lambda k: k[1], reverse=True)
     ordered.sort(key=lambda k: (titles.get(k[0], ""), k[0], k[1] != ALL_COHORTS))
     return [
         RatesRow(titles.get(course, ""), cohort, calc.outcome_rates(groups[(course, cohort)]))
         for course, cohort in ordered
     ]
-
-
-@dataclass(frozen=True)
-class Report:
-    economics: Economics
-    records_imported: bool
-    worth: calc.Worth
-    total: Attribution
-    # Per month for a course's report; per course (one page of them) for the deployment's.
-    rows: list[Attribution]
-    months: list[Attribution]
-    rates: list[RatesRow]
-    surveys: list[SurveyRow]
-    points: Decimal
-    what_if: Figure
-    page: int = 1
-    pages: int = 1
-
-    @property
-    def totals(self) -> list[Attribution]:
-        return [self.total]
-
-
-@dataclass(frozen=True)
-class _Groups:
-    """Tallies per group key: every learner, and those who enrolled in the baseline period."""
-
-    every: dict[str | int, Tally]
-    baseline: dict[str | int, Tally]
-
-    @classmethod
-    def of(cls, rows: list[counted.GroupTally], *, by_course: bool = False) -> _Groups:
-        every: dict[str | int, Tally] = defaultdict(Tally)
-        baseline: dict[str | int, Tally] = defaultdict(Tally)
-        for row in rows:
-            key = row.course_id if by_course else row.month
-            every[key] += row.tally
-            if row.in_baseline:
-                baseline[key] += row.tally
-        return cls(dict(every), dict(baseline))
-
-    def total(self) -> tuple[Tally, Tally]:
-        return calc.sum_tallies(self.every.values()), calc.sum_tallies(self.baseline.values())
-
-
-def _months(
-    months: _Groups, baseline: Figure, worth: calc.Worth, economics: Economics
-) -> list[Attribution]:
-    newest = sorted(months.every, key=str, reverse=True)[:MAX_MONTHS]
-    return [
-        calc.attribute(str(m), months.every[m], baseline=baseline, worth=worth, economics=economics)
-        for m in newest
-    ]
-
-
-def course_report(course: Course, *, today: date, points: Decimal) -> Report:
-    """One course: NPS and rates by cohort, and attribution per enrolment month."""
-    deployment_id = course.deployment_id
-    economics = economics_of(deployment_id)
-    records = records_imported(deployment_id)
-    months = _Groups.of(
-        counted.tallies(deployment_id, today=today, economics=economics, within=course.pk)
-    )
-    everyone, in_baseline = months.total()
-    baseline = calc.baseline_rate(in_baseline, economics)
-    worth = calc.completer_worth(everyone, economics, records_imported=records)
-    total = calc.attribute(
-        ALL_COHORTS, everyone, baseline=baseline, worth=worth, economics=economics
-    )
-    rates = {(course.pk, str(m)): t for m, t in months.every.items()}
-    if months.every:
-        rates[(course.pk, ALL_COHORTS)] = everyone
-    monthly = _months(months, baseline, worth, economics)
-    return Report(
-        economics=economics,
-        records_imported=records,
-        worth=worth,
-        total=total,
-        rows=monthly,
-        months=monthly,
-        rates=_rates(rates, {course.pk: course.title}),
-        surveys=survey_results(deployment_id, course_id=course.pk),
-        points=points,
-        what_if=calc.what_if(total.value_of_point, points),
-    )
-
-
-def courses_with_learners(deployment_id: int) -> QuerySet[Course]:
-    """The deployment's courses with a learner or an enrolment record, by title."""
-    learners = Membership.objects.filter(course=OuterRef("pk"), role=Role.LEARNER)
-    records = EnrolmentRecord.objects.filter(
-        course=OuterRef("pk"), kind=EnrolmentRecord.Kind.ENROLMENT
-    )
-    return (
-        Course.objects.filter(deployment_id=deployment_id)
-        .filter(Exists(learners) | Exists(records))
-        .order_by("title", "pk")
-    )
-
-
-def deployment_report(
-    deployment_id: int,
-    *,
-    today: date,
-    points: Decimal,
-    page: int = 1,
-    per_page: int | None = None,
-) -> Report:
-    """Every course of the deployment (each against its own baseline; one page of courses by
-    title), and every month."""
-    economics = economics_of(deployment_id)
-    records = records_imported(deployment_id)
-    courses = courses_with_learners(deployment_id)
-    cut = page_of(courses.count(), page, per_page=per_page or PER_PAGE)
-    titles = dict(courses.values_list("pk", "title")[cut.first : cut.last])
-    # One statement: per course and month, folded into this page's courses and every month.
-    found = counted.tallies(deployment_id, today=today, economics=economics)
-    by_course = _Groups.of([t for t in found if t.course_id in titles], by_course=True)
-    months = _Groups.of(found)
-    rows = []
-    for course_id in titles:
-        group = by_course.every.get(course_id, Tally())
-        baseline = calc.baseline_rate(by_course.baseline.get(course_id, Tally()), economics)
-        worth = calc.completer_worth(group, economics, records_imported=records)
-        label = titles[course_id] or f"course {course_id}"
-        rows.append(
-            calc.attribute(label, group, baseline=baseline, worth=worth, economics=economics)
-        )
-    everyone, in_baseline = months.total()
-    baseline = calc.baseline_rate(in_baseline, economics)
-    worth = calc.completer_worth(everyone, economics, records_imported=records)
-    total = calc.attribute(
-        "All courses", everyone, baseline=baseline, worth=worth, economics=economics
-    )
-    rates = {(int(c), ALL_COHORTS): t for c, t in by_course.every.items()}
-    return Report(
-        economics=economics,
-        records_imported=records,
-        worth=worth,
-        total=total,
-        rows=rows,
-        months=_months(months, baseline, worth, economics),
-        rates=_rates(rates, titles),
-        surveys=[s for s in survey_results(deployment_id) if s.cohort == ALL_COHORTS],
-        points=points,
-        what_if=calc.what_if(total.value_of_point, points),
-        page=cut.number,
-        pages=cut.pages,
-    )

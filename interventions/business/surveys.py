@@ -3,7 +3,7 @@ non-completion (withdrawn from the roster, or the deadline passed unmet).
 
 Owns who is due a survey, sending it once through the outbox (one invitation row and one
 idempotency key per membership and moment), the signed link, and recording the single answer
-(a unique response row). Results are read by `business_selectors.survey_results`.
+(a unique response row). Results are read by `selectors.survey_results`.
 """
 
 from __future__ import annotations

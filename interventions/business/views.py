@@ -20,12 +20,8 @@ from interventions.business.enrolment_records import (
     update_attribution_settings,
 )
 from interventions.business.recommendations import recommend_next
-from interventions.business.selectors import (
-    course_report,
-    deployment_report,
-    economics_of,
-    survey_comments,
-)
+from interventions.business.report import course_report, deployment_report
+from interventions.business.selectors import economics_of, survey_comments
 from interventions.models import AttributionSettings
 from lti_tool.db.paging import asked
 from lti_tool.decorators import launch_of, launch_required

@@ -18,10 +18,9 @@ from completion.models import Progress
 from completion.risk.scoring import score_course
 from interventions.business import attribution as calc
 from interventions.business.enrolment_records import import_records
+from interventions.business.report import course_report, deployment_report
 from interventions.business.selectors import (
     ALL_COHORTS,
-    course_report,
-    deployment_report,
     economics_of,
     learner_outcomes,
     rates_by_cohort,
@@ -183,10 +182,10 @@ def test_the_outcome_pages_read_as_many_queries_for_5_learners_as_for_50(url, ro
 
 
 def test_the_admin_pages_through_the_courses_by_title(school, monkeypatch):
-    from interventions.business import selectors
+    from interventions.business import report
 
     a, _b, _c = school
-    monkeypatch.setattr(selectors, "PER_PAGE", 2)
+    monkeypatch.setattr(report, "PER_PAGE", 2)
     admin = learner(a, "admin")
     url = reverse("business:deployment")
     first = Client().get(url, HTTP_X_FINISHLINE_LAUNCH=token(a, admin, "admin")).content.decode()
