@@ -126,7 +126,7 @@ SCHEDULES: list[dict[str, Any]] = [
     },
     {
         "name": "lti: purge expired nonces",
-        "func": "lti_tool.tasks.purge_login_data",
+        "func": "lti_tool.tasks.purge_used_nonces",
         "schedule_type": "C",
         "cron": "45 * * * *",
     },

@@ -8,14 +8,15 @@ from django.conf import settings
 from django.utils import timezone
 
 from lti_tool.audit.retention import purge_all
-from lti_tool.launch.flow import purge_expired_login_data
+from lti_tool.launch.flow import purge_expired_nonces
 from lti_tool.launch.sessions import purge_ended_sessions
 from lti_tool.models import WorkerHeartbeat
 from lti_tool.webhooks import deliver_due
 
 
-def purge_login_data() -> dict[str, int]:
-    return {"nonces": purge_expired_login_data()}
+def purge_used_nonces() -> dict[str, int]:
+    """Delete used nonces past their expiry; the count under "nonces"."""
+    return {"nonces": purge_expired_nonces()}
 
 
 def purge_launch_sessions() -> int:

@@ -623,7 +623,7 @@ def login_state_for(state: str) -> tuple[LoginState, Platform] | None:
     return (login, platform) if platform is not None else None
 
 
-def purge_expired_login_data() -> int:
+def purge_expired_nonces() -> int:
     """Delete expired used nonces (their tokens can no longer validate)."""
     deleted, _ = UsedNonce.objects.filter(expires_at__lt=timezone.now()).delete()
     return deleted
