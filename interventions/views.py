@@ -36,8 +36,8 @@ from interventions.planning.planner import plan_course
 from interventions.planning.preview import PlanPage, plan_page
 from lti_tool.db.paging import asked
 from lti_tool.decorators import launch_of, launch_required
-from lti_tool.launch.flow import origin_of
 from lti_tool.models import Person, Role
+from lti_tool.origins import origin_of
 from lti_tool.selectors import STAFF_ROLES, access_course, access_membership
 
 

@@ -21,8 +21,8 @@ from django.http import HttpRequest, HttpResponse
 
 from lti_tool.context import LaunchContext
 from lti_tool.launch import sessions
-from lti_tool.launch.flow import origin_of
 from lti_tool.models import Platform
+from lti_tool.origins import origin_of
 
 LAUNCH_HEADER = "HTTP_X_FINISHLINE_LAUNCH"
 LAUNCH_FIELD = "lt"

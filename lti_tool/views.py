@@ -40,13 +40,13 @@ from lti_tool.launch.flow import (
     begin_login,
     course_page_url,
     login_state_for,
-    origin_of,
     relogin_query,
     validate_launch,
 )
 from lti_tool.middleware import binding_cookie_name
 from lti_tool.models import Role
 from lti_tool.ops import metrics
+from lti_tool.origins import origin_of
 from lti_tool.selectors import STAFF_ROLES
 from lti_tool.services import record_launch, role_landing
 

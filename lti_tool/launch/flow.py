@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import jwt
 import requests
@@ -43,6 +43,7 @@ from lti_tool.keys.platform import (
 )
 from lti_tool.keys.tool import current_key
 from lti_tool.models import Deployment, Platform, UsedNonce
+from lti_tool.origins import origin_of
 
 log = logging.getLogger("finishline.launch")
 
@@ -174,12 +175,6 @@ def platform_by_id(platform_id: int) -> Platform | None:
 def http_session(*, max_bytes: int = outbound.DEFAULT_MAX_BYTES) -> requests.Session:
     """The guarded outbound client (`lti_tool.outbound`): no redirects, no private targets."""
     return outbound.session(max_bytes=max_bytes)
-
-
-def origin_of(url: str) -> str:
-    """scheme://host[:port] of a URL, or "" when it has none."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 # --- Login (OIDC third-party-initiated) -------------------------------------------------

@@ -27,9 +27,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lti_tool.audit.trail import append_audit
-from lti_tool.launch.flow import http_session, origin_of
+from lti_tool.launch.flow import http_session
 from lti_tool.middleware import forget_frame_origins
 from lti_tool.models import Platform, RegistrationLink
+from lti_tool.origins import origin_of
 from lti_tool.services import register_platform
 
 log = logging.getLogger("finishline.registration")

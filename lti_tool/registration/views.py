@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from lti_tool.launch.flow import origin_of
+from lti_tool.origins import origin_of
 from lti_tool.registration.canvas import canvas_configuration
 from lti_tool.registration.dynamic import RegistrationFailed, configuration_origins, register
 
