@@ -14,14 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from completion.instructor import charts, criteria_editor
+from completion.instructor.chart_counts import last_active_counts, tiers_per_day
 from completion.instructor.forms import OverrideForm
-from completion.instructor.roster import (
-    FILTER_KEYS,
-    last_active_counts,
-    query_from,
-    roster_page,
-    tiers_per_day,
-)
+from completion.instructor.roster import FILTER_KEYS, query_from, roster_page
 from completion.risk import selectors as sel
 from completion.risk.services import InvalidCriteria, override_status, update_criteria
 from lti_tool import selectors

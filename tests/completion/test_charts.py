@@ -68,7 +68,7 @@ def test_the_overview_page_draws_both_charts_for_staff_only():
 
 @pytest.mark.django_db
 def test_settled_days_come_from_the_cache_and_the_newest_day_is_read_live():
-    from completion.instructor.roster import tiers_per_day
+    from completion.instructor.chart_counts import tiers_per_day
     from completion.models import RiskScore
 
     course, (intro, *_rest) = make_course()
@@ -87,7 +87,7 @@ def test_settled_days_come_from_the_cache_and_the_newest_day_is_read_live():
 
 @pytest.mark.django_db
 def test_last_active_days_are_counted_as_whole_days_rounded_down_as_python_does():
-    from completion.instructor.roster import last_active_counts
+    from completion.instructor.chart_counts import last_active_counts
 
     course, (intro, *_rest) = make_course()
     now = day(9, hour=8)
