@@ -14,7 +14,7 @@ from django.utils import timezone
 from interventions.delivery import messages
 from interventions.delivery.outbox import enqueue_message
 from interventions.models import AdvisorCase, Channel, ContactPreference, Intervention
-from lti_tool.models import Membership, Role
+from lti_tool.models import Membership, Person, Role
 
 STAFF = [Role.ADVISOR, Role.INSTRUCTOR, Role.TEACHING_ASSISTANT, Role.ADMIN]
 
@@ -54,14 +54,11 @@ def send_daily_digests(*, now: datetime | None = None) -> int:
             + "\n".join(lines)
             + "\n"
         )
-        enqueue_message(
-            idempotency_key=f"digest:{person.pk}:{now:%Y-%m-%d}",
-            deployment=person.deployment,
-            channel=Channel.EMAIL,
-            to_address=person.email,
+        _email(
+            person,
+            key=f"digest:{person.pk}:{now:%Y-%m-%d}",
             subject=f"Finishline daily digest: {len(cases)} open case(s)",
-            body_text=body,
-            body_html=messages.as_html(body),
+            body=body,
             reason="digest",
             decided_by="daily digest chosen in the staff member's contact preferences",
         )
@@ -128,20 +125,34 @@ def _send_case_digest(cases: list[AdvisorCase], now: datetime) -> int:
         + f"\n\nAll of them, sorted by priority, on the cases page (open Finishline from your "
         f"course first): {link}\n"
     )
-    enqueue_message(
+    _email(
+        owner,
         # Per batch, not per day: cases batched after a digest went out (the demo sends its
         # first at start) get their own email rather than being marked sent under the first.
         # Keyed on every case of the batch, so an overlapping run that found one more case
         # sends it rather than being taken for a repeat of the run without it.
-        idempotency_key=f"case-digest:{owner.pk}:{now:%Y-%m-%d}:{_batch_hash(cases)}",
-        deployment=owner.deployment,
-        channel=Channel.EMAIL,
-        to_address=owner.email,
+        key=f"case-digest:{owner.pk}:{now:%Y-%m-%d}:{_batch_hash(cases)}",
         subject=f"Finishline: {len(cases)} more case(s) in today's digest",
-        body_text=body,
-        body_html=messages.as_html(body),
+        body=body,
         reason="case_digest",
         decided_by="cases over the daily cap are batched into one email a day",
     )
     AdvisorCase.objects.filter(pk__in=[c.pk for c in cases]).update(digest_sent_at=now)
     return 1
+
+
+def _email(
+    person: Person, *, key: str, subject: str, body: str, reason: str, decided_by: str
+) -> None:
+    """Queue one digest email to a staff member through the outbox (so it is sent once)."""
+    enqueue_message(
+        idempotency_key=key,
+        deployment=person.deployment,
+        channel=Channel.EMAIL,
+        to_address=person.email,
+        subject=subject,
+        body_text=body,
+        body_html=messages.as_html(body),
+        reason=reason,
+        decided_by=decided_by,
+    )
